@@ -1,0 +1,142 @@
+package dispatch
+
+import (
+	"fmt"
+	"time"
+)
+
+// Algo selects how a round matches orders to riders.
+type Algo string
+
+const (
+	// AlgoEngine bundles orders of a store, weighs lateness, travel and
+	// waiting, and solves a min-cost matching of bundles to riders, holding
+	// back an assignment while the rider would only wait at the store.
+	AlgoEngine Algo = "engine"
+	// AlgoGreedy gives each pending order, oldest first, to the nearest idle
+	// rider at once. It is the baseline the engine is measured against.
+	AlgoGreedy Algo = "greedy"
+)
+
+// Config tunes the dispatcher. The zero value of any field takes its default
+// in Validate.
+type Config struct {
+	Algo Algo
+	// RoundEvery is the time between two dispatch rounds.
+	RoundEvery time.Duration
+	// OfferTimeout is how long a rider has to answer an offer.
+	OfferTimeout time.Duration
+	// MaxBundle caps the orders of one store carried on one trip.
+	MaxBundle int
+	// Candidates is how many riders are priced for each bundle.
+	Candidates int
+	// Horizon is how far ahead a round looks: bundles ready within it are
+	// matched, and riders finishing their trip within it may take the next.
+	Horizon time.Duration
+	// CommitSlack holds back an assignment while its rider would wait longer
+	// than this at the store: a later round may find a better use for both.
+	CommitSlack time.Duration
+	// LatenessWeight is the extra cost of each minute past an order's promise,
+	// on top of the minute itself.
+	LatenessWeight float64
+	// WaitWeight is the cost of a minute a rider waits at the store.
+	WaitWeight float64
+	// TravelWeight is the cost of a minute a rider rides to the store empty.
+	TravelWeight float64
+	// DeferMinutes is what leaving a bundle for a later round is assumed to
+	// add to each of its orders; it decides who is served first when riders
+	// are short.
+	DeferMinutes float64
+	// BundleGap is the largest difference of ready times within a bundle.
+	BundleGap time.Duration
+	// BundleDelay is the most a bundle may delay an order it already holds
+	// when riders are plentiful; when they are short the limit doubles.
+	BundleDelay time.Duration
+	// MaxClickToDoor, when set, is a hard limit: no order is planned to
+	// arrive later, and an order that can no longer make it is cancelled.
+	MaxClickToDoor time.Duration
+	// Chain lets a rider still on a trip take the next one, starting where
+	// the current one ends.
+	Chain bool
+	// Reassign moves an assigned order to a clearly better rider before
+	// pickup. Replays of the MDRP rules keep it off.
+	Reassign bool
+	// ReassignGain is how much earlier the new rider must reach the store.
+	ReassignGain time.Duration
+	// StaleAfter drops a rider from matching when its last ping is older.
+	StaleAfter time.Duration
+	// DefaultCapacity applies to riders registered without a capacity.
+	DefaultCapacity int
+}
+
+// Validate fills defaults and reports a setting that makes no sense.
+func (c *Config) Validate() error {
+	if c.Algo == "" {
+		c.Algo = AlgoEngine
+	}
+	if c.Algo != AlgoEngine && c.Algo != AlgoGreedy {
+		return fmt.Errorf("dispatch config: algo: %q is not engine or greedy", c.Algo)
+	}
+	setDur := func(d *time.Duration, def time.Duration) {
+		if *d == 0 {
+			*d = def
+		}
+	}
+	setDur(&c.RoundEvery, 10*time.Second)
+	setDur(&c.OfferTimeout, 45*time.Second)
+	setDur(&c.Horizon, 20*time.Minute)
+	setDur(&c.CommitSlack, 2*time.Minute)
+	setDur(&c.BundleGap, 8*time.Minute)
+	setDur(&c.BundleDelay, 6*time.Minute)
+	setDur(&c.ReassignGain, 5*time.Minute)
+	setDur(&c.StaleAfter, 2*time.Minute)
+	if c.MaxBundle == 0 {
+		c.MaxBundle = 3
+	}
+	if c.Candidates == 0 {
+		c.Candidates = 10
+	}
+	if c.LatenessWeight == 0 {
+		c.LatenessWeight = 1
+	}
+	if c.WaitWeight == 0 {
+		c.WaitWeight = 0.2
+	}
+	if c.TravelWeight == 0 {
+		c.TravelWeight = 0.2
+	}
+	if c.DeferMinutes == 0 {
+		c.DeferMinutes = 5
+	}
+	if c.DefaultCapacity == 0 {
+		c.DefaultCapacity = 4
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"round_every", c.RoundEvery}, {"offer_timeout", c.OfferTimeout}, {"horizon", c.Horizon},
+		{"commit_slack", c.CommitSlack}, {"bundle_gap", c.BundleGap}, {"bundle_delay", c.BundleDelay},
+		{"reassign_gain", c.ReassignGain}, {"stale_after", c.StaleAfter}, {"max_click_to_door", c.MaxClickToDoor}} {
+		if d.v < 0 {
+			return fmt.Errorf("dispatch config: %s: %v is negative", d.name, d.v)
+		}
+	}
+	if c.MaxBundle < 1 || c.MaxBundle > 8 {
+		return fmt.Errorf("dispatch config: max_bundle: %d is outside 1..8", c.MaxBundle)
+	}
+	if c.Candidates < 1 {
+		return fmt.Errorf("dispatch config: candidates: %d must be at least 1", c.Candidates)
+	}
+	if c.DefaultCapacity < 1 {
+		return fmt.Errorf("dispatch config: default_capacity: %d must be at least 1", c.DefaultCapacity)
+	}
+	for _, w := range []struct {
+		name string
+		v    float64
+	}{{"lateness_weight", c.LatenessWeight}, {"wait_weight", c.WaitWeight}, {"travel_weight", c.TravelWeight}, {"defer_minutes", c.DeferMinutes}} {
+		if w.v < 0 || w.v != w.v {
+			return fmt.Errorf("dispatch config: %s: %v must be a non-negative number", w.name, w.v)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,741 @@
+// Package dispatch is the dispatcher: it keeps the live picture of pending
+// orders and riders, and in rounds matches bundles of orders to riders,
+// offers them, and follows each trip from acceptance to the last drop-off.
+//
+// The engine runs on a Clock it is given and on minutes it computes from a
+// geo.Travel model, so one code path serves live dispatch and replays.
+package dispatch
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"zhengxiang/geo"
+	"zhengxiang/orders"
+)
+
+// Offer is a trip proposed to a rider: the orders of one store, picked up
+// together and dropped off in the given order.
+type Offer struct {
+	TripID    string
+	RiderID   string
+	StoreID   string
+	OrderIDs  []string
+	ExpiresAt time.Time
+	// Depart, Pickup and Dropoffs are the plan the offer was priced on.
+	Depart   time.Time
+	Pickup   time.Time
+	Dropoffs []time.Time
+}
+
+// RoundStats describes one dispatch round.
+type RoundStats struct {
+	At         time.Time
+	Pending    int
+	Bundles    int
+	Offers     []Offer
+	Cancelled  []string
+	Expired    int
+	Reassigned int
+	Took       time.Duration
+}
+
+// Stats are the engine's running totals.
+type Stats struct {
+	Rounds, Offers, Accepted, Declined, Expired, Reassigned, Cancelled int
+	Pending, Riders, ActiveTrips                                       int
+}
+
+type tripState int
+
+const (
+	tripOffered tripState = iota + 1
+	tripAssigned
+	tripAtStore
+	tripPickedUp
+	tripDone
+)
+
+type storeState struct {
+	id        string
+	point     geo.Point
+	suspended bool
+}
+
+type orderState struct {
+	id        string
+	store     *storeState
+	drop      geo.Point
+	placed    float64 // minutes since the engine's epoch
+	ready     float64 // expected ready time
+	readyAt   float64 // when marked ready; NaN until then
+	promise   float64
+	trip      *trip
+	delivered bool
+	ended     bool
+	declined  map[string]bool
+	queued    bool // in the engine's pending list
+}
+
+func (o *orderState) pending() bool { return !o.ended && o.trip == nil }
+
+type trip struct {
+	id         string
+	rider      *riderState
+	store      *storeState
+	orders     []*orderState // drop-off order
+	state      tripState
+	offeredAt  float64
+	expires    float64
+	acceptedAt float64
+	origin     geo.Point // where the rider sets out from
+	depart     float64
+	arrived    float64 // at the store; NaN until then
+	pickup     float64 // planned, or actual once picked up
+	drops      []float64
+	nextDrop   int // index of the next order to drop
+}
+
+// end is the planned time the rider is free again, after the last drop-off.
+func (t *trip) end(tr geo.Travel) float64 {
+	return t.drops[len(t.drops)-1] + tr.DropoffMinutes()/2
+}
+
+func (t *trip) lastPoint() geo.Point { return t.orders[len(t.orders)-1].drop }
+
+func (t *trip) orderIDs() []string {
+	ids := make([]string, len(t.orders))
+	for i, o := range t.orders {
+		ids[i] = o.id
+	}
+	return ids
+}
+
+type riderState struct {
+	id         string
+	capacity   int
+	shiftStart float64
+	shiftEnd   float64
+	onShift    bool
+	stale      bool
+	pos        geo.Point
+	freeAt     float64 // when the last trip's final drop-off service ends
+	plan       []*trip // accepted trips, current first
+	offer      *trip
+}
+
+func (r *riderState) load() int {
+	n := 0
+	for _, t := range r.plan {
+		n += len(t.orders) - t.nextDrop
+	}
+	return n
+}
+
+// Engine is the dispatcher. Its methods are safe for concurrent use.
+type Engine struct {
+	mu     sync.Mutex
+	cfg    Config
+	repo   orders.Repository
+	travel geo.Travel
+	clock  Clock
+	log    *slog.Logger
+	epoch  time.Time
+
+	idx     *geo.RiderIndex
+	stores  map[string]*storeState
+	riders  map[string]*riderState
+	rlist   []*riderState
+	orders  map[string]*orderState
+	pending []*orderState
+	trips   map[string]*trip
+	nextID  int
+	stats   Stats
+	scratch []geo.Neighbor
+}
+
+// New returns an engine that records every change in repo, prices routes
+// with travel and reads the time from clock.
+func New(cfg Config, repo orders.Repository, travel geo.Travel, clock Clock, log *slog.Logger) (*Engine, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if repo == nil || travel == nil || clock == nil {
+		return nil, fmt.Errorf("dispatch: repository, travel model and clock are required")
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Engine{
+		cfg:    cfg,
+		repo:   repo,
+		travel: travel,
+		clock:  clock,
+		log:    log,
+		epoch:  clock.Now(),
+		idx:    geo.NewRiderIndex(geo.IndexConfig{StaleAfter: cfg.StaleAfter}),
+		stores: map[string]*storeState{},
+		riders: map[string]*riderState{},
+		orders: map[string]*orderState{},
+		trips:  map[string]*trip{},
+	}, nil
+}
+
+// Config returns the engine's configuration with its defaults filled in.
+func (e *Engine) Config() Config { return e.cfg }
+
+func (e *Engine) min(t time.Time) float64 { return t.Sub(e.epoch).Minutes() }
+
+func (e *Engine) at(m float64) time.Time {
+	return e.epoch.Add(time.Duration(math.Round(m * float64(time.Minute))))
+}
+
+// Run dispatches a round every RoundEvery until ctx ends, handing each
+// round's offers to notify.
+func (e *Engine) Run(ctx context.Context, notify func(RoundStats)) error {
+	tick := time.NewTicker(e.cfg.RoundEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+			st, err := e.Round(ctx)
+			if err != nil {
+				e.log.Error("dispatch round", "err", err)
+				continue
+			}
+			if notify != nil {
+				notify(st)
+			}
+		}
+	}
+}
+
+// AddStore registers a store, or updates its position and suspension.
+func (e *Engine) AddStore(ctx context.Context, s orders.Store) error {
+	if err := e.repo.PutStore(ctx, s); err != nil {
+		return fmt.Errorf("add store %s: %w", s.ID, err)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	st := e.stores[s.ID]
+	if st == nil {
+		st = &storeState{id: s.ID}
+		e.stores[s.ID] = st
+	}
+	st.point, st.suspended = s.Point, s.Suspended
+	return nil
+}
+
+// StartShift puts a rider on shift at its position.
+func (e *Engine) StartShift(ctx context.Context, r orders.Rider) error {
+	if r.ID == "" {
+		return orders.Invalid("rider.id", "must not be empty")
+	}
+	if err := r.Point.Validate(); err != nil {
+		return orders.Invalid("rider.point", "%v", err)
+	}
+	if r.Capacity == 0 {
+		r.Capacity = e.cfg.DefaultCapacity
+	}
+	if r.Capacity < 0 {
+		return orders.Invalid("rider.capacity", "%d is negative", r.Capacity)
+	}
+	now := e.clock.Now()
+	r.OnShift, r.LastPing = true, now
+	if err := e.repo.PutRider(ctx, r); err != nil {
+		return fmt.Errorf("start shift of %s: %w", r.ID, err)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	rs := e.riders[r.ID]
+	if rs == nil {
+		rs = &riderState{id: r.ID}
+		e.riders[r.ID] = rs
+		e.rlist = append(e.rlist, rs)
+	}
+	rs.capacity, rs.onShift, rs.stale, rs.pos = r.Capacity, true, false, r.Point
+	rs.shiftStart, rs.shiftEnd = e.min(now), math.Inf(1)
+	if !r.ShiftEnd.IsZero() {
+		rs.shiftEnd = e.min(r.ShiftEnd)
+	}
+	e.idx.Update(r.ID, r.Point, now)
+	return nil
+}
+
+// EndShift takes a rider out of matching. Trips it has accepted go on; an
+// open offer is withdrawn.
+func (e *Engine) EndShift(ctx context.Context, riderID string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	r := e.riders[riderID]
+	if r == nil {
+		return orders.NotFound("rider", riderID)
+	}
+	r.onShift = false
+	if r.offer != nil {
+		e.withdraw(ctx, r.offer, "rider ended shift")
+	}
+	return nil
+}
+
+// Ping records a rider's position.
+func (e *Engine) Ping(riderID string, p geo.Point) error {
+	if err := p.Validate(); err != nil {
+		return orders.Invalid("location", "%v", err)
+	}
+	now := e.clock.Now()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	r := e.riders[riderID]
+	if r == nil {
+		return orders.NotFound("rider", riderID)
+	}
+	r.pos, r.stale = p, false
+	e.idx.Update(riderID, p, now)
+	return nil
+}
+
+// Submit takes a new order: it is recorded (idempotently by its platform
+// key), its ticket goes to the store, and it waits for the next round. A
+// repeated submission returns the order as stored.
+func (e *Engine) Submit(ctx context.Context, o orders.Order) (orders.Order, error) {
+	e.mu.Lock()
+	st := e.stores[o.StoreID]
+	e.mu.Unlock()
+	if st == nil {
+		return orders.Order{}, orders.Invalid("store_id", "unknown store %q", o.StoreID)
+	}
+	if st.suspended {
+		return orders.Order{}, orders.Unavailable("store %s is suspended", o.StoreID)
+	}
+	now := e.clock.Now()
+	if o.PlacedAt.IsZero() {
+		o.PlacedAt = now
+	}
+	created, ev, err := orders.NewOrder(o)
+	if err != nil {
+		return orders.Order{}, err
+	}
+	stored, isNew, err := e.repo.CreateOrder(ctx, created, ev)
+	if err != nil || !isNew {
+		return stored, err
+	}
+	stored, err = e.repo.UpdateOrder(ctx, stored.ID, func(o *orders.Order) ([]orders.Event, error) {
+		ev, err := o.SendTicket(now)
+		return []orders.Event{ev}, err
+	})
+	if err != nil {
+		return stored, fmt.Errorf("send ticket of %s: %w", stored.ID, err)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	os := &orderState{
+		id:      stored.ID,
+		store:   st,
+		drop:    stored.Dropoff,
+		placed:  e.min(stored.PlacedAt),
+		ready:   e.min(stored.ReadyAt),
+		readyAt: math.NaN(),
+		promise: e.min(stored.PromiseAt),
+	}
+	e.orders[os.id] = os
+	e.requeue(os)
+	return stored, nil
+}
+
+// update applies one transition to an order in the repository.
+func (e *Engine) update(ctx context.Context, id string, fn func(o *orders.Order) (orders.Event, error)) error {
+	_, err := e.repo.UpdateOrder(ctx, id, func(o *orders.Order) ([]orders.Event, error) {
+		ev, err := fn(o)
+		if err != nil {
+			return nil, err
+		}
+		return []orders.Event{ev}, nil
+	})
+	return err
+}
+
+// MerchantAccept records that the store took the ticket.
+func (e *Engine) MerchantAccept(ctx context.Context, orderID string) error {
+	now := e.clock.Now()
+	return e.update(ctx, orderID, func(o *orders.Order) (orders.Event, error) { return o.MerchantAccept(now) })
+}
+
+// MarkReady records that the store has the order ready for pickup.
+func (e *Engine) MarkReady(ctx context.Context, orderID string) error {
+	now := e.clock.Now()
+	if err := e.update(ctx, orderID, func(o *orders.Order) (orders.Event, error) { return o.MarkReady(now) }); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if o := e.orders[orderID]; o != nil {
+		o.readyAt = e.min(now)
+		if o.readyAt > o.ready {
+			o.ready = o.readyAt
+		}
+	}
+	return nil
+}
+
+// Cancel cancels an order that has not been picked up.
+func (e *Engine) Cancel(ctx context.Context, orderID, actor, reason string) error {
+	now := e.clock.Now()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err := e.update(ctx, orderID, func(o *orders.Order) (orders.Event, error) { return o.Cancel(now, actor, reason) }); err != nil {
+		return err
+	}
+	if o := e.orders[orderID]; o != nil {
+		e.dropFromTrip(o)
+		o.ended = true
+		e.stats.Cancelled++
+	}
+	return nil
+}
+
+// dropFromTrip takes a cancelled order out of its trip, if any.
+func (e *Engine) dropFromTrip(o *orderState) {
+	t := o.trip
+	if t == nil {
+		return
+	}
+	o.trip = nil
+	for i, x := range t.orders {
+		if x == o {
+			t.orders = append(t.orders[:i:i], t.orders[i+1:]...)
+			t.drops = append(t.drops[:i:i], t.drops[i+1:]...)
+			if i < t.nextDrop {
+				t.nextDrop--
+			}
+			break
+		}
+	}
+	if len(t.orders) == 0 {
+		e.finishTrip(t)
+	}
+}
+
+func (e *Engine) trip(riderID, tripID string) (*trip, error) {
+	t := e.trips[tripID]
+	if t == nil {
+		return nil, orders.NotFound("trip", tripID)
+	}
+	if t.rider.id != riderID {
+		return nil, orders.Forbidden("trip %s is not offered to rider %s", tripID, riderID)
+	}
+	return t, nil
+}
+
+// Accept takes a rider's yes to an offer: the trip joins its plan.
+func (e *Engine) Accept(ctx context.Context, riderID, tripID string) error {
+	now := e.clock.Now()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	t, err := e.trip(riderID, tripID)
+	if err != nil {
+		return err
+	}
+	if t.state != tripOffered {
+		return orders.Conflict("trip %s is not an open offer", tripID)
+	}
+	if e.min(now) > t.expires {
+		e.expire(ctx, t)
+		return orders.Conflict("offer %s expired", tripID)
+	}
+	for _, o := range t.orders {
+		if err := e.update(ctx, o.id, func(x *orders.Order) (orders.Event, error) { return x.AcceptOffer(now, riderID) }); err != nil {
+			return fmt.Errorf("accept trip %s: %w", tripID, err)
+		}
+	}
+	r := t.rider
+	r.offer = nil
+	t.state = tripAssigned
+	t.acceptedAt, t.origin, t.depart = e.min(now), r.pos, math.Max(e.min(now), r.freeAt)
+	r.plan = append(r.plan, t)
+	e.replan(r)
+	e.stats.Accepted++
+	return nil
+}
+
+// Decline takes a rider's no: the orders go back to the next round, which
+// will not offer them to this rider again.
+func (e *Engine) Decline(ctx context.Context, riderID, tripID string) error {
+	now := e.clock.Now()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	t, err := e.trip(riderID, tripID)
+	if err != nil {
+		return err
+	}
+	if t.state != tripOffered {
+		return orders.Conflict("trip %s is not an open offer", tripID)
+	}
+	for _, o := range t.orders {
+		if err := e.update(ctx, o.id, func(x *orders.Order) (orders.Event, error) { return x.DeclineOffer(now, riderID) }); err != nil {
+			e.log.Error("decline", "order", o.id, "err", err)
+		}
+	}
+	e.release(t)
+	e.stats.Declined++
+	return nil
+}
+
+// release returns an offered trip's orders to the pending pool.
+func (e *Engine) release(t *trip) {
+	for _, o := range t.orders {
+		if o.declined == nil {
+			o.declined = map[string]bool{}
+		}
+		o.declined[t.rider.id] = true
+		o.trip = nil
+		e.requeue(o)
+	}
+	if t.rider.offer == t {
+		t.rider.offer = nil
+	}
+	t.state = tripDone
+	delete(e.trips, t.id)
+}
+
+func (e *Engine) expire(ctx context.Context, t *trip) {
+	now := e.at(t.expires)
+	for _, o := range t.orders {
+		if err := e.update(ctx, o.id, func(x *orders.Order) (orders.Event, error) { return x.ExpireOffer(now) }); err != nil {
+			e.log.Error("expire offer", "order", o.id, "err", err)
+		}
+	}
+	e.release(t)
+	e.stats.Expired++
+}
+
+// withdraw takes back an open offer before it expires.
+func (e *Engine) withdraw(ctx context.Context, t *trip, reason string) {
+	now := e.clock.Now()
+	for _, o := range t.orders {
+		if err := e.update(ctx, o.id, func(x *orders.Order) (orders.Event, error) { return x.Reassign(now, reason) }); err != nil {
+			e.log.Error("withdraw offer", "order", o.id, "err", err)
+		}
+	}
+	e.release(t)
+}
+
+// ArriveAtPickup records that the rider is at the store of a trip.
+func (e *Engine) ArriveAtPickup(ctx context.Context, riderID, tripID string) error {
+	now := e.clock.Now()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	t, err := e.trip(riderID, tripID)
+	if err != nil {
+		return err
+	}
+	if t.state != tripAssigned {
+		return orders.Conflict("trip %s: rider is not on the way to the store", tripID)
+	}
+	for _, o := range t.orders {
+		if err := e.update(ctx, o.id, func(x *orders.Order) (orders.Event, error) { return x.ArriveAtPickup(now, riderID) }); err != nil {
+			return fmt.Errorf("arrive for trip %s: %w", tripID, err)
+		}
+	}
+	t.state = tripAtStore
+	t.arrived = e.min(now)
+	t.rider.pos = t.store.point
+	e.replan(t.rider)
+	return nil
+}
+
+// PickUp records that the rider has collected every order of the trip.
+// An order the store has not marked ready cannot be picked up.
+func (e *Engine) PickUp(ctx context.Context, riderID, tripID string) error {
+	now := e.clock.Now()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	t, err := e.trip(riderID, tripID)
+	if err != nil {
+		return err
+	}
+	if t.state != tripAtStore && t.state != tripAssigned {
+		return orders.Conflict("trip %s: nothing to pick up", tripID)
+	}
+	for _, o := range t.orders {
+		if math.IsNaN(o.readyAt) {
+			return orders.Conflict("trip %s: order %s is not ready", tripID, o.id)
+		}
+	}
+	for _, o := range t.orders {
+		if err := e.update(ctx, o.id, func(x *orders.Order) (orders.Event, error) { return x.PickUp(now, riderID) }); err != nil {
+			return fmt.Errorf("pick up trip %s: %w", tripID, err)
+		}
+	}
+	t.state = tripPickedUp
+	t.pickup = e.min(now)
+	e.replan(t.rider)
+	return nil
+}
+
+// ArriveAtDropoff records that the rider is at an order's door.
+func (e *Engine) ArriveAtDropoff(ctx context.Context, riderID, orderID string) error {
+	now := e.clock.Now()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	o := e.orders[orderID]
+	if o == nil || o.trip == nil || o.trip.rider.id != riderID {
+		return orders.Forbidden("order %s is not carried by rider %s", orderID, riderID)
+	}
+	return e.update(ctx, orderID, func(x *orders.Order) (orders.Event, error) { return x.ArriveAtDropoff(now, riderID) })
+}
+
+// Deliver records a drop-off. When it is the trip's last, the rider is free
+// for its next trip.
+func (e *Engine) Deliver(ctx context.Context, riderID, orderID string, h orders.Handover) error {
+	now := e.clock.Now()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	o := e.orders[orderID]
+	if o == nil || o.trip == nil || o.trip.rider.id != riderID {
+		return orders.Forbidden("order %s is not carried by rider %s", orderID, riderID)
+	}
+	if err := e.update(ctx, orderID, func(x *orders.Order) (orders.Event, error) { return x.Deliver(now, riderID, h) }); err != nil {
+		return err
+	}
+	t := o.trip
+	o.delivered, o.ended = true, true
+	t.rider.pos = o.drop
+	m := e.min(now)
+	for i := t.nextDrop; i < len(t.orders); i++ {
+		if t.orders[i] == o {
+			// Keep the drop-off order: what was skipped comes next.
+			copy(t.orders[t.nextDrop+1:i+1], t.orders[t.nextDrop:i])
+			t.orders[t.nextDrop] = o
+			t.drops[t.nextDrop] = m
+			t.nextDrop++
+			break
+		}
+	}
+	if t.nextDrop == len(t.orders) {
+		e.finishTrip(t)
+	}
+	e.replan(t.rider)
+	return nil
+}
+
+func (e *Engine) finishTrip(t *trip) {
+	t.state = tripDone
+	r := t.rider
+	for i, x := range r.plan {
+		if x == t {
+			r.plan = append(r.plan[:i:i], r.plan[i+1:]...)
+			break
+		}
+	}
+	if r.offer == t {
+		r.offer = nil
+	}
+	delete(e.trips, t.id)
+	if len(t.orders) > 0 {
+		r.freeAt = t.end(e.travel)
+	}
+	if len(r.plan) > 0 && r.plan[0].state == tripAssigned && len(t.orders) > 0 {
+		next := r.plan[0]
+		next.origin = t.lastPoint()
+		next.depart = math.Max(next.acceptedAt, t.end(e.travel))
+	}
+}
+
+// replan refreshes the planned times of a rider's trips: a trip queued
+// behind another starts where and when that one ends.
+func (e *Engine) replan(r *riderState) {
+	ps, ds := e.travel.PickupMinutes(), e.travel.DropoffMinutes()
+	var prev *trip
+	for _, t := range r.plan {
+		if prev != nil {
+			t.origin = prev.lastPoint()
+			t.depart = math.Max(t.acceptedAt, prev.end(e.travel))
+		}
+		switch t.state {
+		case tripAssigned, tripAtStore:
+			arrive := t.arrived
+			if math.IsNaN(arrive) {
+				arrive = t.depart + e.travel.TravelMinutes(t.origin, t.store.point)
+			}
+			t.pickup = math.Max(tripReady(t), arrive+ps/2)
+			e.planDrops(t, t.pickup+ps/2, t.store.point, 0)
+		case tripPickedUp:
+			from, leave := t.store.point, t.pickup+ps/2
+			if t.nextDrop > 0 {
+				from = t.orders[t.nextDrop-1].drop
+				leave = t.drops[t.nextDrop-1] + ds/2
+			}
+			e.planDrops(t, leave, from, t.nextDrop)
+		}
+		prev = t
+	}
+}
+
+func (e *Engine) planDrops(t *trip, leave float64, from geo.Point, start int) {
+	for i := start; i < len(t.orders); i++ {
+		arrive := leave + e.travel.TravelMinutes(from, t.orders[i].drop)
+		t.drops[i] = arrive + e.travel.DropoffMinutes()/2
+		leave = arrive + e.travel.DropoffMinutes()
+		from = t.orders[i].drop
+	}
+}
+
+func tripReady(t *trip) float64 {
+	r := math.Inf(-1)
+	for _, o := range t.orders {
+		r = math.Max(r, o.ready)
+	}
+	return r
+}
+
+// Stats returns the engine's running totals.
+func (e *Engine) Stats() Stats {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s := e.stats
+	s.Riders, s.ActiveTrips = 0, len(e.trips)
+	for _, r := range e.rlist {
+		if r.onShift {
+			s.Riders++
+		}
+	}
+	s.Pending = 0
+	for _, o := range e.pending {
+		if o.pending() {
+			s.Pending++
+		}
+	}
+	return s
+}
+
+func (e *Engine) newTripID() string {
+	e.nextID++
+	return "T" + strconv.Itoa(e.nextID)
+}
+
+// sortOrders orders a slice by placement, then id, so rounds are repeatable.
+func sortOrders(os []*orderState) {
+	sort.Slice(os, func(i, j int) bool {
+		if os[i].placed != os[j].placed {
+			return os[i].placed < os[j].placed
+		}
+		return os[i].id < os[j].id
+	})
+}
+
+// requeue puts an order without a rider back in the pending list.
+func (e *Engine) requeue(o *orderState) {
+	if !o.queued && o.pending() {
+		o.queued = true
+		e.pending = append(e.pending, o)
+	}
+}

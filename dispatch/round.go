@@ -1,0 +1,526 @@
+package dispatch
+
+import (
+	"context"
+	"math"
+	"sort"
+	"time"
+
+	"zhengxiang/geo"
+	"zhengxiang/orders"
+)
+
+// bundle is a candidate trip: orders of one store with their best drop-off
+// order, priced from the earliest possible pickup.
+type bundle struct {
+	store  *storeState
+	orders []*orderState
+	ready  float64   // the latest ready time of its orders
+	offs   []float64 // minutes from pickup to each drop-off
+}
+
+// Round runs one dispatch round at the clock's time: offers that timed out
+// come back, stale riders lose their unpicked orders, hopeless orders are
+// cancelled, and pending orders are matched and offered.
+func (e *Engine) Round(ctx context.Context) (RoundStats, error) {
+	started := time.Now()
+	nowT := e.clock.Now()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	now := e.min(nowT)
+	st := RoundStats{At: nowT}
+
+	for _, r := range e.rlist {
+		if t := r.offer; t != nil && t.expires <= now {
+			e.expire(ctx, t)
+			st.Expired++
+		}
+	}
+	for _, id := range e.idx.Sweep(nowT) {
+		if r := e.riders[id]; r != nil {
+			r.stale = true
+			st.Reassigned += e.repair(ctx, r, "rider position stale")
+		}
+	}
+
+	live := e.pending[:0]
+	for _, o := range e.pending {
+		if o.pending() {
+			live = append(live, o)
+		} else {
+			o.queued = false
+		}
+	}
+	e.pending = live
+	sortOrders(live)
+	if e.cfg.MaxClickToDoor > 0 {
+		live = e.cancelHopeless(ctx, now, live, &st)
+	}
+	st.Pending = len(live)
+
+	switch e.cfg.Algo {
+	case AlgoGreedy:
+		e.greedy(ctx, now, live, &st)
+	default:
+		e.match(ctx, now, live, &st)
+	}
+	e.stats.Rounds++
+	e.stats.Reassigned += st.Reassigned
+	st.Took = time.Since(started)
+	return st, nil
+}
+
+// cancelHopeless cancels orders that cannot reach the door within the
+// maximum click-to-door time even if a rider stood at the store now.
+func (e *Engine) cancelHopeless(ctx context.Context, now float64, live []*orderState, st *RoundStats) []*orderState {
+	limit := e.cfg.MaxClickToDoor.Minutes()
+	ps, ds := e.travel.PickupMinutes(), e.travel.DropoffMinutes()
+	kept := live[:0]
+	for _, o := range live {
+		earliest := math.Max(o.ready, now+ps/2) + ps/2 + e.travel.TravelMinutes(o.store.point, o.drop) + ds/2
+		if earliest-o.placed <= limit+1e-9 {
+			kept = append(kept, o)
+			continue
+		}
+		at := e.at(now)
+		if err := e.update(ctx, o.id, func(x *orders.Order) (orders.Event, error) {
+			return x.Cancel(at, "dispatch", "cannot be delivered within the maximum click-to-door time")
+		}); err != nil {
+			e.log.Error("cancel hopeless order", "order", o.id, "err", err)
+			kept = append(kept, o)
+			continue
+		}
+		o.ended, o.queued = true, false
+		e.stats.Cancelled++
+		st.Cancelled = append(st.Cancelled, o.id)
+	}
+	return kept
+}
+
+// available tells where and when a rider can start its next trip, and
+// whether it may take one now.
+func (e *Engine) available(r *riderState, now float64) (p geo.Point, free float64, ok bool) {
+	if !r.onShift || r.stale || r.offer != nil || now < r.shiftStart || now >= r.shiftEnd {
+		return geo.Point{}, 0, false
+	}
+	switch len(r.plan) {
+	case 0:
+		return r.pos, math.Max(now, r.freeAt), true
+	case 1:
+		t := r.plan[0]
+		end := t.end(e.travel)
+		if !e.cfg.Chain || end > now+e.cfg.Horizon.Minutes() {
+			return geo.Point{}, 0, false
+		}
+		return t.lastPoint(), math.Max(now, end), true
+	}
+	return geo.Point{}, 0, false
+}
+
+// price is what a rider costs a bundle: the objective, and the times.
+type price struct {
+	cost   float64
+	depart float64
+	arrive float64
+	pickup float64
+	wait   float64
+}
+
+// g is the cost of a click-to-door time against its target.
+func (e *Engine) g(ctd, target float64) float64 {
+	return ctd + e.cfg.LatenessWeight*math.Max(0, ctd-target)
+}
+
+// priceFor prices a bundle for a rider free at p from time free; ok is
+// false when the rider cannot take it.
+func (e *Engine) priceFor(b *bundle, r *riderState, p geo.Point, free float64) (price, bool) {
+	if r.load()+len(b.orders) > r.capacity {
+		return price{}, false
+	}
+	for _, o := range b.orders {
+		if o.declined[r.id] {
+			return price{}, false
+		}
+	}
+	ps := e.travel.PickupMinutes()
+	travel := e.travel.TravelMinutes(p, b.store.point)
+	arrive := free + travel
+	pickup := math.Max(b.ready, arrive+ps/2)
+	if pickup > r.shiftEnd {
+		return price{}, false
+	}
+	limit := e.cfg.MaxClickToDoor.Minutes()
+	cost := 0.0
+	for i, o := range b.orders {
+		ctd := pickup + b.offs[i] - o.placed
+		if limit > 0 && ctd > limit+1e-9 {
+			return price{}, false
+		}
+		cost += e.g(ctd, o.promise-o.placed)
+	}
+	wait := math.Max(0, b.ready-(arrive+ps/2))
+	cost += e.cfg.WaitWeight*wait + e.cfg.TravelWeight*travel
+	return price{cost: cost, depart: free, arrive: arrive, pickup: pickup, wait: wait}, true
+}
+
+// sequence finds the drop-off order of a bundle that costs least when
+// picked up at pickup, and returns it with the minutes from pickup to each
+// drop-off.
+func (e *Engine) sequence(os []*orderState, store geo.Point, pickup float64) ([]*orderState, []float64, float64) {
+	ps, ds := e.travel.PickupMinutes(), e.travel.DropoffMinutes()
+	best := math.Inf(1)
+	var bestSeq []*orderState
+	var bestOffs []float64
+	perm := append([]*orderState(nil), os...)
+	offs := make([]float64, len(os))
+	var try func(k int)
+	eval := func() {
+		cost, from, t := 0.0, store, ps/2
+		for i, o := range perm {
+			t += e.travel.TravelMinutes(from, o.drop)
+			offs[i] = t + ds/2
+			t += ds
+			from = o.drop
+			cost += e.g(pickup+offs[i]-o.placed, o.promise-o.placed)
+		}
+		if cost < best-1e-9 {
+			best = cost
+			bestSeq = append(bestSeq[:0], perm...)
+			bestOffs = append(bestOffs[:0], offs...)
+		}
+	}
+	try = func(k int) {
+		if k == len(perm) {
+			eval()
+			return
+		}
+		for i := k; i < len(perm); i++ {
+			perm[k], perm[i] = perm[i], perm[k]
+			try(k + 1)
+			perm[k], perm[i] = perm[i], perm[k]
+		}
+	}
+	try(0)
+	return bestSeq, bestOffs, best
+}
+
+func (e *Engine) newBundle(store *storeState, os []*orderState, now float64) *bundle {
+	ready := math.Inf(-1)
+	for _, o := range os {
+		ready = math.Max(ready, o.ready)
+	}
+	pickup := math.Max(ready, now+e.travel.PickupMinutes()/2)
+	seq, offs, _ := e.sequence(os, store.point, pickup)
+	return &bundle{store: store, orders: seq, ready: ready, offs: offs}
+}
+
+// bundleCost is the summed order cost of a bundle picked up as early as
+// possible.
+func (e *Engine) bundleCost(b *bundle, now float64) float64 {
+	pickup := math.Max(b.ready, now+e.travel.PickupMinutes()/2)
+	c := 0.0
+	for i, o := range b.orders {
+		c += e.g(pickup+b.offs[i]-o.placed, o.promise-o.placed)
+	}
+	return c
+}
+
+// bundles groups the due orders of each store. Orders join a bundle when
+// their ready times are close and carrying them together delays the others
+// little; the delay allowed grows when riders are short.
+func (e *Engine) bundles(now float64, due []*orderState, supply int) []*bundle {
+	byStore := map[*storeState][]*orderState{}
+	var stores []*storeState
+	for _, o := range due {
+		if _, ok := byStore[o.store]; !ok {
+			stores = append(stores, o.store)
+		}
+		byStore[o.store] = append(byStore[o.store], o)
+	}
+	short := len(due) > supply
+	allowed := e.cfg.BundleDelay.Minutes()
+	if short {
+		allowed *= 2
+	}
+	var out []*bundle
+	for _, s := range stores {
+		os := byStore[s]
+		sort.SliceStable(os, func(i, j int) bool { return os[i].ready < os[j].ready })
+		var cur *bundle
+		for _, o := range os {
+			single := e.newBundle(s, []*orderState{o}, now)
+			if cur != nil && len(cur.orders) < e.cfg.MaxBundle && o.ready-cur.orders[0].ready <= e.cfg.BundleGap.Minutes() {
+				joined := e.newBundle(s, append(append([]*orderState(nil), cur.orders...), o), now)
+				extra := e.bundleCost(joined, now) - e.bundleCost(cur, now) - e.bundleCost(single, now)
+				if e.feasibleAlone(joined, now) && extra <= allowed {
+					cur = joined
+					out[len(out)-1] = cur
+					continue
+				}
+			}
+			cur = single
+			out = append(out, cur)
+		}
+	}
+	return out
+}
+
+// feasibleAlone tells whether a bundle picked up as early as possible keeps
+// every order within the maximum click-to-door time.
+func (e *Engine) feasibleAlone(b *bundle, now float64) bool {
+	limit := e.cfg.MaxClickToDoor.Minutes()
+	if limit <= 0 {
+		return true
+	}
+	pickup := math.Max(b.ready, now+e.travel.PickupMinutes()/2)
+	for i, o := range b.orders {
+		if pickup+b.offs[i]-o.placed > limit+1e-9 {
+			return false
+		}
+	}
+	return true
+}
+
+// match is the engine's round: bundle the due orders, price each bundle for
+// its nearest riders, solve a min-cost matching in which a bundle may also
+// wait for a later round, and offer the pairs whose rider should set out now.
+func (e *Engine) match(ctx context.Context, now float64, live []*orderState, st *RoundStats) {
+	horizon := e.cfg.Horizon.Minutes()
+	var due []*orderState
+	for _, o := range live {
+		if o.ready-now <= horizon {
+			due = append(due, o)
+		}
+	}
+	if len(due) == 0 {
+		return
+	}
+	var chained []*riderState
+	idle := 0
+	for _, r := range e.rlist {
+		if _, _, ok := e.available(r, now); ok {
+			if len(r.plan) == 0 {
+				idle++
+			} else {
+				chained = append(chained, r)
+			}
+		}
+	}
+	if idle+len(chained) == 0 {
+		return
+	}
+	bs := e.bundles(now, due, idle+len(chained))
+	st.Bundles = len(bs)
+
+	// Candidate riders for each bundle: the nearest idle ones from the live
+	// index, and riders about to finish a trip, by where they will be.
+	type cand struct {
+		r *riderState
+		p price
+	}
+	col := map[*riderState]int{}
+	var cols []*riderState
+	cands := make([][]cand, len(bs))
+	nowT := e.at(now)
+	for i, b := range bs {
+		e.scratch = e.idx.Nearest(b.store.point, e.cfg.Candidates, nowT, func(id string) bool {
+			r := e.riders[id]
+			_, _, ok := e.available(r, now)
+			return ok && len(r.plan) == 0
+		}, e.scratch)
+		consider := func(r *riderState) {
+			p, free, _ := e.available(r, now)
+			if pr, ok := e.priceFor(b, r, p, free); ok {
+				cands[i] = append(cands[i], cand{r, pr})
+				if _, seen := col[r]; !seen {
+					col[r] = len(cols)
+					cols = append(cols, r)
+				}
+			}
+		}
+		for _, nb := range e.scratch {
+			consider(e.riders[nb.ID])
+		}
+		for _, r := range chained {
+			consider(r)
+		}
+	}
+
+	// Rows are bundles; columns are riders, then one "wait" column per
+	// bundle priced at its best offer plus the cost of waiting a round.
+	n, m := len(bs), len(cols)
+	cost := make([][]float64, n)
+	for i, b := range bs {
+		row := make([]float64, m+n)
+		for j := range row {
+			row[j] = forbidden
+		}
+		best := math.Inf(1)
+		for _, c := range cands[i] {
+			row[col[c.r]] = c.p.cost
+			best = math.Min(best, c.p.cost)
+		}
+		if math.IsInf(best, 1) {
+			best = 0
+		}
+		row[m+i] = best + e.deferCost(b, now)
+		cost[i] = row
+	}
+	assign := minCostAssignment(cost, m+n)
+	slack := e.cfg.CommitSlack.Minutes()
+	for i, j := range assign {
+		if j >= m || cost[i][j] >= forbidden {
+			continue
+		}
+		r := cols[j]
+		var pr price
+		for _, c := range cands[i] {
+			if c.r == r {
+				pr = c.p
+			}
+		}
+		// Hold the pair while the rider would only wait: a later round can
+		// still make the same choice, or a better one.
+		if pr.wait > slack || pr.depart-now > slack {
+			continue
+		}
+		e.offer(ctx, r, bs[i], pr, now, st)
+	}
+}
+
+// deferCost is what leaving a bundle for a later round adds to its cost:
+// each order waits DeferMinutes, and a late one pays its lateness weight.
+func (e *Engine) deferCost(b *bundle, now float64) float64 {
+	pickup := math.Max(b.ready, now+e.travel.PickupMinutes()/2)
+	c := 0.0
+	for i, o := range b.orders {
+		ctd := pickup + b.offs[i] - o.placed + e.cfg.DeferMinutes
+		c += e.g(ctd, o.promise-o.placed) - e.g(ctd-e.cfg.DeferMinutes, o.promise-o.placed)
+	}
+	return c
+}
+
+// greedy is the baseline: each pending order, oldest first, goes alone to
+// the nearest idle rider that can take it.
+func (e *Engine) greedy(ctx context.Context, now float64, live []*orderState, st *RoundStats) {
+	nowT := e.at(now)
+	for _, o := range live {
+		b := e.newBundle(o.store, []*orderState{o}, now)
+		e.scratch = e.idx.Nearest(o.store.point, e.cfg.Candidates, nowT, func(id string) bool {
+			r := e.riders[id]
+			_, _, ok := e.available(r, now)
+			return ok && len(r.plan) == 0
+		}, e.scratch)
+		for _, nb := range e.scratch {
+			r := e.riders[nb.ID]
+			p, free, _ := e.available(r, now)
+			if pr, ok := e.priceFor(b, r, p, free); ok {
+				e.offer(ctx, r, b, pr, now, st)
+				break
+			}
+		}
+	}
+}
+
+// offer records an offer of bundle b to rider r.
+func (e *Engine) offer(ctx context.Context, r *riderState, b *bundle, pr price, now float64, st *RoundStats) {
+	t := &trip{
+		id:        e.newTripID(),
+		rider:     r,
+		store:     b.store,
+		orders:    b.orders,
+		state:     tripOffered,
+		offeredAt: now,
+		expires:   now + e.cfg.OfferTimeout.Minutes(),
+		depart:    pr.depart,
+		arrived:   math.NaN(),
+		pickup:    pr.pickup,
+		drops:     make([]float64, len(b.orders)),
+	}
+	for i := range b.orders {
+		t.drops[i] = pr.pickup + b.offs[i]
+	}
+	at, exp := e.at(now), e.at(t.expires)
+	for k, o := range t.orders {
+		if err := e.update(ctx, o.id, func(x *orders.Order) (orders.Event, error) { return x.Offer(at, r.id, exp) }); err != nil {
+			e.log.Error("offer", "order", o.id, "rider", r.id, "err", err)
+			for _, done := range t.orders[:k] {
+				_ = e.update(ctx, done.id, func(x *orders.Order) (orders.Event, error) { return x.Reassign(at, "offer could not be recorded") })
+			}
+			return
+		}
+	}
+	for _, o := range t.orders {
+		o.trip = t
+	}
+	r.offer = t
+	e.trips[t.id] = t
+	e.stats.Offers++
+	off := Offer{
+		TripID: t.id, RiderID: r.id, StoreID: b.store.id, OrderIDs: t.orderIDs(), ExpiresAt: exp,
+		Depart: e.at(pr.depart), Pickup: e.at(pr.pickup),
+	}
+	for _, d := range t.drops {
+		off.Dropoffs = append(off.Dropoffs, e.at(d))
+	}
+	st.Offers = append(st.Offers, off)
+}
+
+// repair takes back every order a rider has not picked up yet, with the
+// reason, and returns how many went back to the pending pool.
+func (e *Engine) repair(ctx context.Context, r *riderState, reason string) int {
+	n := 0
+	if r.offer != nil {
+		n += len(r.offer.orders)
+		e.withdraw(ctx, r.offer, reason)
+	}
+	kept := r.plan[:0]
+	for _, t := range r.plan {
+		if t.state == tripPickedUp {
+			kept = append(kept, t)
+			continue
+		}
+		at := e.clock.Now()
+		for _, o := range t.orders {
+			if err := e.update(ctx, o.id, func(x *orders.Order) (orders.Event, error) { return x.Reassign(at, reason) }); err != nil {
+				e.log.Error("reassign", "order", o.id, "err", err)
+				continue
+			}
+			o.trip = nil
+			e.requeue(o)
+			n++
+		}
+		t.state = tripDone
+		delete(e.trips, t.id)
+	}
+	r.plan = kept
+	e.replan(r)
+	return n
+}
+
+// Reassign takes an order away from its rider before pickup, with a reason;
+// it goes back to the next round.
+func (e *Engine) Reassign(ctx context.Context, orderID, reason string) error {
+	if reason == "" {
+		return orders.Invalid("reason", "a reassignment needs a reason")
+	}
+	now := e.clock.Now()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	o := e.orders[orderID]
+	if o == nil {
+		return orders.NotFound("order", orderID)
+	}
+	t := o.trip
+	if t == nil || t.state == tripPickedUp || o.ended {
+		return orders.Conflict("order %s has no rider to take it from before pickup", orderID)
+	}
+	if err := e.update(ctx, orderID, func(x *orders.Order) (orders.Event, error) { return x.Reassign(now, reason) }); err != nil {
+		return err
+	}
+	e.dropFromTrip(o)
+	e.requeue(o)
+	e.replan(t.rider)
+	e.stats.Reassigned++
+	return nil
+}

@@ -1,0 +1,445 @@
+// Package sim plays the world around the dispatcher: stores that take and
+// prepare tickets, riders who answer offers, ride, pick up and drop off, and
+// customers who place orders, all on a simulated clock. The dispatcher it
+// drives is the real engine; only time and people are simulated.
+package sim
+
+import (
+	"container/heap"
+	"context"
+	"fmt"
+	"math"
+	"math/rand"
+	"time"
+
+	"zhengxiang/dispatch"
+	"zhengxiang/geo"
+	"zhengxiang/orders"
+)
+
+// Rider is a simulated rider with its shift.
+type Rider struct {
+	ID       string
+	Start    geo.Point
+	On, Off  time.Time
+	Capacity int
+}
+
+// Order is a simulated order: what the platform submits, and when the store
+// really has it ready.
+type Order struct {
+	Order       orders.Order
+	ActualReady time.Time // zero: ready at Order.ReadyAt
+}
+
+// Behaviour is how simulated people act.
+type Behaviour struct {
+	// AnswerDelay is how long a rider takes to answer an offer.
+	AnswerDelay time.Duration
+	// DeclineProb is the chance that a rider declines an offer.
+	DeclineProb float64
+	// SilentProb is the chance that a rider does not answer at all.
+	SilentProb float64
+	// MerchantDelay is how long a store takes to accept a ticket.
+	MerchantDelay time.Duration
+	// PingEvery is how often riders report their position (0: never).
+	PingEvery time.Duration
+	// Seed makes the people's choices repeatable.
+	Seed int64
+}
+
+// OrderRecord is what happened to one order.
+type OrderRecord struct {
+	ID, StoreID, RiderID, TripID string
+	Placed, Ready, Promise       time.Time
+	Pickup, Dropoff              time.Time // zero if it did not happen
+	Delivered, Cancelled         bool
+	CancelReason                 string
+}
+
+// TripRecord is one accepted trip as the rider rode it.
+type TripRecord struct {
+	ID, RiderID, StoreID string
+	OrderIDs             []string // in drop-off order
+	Offered              time.Time
+	Depart, Pickup       time.Time
+	Dropoffs             []time.Time
+}
+
+// Result is the outcome of a simulation.
+type Result struct {
+	Orders []OrderRecord
+	Trips  []TripRecord
+	Rounds int
+	Stats  dispatch.Stats
+}
+
+type kind int
+
+// Events at the same minute happen in this order: shifts begin, orders
+// arrive, stores act, riders move, the round runs, riders answer, shifts end.
+const (
+	evShiftStart kind = iota
+	evPlace
+	evMerchant
+	evReady
+	evArriveStore
+	evPickup
+	evArriveDrop
+	evDrop
+	evDepart
+	evPing
+	evRound
+	evAnswer
+	evShiftEnd
+)
+
+type event struct {
+	at   float64 // minutes since the simulation's start
+	kind kind
+	seq  int
+	fn   func()
+}
+
+type queue []*event
+
+func (q queue) Len() int { return len(q) }
+func (q queue) Less(i, j int) bool {
+	if q[i].at != q[j].at {
+		return q[i].at < q[j].at
+	}
+	if q[i].kind != q[j].kind {
+		return q[i].kind < q[j].kind
+	}
+	return q[i].seq < q[j].seq
+}
+func (q queue) Swap(i, j int)  { q[i], q[j] = q[j], q[i] }
+func (q *queue) Push(x any)    { *q = append(*q, x.(*event)) }
+func (q *queue) Pop() any      { old := *q; e := old[len(old)-1]; *q = old[:len(old)-1]; return e }
+func (q *queue) push(e *event) { heap.Push(q, e) }
+
+type simTrip struct {
+	offer  dispatch.Offer
+	record *TripRecord
+}
+
+type simRider struct {
+	spec    Rider
+	pos     geo.Point
+	queue   []*simTrip
+	busy    bool
+	onShift bool
+	// the leg being ridden, for pings
+	legFrom, legTo   geo.Point
+	legStart, legEnd float64
+}
+
+// Sim runs a simulated world around an engine.
+type Sim struct {
+	eng    *dispatch.Engine
+	clock  *dispatch.ManualClock
+	travel geo.Travel
+	beh    Behaviour
+	rng    *rand.Rand
+	epoch  time.Time
+
+	q       queue
+	seq     int
+	riders  map[string]*simRider
+	records map[string]*OrderRecord
+	order   []string
+	ready   map[string]float64 // actual ready minute of each order
+	trips   []*TripRecord
+	rounds  int
+
+	storePoints map[string]geo.Point
+	dropPoints  map[string]geo.Point
+	open        int // orders not yet ended
+	err         error
+}
+
+// New returns a simulation driving eng, whose clock must be clock.
+func New(eng *dispatch.Engine, clock *dispatch.ManualClock, travel geo.Travel, beh Behaviour) *Sim {
+	return &Sim{
+		eng: eng, clock: clock, travel: travel, beh: beh,
+		rng:     rand.New(rand.NewSource(beh.Seed)),
+		epoch:   clock.Now(),
+		riders:  map[string]*simRider{},
+		records: map[string]*OrderRecord{},
+		ready:   map[string]float64{},
+
+		storePoints: map[string]geo.Point{},
+		dropPoints:  map[string]geo.Point{},
+	}
+}
+
+// AddStore registers a store with the engine.
+func (s *Sim) AddStore(ctx context.Context, st orders.Store) error {
+	s.storePoints[st.ID] = st.Point
+	return s.eng.AddStore(ctx, st)
+}
+
+func (s *Sim) min(t time.Time) float64 { return t.Sub(s.epoch).Minutes() }
+
+func (s *Sim) at(m float64) time.Time {
+	return s.epoch.Add(time.Duration(math.Round(m * float64(time.Minute))))
+}
+
+func (s *Sim) schedule(at float64, k kind, fn func()) {
+	s.seq++
+	s.q.push(&event{at: at, kind: k, seq: s.seq, fn: fn})
+}
+
+func (s *Sim) fail(err error) {
+	if s.err == nil && err != nil {
+		s.err = err
+	}
+}
+
+// AddRider schedules a rider's shift.
+func (s *Sim) AddRider(r Rider) {
+	sr := &simRider{spec: r, pos: r.Start}
+	s.riders[r.ID] = sr
+	s.schedule(s.min(r.On), evShiftStart, func() {
+		sr.onShift = true
+		s.fail(s.eng.StartShift(context.Background(), orders.Rider{
+			ID: r.ID, Capacity: r.Capacity, ShiftStart: r.On, ShiftEnd: r.Off, Point: sr.pos,
+		}))
+		if s.beh.PingEvery > 0 {
+			s.schedulePing(sr, s.min(r.On)+s.beh.PingEvery.Minutes()*s.rng.Float64())
+		}
+	})
+	s.schedule(s.min(r.Off), evShiftEnd, func() {
+		sr.onShift = false
+		s.fail(s.eng.EndShift(context.Background(), r.ID))
+	})
+}
+
+func (s *Sim) schedulePing(sr *simRider, at float64) {
+	s.schedule(at, evPing, func() {
+		if !sr.onShift && !sr.busy {
+			return
+		}
+		now := s.min(s.clock.Now())
+		p := sr.pos
+		if sr.busy && now < sr.legEnd && sr.legEnd > sr.legStart {
+			f := (now - sr.legStart) / (sr.legEnd - sr.legStart)
+			f = math.Max(0, math.Min(1, f))
+			p = geo.Point{Lat: sr.legFrom.Lat + f*(sr.legTo.Lat-sr.legFrom.Lat), Lng: sr.legFrom.Lng + f*(sr.legTo.Lng-sr.legFrom.Lng)}
+		}
+		if err := s.eng.Ping(sr.spec.ID, p); err != nil {
+			s.fail(err)
+		}
+		s.schedulePing(sr, now+s.beh.PingEvery.Minutes())
+	})
+}
+
+// AddOrder schedules an order's placement and its store's handling.
+func (s *Sim) AddOrder(o Order) {
+	ord := o.Order
+	ready := ord.ReadyAt
+	if !o.ActualReady.IsZero() {
+		ready = o.ActualReady
+	}
+	placed := s.min(ord.PlacedAt)
+	s.schedule(placed, evPlace, func() {
+		stored, err := s.eng.Submit(context.Background(), ord)
+		if err != nil {
+			s.fail(fmt.Errorf("submit %s/%s: %w", ord.Platform, ord.PlatformOrderID, err))
+			return
+		}
+		s.dropPoints[stored.ID] = stored.Dropoff
+		rec := &OrderRecord{ID: stored.ID, StoreID: stored.StoreID, Placed: stored.PlacedAt, Ready: ready, Promise: stored.PromiseAt}
+		s.records[stored.ID] = rec
+		s.order = append(s.order, stored.ID)
+		s.open++
+		id := stored.ID
+		accept := math.Min(placed+s.beh.MerchantDelay.Minutes(), s.min(ready))
+		s.schedule(accept, evMerchant, func() { s.fail(s.eng.MerchantAccept(context.Background(), id)) })
+		s.schedule(s.min(ready), evReady, func() {
+			s.ready[id] = s.min(ready)
+			if err := s.eng.MarkReady(context.Background(), id); err != nil && !orders.IsKind(err, orders.KindConflict) {
+				s.fail(err)
+			}
+		})
+	})
+}
+
+func (s *Sim) onRound(st dispatch.RoundStats) {
+	s.rounds++
+	for _, id := range st.Cancelled {
+		if rec := s.records[id]; rec != nil && !rec.Cancelled {
+			rec.Cancelled, rec.CancelReason = true, "cannot be delivered within the maximum click-to-door time"
+			s.open--
+		}
+	}
+	now := s.min(st.At)
+	for _, off := range st.Offers {
+		off := off
+		sr := s.riders[off.RiderID]
+		r := s.rng.Float64()
+		switch {
+		case r < s.beh.SilentProb:
+			continue // the offer will expire
+		case r < s.beh.SilentProb+s.beh.DeclineProb:
+			s.schedule(now+s.beh.AnswerDelay.Minutes(), evAnswer, func() {
+				s.fail(ignoreConflict(s.eng.Decline(context.Background(), off.RiderID, off.TripID)))
+			})
+		default:
+			s.schedule(now+s.beh.AnswerDelay.Minutes(), evAnswer, func() {
+				err := s.eng.Accept(context.Background(), off.RiderID, off.TripID)
+				if orders.IsKind(err, orders.KindConflict) {
+					return // expired meanwhile
+				}
+				if err != nil {
+					s.fail(err)
+					return
+				}
+				rec := &TripRecord{ID: off.TripID, RiderID: off.RiderID, StoreID: off.StoreID, OrderIDs: off.OrderIDs, Offered: st.At}
+				s.trips = append(s.trips, rec)
+				for _, id := range off.OrderIDs {
+					s.records[id].RiderID, s.records[id].TripID = off.RiderID, off.TripID
+				}
+				sr.queue = append(sr.queue, &simTrip{offer: off, record: rec})
+				if !sr.busy {
+					s.start(sr, s.min(s.clock.Now()))
+				}
+			})
+		}
+	}
+}
+
+func ignoreConflict(err error) error {
+	if orders.IsKind(err, orders.KindConflict) {
+		return nil
+	}
+	return err
+}
+
+// start sends a rider on its next trip at minute now.
+func (s *Sim) start(sr *simRider, now float64) {
+	if len(sr.queue) == 0 {
+		sr.busy = false
+		return
+	}
+	sr.busy = true
+	t := sr.queue[0]
+	sr.queue = sr.queue[1:]
+	t.record.Depart = s.at(now)
+	store := s.storePoint(t)
+	arrive := now + s.travel.TravelMinutes(sr.pos, store)
+	sr.legFrom, sr.legTo, sr.legStart, sr.legEnd = sr.pos, store, now, arrive
+	s.schedule(arrive, evArriveStore, func() {
+		sr.pos = store
+		s.fail(s.eng.ArriveAtPickup(context.Background(), sr.spec.ID, t.offer.TripID))
+		s.tryPickup(sr, t, arrive+s.travel.PickupMinutes()/2)
+	})
+}
+
+func (s *Sim) storePoint(t *simTrip) geo.Point {
+	return s.storePoints[t.offer.StoreID]
+}
+
+// tryPickup picks the trip up at minute at, or when its last order is ready.
+func (s *Sim) tryPickup(sr *simRider, t *simTrip, at float64) {
+	for _, id := range t.offer.OrderIDs {
+		if r, ok := s.ready[id]; !ok || r > at {
+			when := at
+			if ok {
+				when = r
+			} else if rec := s.records[id]; rec != nil {
+				when = math.Max(at, s.min(rec.Ready))
+			}
+			s.schedule(when, evPickup, func() { s.tryPickup(sr, t, when) })
+			return
+		}
+	}
+	s.schedule(at, evPickup, func() {
+		if err := s.eng.PickUp(context.Background(), sr.spec.ID, t.offer.TripID); err != nil {
+			s.fail(err)
+			return
+		}
+		t.record.Pickup = s.at(at)
+		for _, id := range t.offer.OrderIDs {
+			s.records[id].Pickup = s.at(at)
+		}
+		s.ride(sr, t, 0, at+s.travel.PickupMinutes()/2)
+	})
+}
+
+// ride takes the rider from where it is to the i-th drop-off, leaving at
+// minute leave.
+func (s *Sim) ride(sr *simRider, t *simTrip, i int, leave float64) {
+	if i == len(t.offer.OrderIDs) {
+		s.schedule(leave, evDepart, func() { s.start(sr, leave) })
+		return
+	}
+	id := t.offer.OrderIDs[i]
+	to := s.dropPoints[id]
+	arrive := leave + s.travel.TravelMinutes(sr.pos, to)
+	sr.legFrom, sr.legTo, sr.legStart, sr.legEnd = sr.pos, to, leave, arrive
+	s.schedule(arrive, evArriveDrop, func() {
+		sr.pos = to
+		s.fail(s.eng.ArriveAtDropoff(context.Background(), sr.spec.ID, id))
+	})
+	drop := arrive + s.travel.DropoffMinutes()/2
+	s.schedule(drop, evDrop, func() {
+		if err := s.eng.Deliver(context.Background(), sr.spec.ID, id, orders.HandoverDoor); err != nil {
+			s.fail(err)
+			return
+		}
+		rec := s.records[id]
+		rec.Dropoff, rec.Delivered = s.at(drop), true
+		t.record.Dropoffs = append(t.record.Dropoffs, s.at(drop))
+		s.open--
+		s.ride(sr, t, i+1, drop+s.travel.DropoffMinutes()/2)
+	})
+}
+
+// Run plays the simulation until minute-exact time until, or until nothing
+// is left to happen. progress, if set, is called after every round with the
+// simulated time.
+func (s *Sim) Run(ctx context.Context, until time.Time, progress func(now time.Time)) (Result, error) {
+	end := s.min(until)
+	every := s.eng.Config().RoundEvery.Minutes()
+	var round func(at float64)
+	round = func(at float64) {
+		s.schedule(at, evRound, func() {
+			st, err := s.eng.Round(ctx)
+			if err != nil {
+				s.fail(err)
+				return
+			}
+			s.onRound(st)
+			if progress != nil {
+				progress(st.At)
+			}
+			if s.q.Len() > 0 || s.open > 0 {
+				round(at + every)
+			}
+		})
+	}
+	round(0)
+	for n := 0; s.q.Len() > 0; n++ {
+		if n%4096 == 0 && ctx.Err() != nil {
+			return Result{}, ctx.Err()
+		}
+		ev := heap.Pop(&s.q).(*event)
+		if ev.at > end {
+			break
+		}
+		s.clock.Set(s.at(ev.at))
+		ev.fn()
+		if s.err != nil {
+			return Result{}, fmt.Errorf("simulation at %s: %w", s.at(ev.at).Format(time.RFC3339), s.err)
+		}
+	}
+	res := Result{Rounds: s.rounds, Stats: s.eng.Stats()}
+	for _, id := range s.order {
+		res.Orders = append(res.Orders, *s.records[id])
+	}
+	for _, t := range s.trips {
+		res.Trips = append(res.Trips, *t)
+	}
+	return res, nil
+}
