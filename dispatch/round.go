@@ -323,26 +323,32 @@ func (e *Engine) match(ctx context.Context, now float64, live []*orderState, st 
 	cands := make([][]cand, len(bs))
 	nowT := e.at(now)
 	for i, b := range bs {
-		e.scratch = e.idx.Nearest(b.store.point, e.cfg.Candidates, nowT, func(id string) bool {
-			r := e.riders[id]
-			_, _, ok := e.available(r, now)
-			return ok && len(r.plan) == 0
-		}, e.scratch)
-		consider := func(r *riderState) {
-			p, free, _ := e.available(r, now)
-			if pr, ok := e.priceFor(b, r, p, free); ok {
-				cands[i] = append(cands[i], cand{r, pr})
-				if _, seen := col[r]; !seen {
-					col[r] = len(cols)
-					cols = append(cols, r)
-				}
+		add := func(r *riderState, pr price) {
+			cands[i] = append(cands[i], cand{r, pr})
+			if _, seen := col[r]; !seen {
+				col[r] = len(cols)
+				cols = append(cols, r)
 			}
 		}
+		priced := map[string]price{}
+		e.scratch = e.idx.Nearest(b.store.point, e.cfg.Candidates, nowT, func(id string) bool {
+			r := e.riders[id]
+			p, free, ok := e.available(r, now)
+			if !ok || len(r.plan) > 0 {
+				return false
+			}
+			pr, ok := e.priceFor(b, r, p, free)
+			priced[id] = pr
+			return ok
+		}, e.scratch)
 		for _, nb := range e.scratch {
-			consider(e.riders[nb.ID])
+			add(e.riders[nb.ID], priced[nb.ID])
 		}
 		for _, r := range chained {
-			consider(r)
+			p, free, _ := e.available(r, now)
+			if pr, ok := e.priceFor(b, r, p, free); ok {
+				add(r, pr)
+			}
 		}
 	}
 
@@ -406,18 +412,20 @@ func (e *Engine) greedy(ctx context.Context, now float64, live []*orderState, st
 	nowT := e.at(now)
 	for _, o := range live {
 		b := e.newBundle(o.store, []*orderState{o}, now)
-		e.scratch = e.idx.Nearest(o.store.point, e.cfg.Candidates, nowT, func(id string) bool {
+		priced := map[string]price{}
+		e.scratch = e.idx.Nearest(o.store.point, 1, nowT, func(id string) bool {
 			r := e.riders[id]
-			_, _, ok := e.available(r, now)
-			return ok && len(r.plan) == 0
-		}, e.scratch)
-		for _, nb := range e.scratch {
-			r := e.riders[nb.ID]
-			p, free, _ := e.available(r, now)
-			if pr, ok := e.priceFor(b, r, p, free); ok {
-				e.offer(ctx, r, b, pr, now, st)
-				break
+			p, free, ok := e.available(r, now)
+			if !ok || len(r.plan) > 0 {
+				return false
 			}
+			pr, ok := e.priceFor(b, r, p, free)
+			priced[id] = pr
+			return ok
+		}, e.scratch)
+		if len(e.scratch) == 1 {
+			id := e.scratch[0].ID
+			e.offer(ctx, e.riders[id], b, priced[id], now, st)
 		}
 	}
 }

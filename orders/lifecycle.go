@@ -1,0 +1,398 @@
+package orders
+
+import (
+	"time"
+)
+
+// EventType names a change in an order's life.
+type EventType string
+
+// The event types, one for each state machine method (ASSIGNED comes from both AcceptOffer and
+// Assign).
+const (
+	EventOrderCreated     EventType = "ORDER_CREATED"
+	EventTicketSent       EventType = "TICKET_SENT"
+	EventMerchantAccepted EventType = "MERCHANT_ACCEPTED"
+	EventMerchantRejected EventType = "MERCHANT_REJECTED"
+	EventReadyForPickup   EventType = "READY_FOR_PICKUP"
+	EventAutoCancelled    EventType = "AUTO_CANCELLED"
+	EventOffered          EventType = "OFFERED"
+	EventOfferDeclined    EventType = "OFFER_DECLINED"
+	EventOfferExpired     EventType = "OFFER_EXPIRED"
+	EventAssigned         EventType = "ASSIGNED"
+	EventReassigned       EventType = "REASSIGNED"
+	EventArrivedAtPickup  EventType = "ARRIVED_AT_PICKUP"
+	EventPickedUp         EventType = "PICKED_UP"
+	EventArrivedAtDropoff EventType = "ARRIVED_AT_DROPOFF"
+	EventDelivered        EventType = "DELIVERED"
+	EventCancelled        EventType = "CANCELLED"
+	EventFailed           EventType = "FAILED"
+	EventReturned         EventType = "RETURNED"
+)
+
+// Event is one change of an order, with the statuses it left the order in. Seq is the order's
+// sequence number after the change: a consumer of the stream applies an event only when its Seq is
+// past the last one it applied.
+//
+// RiderID is the rider concerned: the one offered, assigned or delivering, and for an event that
+// releases a rider (OFFER_DECLINED, OFFER_EXPIRED, REASSIGNED, MERCHANT_REJECTED, AUTO_CANCELLED,
+// CANCELLED) the rider released. ExpiresAt is set on OFFERED, Handover on DELIVERED, Reason and
+// Actor on the events that end or undo something.
+type Event struct {
+	OrderID   string
+	Seq       int64
+	Type      EventType
+	At        time.Time
+	Status    OrderStatus
+	Delivery  DeliveryStatus
+	RiderID   string
+	Reason    string
+	Actor     string
+	Handover  Handover
+	ExpiresAt time.Time
+}
+
+// Actors recorded by the transitions whose caller names none.
+const (
+	ActorMerchant = "merchant" // MerchantReject
+	ActorSystem   = "system"   // AutoCancel
+)
+
+// NewOrder validates an incoming order and starts its life: Status CREATED, Delivery UNASSIGNED,
+// Seq 1, and the ORDER_CREATED event at PlacedAt. Lifecycle fields set on o are discarded.
+func NewOrder(o Order) (Order, Event, error) {
+	if err := o.Validate(); err != nil {
+		return Order{}, Event{}, err
+	}
+	n := Order{
+		ID: o.ID, Platform: o.Platform, PlatformOrderID: o.PlatformOrderID, StoreID: o.StoreID,
+		Section: o.Section, Items: o.Items,
+		SubtotalCents: o.SubtotalCents, DeliveryFeeCents: o.DeliveryFeeCents,
+		Dropoff: o.Dropoff, Address: o.Address, District: o.District,
+		PlacedAt: o.PlacedAt, ReadyAt: o.ReadyAt, PromiseAt: o.PromiseAt,
+		Status: StatusCreated, Delivery: DeliveryUnassigned,
+		Seq: 1,
+	}
+	return n, Event{OrderID: n.ID, Seq: 1, Type: EventOrderCreated, At: n.PlacedAt,
+		Status: n.Status, Delivery: n.Delivery}, nil
+}
+
+// op is one state machine method; it indexes rules.
+type op int
+
+const (
+	opSendTicket op = iota
+	opMerchantAccept
+	opMerchantReject
+	opAutoCancel
+	opMarkReady
+	opOffer
+	opDeclineOffer
+	opExpireOffer
+	opAcceptOffer
+	opAssign
+	opReassign
+	opArriveAtPickup
+	opPickUp
+	opArriveAtDropoff
+	opDeliver
+	opCancel
+	opFail
+	opReturn
+	numOps
+)
+
+// rule is one transition: the statuses it starts from and the ones it leaves (empty: unchanged).
+type rule struct {
+	verb       string // for error messages: "cannot <verb>"
+	event      EventType
+	from       []OrderStatus
+	delivery   []DeliveryStatus
+	toStatus   OrderStatus
+	toDelivery DeliveryStatus
+}
+
+var (
+	// live are the order statuses of an order the merchant has not refused.
+	live = []OrderStatus{StatusCreated, StatusTicketSent, StatusMerchantAccepted, StatusReadyForPickup}
+	// unacknowledged are the order statuses before the merchant answered the ticket.
+	unacknowledged = []OrderStatus{StatusCreated, StatusTicketSent}
+	// beforePickup are the delivery statuses in which the goods are still at the store.
+	beforePickup = []DeliveryStatus{DeliveryUnassigned, DeliveryOffered, DeliveryAssigned, DeliveryArrivedAtPickup}
+	ready        = []OrderStatus{StatusReadyForPickup}
+)
+
+// rules is the state machine. A transition is legal when the order has not ended, its Status is in
+// from and its Delivery in delivery; the method then checks its own arguments (rider, expiry,
+// reason, handover). Offers and assignment may happen while the merchant prepares; everything from
+// pickup on needs the goods ready, so the order side stays READY_FOR_PICKUP to the end.
+var rules = [numOps]rule{
+	opSendTicket:      {"send the ticket", EventTicketSent, []OrderStatus{StatusCreated}, beforePickup, StatusTicketSent, ""},
+	opMerchantAccept:  {"accept as merchant", EventMerchantAccepted, []OrderStatus{StatusTicketSent}, beforePickup, StatusMerchantAccepted, ""},
+	opMerchantReject:  {"reject as merchant", EventMerchantRejected, unacknowledged, beforePickup, StatusRejected, DeliveryCancelled},
+	opAutoCancel:      {"auto-cancel", EventAutoCancelled, unacknowledged, beforePickup, StatusAutoCancelled, DeliveryCancelled},
+	opMarkReady:       {"mark ready", EventReadyForPickup, []OrderStatus{StatusMerchantAccepted}, beforePickup, StatusReadyForPickup, ""},
+	opOffer:           {"offer", EventOffered, live, []DeliveryStatus{DeliveryUnassigned}, "", DeliveryOffered},
+	opDeclineOffer:    {"decline the offer", EventOfferDeclined, live, []DeliveryStatus{DeliveryOffered}, "", DeliveryUnassigned},
+	opExpireOffer:     {"expire the offer", EventOfferExpired, live, []DeliveryStatus{DeliveryOffered}, "", DeliveryUnassigned},
+	opAcceptOffer:     {"accept the offer", EventAssigned, live, []DeliveryStatus{DeliveryOffered}, "", DeliveryAssigned},
+	opAssign:          {"assign", EventAssigned, live, []DeliveryStatus{DeliveryUnassigned}, "", DeliveryAssigned},
+	opReassign:        {"reassign", EventReassigned, live, []DeliveryStatus{DeliveryOffered, DeliveryAssigned, DeliveryArrivedAtPickup}, "", DeliveryUnassigned},
+	opArriveAtPickup:  {"arrive at pickup", EventArrivedAtPickup, live, []DeliveryStatus{DeliveryAssigned}, "", DeliveryArrivedAtPickup},
+	opPickUp:          {"pick up", EventPickedUp, ready, []DeliveryStatus{DeliveryAssigned, DeliveryArrivedAtPickup}, "", DeliveryPickedUp},
+	opArriveAtDropoff: {"arrive at dropoff", EventArrivedAtDropoff, ready, []DeliveryStatus{DeliveryPickedUp}, "", DeliveryArrivedAtDropoff},
+	opDeliver:         {"deliver", EventDelivered, ready, []DeliveryStatus{DeliveryPickedUp, DeliveryArrivedAtDropoff}, "", DeliveryDelivered},
+	opCancel:          {"cancel", EventCancelled, live, beforePickup, StatusCancelled, DeliveryCancelled},
+	opFail:            {"fail", EventFailed, ready, []DeliveryStatus{DeliveryPickedUp, DeliveryArrivedAtDropoff}, "", DeliveryFailed},
+	opReturn:          {"return", EventReturned, ready, []DeliveryStatus{DeliveryFailed}, "", DeliveryReturned},
+}
+
+// check returns the KindConflict error of an illegal transition, or nil.
+func (o *Order) check(op op) error {
+	r := &rules[op]
+	switch {
+	case o.Terminal():
+		return Conflict("order %s has ended (%s/%s): cannot %s", o.ID, o.Status, o.Delivery, r.verb)
+	case op == opPickUp && has(r.delivery, o.Delivery) && has(live, o.Status) && o.Status != StatusReadyForPickup:
+		return Conflict("order %s is not ready (%s/%s): cannot %s", o.ID, o.Status, o.Delivery, r.verb)
+	case !has(r.from, o.Status) || !has(r.delivery, o.Delivery):
+		return Conflict("order %s is %s/%s: cannot %s", o.ID, o.Status, o.Delivery, r.verb)
+	}
+	return nil
+}
+
+func has[S ~string](set []S, s S) bool {
+	for _, x := range set {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// apply runs a transition: it checks the state, the time, then guard (on the unchanged order), then
+// changes a copy, lets edit finish the copy and its event, and stores the copy only if all went well.
+func (o *Order) apply(op op, at time.Time, guard func() error, edit func(n *Order, ev *Event)) (Event, error) {
+	if err := o.check(op); err != nil {
+		return Event{}, err
+	}
+	if at.IsZero() {
+		return Event{}, Invalid("at", "the time of the change must be set")
+	}
+	if guard != nil {
+		if err := guard(); err != nil {
+			return Event{}, err
+		}
+	}
+	r := &rules[op]
+	n := *o
+	if r.toStatus != "" {
+		n.Status = r.toStatus
+	}
+	if r.toDelivery != "" {
+		n.Delivery = r.toDelivery
+	}
+	n.Seq++
+	ev := Event{OrderID: n.ID, Seq: n.Seq, Type: r.event, At: at}
+	if edit != nil {
+		edit(&n, &ev)
+	}
+	if n.Terminal() && n.EndedAt.IsZero() {
+		n.EndedAt = at
+	}
+	ev.Status, ev.Delivery = n.Status, n.Delivery
+	if ev.RiderID == "" {
+		ev.RiderID = n.RiderID
+	}
+	*o = n
+	return ev, nil
+}
+
+// release frees the rider offered or holding n and names it on ev.
+func release(n *Order, ev *Event) {
+	ev.RiderID = n.RiderID
+	n.RiderID = ""
+	n.OfferExpiresAt = time.Time{}
+	n.AssignedAt = time.Time{}
+}
+
+// end records why and by whom n was ended or undone.
+func end(n *Order, ev *Event, actor, reason string) {
+	n.Actor, n.Reason = actor, reason
+	ev.Actor, ev.Reason = actor, reason
+}
+
+// isRider returns a KindForbidden error unless rider is the one offered or holding the order.
+func (o *Order) isRider(rider string) error {
+	if rider == "" || rider != o.RiderID {
+		return Forbidden("order %s is not with rider %q", o.ID, rider)
+	}
+	return nil
+}
+
+func required(field, v string) error {
+	if v == "" {
+		return Invalid(field, "must not be empty")
+	}
+	return nil
+}
+
+// SendTicket records that the order was pushed to the store's printer: CREATED → TICKET_SENT.
+func (o *Order) SendTicket(at time.Time) (Event, error) {
+	return o.apply(opSendTicket, at, nil, nil)
+}
+
+// MerchantAccept records that the store took the order: TICKET_SENT → MERCHANT_ACCEPTED.
+func (o *Order) MerchantAccept(at time.Time) (Event, error) {
+	return o.apply(opMerchantAccept, at, nil, func(n *Order, _ *Event) { n.AcceptedAt = at })
+}
+
+// MerchantReject records that the store refused the order (out of stock, closed): CREATED or
+// TICKET_SENT → REJECTED. The delivery is cancelled and any rider released.
+func (o *Order) MerchantReject(at time.Time, reason string) (Event, error) {
+	return o.apply(opMerchantReject, at, nil, func(n *Order, ev *Event) {
+		release(n, ev)
+		end(n, ev, ActorMerchant, reason)
+	})
+}
+
+// AutoCancel cancels an order the store did not acknowledge in time: CREATED or TICKET_SENT →
+// AUTO_CANCELLED. The delivery is cancelled and any rider released.
+func (o *Order) AutoCancel(at time.Time, reason string) (Event, error) {
+	return o.apply(opAutoCancel, at, nil, func(n *Order, ev *Event) {
+		release(n, ev)
+		end(n, ev, ActorSystem, reason)
+	})
+}
+
+// MarkReady records that the goods are packed: MERCHANT_ACCEPTED → READY_FOR_PICKUP.
+func (o *Order) MarkReady(at time.Time) (Event, error) {
+	return o.apply(opMarkReady, at, nil, func(n *Order, _ *Event) { n.ReadyMarkedAt = at })
+}
+
+// Offer offers the delivery to rider until expires: UNASSIGNED → OFFERED.
+func (o *Order) Offer(at time.Time, rider string, expires time.Time) (Event, error) {
+	return o.apply(opOffer, at, func() error {
+		if err := required("rider", rider); err != nil {
+			return err
+		}
+		if !expires.After(at) {
+			return Invalid("expires", "%s is not after the offer at %s",
+				expires.Format(time.RFC3339), at.Format(time.RFC3339))
+		}
+		return nil
+	}, func(n *Order, ev *Event) {
+		n.RiderID, n.OfferExpiresAt = rider, expires
+		ev.ExpiresAt = expires
+	})
+}
+
+// DeclineOffer records that the offered rider turned the offer down: OFFERED → UNASSIGNED.
+func (o *Order) DeclineOffer(at time.Time, rider string) (Event, error) {
+	return o.apply(opDeclineOffer, at, func() error { return o.isRider(rider) }, release)
+}
+
+// ExpireOffer withdraws an offer whose time is up: OFFERED → UNASSIGNED, when at is not before
+// OfferExpiresAt.
+func (o *Order) ExpireOffer(at time.Time) (Event, error) {
+	return o.apply(opExpireOffer, at, func() error {
+		if at.Before(o.OfferExpiresAt) {
+			return Conflict("order %s: the offer to rider %s runs until %s", o.ID, o.RiderID,
+				o.OfferExpiresAt.Format(time.RFC3339))
+		}
+		return nil
+	}, release)
+}
+
+// AcceptOffer records that the offered rider took the order before the offer expired: OFFERED →
+// ASSIGNED. Another rider gets KindForbidden, an expired offer KindConflict.
+func (o *Order) AcceptOffer(at time.Time, rider string) (Event, error) {
+	return o.apply(opAcceptOffer, at, func() error {
+		if err := o.isRider(rider); err != nil {
+			return err
+		}
+		if !at.Before(o.OfferExpiresAt) {
+			return Conflict("order %s: the offer to rider %s expired at %s", o.ID, rider,
+				o.OfferExpiresAt.Format(time.RFC3339))
+		}
+		return nil
+	}, func(n *Order, _ *Event) {
+		n.OfferExpiresAt = time.Time{}
+		n.AssignedAt = at
+	})
+}
+
+// Assign gives the delivery to rider without an offer, as automatic dispatch does: UNASSIGNED →
+// ASSIGNED.
+func (o *Order) Assign(at time.Time, rider string) (Event, error) {
+	return o.apply(opAssign, at, func() error { return required("rider", rider) }, func(n *Order, _ *Event) {
+		n.RiderID, n.AssignedAt = rider, at
+	})
+}
+
+// Reassign takes the delivery back from its rider before pickup so that dispatch can give it to
+// another: OFFERED, ASSIGNED or ARRIVED_AT_PICKUP → UNASSIGNED. The reason is required; the
+// event names the rider released.
+func (o *Order) Reassign(at time.Time, reason string) (Event, error) {
+	return o.apply(opReassign, at, func() error { return required("reason", reason) }, func(n *Order, ev *Event) {
+		release(n, ev)
+		end(n, ev, "", reason)
+	})
+}
+
+// ArriveAtPickup records that the rider reached the store: ASSIGNED → ARRIVED_AT_PICKUP.
+func (o *Order) ArriveAtPickup(at time.Time, rider string) (Event, error) {
+	return o.apply(opArriveAtPickup, at, func() error { return o.isRider(rider) }, nil)
+}
+
+// PickUp records that the rider has the goods: ARRIVED_AT_PICKUP (or ASSIGNED) → PICKED_UP. The
+// order must be READY_FOR_PICKUP; before that it is a KindConflict "not ready".
+func (o *Order) PickUp(at time.Time, rider string) (Event, error) {
+	return o.apply(opPickUp, at, func() error { return o.isRider(rider) }, func(n *Order, _ *Event) {
+		n.PickedUpAt = at
+	})
+}
+
+// ArriveAtDropoff records that the rider reached the address: PICKED_UP → ARRIVED_AT_DROPOFF.
+func (o *Order) ArriveAtDropoff(at time.Time, rider string) (Event, error) {
+	return o.apply(opArriveAtDropoff, at, func() error { return o.isRider(rider) }, nil)
+}
+
+// Deliver records the handover to the consumer: ARRIVED_AT_DROPOFF (or PICKED_UP) → DELIVERED.
+func (o *Order) Deliver(at time.Time, rider string, h Handover) (Event, error) {
+	return o.apply(opDeliver, at, func() error {
+		if err := o.isRider(rider); err != nil {
+			return err
+		}
+		if !h.Valid() {
+			return Invalid("handover", "%q is not a handover", h)
+		}
+		return nil
+	}, func(n *Order, ev *Event) {
+		n.Handover, n.DeliveredAt = h, at
+		ev.Handover = h
+	})
+}
+
+// Cancel cancels the order on behalf of actor (the consumer, the platform, an operator) while the
+// goods are still at the store: Status and Delivery become CANCELLED and any rider is released.
+// After pickup it is a KindConflict: the delivery must fail and return instead.
+func (o *Order) Cancel(at time.Time, actor, reason string) (Event, error) {
+	return o.apply(opCancel, at, func() error { return required("actor", actor) }, func(n *Order, ev *Event) {
+		release(n, ev)
+		end(n, ev, actor, reason)
+	})
+}
+
+// Fail records that the goods could not be handed over: PICKED_UP or ARRIVED_AT_DROPOFF →
+// FAILED. The reason is required; the rider keeps the goods until Return.
+func (o *Order) Fail(at time.Time, reason string) (Event, error) {
+	return o.apply(opFail, at, func() error { return required("reason", reason) }, func(n *Order, ev *Event) {
+		end(n, ev, "", reason)
+	})
+}
+
+// Return records that a failed delivery's goods are back at the store: FAILED → RETURNED.
+func (o *Order) Return(at time.Time) (Event, error) {
+	return o.apply(opReturn, at, nil, nil)
+}

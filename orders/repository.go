@@ -1,0 +1,118 @@
+package orders
+
+import "context"
+
+// OrderFilter selects orders for ListOrders. Empty fields match everything; Active keeps only the
+// orders that have not ended; Limit caps the result (0: no cap). Results are ordered by PlacedAt,
+// then ID.
+type OrderFilter struct {
+	StoreID, RiderID, Platform string
+	Active                     bool
+	Limit                      int
+}
+
+// Match reports whether o passes every condition of f except Limit.
+func (f OrderFilter) Match(o Order) bool {
+	return (f.StoreID == "" || o.StoreID == f.StoreID) &&
+		(f.RiderID == "" || o.RiderID == f.RiderID) &&
+		(f.Platform == "" || o.Platform == f.Platform) &&
+		(!f.Active || o.Active())
+}
+
+// Validate checks the filter.
+func (f OrderFilter) Validate() error {
+	if f.Limit < 0 {
+		return Invalid("filter.limit", "%d is negative", f.Limit)
+	}
+	return nil
+}
+
+// Repository stores stores, riders, orders and their events. Every implementation (the in-memory
+// one in orders/memory, the database one) passes orderstest.RunRepositoryContract.
+type Repository interface {
+	// PutStore creates or replaces a store.
+	PutStore(ctx context.Context, s Store) error
+	// GetStore returns the store, or a KindNotFound error.
+	GetStore(ctx context.Context, id string) (Store, error)
+	// ListStores returns every store, ordered by ID.
+	ListStores(ctx context.Context) ([]Store, error)
+
+	// PutRider creates or replaces a rider.
+	PutRider(ctx context.Context, r Rider) error
+	// GetRider returns the rider, or a KindNotFound error.
+	GetRider(ctx context.Context, id string) (Rider, error)
+	// ListRiders returns every rider, ordered by ID.
+	ListRiders(ctx context.Context) ([]Rider, error)
+
+	// CreateOrder stores an order made by NewOrder together with its ORDER_CREATED event. It is
+	// idempotent by Key(): when an order with the same key exists it returns that order and
+	// created=false, or a KindConflict error if the two differ in store, section, items, amounts
+	// or dropoff. An order whose ID is taken by another key is KindConflict too.
+	CreateOrder(ctx context.Context, o Order, ev Event) (stored Order, created bool, err error)
+	// GetOrder returns the order, or a KindNotFound error.
+	GetOrder(ctx context.Context, id string) (Order, error)
+	// UpdateOrder loads the order, calls fn on a copy and, if fn returns nil, stores the copy and
+	// the events fn returned in one atomic step. The events must carry consecutive Seq after the
+	// stored one and the copy's Seq must be the last of them (else KindConflict: a concurrent
+	// change). fn returning no events changes nothing. fn's own error is returned as it is. fn
+	// may run under the repository's lock: it must not call the repository.
+	UpdateOrder(ctx context.Context, id string, fn func(o *Order) ([]Event, error)) (Order, error)
+	// ListOrders returns the orders that match f.
+	ListOrders(ctx context.Context, f OrderFilter) ([]Order, error)
+	// Events returns the order's events in Seq order, or a KindNotFound error.
+	Events(ctx context.Context, orderID string) ([]Event, error)
+}
+
+// Publisher sends committed events to the stream that platforms, tracking and statistics read.
+// It keeps the order of evs.
+type Publisher interface {
+	Publish(ctx context.Context, evs ...Event) error
+}
+
+// SameContent reports whether two orders with the same Key carry the same order: store, section,
+// items, amounts and dropoff. CreateOrder uses it to tell a platform's resend from a clash.
+func SameContent(a, b Order) bool {
+	if a.StoreID != b.StoreID || a.Section != b.Section || a.SubtotalCents != b.SubtotalCents ||
+		a.DeliveryFeeCents != b.DeliveryFeeCents || a.Dropoff != b.Dropoff || len(a.Items) != len(b.Items) {
+		return false
+	}
+	for i := range a.Items {
+		if a.Items[i] != b.Items[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// CheckEvents checks the events that an update of the order stored at seq wants to commit with
+// the updated order n: consecutive Seq after seq, all for n, and n.Seq the last one. Every
+// Repository implementation applies it in UpdateOrder.
+func CheckEvents(seq int64, n Order, evs []Event) error {
+	for i, ev := range evs {
+		if ev.OrderID != n.ID {
+			return Invalid("event.order_id", "event %d is for order %q, not %q", ev.Seq, ev.OrderID, n.ID)
+		}
+		if want := seq + int64(i) + 1; ev.Seq != want {
+			return Conflict("order %s: event %s has seq %d, want %d (a concurrent change?)", n.ID, ev.Type, ev.Seq, want)
+		}
+	}
+	if want := seq + int64(len(evs)); n.Seq != want {
+		return Conflict("order %s: seq %d after %d events from seq %d, want %d", n.ID, n.Seq, len(evs), seq, want)
+	}
+	return nil
+}
+
+// CheckCreated checks the arguments of CreateOrder: a valid order as NewOrder left it and its
+// ORDER_CREATED event. Every Repository implementation applies it in CreateOrder.
+func CheckCreated(o Order, ev Event) error {
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	if o.Seq != 1 || o.Status != StatusCreated || o.Delivery != DeliveryUnassigned {
+		return Invalid("order.seq", "order %s is at seq %d (%s/%s), not as NewOrder made it", o.ID, o.Seq, o.Status, o.Delivery)
+	}
+	if ev.OrderID != o.ID || ev.Seq != 1 || ev.Type != EventOrderCreated {
+		return Invalid("event", "%s seq %d for order %q is not the creation of order %s", ev.Type, ev.Seq, ev.OrderID, o.ID)
+	}
+	return nil
+}
