@@ -395,16 +395,29 @@ func (e *Engine) match(ctx context.Context, now float64, live []*orderState, st 
 }
 
 // deferCost is what leaving a bundle for a later round adds to its cost:
-// each order waits DeferMinutes, and a late one pays its lateness weight.
+// each order waits DeferMinutes, a late one pays its lateness weight, and an
+// order that a later pickup could push past the maximum click-to-door time
+// risks being lost, which costs most of all.
 func (e *Engine) deferCost(b *bundle, now float64) float64 {
 	pickup := math.Max(b.ready, now+e.travel.PickupMinutes()/2)
+	limit := e.cfg.MaxClickToDoor.Minutes()
 	c := 0.0
 	for i, o := range b.orders {
-		ctd := pickup + b.offs[i] - o.placed + e.cfg.DeferMinutes
-		c += e.g(ctd, o.promise-o.placed) - e.g(ctd-e.cfg.DeferMinutes, o.promise-o.placed)
+		ctd := pickup + b.offs[i] - o.placed
+		c += e.g(ctd+e.cfg.DeferMinutes, o.promise-o.placed) - e.g(ctd, o.promise-o.placed)
+		if limit > 0 && ctd+riskMargin > limit {
+			c += lossCost
+		}
 	}
 	return c
 }
+
+// riskMargin and lossCost weigh orders near the maximum click-to-door time:
+// within riskMargin minutes of it, deferring one costs lossCost.
+const (
+	riskMargin = 20.0
+	lossCost   = 500.0
+)
 
 // greedy is the baseline: each pending order, oldest first, goes alone to
 // the nearest idle rider that can take it.
