@@ -43,7 +43,10 @@ type RoundStats struct {
 	Cancelled  []string
 	Expired    int
 	Reassigned int
-	Took       time.Duration
+	// Withdrawn lists the trips taken back from their riders this round
+	// (stale position, a better rider); their orders are pending again.
+	Withdrawn []string
+	Took      time.Duration
 }
 
 // Stats are the engine's running totals.

@@ -149,7 +149,10 @@ func TestEngineInvariants(t *testing.T) {
 			if declined == 0 || expired == 0 {
 				t.Errorf("declined %d, expired %d: the offer paths were not exercised", declined, expired)
 			}
-			t.Logf("%s: delivered %d, declined %d, expired %d, rounds %d", algo, delivered, declined, expired, w.res.Rounds)
+			if algo == dispatch.AlgoEngine && w.res.Stats.Reassigned == 0 {
+				t.Errorf("no order was reassigned: the reassignment path was not exercised")
+			}
+			t.Logf("%s: delivered %d, declined %d, expired %d, reassigned %d, rounds %d", algo, delivered, declined, expired, w.res.Stats.Reassigned, w.res.Rounds)
 		})
 	}
 }

@@ -39,8 +39,12 @@ func (e *Engine) Round(ctx context.Context) (RoundStats, error) {
 	for _, id := range e.idx.Sweep(nowT) {
 		if r := e.riders[id]; r != nil {
 			r.stale = true
-			st.Reassigned += e.repair(ctx, r, "rider position stale")
+			st.Reassigned += e.repair(ctx, r, "rider position stale", &st)
 		}
+	}
+
+	if e.cfg.Reassign && e.cfg.Algo == AlgoEngine {
+		st.Reassigned += e.improve(ctx, now, &st)
 	}
 
 	live := e.pending[:0]
@@ -489,9 +493,10 @@ func (e *Engine) offer(ctx context.Context, r *riderState, b *bundle, pr price, 
 
 // repair takes back every order a rider has not picked up yet, with the
 // reason, and returns how many went back to the pending pool.
-func (e *Engine) repair(ctx context.Context, r *riderState, reason string) int {
+func (e *Engine) repair(ctx context.Context, r *riderState, reason string, st *RoundStats) int {
 	n := 0
 	if r.offer != nil {
+		st.Withdrawn = append(st.Withdrawn, r.offer.id)
 		n += len(r.offer.orders)
 		e.withdraw(ctx, r.offer, reason)
 	}
@@ -513,9 +518,63 @@ func (e *Engine) repair(ctx context.Context, r *riderState, reason string) int {
 		}
 		t.state = tripDone
 		delete(e.trips, t.id)
+		st.Withdrawn = append(st.Withdrawn, t.id)
 	}
 	r.plan = kept
 	e.replan(r)
+	return n
+}
+
+// improve takes back trips whose rider will reach the store late when an
+// idle rider could be there ReassignGain sooner; the round then offers them
+// again. Only trips not yet reached are moved, and the reason is recorded.
+func (e *Engine) improve(ctx context.Context, now float64, st *RoundStats) int {
+	gain := e.cfg.ReassignGain.Minutes()
+	nowT := e.at(now)
+	n := 0
+	for _, r := range e.rlist {
+		if len(r.plan) == 0 {
+			continue
+		}
+		t := r.plan[len(r.plan)-1]
+		if t.state != tripAssigned || t.pickup <= tripReady(t)+gain {
+			continue
+		}
+		b := &bundle{store: t.store, orders: t.orders, ready: tripReady(t), offs: make([]float64, len(t.orders))}
+		for i := range t.orders {
+			b.offs[i] = t.drops[i] - t.pickup
+		}
+		better := false
+		e.scratch = e.idx.Nearest(t.store.point, 1, nowT, func(id string) bool {
+			c := e.riders[id]
+			p, free, ok := e.available(c, now)
+			if !ok || len(c.plan) > 0 || c == r {
+				return false
+			}
+			pr, ok := e.priceFor(b, c, p, free)
+			if ok && pr.pickup+gain < t.pickup {
+				better = true
+			}
+			return ok
+		}, e.scratch)
+		if !better {
+			continue
+		}
+		for _, o := range t.orders {
+			if err := e.update(ctx, o.id, func(x *orders.Order) (orders.Event, error) { return x.Reassign(nowT, "a closer rider is free") }); err != nil {
+				e.log.Error("reassign", "order", o.id, "err", err)
+				continue
+			}
+			o.trip = nil
+			e.requeue(o)
+			n++
+		}
+		r.plan = r.plan[:len(r.plan)-1]
+		t.state = tripDone
+		delete(e.trips, t.id)
+		st.Withdrawn = append(st.Withdrawn, t.id)
+		e.replan(r)
+	}
 	return n
 }
 

@@ -64,6 +64,7 @@ type TripRecord struct {
 	Offered              time.Time
 	Depart, Pickup       time.Time
 	Dropoffs             []time.Time
+	Withdrawn            bool // taken back before pickup and given to another rider
 }
 
 // Result is the outcome of a simulation.
@@ -119,14 +120,16 @@ func (q *queue) Pop() any      { old := *q; e := old[len(old)-1]; *q = old[:len(
 func (q *queue) push(e *event) { heap.Push(q, e) }
 
 type simTrip struct {
-	offer  dispatch.Offer
-	record *TripRecord
+	offer     dispatch.Offer
+	record    *TripRecord
+	withdrawn bool
 }
 
 type simRider struct {
 	spec    Rider
 	pos     geo.Point
 	queue   []*simTrip
+	cur     *simTrip // the trip being ridden to its store, until pickup
 	busy    bool
 	onShift bool
 	// the leg being ridden, for pings
@@ -152,6 +155,7 @@ type Sim struct {
 	trips   []*TripRecord
 	rounds  int
 
+	live        map[string]*simTrip // accepted trips not yet picked up or withdrawn
 	storePoints map[string]geo.Point
 	dropPoints  map[string]geo.Point
 	open        int // orders not yet ended
@@ -168,6 +172,7 @@ func New(eng *dispatch.Engine, clock *dispatch.ManualClock, travel geo.Travel, b
 		records: map[string]*OrderRecord{},
 		ready:   map[string]float64{},
 
+		live:        map[string]*simTrip{},
 		storePoints: map[string]geo.Point{},
 		dropPoints:  map[string]geo.Point{},
 	}
@@ -221,13 +226,7 @@ func (s *Sim) schedulePing(sr *simRider, at float64) {
 			return
 		}
 		now := s.min(s.clock.Now())
-		p := sr.pos
-		if sr.busy && now < sr.legEnd && sr.legEnd > sr.legStart {
-			f := (now - sr.legStart) / (sr.legEnd - sr.legStart)
-			f = math.Max(0, math.Min(1, f))
-			p = geo.Point{Lat: sr.legFrom.Lat + f*(sr.legTo.Lat-sr.legFrom.Lat), Lng: sr.legFrom.Lng + f*(sr.legTo.Lng-sr.legFrom.Lng)}
-		}
-		if err := s.eng.Ping(sr.spec.ID, p); err != nil {
+		if err := s.eng.Ping(sr.spec.ID, sr.position(now)); err != nil {
 			s.fail(err)
 		}
 		s.schedulePing(sr, now+s.beh.PingEvery.Minutes())
@@ -267,13 +266,16 @@ func (s *Sim) AddOrder(o Order) {
 
 func (s *Sim) onRound(st dispatch.RoundStats) {
 	s.rounds++
+	now := s.min(st.At)
+	for _, id := range st.Withdrawn {
+		s.withdraw(id, now)
+	}
 	for _, id := range st.Cancelled {
 		if rec := s.records[id]; rec != nil && !rec.Cancelled {
 			rec.Cancelled, rec.CancelReason = true, "cannot be delivered within the maximum click-to-door time"
 			s.open--
 		}
 	}
-	now := s.min(st.At)
 	for _, off := range st.Offers {
 		off := off
 		sr := s.riders[off.RiderID]
@@ -295,12 +297,15 @@ func (s *Sim) onRound(st dispatch.RoundStats) {
 					s.fail(err)
 					return
 				}
+				t := &simTrip{offer: off}
+				s.live[off.TripID] = t
 				rec := &TripRecord{ID: off.TripID, RiderID: off.RiderID, StoreID: off.StoreID, OrderIDs: off.OrderIDs, Offered: st.At}
 				s.trips = append(s.trips, rec)
 				for _, id := range off.OrderIDs {
 					s.records[id].RiderID, s.records[id].TripID = off.RiderID, off.TripID
 				}
-				sr.queue = append(sr.queue, &simTrip{offer: off, record: rec})
+				t.record = rec
+				sr.queue = append(sr.queue, t)
 				if !sr.busy {
 					s.start(sr, s.min(s.clock.Now()))
 				}
@@ -316,6 +321,39 @@ func ignoreConflict(err error) error {
 	return err
 }
 
+// withdraw takes a trip off its rider: out of the queue, or, if the rider
+// is on the way to the store, stopped where it is and sent on its next trip.
+func (s *Sim) withdraw(tripID string, now float64) {
+	t := s.live[tripID]
+	if t == nil {
+		return // an offer not yet answered
+	}
+	t.withdrawn = true
+	t.record.Withdrawn = true
+	delete(s.live, tripID)
+	sr := s.riders[t.offer.RiderID]
+	for i, q := range sr.queue {
+		if q == t {
+			sr.queue = append(sr.queue[:i:i], sr.queue[i+1:]...)
+			return
+		}
+	}
+	if sr.cur == t {
+		sr.cur = nil
+		sr.pos = sr.position(now)
+		s.start(sr, now)
+	}
+}
+
+// position is where the rider is at minute now on its current leg.
+func (sr *simRider) position(now float64) geo.Point {
+	if !sr.busy || now >= sr.legEnd || sr.legEnd <= sr.legStart {
+		return sr.pos
+	}
+	f := math.Max(0, (now-sr.legStart)/(sr.legEnd-sr.legStart))
+	return geo.Point{Lat: sr.legFrom.Lat + f*(sr.legTo.Lat-sr.legFrom.Lat), Lng: sr.legFrom.Lng + f*(sr.legTo.Lng-sr.legFrom.Lng)}
+}
+
 // start sends a rider on its next trip at minute now.
 func (s *Sim) start(sr *simRider, now float64) {
 	if len(sr.queue) == 0 {
@@ -325,11 +363,15 @@ func (s *Sim) start(sr *simRider, now float64) {
 	sr.busy = true
 	t := sr.queue[0]
 	sr.queue = sr.queue[1:]
+	sr.cur = t
 	t.record.Depart = s.at(now)
 	store := s.storePoint(t)
 	arrive := now + s.travel.TravelMinutes(sr.pos, store)
 	sr.legFrom, sr.legTo, sr.legStart, sr.legEnd = sr.pos, store, now, arrive
 	s.schedule(arrive, evArriveStore, func() {
+		if t.withdrawn {
+			return
+		}
 		sr.pos = store
 		s.fail(s.eng.ArriveAtPickup(context.Background(), sr.spec.ID, t.offer.TripID))
 		s.tryPickup(sr, t, arrive+s.travel.PickupMinutes()/2)
@@ -350,11 +392,20 @@ func (s *Sim) tryPickup(sr *simRider, t *simTrip, at float64) {
 			} else if rec := s.records[id]; rec != nil {
 				when = math.Max(at, s.min(rec.Ready))
 			}
-			s.schedule(when, evPickup, func() { s.tryPickup(sr, t, when) })
+			s.schedule(when, evPickup, func() {
+				if !t.withdrawn {
+					s.tryPickup(sr, t, when)
+				}
+			})
 			return
 		}
 	}
 	s.schedule(at, evPickup, func() {
+		if t.withdrawn {
+			return
+		}
+		sr.cur = nil
+		delete(s.live, t.offer.TripID)
 		if err := s.eng.PickUp(context.Background(), sr.spec.ID, t.offer.TripID); err != nil {
 			s.fail(err)
 			return
@@ -439,7 +490,9 @@ func (s *Sim) Run(ctx context.Context, until time.Time, progress func(now time.T
 		res.Orders = append(res.Orders, *s.records[id])
 	}
 	for _, t := range s.trips {
-		res.Trips = append(res.Trips, *t)
+		if !t.Withdrawn {
+			res.Trips = append(res.Trips, *t)
+		}
 	}
 	return res, nil
 }

@@ -1,0 +1,262 @@
+// Package geobench measures the live rider index of package geo on a
+// simulated Zhengzhou: riders spread over the five urban districts with
+// crowds at the busiest places, moving and pinging, and dispatch queries for
+// the ten nearest riders.
+package geobench
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"zhengxiang/geo"
+)
+
+// Config sets the size of a run. Zero fields take the defaults.
+type Config struct {
+	// Riders is the number of riders; default 100,000.
+	Riders int
+	// Queries is the number of nearest-10 queries timed; default 200,000.
+	Queries int
+	// Updates is the number of position pings timed; default 2,000,000.
+	Updates int
+	// Seed makes the run reproducible.
+	Seed int64
+	// StaleAfter is the index's staleness window; default
+	// geo.DefaultStaleAfter.
+	StaleAfter time.Duration
+}
+
+// Result is what a run measured.
+type Result struct {
+	Riders       int     `json:"riders"`
+	UpdatesPerS  float64 `json:"updates_per_s"`
+	Nearest10QPS float64 `json:"nearest10_qps"`
+	// Recall is the fraction of the checked queries (at least 2,000, or all
+	// of them when fewer) whose answer equals the brute-force answer.
+	Recall     float64 `json:"recall"`
+	QueryP50Us float64 `json:"query_p50_us"`
+	QueryP99Us float64 `json:"query_p99_us"`
+}
+
+// Defaults of Config.
+const (
+	DefaultRiders  = 100_000
+	DefaultQueries = 200_000
+	DefaultUpdates = 2_000_000
+)
+
+// recallSample is how many queries are checked against brute force.
+const recallSample = 2000
+
+// Validate reports a negative count or staleness window.
+func (c Config) Validate() error {
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"Riders", c.Riders}, {"Queries", c.Queries}, {"Updates", c.Updates}} {
+		if f.v < 0 {
+			return fmt.Errorf("geobench config: %s: %d is negative", f.name, f.v)
+		}
+	}
+	if c.StaleAfter < 0 {
+		return fmt.Errorf("geobench config: StaleAfter: %v is negative", c.StaleAfter)
+	}
+	return nil
+}
+
+func (c Config) withDefaults() Config {
+	if c.Riders == 0 {
+		c.Riders = DefaultRiders
+	}
+	if c.Queries == 0 {
+		c.Queries = DefaultQueries
+	}
+	if c.Updates == 0 {
+		c.Updates = DefaultUpdates
+	}
+	if c.StaleAfter == 0 {
+		c.StaleAfter = geo.DefaultStaleAfter
+	}
+	return c
+}
+
+// hotSpot is a crowd of riders and orders around a busy place.
+type hotSpot struct {
+	name   string
+	at     geo.Point
+	sigmaM float64
+	share  float64 // of riders and of queries
+}
+
+// hotSpots are Zhengzhou's busiest delivery places; the rest of the riders
+// and queries spread uniformly over the area.
+var hotSpots = []hotSpot{
+	{"Erqi Square", geo.Point{Lat: 34.7566, Lng: 113.6683}, 1500, 0.15},
+	{"Zhengdong CBD", geo.Point{Lat: 34.7685, Lng: 113.7270}, 2000, 0.15},
+	{"High-tech zone", geo.Point{Lat: 34.8080, Lng: 113.5530}, 2000, 0.10},
+	{"Zhengzhou Railway Station", geo.Point{Lat: 34.7459, Lng: 113.6580}, 1000, 0.10},
+}
+
+// place draws a point: near a hot spot with its share, else uniform.
+func place(r *rand.Rand, area *geo.Area) geo.Point {
+	u := r.Float64()
+	for _, h := range hotSpots {
+		if u < h.share {
+			return area.RandomPointNear(r, h.at, h.sigmaM)
+		}
+		u -= h.share
+	}
+	return area.RandomPoint(r)
+}
+
+// Run simulates riders over geo.Zhengzhou() and measures, in this
+// goroutine: position updates per second (riders moving 20 to 100 m per
+// ping), nearest-10 queries per second with their latency percentiles, and
+// the recall of those queries against brute force. progress, when not nil,
+// is called as the run advances. Run stops early with ctx's error.
+func Run(ctx context.Context, cfg Config, progress func(done, total int)) (Result, error) {
+	if err := cfg.Validate(); err != nil {
+		return Result{}, err
+	}
+	cfg = cfg.withDefaults()
+	area := geo.Zhengzhou()
+	r := rand.New(rand.NewPCG(uint64(cfg.Seed), 0x7a68656e67))
+	ix := geo.NewRiderIndex(geo.IndexConfig{StaleAfter: cfg.StaleAfter})
+
+	sample := min(cfg.Queries, recallSample)
+	total := cfg.Riders + cfg.Updates + cfg.Queries + sample
+	done := 0
+	report := func(n int) error {
+		done += n
+		if progress != nil {
+			progress(done, total)
+		}
+		return ctx.Err()
+	}
+
+	// Riders sign in. One in twenty then goes quiet and turns stale, so
+	// queries must skip them.
+	clock := time.Date(2025, 6, 1, 11, 30, 0, 0, time.FixedZone("CST", 8*3600))
+	ids := make([]string, cfg.Riders)
+	pos := make([]geo.Point, cfg.Riders)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("rider-%06d", i)
+		pos[i] = place(r, area)
+		ix.Update(ids[i], pos[i], clock)
+	}
+	if err := report(cfg.Riders); err != nil {
+		return Result{}, err
+	}
+	active := max(1, cfg.Riders-cfg.Riders/20)
+
+	// Pings: each active rider about every 10 seconds of simulated time.
+	tick := 10 * time.Second / time.Duration(active)
+	type ping struct {
+		rider int
+		p     geo.Point
+		at    time.Time
+	}
+	const chunk = 1 << 16
+	pings := make([]ping, 0, chunk)
+	var updateTime time.Duration
+	for left := cfg.Updates; left > 0; {
+		n := min(left, chunk)
+		pings = pings[:0]
+		for range n {
+			i := r.IntN(active)
+			clock = clock.Add(tick)
+			pos[i] = step(r, area, pos[i])
+			pings = append(pings, ping{i, pos[i], clock})
+		}
+		start := time.Now()
+		for _, pg := range pings {
+			ix.Update(ids[pg.rider], pg.p, pg.at)
+		}
+		updateTime += time.Since(start)
+		left -= n
+		if err := report(n); err != nil {
+			return Result{}, err
+		}
+	}
+	// Let the quiet riders go stale even in short runs.
+	now := clock.Add(cfg.StaleAfter / 2)
+
+	// Queries: order addresses, crowded where the riders are.
+	qs := make([]geo.Point, cfg.Queries)
+	for i := range qs {
+		qs[i] = place(r, area)
+	}
+	lat := make([]float64, len(qs))
+	var dst []geo.Neighbor
+	var queryTime time.Duration
+	for lo := 0; lo < len(qs); lo += chunk {
+		hi := min(lo+chunk, len(qs))
+		start := time.Now()
+		for i := lo; i < hi; i++ {
+			t := time.Now()
+			dst = ix.Nearest(qs[i], 10, now, nil, dst)
+			lat[i] = float64(time.Since(t).Nanoseconds()) / 1e3
+		}
+		queryTime += time.Since(start)
+		if err := report(hi - lo); err != nil {
+			return Result{}, err
+		}
+	}
+
+	// Recall on an evenly spread sample of the timed queries.
+	good := 0
+	for j := range sample {
+		p := qs[j*len(qs)/sample]
+		dst = ix.Nearest(p, 10, now, nil, dst)
+		if slices.Equal(dst, ix.BruteNearest(p, 10, now, nil)) {
+			good++
+		}
+		if j%256 == 255 || j == sample-1 {
+			if err := report(j%256 + 1); err != nil {
+				return Result{}, err
+			}
+		}
+	}
+
+	res := Result{Riders: cfg.Riders, Recall: 1}
+	if sample > 0 {
+		res.Recall = float64(good) / float64(sample)
+	}
+	if updateTime > 0 {
+		res.UpdatesPerS = float64(cfg.Updates) / updateTime.Seconds()
+	}
+	if queryTime > 0 {
+		res.Nearest10QPS = float64(cfg.Queries) / queryTime.Seconds()
+	}
+	slices.Sort(lat)
+	res.QueryP50Us, res.QueryP99Us = percentile(lat, 0.50), percentile(lat, 0.99)
+	return res, nil
+}
+
+// step moves a rider 20 to 100 m in a random direction, turning back at
+// the edge of the area.
+func step(r *rand.Rand, area *geo.Area, p geo.Point) geo.Point {
+	d, dir := 20+80*r.Float64(), 2*math.Pi*r.Float64()
+	pl := geo.Plane{Origin: p}
+	x, y := d*math.Cos(dir), d*math.Sin(dir)
+	if q := pl.ToPoint(x, y); area.Contains(q) {
+		return q
+	}
+	if q := pl.ToPoint(-x, -y); area.Contains(q) {
+		return q
+	}
+	return p
+}
+
+// percentile returns the q-quantile of sorted values (nearest rank).
+func percentile(sorted []float64, q float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(math.Ceil(q*float64(len(sorted)))) - 1
+	return sorted[max(0, min(i, len(sorted)-1))]
+}

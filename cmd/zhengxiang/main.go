@@ -1,0 +1,342 @@
+// Command zhengxiang runs Zhengxiang (郑享), instant delivery for Zhengzhou's
+// 1-hour consumption circle: a simulated festival day on the embedded
+// default, replays of the MDRP benchmark instances, and benchmarks.
+//
+// Run "zhengxiang help" for the commands and their flags.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// version is the program's version, set at build time with
+// -ldflags "-X main.version=v1.2.3".
+var version = "dev"
+
+func main() {
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	m := NewMain(logger)
+	if err := m.ParseFlags(os.Args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintf(os.Stderr, "zhengxiang: %v\nRun '%s' for usage.\n", err, m.HelpCommand())
+		os.Exit(2)
+	}
+	if err := m.Run(ctx); err != nil {
+		m.Close()
+		fmt.Fprintf(os.Stderr, "zhengxiang: %v\n", err)
+		os.Exit(1)
+	}
+	if m.Serving() {
+		logger.Info("serving until interrupted (Ctrl-C)", "addr", "http://"+m.Addr())
+		<-ctx.Done()
+		logger.Info("shutting down")
+	}
+	if err := m.Close(); err != nil {
+		fmt.Fprintf(os.Stderr, "zhengxiang: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+// Main is the program: ParseFlags picks a command and its settings, Run
+// carries it out, and Close stops whatever Run left serving. Tests run it
+// as main does, with their own writers.
+type Main struct {
+	Stdout, Stderr io.Writer
+	Logger         *slog.Logger
+
+	cmd  command
+	name string // the command line's command, once known
+
+	ln     net.Listener
+	server *http.Server
+	served chan error
+}
+
+// command is one subcommand with its parsed flags.
+type command interface {
+	run(ctx context.Context, m *Main) error
+}
+
+// NewMain returns a program writing to the process's standard output and
+// error and logging to logger (nil: discarded).
+func NewMain(logger *slog.Logger) *Main {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Main{Stdout: os.Stdout, Stderr: os.Stderr, Logger: logger}
+}
+
+// usageError is a command line that does not parse; main exits with 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// IsUsage reports whether err is about the command line itself.
+func IsUsage(err error) bool {
+	var u *usageError
+	return errors.As(err, &u)
+}
+
+const usage = `Zhengxiang (郑享) runs instant delivery for Zhengzhou's 1-hour consumption circle.
+
+Usage:
+  zhengxiang <command> [flags] [arguments]
+
+Commands:
+  demo          simulate a festival day in Zhengzhou on the embedded default, then serve it
+  replay mdrp   replay Grubhub MDRP instances through the dispatcher and check them
+  bench geo     measure the live rider index
+  version       print the version
+  help          print this help; 'zhengxiang help <command>' prints a command's flags
+`
+
+// ParseFlags reads the command line (without the program name). It
+// returns flag.ErrHelp after printing help that was asked for, and an
+// error for which IsUsage is true when the line does not parse.
+func (m *Main) ParseFlags(args []string) error {
+	if len(args) == 0 {
+		fmt.Fprint(m.Stderr, usage)
+		return usagef("no command given")
+	}
+	name, rest := args[0], args[1:]
+	switch name {
+	case "help", "-h", "-help", "--help":
+		return m.help(rest)
+	case "version", "-version", "--version":
+		if len(rest) > 0 {
+			return usagef("version: unexpected argument %q", rest[0])
+		}
+		m.cmd = versionCmd{}
+		return nil
+	}
+	fs, cmd, err := m.flagSet(name, rest)
+	if err != nil {
+		return err
+	}
+	if cmd == nil {
+		return usagef("unknown command %q", name)
+	}
+	m.name = fs.Name()
+	pos, err := parseInterspersed(fs, args[1:])
+	if errors.Is(err, flag.ErrHelp) {
+		m.printFlags(fs)
+		return err
+	}
+	if err != nil {
+		return usagef("%s: %v", fs.Name(), err)
+	}
+	if err := cmd.setup(pos); err != nil {
+		return err
+	}
+	m.cmd = cmd
+	return nil
+}
+
+// parsed is a command whose flags are bound to a FlagSet; setup takes the
+// positional arguments and checks the values.
+type parsed interface {
+	command
+	setup(args []string) error
+}
+
+// flagSet returns the flags of the named command. A command of two words
+// (replay mdrp, bench geo) takes its second word from rest.
+func (m *Main) flagSet(name string, rest []string) (*flag.FlagSet, parsed, error) {
+	sub := ""
+	if len(rest) > 0 {
+		sub = rest[0]
+	}
+	var fs *flag.FlagSet
+	var cmd parsed
+	switch name {
+	case "demo":
+		fs = flag.NewFlagSet("demo", flag.ContinueOnError)
+		cmd = newDemoCmd(fs)
+	case "replay":
+		if sub != "mdrp" {
+			return nil, nil, usagef("replay: want 'replay mdrp', the only benchmark replayed, got %q", sub)
+		}
+		fs = flag.NewFlagSet("replay mdrp", flag.ContinueOnError)
+		cmd = newReplayCmd(fs)
+	case "bench":
+		if sub != "geo" {
+			return nil, nil, usagef("bench: want 'bench geo', got %q", sub)
+		}
+		fs = flag.NewFlagSet("bench geo", flag.ContinueOnError)
+		cmd = newBenchGeoCmd(fs)
+	default:
+		return nil, nil, nil
+	}
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	return fs, cmd, nil
+}
+
+// parseInterspersed parses flags anywhere among the arguments, as in
+// "replay mdrp DIR --json", and returns the positional ones. A lone "--"
+// ends the flags. The first word of a two-word command is dropped.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	if strings.Contains(fs.Name(), " ") && len(args) > 0 {
+		args = args[1:]
+	}
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		if args[0] == "--" {
+			return append(pos, args[1:]...), nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+func (m *Main) help(args []string) error {
+	if len(args) == 0 {
+		fmt.Fprint(m.Stdout, usage)
+		return flag.ErrHelp
+	}
+	name := args[0]
+	if name == "version" {
+		fmt.Fprintln(m.Stdout, "Usage: zhengxiang version\n\nPrints the version of the program.")
+		return flag.ErrHelp
+	}
+	fs, cmd, err := m.flagSet(name, args[1:])
+	if err != nil {
+		return err
+	}
+	if cmd == nil {
+		return usagef("help: unknown command %q", name)
+	}
+	m.printFlags(fs)
+	return flag.ErrHelp
+}
+
+// synopses are the usage lines of the commands with flags.
+var synopses = map[string]string{
+	"demo": `Usage: zhengxiang demo [flags]
+
+Simulates a day of the festival in Zhengzhou (stores of 郑享特惠, 郑享百味 and
+郑享制造, riders on shifts, consumers ordering through the platforms) on the
+embedded default, prints what the consumers got and, unless --headless,
+serves /healthz and /summary over HTTP until interrupted.`,
+	"replay mdrp": `Usage: zhengxiang replay mdrp [flags] INSTANCE_DIR...
+
+Replays Grubhub Meal Delivery Routing Problem instances online through the
+dispatcher, checks every solution against the rules of the problem and
+measures it. A folder holding instance folders stands for all of them.
+Exits non-zero when a solution breaks a rule.`,
+	"bench geo": `Usage: zhengxiang bench geo [flags]
+
+Measures the live rider index: position updates per second, nearest-10
+queries per second and their recall against a brute-force search.`,
+}
+
+func (m *Main) printFlags(fs *flag.FlagSet) {
+	fmt.Fprintf(m.Stdout, "%s\n\nFlags:\n", synopses[fs.Name()])
+	fs.SetOutput(m.Stdout)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+}
+
+// HelpCommand returns the help command that explains the command line
+// ParseFlags last read, like "zhengxiang help demo".
+func (m *Main) HelpCommand() string {
+	if m.name == "" {
+		return "zhengxiang help"
+	}
+	return "zhengxiang help " + m.name
+}
+
+// Run carries out the parsed command. A command that serves (demo without
+// --headless) leaves its listener running; Close stops it.
+func (m *Main) Run(ctx context.Context) error {
+	if m.cmd == nil {
+		return fmt.Errorf("run: no command parsed")
+	}
+	return m.cmd.run(ctx, m)
+}
+
+// Serving reports whether Run left a server running.
+func (m *Main) Serving() bool { return m.server != nil }
+
+// Addr returns the address the server listens on, or "" when none.
+func (m *Main) Addr() string {
+	if m.ln == nil {
+		return ""
+	}
+	return m.ln.Addr().String()
+}
+
+// serve starts an HTTP server with h on addr.
+func (m *Main) serve(addr string, h http.Handler) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	m.ln = ln
+	m.server = &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	m.served = make(chan error, 1)
+	go func() { m.served <- m.server.Serve(ln) }()
+	return nil
+}
+
+// Close stops the server, if any, letting requests in flight finish.
+func (m *Main) Close() error {
+	if m.server == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := m.server.Shutdown(ctx)
+	if serr := <-m.served; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = serr
+	}
+	m.server, m.ln = nil, nil
+	return err
+}
+
+type versionCmd struct{}
+
+func (versionCmd) run(_ context.Context, m *Main) error {
+	v := version
+	if bi, ok := debug.ReadBuildInfo(); ok && v == "dev" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		v = bi.Main.Version
+	}
+	_, err := fmt.Fprintf(m.Stdout, "zhengxiang %s (%s)\n", v, goVersion())
+	return err
+}
+
+func goVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		return bi.GoVersion
+	}
+	return "unknown Go"
+}
