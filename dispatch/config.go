@@ -50,14 +50,20 @@ type Config struct {
 	// BundleGap is the largest difference of ready times within a bundle.
 	BundleGap time.Duration
 	// BundleDelay is the most a bundle may delay an order it already holds
-	// when riders are plentiful; when they are short the limit doubles.
+	// when riders are plentiful.
 	BundleDelay time.Duration
+	// ShortageStretch caps how far a shortage of free riders stretches
+	// BundleDelay: with twice as many due orders as free riders it doubles,
+	// up to this factor.
+	ShortageStretch float64
 	// MaxClickToDoor, when set, is a hard limit: no order is planned to
 	// arrive later, and an order that can no longer make it is cancelled.
 	MaxClickToDoor time.Duration
-	// Chain lets a rider still on a trip take the next one, starting where
-	// the current one ends.
-	Chain bool
+	// ChainDepth is how many accepted trips a rider may have and still be
+	// offered the next one, starting where the last one ends (顺路: the
+	// rider rides on from its last drop-off). A negative value offers trips
+	// to free riders only.
+	ChainDepth int
 	// Reassign moves an assigned order to a clearly better rider before
 	// pickup. Replays of the MDRP rules keep it off.
 	Reassign bool
@@ -84,10 +90,10 @@ func (c *Config) Validate() error {
 	}
 	setDur(&c.RoundEvery, 10*time.Second)
 	setDur(&c.OfferTimeout, 45*time.Second)
-	setDur(&c.Horizon, 20*time.Minute)
+	setDur(&c.Horizon, 30*time.Minute)
 	setDur(&c.CommitSlack, 2*time.Minute)
-	setDur(&c.BundleGap, 8*time.Minute)
-	setDur(&c.BundleDelay, 6*time.Minute)
+	setDur(&c.BundleGap, 12*time.Minute)
+	setDur(&c.BundleDelay, 3*time.Minute)
 	setDur(&c.ReassignGain, 5*time.Minute)
 	setDur(&c.StaleAfter, 2*time.Minute)
 	if c.MaxBundle == 0 {
@@ -106,7 +112,13 @@ func (c *Config) Validate() error {
 		c.TravelWeight = 0.2
 	}
 	if c.DeferMinutes == 0 {
-		c.DeferMinutes = 5
+		c.DeferMinutes = 40
+	}
+	if c.ShortageStretch == 0 {
+		c.ShortageStretch = 10
+	}
+	if c.ChainDepth == 0 {
+		c.ChainDepth = 1
 	}
 	if c.DefaultCapacity == 0 {
 		c.DefaultCapacity = 4
@@ -121,6 +133,9 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("dispatch config: %s: %v is negative", d.name, d.v)
 		}
 	}
+	if c.ChainDepth > 4 {
+		return fmt.Errorf("dispatch config: chain_depth: %d is more than 4", c.ChainDepth)
+	}
 	if c.MaxBundle < 1 || c.MaxBundle > 8 {
 		return fmt.Errorf("dispatch config: max_bundle: %d is outside 1..8", c.MaxBundle)
 	}
@@ -133,7 +148,7 @@ func (c *Config) Validate() error {
 	for _, w := range []struct {
 		name string
 		v    float64
-	}{{"lateness_weight", c.LatenessWeight}, {"wait_weight", c.WaitWeight}, {"travel_weight", c.TravelWeight}, {"defer_minutes", c.DeferMinutes}} {
+	}{{"lateness_weight", c.LatenessWeight}, {"wait_weight", c.WaitWeight}, {"travel_weight", c.TravelWeight}, {"defer_minutes", c.DeferMinutes}, {"shortage_stretch", c.ShortageStretch}} {
 		if w.v < 0 || w.v != w.v {
 			return fmt.Errorf("dispatch config: %s: %v must be a non-negative number", w.name, w.v)
 		}

@@ -84,6 +84,7 @@ type orderState struct {
 	ended     bool
 	declined  map[string]bool
 	queued    bool // in the engine's pending list
+	moved     bool // already taken from a rider for a better one
 }
 
 func (o *orderState) pending() bool { return !o.ended && o.trip == nil }

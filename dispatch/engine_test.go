@@ -33,7 +33,7 @@ func runWorld(t *testing.T, algo dispatch.Algo, seed int64) world {
 	repo := memory.NewRepository(stream)
 	travel := geo.DefaultRoadModel()
 	clock := dispatch.NewManualClock(t0)
-	eng, err := dispatch.New(dispatch.Config{Algo: algo, RoundEvery: 15 * time.Second, Chain: true, Reassign: true}, repo, travel, clock, nil)
+	eng, err := dispatch.New(dispatch.Config{Algo: algo, RoundEvery: 15 * time.Second, Reassign: true}, repo, travel, clock, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

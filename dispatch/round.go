@@ -107,18 +107,18 @@ func (e *Engine) available(r *riderState, now float64) (p geo.Point, free float6
 	if !r.onShift || r.stale || r.offer != nil || now < r.shiftStart || now >= r.shiftEnd {
 		return geo.Point{}, 0, false
 	}
-	switch len(r.plan) {
-	case 0:
+	if len(r.plan) == 0 {
 		return r.pos, math.Max(now, r.freeAt), true
-	case 1:
-		t := r.plan[0]
-		end := t.end(e.travel)
-		if !e.cfg.Chain || end > now+e.cfg.Horizon.Minutes() {
-			return geo.Point{}, 0, false
-		}
-		return t.lastPoint(), math.Max(now, end), true
 	}
-	return geo.Point{}, 0, false
+	if len(r.plan) > e.cfg.ChainDepth {
+		return geo.Point{}, 0, false
+	}
+	t := r.plan[len(r.plan)-1]
+	end := t.end(e.travel)
+	if end > now+e.cfg.Horizon.Minutes() {
+		return geo.Point{}, 0, false
+	}
+	return t.lastPoint(), math.Max(now, end), true
 }
 
 // price is what a rider costs a bundle: the objective, and the times.
@@ -231,7 +231,8 @@ func (e *Engine) bundleCost(b *bundle, now float64) float64 {
 
 // bundles groups the due orders of each store. Orders join a bundle when
 // their ready times are close and carrying them together delays the others
-// little; the delay allowed grows when riders are short.
+// little; the delay allowed grows with the ratio of due orders to free
+// riders, since a bundle then saves a trip no free rider could make.
 func (e *Engine) bundles(now float64, due []*orderState, supply int) []*bundle {
 	byStore := map[*storeState][]*orderState{}
 	var stores []*storeState
@@ -241,10 +242,9 @@ func (e *Engine) bundles(now float64, due []*orderState, supply int) []*bundle {
 		}
 		byStore[o.store] = append(byStore[o.store], o)
 	}
-	short := len(due) > supply
 	allowed := e.cfg.BundleDelay.Minutes()
-	if short {
-		allowed *= 2
+	if ratio := float64(len(due)) / float64(max(supply, 1)); ratio > 1 {
+		allowed *= math.Min(ratio, e.cfg.ShortageStretch)
 	}
 	var out []*bundle
 	for _, s := range stores {
@@ -313,7 +313,7 @@ func (e *Engine) match(ctx context.Context, now float64, live []*orderState, st 
 	if idle+len(chained) == 0 {
 		return
 	}
-	bs := e.bundles(now, due, idle+len(chained))
+	bs := e.bundles(now, due, idle)
 	st.Bundles = len(bs)
 
 	// Candidate riders for each bundle: the nearest idle ones from the live
@@ -537,7 +537,7 @@ func (e *Engine) improve(ctx context.Context, now float64, st *RoundStats) int {
 			continue
 		}
 		t := r.plan[len(r.plan)-1]
-		if t.state != tripAssigned || t.pickup <= tripReady(t)+gain {
+		if t.state != tripAssigned || t.pickup <= tripReady(t)+gain || movedBefore(t) {
 			continue
 		}
 		b := &bundle{store: t.store, orders: t.orders, ready: tripReady(t), offs: make([]float64, len(t.orders))}
@@ -565,7 +565,7 @@ func (e *Engine) improve(ctx context.Context, now float64, st *RoundStats) int {
 				e.log.Error("reassign", "order", o.id, "err", err)
 				continue
 			}
-			o.trip = nil
+			o.trip, o.moved = nil, true
 			e.requeue(o)
 			n++
 		}
@@ -576,6 +576,18 @@ func (e *Engine) improve(ctx context.Context, now float64, st *RoundStats) int {
 		e.replan(r)
 	}
 	return n
+}
+
+// movedBefore tells whether a trip holds an order that was already moved to
+// a better rider once: an order is moved at most once, so riders are not
+// passed an order back and forth.
+func movedBefore(t *trip) bool {
+	for _, o := range t.orders {
+		if o.moved {
+			return true
+		}
+	}
+	return false
 }
 
 // Reassign takes an order away from its rider before pickup, with a reason;

@@ -229,7 +229,7 @@ func simulate(ctx context.Context, cfg Config, progress func(done, total float64
 	}
 
 	clock := dispatch.NewManualClock(d.start)
-	eng, err := dispatch.New(dispatch.Config{Algo: cfg.Algo, RoundEvery: 15 * time.Second}, memory.NewRepository(nil), travel, clock, cfg.Logger)
+	eng, err := dispatch.New(dispatch.Config{Algo: cfg.Algo, RoundEvery: 15 * time.Second, Reassign: true}, memory.NewRepository(nil), travel, clock, cfg.Logger)
 	if err != nil {
 		return nil, err
 	}

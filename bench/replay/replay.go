@@ -36,11 +36,8 @@ func Config(algo dispatch.Algo, p mdrp.Params) dispatch.Config {
 		OfferTimeout:    time.Minute,
 		MaxBundle:       4,
 		Candidates:      12,
-		Horizon:         90 * time.Minute,
-		DeferMinutes:    40,
 		CommitSlack:     time.Minute,
 		MaxClickToDoor:  time.Duration(p.MaxCTD * float64(time.Minute)),
-		Chain:           true,
 		StaleAfter:      7 * 24 * time.Hour,
 		DefaultCapacity: 1000,
 	}
