@@ -367,6 +367,32 @@ func (e *Engine) update(ctx context.Context, id string, fn func(o *orders.Order)
 	return err
 }
 
+// each applies one transition to every order of a trip, stopping at the
+// first that fails.
+func (e *Engine) each(ctx context.Context, os []*orderState, fn func(x *orders.Order) (orders.Event, error)) error {
+	for _, o := range os {
+		if err := e.update(ctx, o.id, fn); err != nil {
+			return fmt.Errorf("order %s: %w", o.id, err)
+		}
+	}
+	return nil
+}
+
+// releaseEach applies a transition that hands orders back to the pending pool
+// (decline, expiry, reassignment) to each of them; an order the repository
+// refuses is logged and the others go on.
+func (e *Engine) releaseEach(ctx context.Context, os []*orderState, what string, fn func(x *orders.Order) (orders.Event, error)) []*orderState {
+	done := os[:0:0]
+	for _, o := range os {
+		if err := e.update(ctx, o.id, fn); err != nil {
+			e.log.Error(what, "order", o.id, "err", err)
+			continue
+		}
+		done = append(done, o)
+	}
+	return done
+}
+
 // MerchantAccept records that the store took the ticket.
 func (e *Engine) MerchantAccept(ctx context.Context, orderID string) error {
 	now := e.clock.Now()
@@ -455,10 +481,8 @@ func (e *Engine) Accept(ctx context.Context, riderID, tripID string) error {
 		e.expire(ctx, t)
 		return orders.Conflict("offer %s expired", tripID)
 	}
-	for _, o := range t.orders {
-		if err := e.update(ctx, o.id, func(x *orders.Order) (orders.Event, error) { return x.AcceptOffer(now, riderID) }); err != nil {
-			return fmt.Errorf("accept trip %s: %w", tripID, err)
-		}
+	if err := e.each(ctx, t.orders, func(x *orders.Order) (orders.Event, error) { return x.AcceptOffer(now, riderID) }); err != nil {
+		return fmt.Errorf("accept trip %s: %w", tripID, err)
 	}
 	r := t.rider
 	r.offer = nil
@@ -483,11 +507,7 @@ func (e *Engine) Decline(ctx context.Context, riderID, tripID string) error {
 	if t.state != tripOffered {
 		return orders.Conflict("trip %s is not an open offer", tripID)
 	}
-	for _, o := range t.orders {
-		if err := e.update(ctx, o.id, func(x *orders.Order) (orders.Event, error) { return x.DeclineOffer(now, riderID) }); err != nil {
-			e.log.Error("decline", "order", o.id, "err", err)
-		}
-	}
+	e.releaseEach(ctx, t.orders, "decline", func(x *orders.Order) (orders.Event, error) { return x.DeclineOffer(now, riderID) })
 	e.release(t)
 	e.stats.Declined++
 	return nil
@@ -512,11 +532,7 @@ func (e *Engine) release(t *trip) {
 
 func (e *Engine) expire(ctx context.Context, t *trip) {
 	now := e.at(t.expires)
-	for _, o := range t.orders {
-		if err := e.update(ctx, o.id, func(x *orders.Order) (orders.Event, error) { return x.ExpireOffer(now) }); err != nil {
-			e.log.Error("expire offer", "order", o.id, "err", err)
-		}
-	}
+	e.releaseEach(ctx, t.orders, "expire offer", func(x *orders.Order) (orders.Event, error) { return x.ExpireOffer(now) })
 	e.release(t)
 	e.stats.Expired++
 }
@@ -524,11 +540,7 @@ func (e *Engine) expire(ctx context.Context, t *trip) {
 // withdraw takes back an open offer before it expires.
 func (e *Engine) withdraw(ctx context.Context, t *trip, reason string) {
 	now := e.clock.Now()
-	for _, o := range t.orders {
-		if err := e.update(ctx, o.id, func(x *orders.Order) (orders.Event, error) { return x.Reassign(now, reason) }); err != nil {
-			e.log.Error("withdraw offer", "order", o.id, "err", err)
-		}
-	}
+	e.releaseEach(ctx, t.orders, "withdraw offer", func(x *orders.Order) (orders.Event, error) { return x.Reassign(now, reason) })
 	e.release(t)
 }
 
@@ -544,10 +556,8 @@ func (e *Engine) ArriveAtPickup(ctx context.Context, riderID, tripID string) err
 	if t.state != tripAssigned {
 		return orders.Conflict("trip %s: rider is not on the way to the store", tripID)
 	}
-	for _, o := range t.orders {
-		if err := e.update(ctx, o.id, func(x *orders.Order) (orders.Event, error) { return x.ArriveAtPickup(now, riderID) }); err != nil {
-			return fmt.Errorf("arrive for trip %s: %w", tripID, err)
-		}
+	if err := e.each(ctx, t.orders, func(x *orders.Order) (orders.Event, error) { return x.ArriveAtPickup(now, riderID) }); err != nil {
+		return fmt.Errorf("arrive for trip %s: %w", tripID, err)
 	}
 	t.state = tripAtStore
 	t.arrived = e.min(now)
@@ -574,10 +584,8 @@ func (e *Engine) PickUp(ctx context.Context, riderID, tripID string) error {
 			return orders.Conflict("trip %s: order %s is not ready", tripID, o.id)
 		}
 	}
-	for _, o := range t.orders {
-		if err := e.update(ctx, o.id, func(x *orders.Order) (orders.Event, error) { return x.PickUp(now, riderID) }); err != nil {
-			return fmt.Errorf("pick up trip %s: %w", tripID, err)
-		}
+	if err := e.each(ctx, t.orders, func(x *orders.Order) (orders.Event, error) { return x.PickUp(now, riderID) }); err != nil {
+		return fmt.Errorf("pick up trip %s: %w", tripID, err)
 	}
 	t.state = tripPickedUp
 	t.pickup = e.min(now)

@@ -156,3 +156,213 @@ func TestEngineInvariants(t *testing.T) {
 		})
 	}
 }
+
+// fixture is an engine on a manual clock with one store and two riders, one
+// at the store and one 2 km away.
+type fixture struct {
+	t     *testing.T
+	eng   *dispatch.Engine
+	clock *dispatch.ManualClock
+	repo  *memory.Repository
+	store geo.Point
+}
+
+func newFixture(t *testing.T, cfg dispatch.Config) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	clock := dispatch.NewManualClock(t0)
+	repo := memory.NewRepository(nil)
+	eng, err := dispatch.New(cfg, repo, geo.DefaultRoadModel(), clock, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{t: t, eng: eng, clock: clock, repo: repo, store: geo.Point{Lat: 34.7566, Lng: 113.6683}}
+	if err := eng.AddStore(ctx, orders.Store{ID: "S1", Name: "S1", Section: orders.SectionDeals, Point: f.store, PrepMinutes: 5}); err != nil {
+		t.Fatal(err)
+	}
+	for id, p := range map[string]geo.Point{"near": f.store, "far": {Lat: f.store.Lat + 0.018, Lng: f.store.Lng}} {
+		if err := eng.StartShift(ctx, orders.Rider{ID: id, Capacity: 2, Point: p}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return f
+}
+
+func (f *fixture) submit(id string, readyIn time.Duration) {
+	f.t.Helper()
+	now := f.clock.Now()
+	_, err := f.eng.Submit(context.Background(), orders.Order{
+		ID: id, Platform: "p", PlatformOrderID: id, StoreID: "S1", Section: orders.SectionDeals,
+		Items:   []orders.Item{{SKU: "rice", Name: "rice", Qty: 1, PriceCents: 2000}},
+		Dropoff: geo.Point{Lat: f.store.Lat - 0.01, Lng: f.store.Lng}, PlacedAt: now, ReadyAt: now.Add(readyIn), PromiseAt: now.Add(45 * time.Minute),
+	})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+func (f *fixture) round() dispatch.RoundStats {
+	f.t.Helper()
+	st, err := f.eng.Round(context.Background())
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return st
+}
+
+func (f *fixture) order(id string) orders.Order {
+	f.t.Helper()
+	o, err := f.repo.GetOrder(context.Background(), id)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return o
+}
+
+func (f *fixture) advance(d time.Duration) { f.clock.Set(f.clock.Now().Add(d)) }
+
+func TestOfferDeclineGoesToAnotherRider(t *testing.T) {
+	f := newFixture(t, dispatch.Config{})
+	f.submit("A", 0)
+	st := f.round()
+	if len(st.Offers) != 1 || st.Offers[0].RiderID != "near" {
+		t.Fatalf("offers %+v, want one to the rider at the store", st.Offers)
+	}
+	if err := f.eng.Decline(context.Background(), "near", st.Offers[0].TripID); err != nil {
+		t.Fatal(err)
+	}
+	if o := f.order("A"); o.Delivery != orders.DeliveryUnassigned {
+		t.Fatalf("after decline: %s", o.Delivery)
+	}
+	f.advance(10 * time.Second)
+	st = f.round()
+	if len(st.Offers) != 1 || st.Offers[0].RiderID != "far" {
+		t.Fatalf("offers %+v, want the other rider after a decline", st.Offers)
+	}
+	if err := f.eng.Accept(context.Background(), "near", st.Offers[0].TripID); !orders.IsKind(err, orders.KindForbidden) {
+		t.Fatalf("accepting another rider's offer: %v, want forbidden", err)
+	}
+}
+
+func TestOfferExpiresAndComesBack(t *testing.T) {
+	f := newFixture(t, dispatch.Config{OfferTimeout: 30 * time.Second})
+	f.submit("A", 0)
+	st := f.round()
+	if len(st.Offers) != 1 {
+		t.Fatalf("offers %+v", st.Offers)
+	}
+	f.advance(31 * time.Second)
+	if err := f.eng.Accept(context.Background(), "near", st.Offers[0].TripID); !orders.IsKind(err, orders.KindConflict) {
+		t.Fatalf("late accept: %v, want conflict", err)
+	}
+	evs, _ := f.repo.Events(context.Background(), "A")
+	if last := evs[len(evs)-1]; last.Type != orders.EventOfferExpired {
+		t.Fatalf("last event %s, want OFFER_EXPIRED", last.Type)
+	}
+	if st := f.round(); len(st.Offers) != 1 || st.Offers[0].RiderID != "far" {
+		t.Fatalf("offers %+v, want a new offer to the other rider", st.Offers)
+	}
+}
+
+func TestStaleRiderLosesUnpickedOrders(t *testing.T) {
+	f := newFixture(t, dispatch.Config{StaleAfter: time.Minute})
+	ctx := context.Background()
+	f.submit("A", 10*time.Minute)
+	st := f.round()
+	if len(st.Offers) != 0 {
+		t.Fatalf("offers %+v: a rider should not be sent to wait ten minutes at the store", st.Offers)
+	}
+	f.advance(7 * time.Minute)
+	_ = f.eng.Ping("near", f.store)
+	_ = f.eng.Ping("far", geo.Point{Lat: f.store.Lat + 0.018, Lng: f.store.Lng})
+	st = f.round()
+	if len(st.Offers) != 1 || st.Offers[0].RiderID != "near" {
+		t.Fatalf("offers %+v", st.Offers)
+	}
+	if err := f.eng.Accept(ctx, "near", st.Offers[0].TripID); err != nil {
+		t.Fatal(err)
+	}
+	// "near" falls silent; "far" keeps pinging.
+	for i := 0; i < 3; i++ {
+		f.advance(30 * time.Second)
+		if err := f.eng.Ping("far", geo.Point{Lat: f.store.Lat + 0.018, Lng: f.store.Lng}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st = f.round()
+	if len(st.Withdrawn) != 1 || st.Reassigned != 1 {
+		t.Fatalf("withdrawn %v reassigned %d, want the silent rider's trip back", st.Withdrawn, st.Reassigned)
+	}
+	evs, _ := f.repo.Events(ctx, "A")
+	var reasons []string
+	for _, ev := range evs {
+		if ev.Type == orders.EventReassigned {
+			reasons = append(reasons, ev.Reason)
+		}
+	}
+	if len(reasons) != 1 || reasons[0] != "rider position stale" {
+		t.Fatalf("reassignments %q", reasons)
+	}
+	if len(st.Offers) != 1 || st.Offers[0].RiderID != "far" {
+		t.Fatalf("offers %+v, want the order offered to the rider still pinging", st.Offers)
+	}
+}
+
+func TestCancelHopelessOrder(t *testing.T) {
+	f := newFixture(t, dispatch.Config{MaxClickToDoor: 30 * time.Minute})
+	f.submit("A", 40*time.Minute)
+	st := f.round()
+	if len(st.Cancelled) != 1 || st.Cancelled[0] != "A" {
+		t.Fatalf("cancelled %v, want the order that cannot arrive within 30 minutes", st.Cancelled)
+	}
+	if o := f.order("A"); o.Status != orders.StatusCancelled || o.Reason == "" {
+		t.Fatalf("order %s/%s reason %q", o.Status, o.Delivery, o.Reason)
+	}
+}
+
+func TestNoPickupBeforeReady(t *testing.T) {
+	f := newFixture(t, dispatch.Config{})
+	ctx := context.Background()
+	f.submit("A", 0)
+	st := f.round()
+	trip := st.Offers[0].TripID
+	if err := f.eng.Accept(ctx, "near", trip); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.eng.ArriveAtPickup(ctx, "near", trip); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.eng.PickUp(ctx, "near", trip); !orders.IsKind(err, orders.KindConflict) {
+		t.Fatalf("pickup before the store marked it ready: %v, want conflict", err)
+	}
+	if err := f.eng.MerchantAccept(ctx, "A"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.eng.MarkReady(ctx, "A"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.eng.PickUp(ctx, "near", trip); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.eng.Deliver(ctx, "far", "A", orders.HandoverDoor); !orders.IsKind(err, orders.KindForbidden) {
+		t.Fatalf("delivery by another rider: %v, want forbidden", err)
+	}
+	if err := f.eng.Deliver(ctx, "near", "A", orders.HandoverLocker); err != nil {
+		t.Fatal(err)
+	}
+	if o := f.order("A"); o.Delivery != orders.DeliveryDelivered || o.Handover != orders.HandoverLocker {
+		t.Fatalf("order ended %s via %s", o.Delivery, o.Handover)
+	}
+}
+
+func TestSubmitValidates(t *testing.T) {
+	f := newFixture(t, dispatch.Config{})
+	for name, o := range map[string]orders.Order{
+		"unknown store": {ID: "X", Platform: "p", PlatformOrderID: "x", StoreID: "nope"},
+		"no items":      {ID: "Y", Platform: "p", PlatformOrderID: "y", StoreID: "S1", Section: orders.SectionDeals, Dropoff: f.store, ReadyAt: t0, PromiseAt: t0},
+	} {
+		if _, err := f.eng.Submit(context.Background(), o); !orders.IsKind(err, orders.KindInvalid) {
+			t.Errorf("%s: %v, want invalid", name, err)
+		}
+	}
+}

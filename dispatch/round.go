@@ -318,35 +318,19 @@ func (e *Engine) match(ctx context.Context, now float64, live []*orderState, st 
 
 	// Candidate riders for each bundle: the nearest idle ones from the live
 	// index, and riders about to finish a trip, by where they will be.
-	type cand struct {
-		r *riderState
-		p price
-	}
 	col := map[*riderState]int{}
 	var cols []*riderState
-	cands := make([][]cand, len(bs))
-	nowT := e.at(now)
+	cands := make([][]candidate, len(bs))
 	for i, b := range bs {
 		add := func(r *riderState, pr price) {
-			cands[i] = append(cands[i], cand{r, pr})
+			cands[i] = append(cands[i], candidate{r, pr})
 			if _, seen := col[r]; !seen {
 				col[r] = len(cols)
 				cols = append(cols, r)
 			}
 		}
-		priced := map[string]price{}
-		e.scratch = e.idx.Nearest(b.store.point, e.cfg.Candidates, nowT, func(id string) bool {
-			r := e.riders[id]
-			p, free, ok := e.available(r, now)
-			if !ok || len(r.plan) > 0 {
-				return false
-			}
-			pr, ok := e.priceFor(b, r, p, free)
-			priced[id] = pr
-			return ok
-		}, e.scratch)
-		for _, nb := range e.scratch {
-			add(e.riders[nb.ID], priced[nb.ID])
+		for _, c := range e.nearestFree(b, now, e.cfg.Candidates) {
+			add(c.r, c.p)
 		}
 		for _, r := range chained {
 			p, free, _ := e.available(r, now)
@@ -423,26 +407,40 @@ const (
 	lossCost   = 500.0
 )
 
+// candidate is a rider priced for a bundle.
+type candidate struct {
+	r *riderState
+	p price
+}
+
+// nearestFree returns up to k riders without a trip that can take the
+// bundle, nearest to its store first, each with its price.
+func (e *Engine) nearestFree(b *bundle, now float64, k int) []candidate {
+	priced := map[string]price{}
+	e.scratch = e.idx.Nearest(b.store.point, k, e.at(now), func(id string) bool {
+		r := e.riders[id]
+		p, free, ok := e.available(r, now)
+		if !ok || len(r.plan) > 0 {
+			return false
+		}
+		pr, ok := e.priceFor(b, r, p, free)
+		priced[id] = pr
+		return ok
+	}, e.scratch)
+	out := make([]candidate, len(e.scratch))
+	for i, nb := range e.scratch {
+		out[i] = candidate{e.riders[nb.ID], priced[nb.ID]}
+	}
+	return out
+}
+
 // greedy is the baseline: each pending order, oldest first, goes alone to
 // the nearest idle rider that can take it.
 func (e *Engine) greedy(ctx context.Context, now float64, live []*orderState, st *RoundStats) {
-	nowT := e.at(now)
 	for _, o := range live {
 		b := e.newBundle(o.store, []*orderState{o}, now)
-		priced := map[string]price{}
-		e.scratch = e.idx.Nearest(o.store.point, 1, nowT, func(id string) bool {
-			r := e.riders[id]
-			p, free, ok := e.available(r, now)
-			if !ok || len(r.plan) > 0 {
-				return false
-			}
-			pr, ok := e.priceFor(b, r, p, free)
-			priced[id] = pr
-			return ok
-		}, e.scratch)
-		if len(e.scratch) == 1 {
-			id := e.scratch[0].ID
-			e.offer(ctx, e.riders[id], b, priced[id], now, st)
+		if c := e.nearestFree(b, now, 1); len(c) == 1 {
+			e.offer(ctx, c[0].r, b, c[0].p, now, st)
 		}
 	}
 }
@@ -507,11 +505,7 @@ func (e *Engine) repair(ctx context.Context, r *riderState, reason string, st *R
 			continue
 		}
 		at := e.clock.Now()
-		for _, o := range t.orders {
-			if err := e.update(ctx, o.id, func(x *orders.Order) (orders.Event, error) { return x.Reassign(at, reason) }); err != nil {
-				e.log.Error("reassign", "order", o.id, "err", err)
-				continue
-			}
+		for _, o := range e.releaseEach(ctx, t.orders, "reassign", func(x *orders.Order) (orders.Event, error) { return x.Reassign(at, reason) }) {
 			o.trip = nil
 			e.requeue(o)
 			n++
@@ -544,27 +538,10 @@ func (e *Engine) improve(ctx context.Context, now float64, st *RoundStats) int {
 		for i := range t.orders {
 			b.offs[i] = t.drops[i] - t.pickup
 		}
-		better := false
-		e.scratch = e.idx.Nearest(t.store.point, 1, nowT, func(id string) bool {
-			c := e.riders[id]
-			p, free, ok := e.available(c, now)
-			if !ok || len(c.plan) > 0 || c == r {
-				return false
-			}
-			pr, ok := e.priceFor(b, c, p, free)
-			if ok && pr.pickup+gain < t.pickup {
-				better = true
-			}
-			return ok
-		}, e.scratch)
-		if !better {
+		if c := e.nearestFree(b, now, 1); len(c) == 0 || c[0].p.pickup+gain >= t.pickup {
 			continue
 		}
-		for _, o := range t.orders {
-			if err := e.update(ctx, o.id, func(x *orders.Order) (orders.Event, error) { return x.Reassign(nowT, "a closer rider is free") }); err != nil {
-				e.log.Error("reassign", "order", o.id, "err", err)
-				continue
-			}
+		for _, o := range e.releaseEach(ctx, t.orders, "reassign", func(x *orders.Order) (orders.Event, error) { return x.Reassign(nowT, "a closer rider is free") }) {
 			o.trip, o.moved = nil, true
 			e.requeue(o)
 			n++
