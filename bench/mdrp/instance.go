@@ -57,6 +57,21 @@ type Instance struct {
 	OrderIndex      map[string]int
 	RestaurantIndex map[string]int
 	CourierIndex    map[string]int
+
+	// LegUnit is what each travel leg is rounded up to, in minutes. Zero
+	// means whole minutes, as the problem's rules state; see WithLegUnit.
+	LegUnit float64
+}
+
+// WithLegUnit returns a copy of the instance whose travel legs are rounded
+// up to unit minutes instead of whole ones, sharing its data. With 1/60,
+// legs are timed to the second, as the published solutions of the
+// benchmark are; it is for comparing with them, never for judging
+// feasibility.
+func (in *Instance) WithLegUnit(unit float64) *Instance {
+	c := *in
+	c.LegUnit = unit
+	return &c
 }
 
 // Instance file names inside an instance folder.
@@ -234,11 +249,16 @@ func (in *Instance) Courier(id string) (Courier, bool) {
 }
 
 // TravelMinutes returns the travel time in whole minutes between two points:
-// ceil(euclidean distance / MetersPerMinute). Dispatchers should use it so that
-// their times agree exactly with Check.
+// ceil(euclidean distance / MetersPerMinute), or rounded up to LegUnit when
+// that is set. Dispatchers should use it so that their times agree exactly
+// with Check.
 func (in *Instance) TravelMinutes(ax, ay, bx, by float64) float64 {
 	dx, dy := bx-ax, by-ay
-	return math.Ceil(math.Sqrt(dx*dx+dy*dy) / in.Params.MetersPerMinute)
+	m := math.Sqrt(dx*dx+dy*dy) / in.Params.MetersPerMinute
+	if in.LegUnit > 0 && in.LegUnit != 1 {
+		return math.Ceil(m/in.LegUnit-1e-9) * in.LegUnit
+	}
+	return math.Ceil(m)
 }
 
 // CourierHours returns the total duty time of the instance's couriers in hours.

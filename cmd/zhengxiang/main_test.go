@@ -144,6 +144,26 @@ func TestReplayMDRP(t *testing.T) {
 	}
 }
 
+// TestReplayMDRPLegsInSeconds measures the same replay with legs timed to
+// the second: the solution is the same, so every order arrives no later.
+func TestReplayMDRPLegsInSeconds(t *testing.T) {
+	ctd := func(args ...string) float64 {
+		_, stdout, _ := MustRun(t, append([]string{"replay", "mdrp", "--json", testInstance}, args...)...)
+		var r struct {
+			CTDMean  float64 `json:"ctd_mean"`
+			Feasible bool    `json:"feasible"`
+		}
+		if err := json.Unmarshal([]byte(strings.TrimSpace(stdout)), &r); err != nil || !r.Feasible {
+			t.Fatalf("%v: %s", err, stdout)
+		}
+		return r.CTDMean
+	}
+	minutes, seconds := ctd(), ctd("--legs", "seconds")
+	if !(seconds < minutes) {
+		t.Errorf("click-to-door mean %.2f with legs in seconds, %.2f in minutes: want it lower", seconds, minutes)
+	}
+}
+
 func TestReplayMDRPTable(t *testing.T) {
 	ref := filepath.Join(t.TempDir(), "reference.csv")
 	const csv = "instance,algo,feasible,delivered,orders,total_payment,frac_couriers_guarantee,ctd_mean,ctd_p50,ctd_p90,ctd_max,pct_ctd_gt_40,pct_ctd_gt_60,pct_ctd_gt_90,ctd_overage_mean,r2p_mean,r2p_p90,r2d_mean,courier_hours,orders_per_courier_hour,cost_per_order,orders_per_bundle_mean,utilization_mean\n" +
@@ -181,6 +201,7 @@ func TestUsageErrors(t *testing.T) {
 		{"replay of another benchmark", []string{"replay", "tsp", "dir"}},
 		{"replay without instances", []string{"replay", "mdrp", "--json"}},
 		{"replay with a bad algo", []string{"replay", "mdrp", "--algo", "x", "dir"}},
+		{"replay with bad legs", []string{"replay", "mdrp", "--legs", "hours", "dir"}},
 		{"bench of what", []string{"bench"}},
 		{"bench geo with an argument", []string{"bench", "geo", "extra"}},
 		{"version with an argument", []string{"version", "now"}},

@@ -34,6 +34,7 @@ type replayCmd struct {
 	out       string
 	json      bool
 	reference string
+	legs      string
 	dirs      []string
 }
 
@@ -42,6 +43,7 @@ func newReplayCmd(fs *flag.FlagSet) *replayCmd {
 	fs.StringVar(&c.algoFlag, "algo", string(dispatch.AlgoEngine), "dispatch algorithm: engine or greedy")
 	fs.StringVar(&c.out, "out", "", "write each solution in the evaluator's format to `DIR`/<instance>/")
 	fs.BoolVar(&c.json, "json", false, "print one JSON object per instance instead of the table")
+	fs.StringVar(&c.legs, "legs", "minutes", "time the measured legs in whole `minutes`, as the rules state, or in seconds, as the published reference solutions do (feasibility is always judged in minutes)")
 	fs.StringVar(&c.reference, "reference", "", "published results to compare with (default: "+ReferenceFile+" next to the instances, when present)")
 	return c
 }
@@ -52,6 +54,9 @@ func (c *replayCmd) setup(args []string) error {
 		return err
 	}
 	c.algo = algo
+	if c.legs != "minutes" && c.legs != "seconds" {
+		return usagef("replay mdrp: --legs: %q is not minutes or seconds", c.legs)
+	}
 	if len(args) == 0 {
 		return usagef("replay mdrp: no instance folder given")
 	}
@@ -223,6 +228,10 @@ func (c *replayCmd) replay(ctx context.Context, dir string) (replayResult, error
 	}
 	rep := mdrp.Check(in, sol)
 	met := mdrp.Evaluate(in, sol)
+	if c.legs == "seconds" {
+		sec := in.WithLegUnit(1.0 / 60)
+		met = mdrp.Evaluate(sec, mdrp.Retime(sec, sol))
+	}
 	if c.out != "" {
 		if err := mdrp.WriteSolution(filepath.Join(c.out, in.Name), in, sol); err != nil {
 			return replayResult{}, fmt.Errorf("replay mdrp: %s: write solution: %w", in.Name, err)
