@@ -37,12 +37,27 @@ func (p Point) Validate() error {
 	return checkCoord("lng", p.Lng, 180)
 }
 
+// CoordError is the error of Validate: which coordinate is wrong and why.
+// It wraps ErrInvalidPoint.
+type CoordError struct {
+	Field string  // "lat" or "lng"
+	Value float64 // the value given
+	Why   string  // "is not a coordinate", "is outside [-90, 90]"
+}
+
+func (e *CoordError) Error() string {
+	return fmt.Sprintf("%v: %s: %v %s", ErrInvalidPoint, e.Field, e.Value, e.Why)
+}
+
+// Unwrap returns ErrInvalidPoint.
+func (e *CoordError) Unwrap() error { return ErrInvalidPoint }
+
 func checkCoord(field string, v, limit float64) error {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return fmt.Errorf("%w: %s: %v is not a coordinate", ErrInvalidPoint, field, v)
+		return &CoordError{Field: field, Value: v, Why: "is not a coordinate"}
 	}
 	if v < -limit || v > limit {
-		return fmt.Errorf("%w: %s: %v is outside [%v, %v]", ErrInvalidPoint, field, v, -limit, limit)
+		return &CoordError{Field: field, Value: v, Why: fmt.Sprintf("is outside [%v, %v]", -limit, limit)}
 	}
 	return nil
 }

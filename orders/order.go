@@ -4,6 +4,7 @@
 package orders
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -297,17 +298,12 @@ func (o Order) Validate() error {
 // checkPoint reports a coordinate that is not a number or out of range. A zero point (0°, 0°, in
 // the Gulf of Guinea) means unset: an error when required.
 func checkPoint(field string, p geo.Point, required bool) error {
-	for _, c := range [...]struct {
-		name  string
-		v     float64
-		limit float64
-	}{{"lat", p.Lat, 90}, {"lng", p.Lng, 180}} {
-		if math.IsNaN(c.v) || math.IsInf(c.v, 0) {
-			return Invalid(field+"."+c.name, "%v is not a coordinate", c.v)
+	if err := p.Validate(); err != nil {
+		var ce *geo.CoordError
+		if errors.As(err, &ce) {
+			return Invalid(field+"."+ce.Field, "%v %s", ce.Value, ce.Why)
 		}
-		if c.v < -c.limit || c.v > c.limit {
-			return Invalid(field+"."+c.name, "%v is out of range [-%v, %v]", c.v, c.limit, c.limit)
-		}
+		return Invalid(field, "%v", err)
 	}
 	if required && p.Lat == 0 && p.Lng == 0 {
 		return Invalid(field, "not set")
