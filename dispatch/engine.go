@@ -159,6 +159,7 @@ type Engine struct {
 	orders  map[string]*orderState
 	pending []*orderState
 	trips   map[string]*trip
+	tripPfx string
 	nextID  int
 	stats   Stats
 	scratch []geo.Neighbor
@@ -188,6 +189,8 @@ func New(cfg Config, repo orders.Repository, travel geo.Travel, clock Clock, log
 		riders: map[string]*riderState{},
 		orders: map[string]*orderState{},
 		trips:  map[string]*trip{},
+		// Trip ids stay unique across restarts of a dispatcher.
+		tripPfx: "T" + strconv.FormatInt(time.Now().UnixNano()%(36*36*36*36*36), 36) + "-",
 	}, nil
 }
 
@@ -465,6 +468,21 @@ func (e *Engine) trip(riderID, tripID string) (*trip, error) {
 	return t, nil
 }
 
+// TripOf returns the trip that carries an order, so that a rider's app that
+// knows only the order can act on the trip.
+func (e *Engine) TripOf(orderID string) (string, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	o := e.orders[orderID]
+	if o == nil {
+		return "", orders.NotFound("order", orderID)
+	}
+	if o.trip == nil {
+		return "", orders.Conflict("order %s has no rider", orderID)
+	}
+	return o.trip.id, nil
+}
+
 // Accept takes a rider's yes to an offer: the trip joins its plan.
 func (e *Engine) Accept(ctx context.Context, riderID, tripID string) error {
 	now := e.clock.Now()
@@ -731,7 +749,7 @@ func (e *Engine) Stats() Stats {
 
 func (e *Engine) newTripID() string {
 	e.nextID++
-	return "T" + strconv.Itoa(e.nextID)
+	return e.tripPfx + strconv.Itoa(e.nextID)
 }
 
 // sortOrders orders a slice by placement, then id, so rounds are repeatable.

@@ -366,3 +366,47 @@ func TestSubmitValidates(t *testing.T) {
 		}
 	}
 }
+
+func TestRestoreRebuildsFromTheRepository(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, dispatch.Config{})
+	f.submit("A", 0)
+	st := f.round()
+	if err := f.eng.Accept(ctx, "near", st.Offers[0].TripID); err != nil {
+		t.Fatal(err)
+	}
+	f.advance(10 * time.Second)
+	f.submit("B", 0)
+	if st = f.round(); len(st.Offers) != 1 || st.Offers[0].RiderID != "far" {
+		t.Fatalf("offers %+v", st.Offers)
+	}
+	f.submit("C", 30*time.Minute)
+
+	// A second dispatcher takes over the same record.
+	eng, err := dispatch.New(dispatch.Config{}, f.repo, geo.DefaultRoadModel(), f.clock, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := eng.Restore(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s := eng.Stats(); s.Pending != 2 || s.Riders != 2 || s.ActiveTrips != 1 {
+		t.Fatalf("after restore: %+v, want B and C pending, both riders, A's trip", s)
+	}
+	if o := f.order("B"); o.Delivery != orders.DeliveryUnassigned || o.Reason == "" {
+		t.Fatalf("B after restore: %s (%q), want its offer taken back with a reason", o.Delivery, o.Reason)
+	}
+	trip, err := eng.TripOf("A")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := eng.ArriveAtPickup(ctx, "near", trip); err != nil {
+		t.Fatalf("the rider goes on with its trip after the restore: %v", err)
+	}
+	if err := eng.Restore(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s := eng.Stats(); s.Pending != 2 || s.ActiveTrips != 1 {
+		t.Fatalf("a second restore changed the picture: %+v", s)
+	}
+}

@@ -1,0 +1,133 @@
+package dispatch
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+
+	"zhengxiang/orders"
+)
+
+// Restore rebuilds the engine's picture from its repository, as after a
+// restart or when this dispatcher takes over another's orders: the stores,
+// the riders on shift at their last known position, and every active order.
+// Orders waiting for a rider go back to the pending pool; an open offer is
+// taken back (its rider may never see it again) and offered anew; orders a
+// rider holds become that rider's trips again, one per store, picked-up ones
+// first. Restore may be called on a running engine: orders it already knows
+// are left as they are.
+func (e *Engine) Restore(ctx context.Context) error {
+	stores, err := e.repo.ListStores(ctx)
+	if err != nil {
+		return fmt.Errorf("restore stores: %w", err)
+	}
+	riders, err := e.repo.ListRiders(ctx)
+	if err != nil {
+		return fmt.Errorf("restore riders: %w", err)
+	}
+	active, err := e.repo.ListOrders(ctx, orders.OrderFilter{Active: true})
+	if err != nil {
+		return fmt.Errorf("restore orders: %w", err)
+	}
+	now := e.clock.Now()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, s := range stores {
+		st := e.stores[s.ID]
+		if st == nil {
+			st = &storeState{id: s.ID}
+			e.stores[s.ID] = st
+		}
+		st.point, st.suspended = s.Point, s.Suspended
+	}
+	for _, r := range riders {
+		if !r.OnShift || e.riders[r.ID] != nil {
+			continue
+		}
+		rs := &riderState{id: r.ID, capacity: r.Capacity, onShift: true, pos: r.Point, shiftEnd: math.Inf(1)}
+		if rs.capacity <= 0 {
+			rs.capacity = e.cfg.DefaultCapacity
+		}
+		rs.shiftStart = e.min(r.ShiftStart)
+		if !r.ShiftEnd.IsZero() {
+			rs.shiftEnd = e.min(r.ShiftEnd)
+		}
+		e.riders[r.ID] = rs
+		e.rlist = append(e.rlist, rs)
+		ping := r.LastPing
+		if ping.IsZero() {
+			ping = now
+		}
+		e.idx.Update(r.ID, r.Point, ping)
+	}
+
+	type tripKey struct {
+		rider, store string
+		picked       bool
+	}
+	held := map[tripKey][]*orderState{}
+	var keys []tripKey
+	for _, o := range active {
+		if e.orders[o.ID] != nil {
+			continue
+		}
+		st := e.stores[o.StoreID]
+		if st == nil {
+			e.log.Error("restore: order of an unknown store", "order", o.ID, "store", o.StoreID)
+			continue
+		}
+		os := &orderState{
+			id: o.ID, store: st, drop: o.Dropoff,
+			placed: e.min(o.PlacedAt), ready: e.min(o.ReadyAt), readyAt: math.NaN(), promise: e.min(o.PromiseAt),
+		}
+		if o.Status == orders.StatusReadyForPickup {
+			os.readyAt = e.min(o.ReadyMarkedAt)
+		}
+		e.orders[o.ID] = os
+		switch o.Delivery {
+		case orders.DeliveryOffered:
+			if _, err := e.repo.UpdateOrder(ctx, o.ID, func(x *orders.Order) ([]orders.Event, error) {
+				ev, err := x.Reassign(now, "dispatcher restarted: offer renewed")
+				return []orders.Event{ev}, err
+			}); err != nil {
+				return fmt.Errorf("restore order %s: %w", o.ID, err)
+			}
+			e.requeue(os)
+		case orders.DeliveryAssigned, orders.DeliveryArrivedAtPickup, orders.DeliveryPickedUp, orders.DeliveryArrivedAtDropoff:
+			if e.riders[o.RiderID] == nil {
+				e.log.Error("restore: order held by a rider off shift", "order", o.ID, "rider", o.RiderID)
+			}
+			k := tripKey{o.RiderID, o.StoreID, o.Delivery == orders.DeliveryPickedUp || o.Delivery == orders.DeliveryArrivedAtDropoff}
+			if _, ok := held[k]; !ok {
+				keys = append(keys, k)
+			}
+			held[k] = append(held[k], os)
+		default:
+			e.requeue(os)
+		}
+	}
+	sort.SliceStable(keys, func(i, j int) bool { return keys[i].picked && !keys[j].picked })
+	for _, k := range keys {
+		r := e.riders[k.rider]
+		if r == nil {
+			continue
+		}
+		os := held[k]
+		t := &trip{
+			id: e.newTripID(), rider: r, store: os[0].store, orders: os, state: tripAssigned,
+			acceptedAt: e.min(now), origin: r.pos, depart: e.min(now), arrived: math.NaN(),
+			drops: make([]float64, len(os)),
+		}
+		if k.picked {
+			t.state, t.pickup = tripPickedUp, e.min(now)-e.travel.PickupMinutes()/2
+		}
+		for _, o := range os {
+			o.trip = t
+		}
+		e.trips[t.id] = t
+		r.plan = append(r.plan, t)
+		e.replan(r)
+	}
+	return nil
+}
