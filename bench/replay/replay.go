@@ -35,7 +35,7 @@ func Config(algo dispatch.Algo, p mdrp.Params) dispatch.Config {
 		RoundEvery:      time.Minute,
 		OfferTimeout:    time.Minute,
 		MaxBundle:       4,
-		Candidates:      12,
+		Candidates:      20,
 		CommitSlack:     time.Minute,
 		MaxClickToDoor:  time.Duration(p.MaxCTD * float64(time.Minute)),
 		StaleAfter:      7 * 24 * time.Hour,
