@@ -26,7 +26,9 @@ type Offer struct {
 	TripID    string
 	RiderID   string
 	StoreID   string
+	Store     geo.Point
 	OrderIDs  []string
+	Doors     []geo.Point // drop-off of each order
 	ExpiresAt time.Time
 	// Depart, Pickup and Dropoffs are the plan the offer was priced on.
 	Depart   time.Time
@@ -206,7 +208,7 @@ func (e *Engine) at(m float64) time.Time {
 // Run dispatches a round every RoundEvery until ctx ends, handing each
 // round's offers to notify.
 func (e *Engine) Run(ctx context.Context, notify func(RoundStats)) error {
-	tick := time.NewTicker(e.cfg.RoundEvery)
+	tick := time.NewTicker(RealDuration(e.clock, e.cfg.RoundEvery))
 	defer tick.Stop()
 	for {
 		select {

@@ -480,11 +480,12 @@ func (e *Engine) offer(ctx context.Context, r *riderState, b *bundle, pr price, 
 	e.trips[t.id] = t
 	e.stats.Offers++
 	off := Offer{
-		TripID: t.id, RiderID: r.id, StoreID: b.store.id, OrderIDs: t.orderIDs(), ExpiresAt: exp,
+		TripID: t.id, RiderID: r.id, StoreID: b.store.id, Store: b.store.point, OrderIDs: t.orderIDs(), ExpiresAt: exp,
 		Depart: e.at(pr.depart), Pickup: e.at(pr.pickup),
 	}
-	for _, d := range t.drops {
+	for i, d := range t.drops {
 		off.Dropoffs = append(off.Dropoffs, e.at(d))
+		off.Doors = append(off.Doors, t.orders[i].drop)
 	}
 	st.Offers = append(st.Offers, off)
 }

@@ -8,6 +8,7 @@ import (
 	"container/heap"
 	"context"
 	"fmt"
+	"log/slog"
 	"math"
 	"math/rand"
 	"time"
@@ -140,7 +141,10 @@ type simRider struct {
 // Sim runs a simulated world around an engine.
 type Sim struct {
 	eng    *dispatch.Engine
-	clock  *dispatch.ManualClock
+	clock  dispatch.Clock
+	manual *dispatch.ManualClock // set when the simulation owns time
+	log    *slog.Logger          // set in live mode, where errors are logged
+	inbox  chan func()
 	travel geo.Travel
 	beh    Behaviour
 	rng    *rand.Rand
@@ -155,15 +159,35 @@ type Sim struct {
 	trips   []*TripRecord
 	rounds  int
 
-	live        map[string]*simTrip // accepted trips not yet picked up or withdrawn
-	storePoints map[string]geo.Point
-	dropPoints  map[string]geo.Point
-	open        int // orders not yet ended
-	err         error
+	live map[string]*simTrip // accepted trips not yet picked up or withdrawn
+	open int                 // orders not yet ended
+	err  error
 }
 
-// New returns a simulation driving eng, whose clock must be clock.
+// New returns a simulation driving eng, whose clock must be clock. The
+// simulation owns time: Run moves the clock from event to event.
 func New(eng *dispatch.Engine, clock *dispatch.ManualClock, travel geo.Travel, beh Behaviour) *Sim {
+	s := newSim(eng, clock, travel, beh)
+	s.manual = clock
+	return s
+}
+
+// NewLive returns a simulation that plays stores and riders around a live
+// engine on the engine's own clock (the wall clock, or a ScaledClock for a
+// faster demo): RunLive waits for each event's time instead of jumping to
+// it, and orders and rounds arrive from other goroutines through Placed and
+// Round. Errors are logged, not fatal: a live system goes on.
+func NewLive(eng *dispatch.Engine, clock dispatch.Clock, travel geo.Travel, beh Behaviour, log *slog.Logger) *Sim {
+	s := newSim(eng, clock, travel, beh)
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s.log = log
+	s.inbox = make(chan func(), 4096)
+	return s
+}
+
+func newSim(eng *dispatch.Engine, clock dispatch.Clock, travel geo.Travel, beh Behaviour) *Sim {
 	return &Sim{
 		eng: eng, clock: clock, travel: travel, beh: beh,
 		rng:     rand.New(rand.NewSource(beh.Seed)),
@@ -172,19 +196,18 @@ func New(eng *dispatch.Engine, clock *dispatch.ManualClock, travel geo.Travel, b
 		records: map[string]*OrderRecord{},
 		ready:   map[string]float64{},
 
-		live:        map[string]*simTrip{},
-		storePoints: map[string]geo.Point{},
-		dropPoints:  map[string]geo.Point{},
+		live: map[string]*simTrip{},
 	}
 }
 
 // AddStore registers a store with the engine.
 func (s *Sim) AddStore(ctx context.Context, st orders.Store) error {
-	s.storePoints[st.ID] = st.Point
 	return s.eng.AddStore(ctx, st)
 }
 
 func (s *Sim) min(t time.Time) float64 { return t.Sub(s.epoch).Minutes() }
+
+func (s *Sim) now() float64 { return s.min(s.clock.Now()) }
 
 func (s *Sim) at(m float64) time.Time {
 	return s.epoch.Add(time.Duration(math.Round(m * float64(time.Minute))))
@@ -196,7 +219,14 @@ func (s *Sim) schedule(at float64, k kind, fn func()) {
 }
 
 func (s *Sim) fail(err error) {
-	if s.err == nil && err != nil {
+	if err == nil {
+		return
+	}
+	if s.log != nil {
+		s.log.Warn("simulated store or rider", "err", err)
+		return
+	}
+	if s.err == nil {
 		s.err = err
 	}
 }
@@ -225,7 +255,7 @@ func (s *Sim) schedulePing(sr *simRider, at float64) {
 		if !sr.onShift && !sr.busy {
 			return
 		}
-		now := s.min(s.clock.Now())
+		now := s.now()
 		if err := s.eng.Ping(sr.spec.ID, sr.position(now)); err != nil {
 			s.fail(err)
 		}
@@ -240,28 +270,52 @@ func (s *Sim) AddOrder(o Order) {
 	if !o.ActualReady.IsZero() {
 		ready = o.ActualReady
 	}
-	placed := s.min(ord.PlacedAt)
-	s.schedule(placed, evPlace, func() {
+	s.schedule(s.min(ord.PlacedAt), evPlace, func() {
 		stored, err := s.eng.Submit(context.Background(), ord)
 		if err != nil {
 			s.fail(fmt.Errorf("submit %s/%s: %w", ord.Platform, ord.PlatformOrderID, err))
 			return
 		}
-		s.dropPoints[stored.ID] = stored.Dropoff
-		rec := &OrderRecord{ID: stored.ID, StoreID: stored.StoreID, Placed: stored.PlacedAt, Ready: ready, Promise: stored.PromiseAt}
-		s.records[stored.ID] = rec
-		s.order = append(s.order, stored.ID)
-		s.open++
-		id := stored.ID
-		accept := math.Min(placed+s.beh.MerchantDelay.Minutes(), s.min(ready))
-		s.schedule(accept, evMerchant, func() { s.fail(s.eng.MerchantAccept(context.Background(), id)) })
-		s.schedule(s.min(ready), evReady, func() {
-			s.ready[id] = s.min(ready)
-			if err := s.eng.MarkReady(context.Background(), id); err != nil && !orders.IsKind(err, orders.KindConflict) {
-				s.fail(err)
-			}
-		})
+		s.track(stored, ready)
 	})
+}
+
+// track plays the store of an order the engine has taken: it accepts the
+// ticket and marks the order ready at ready.
+func (s *Sim) track(stored orders.Order, ready time.Time) {
+	placed := s.min(stored.PlacedAt)
+	rec := &OrderRecord{ID: stored.ID, StoreID: stored.StoreID, Placed: stored.PlacedAt, Ready: ready, Promise: stored.PromiseAt}
+	s.records[stored.ID] = rec
+	s.order = append(s.order, stored.ID)
+	s.open++
+	id := stored.ID
+	accept := math.Min(placed+s.beh.MerchantDelay.Minutes(), s.min(ready))
+	s.schedule(accept, evMerchant, func() { s.fail(s.eng.MerchantAccept(context.Background(), id)) })
+	s.schedule(s.min(ready), evReady, func() {
+		s.ready[id] = s.min(ready)
+		if err := s.eng.MarkReady(context.Background(), id); err != nil && !orders.IsKind(err, orders.KindConflict) {
+			s.fail(err)
+		}
+	})
+}
+
+// Placed hands a live simulation an order the engine has just taken, so
+// that its store accepts it and has it ready at the order's ReadyAt. Safe
+// for concurrent use.
+func (s *Sim) Placed(o orders.Order) {
+	s.inbox <- func() { s.track(o, o.ReadyAt) }
+}
+
+// Round hands a live simulation a dispatch round's outcome, so that riders
+// answer its offers. Safe for concurrent use.
+func (s *Sim) Round(st dispatch.RoundStats) {
+	s.inbox <- func() { s.onRound(st) }
+}
+
+// StartRider puts a rider of a live simulation on shift now, until off.
+// Safe for concurrent use.
+func (s *Sim) StartRider(r Rider) {
+	s.inbox <- func() { s.AddRider(r) }
 }
 
 func (s *Sim) onRound(st dispatch.RoundStats) {
@@ -307,7 +361,7 @@ func (s *Sim) onRound(st dispatch.RoundStats) {
 				t.record = rec
 				sr.queue = append(sr.queue, t)
 				if !sr.busy {
-					s.start(sr, s.min(s.clock.Now()))
+					s.start(sr, s.now())
 				}
 			})
 		}
@@ -365,7 +419,7 @@ func (s *Sim) start(sr *simRider, now float64) {
 	sr.queue = sr.queue[1:]
 	sr.cur = t
 	t.record.Depart = s.at(now)
-	store := s.storePoint(t)
+	store := t.offer.Store
 	arrive := now + s.travel.TravelMinutes(sr.pos, store)
 	sr.legFrom, sr.legTo, sr.legStart, sr.legEnd = sr.pos, store, now, arrive
 	s.schedule(arrive, evArriveStore, func() {
@@ -376,10 +430,6 @@ func (s *Sim) start(sr *simRider, now float64) {
 		s.fail(s.eng.ArriveAtPickup(context.Background(), sr.spec.ID, t.offer.TripID))
 		s.tryPickup(sr, t, arrive+s.travel.PickupMinutes()/2)
 	})
-}
-
-func (s *Sim) storePoint(t *simTrip) geo.Point {
-	return s.storePoints[t.offer.StoreID]
 }
 
 // tryPickup picks the trip up at minute at, or when its last order is ready.
@@ -426,7 +476,7 @@ func (s *Sim) ride(sr *simRider, t *simTrip, i int, leave float64) {
 		return
 	}
 	id := t.offer.OrderIDs[i]
-	to := s.dropPoints[id]
+	to := t.offer.Doors[i]
 	arrive := leave + s.travel.TravelMinutes(sr.pos, to)
 	sr.legFrom, sr.legTo, sr.legStart, sr.legEnd = sr.pos, to, leave, arrive
 	s.schedule(arrive, evArriveDrop, func() {
@@ -447,10 +497,42 @@ func (s *Sim) ride(sr *simRider, t *simTrip, i int, leave float64) {
 	})
 }
 
+// RunLive plays a live simulation until ctx ends: it waits on the clock for
+// each event, and takes orders, rounds and riders from Placed, Round and
+// StartRider in between.
+func (s *Sim) RunLive(ctx context.Context) error {
+	if s.inbox == nil {
+		return fmt.Errorf("sim: RunLive needs a simulation made by NewLive")
+	}
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		now := s.now()
+		for s.q.Len() > 0 && s.q[0].at <= now {
+			heap.Pop(&s.q).(*event).fn()
+		}
+		wait := time.Hour
+		if s.q.Len() > 0 {
+			wait = dispatch.RealDuration(s.clock, time.Duration((s.q[0].at-now)*float64(time.Minute)))
+		}
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return nil
+		case fn := <-s.inbox:
+			fn()
+		case <-timer.C:
+		}
+	}
+}
+
 // Run plays the simulation until minute-exact time until, or until nothing
 // is left to happen. progress, if set, is called after every round with the
 // simulated time.
 func (s *Sim) Run(ctx context.Context, until time.Time, progress func(now time.Time)) (Result, error) {
+	if s.manual == nil {
+		return Result{}, fmt.Errorf("sim: Run needs a simulation made by New; a live one runs with RunLive")
+	}
 	end := s.min(until)
 	every := s.eng.Config().RoundEvery.Minutes()
 	var round func(at float64)
@@ -479,7 +561,7 @@ func (s *Sim) Run(ctx context.Context, until time.Time, progress func(now time.T
 		if ev.at > end {
 			break
 		}
-		s.clock.Set(s.at(ev.at))
+		s.manual.Set(s.at(ev.at))
 		ev.fn()
 		if s.err != nil {
 			return Result{}, fmt.Errorf("simulation at %s: %w", s.at(ev.at).Format(time.RFC3339), s.err)
