@@ -6,22 +6,31 @@ BIN      ?= bin/zhengxiang
 MDRP_DIR ?= ../shared/data/mdrp
 # Replay tables and other run outputs (not committed).
 OUT      ?= out
+# buf, pinned; it runs the local protoc-gen-go pinned by the tool directive of go.mod.
+BUF      ?= $(GO) run github.com/bufbuild/buf/cmd/buf@v1.75.0
 
 SHELL       := bash
 .SHELLFLAGS := -euo pipefail -c
 
 .DEFAULT_GOAL := build
 
-.PHONY: help build demo test replay bench fmt vet clean
+# Optional baselines for `make services-up`, e.g. WITH=redis,postgis.
+WITH     ?=
+
+.PHONY: help build demo test replay bench fmt vet clean services-up services-down services-status generate
 
 help:
 	@echo "make build    build $(BIN)"
 	@echo "make demo     simulate a festival day on the embedded default and serve it (go run ./cmd/zhengxiang demo)"
-	@echo "make test     run the whole test suite"
+	@echo "make test     start the services (deploy/services.sh up), then run the whole test suite against them"
 	@echo "make replay   replay every MDRP instance of $(MDRP_DIR) with engine and greedy; tables in $(OUT)/"
 	@echo "make bench    geo benchmarks and the rider index at 100 000 riders"
 	@echo "make fmt      gofmt the sources"
 	@echo "make vet      go vet the sources"
+	@echo "make services-up     start Kafka (127.0.0.1:19092) and PostgreSQL (127.0.0.1:15432); WITH=redis,postgis adds the baselines"
+	@echo "make services-down   stop the services this checkout started (data kept)"
+	@echo "make services-status what runs, pids and ports"
+	@echo "make generate lint the protos of api/proto and regenerate api/gen (committed)"
 
 build:
 	$(GO) build -o $(BIN) ./cmd/zhengxiang
@@ -29,8 +38,21 @@ build:
 demo:
 	$(GO) run ./cmd/zhengxiang demo
 
+# The services come up first (idempotent; Kafka is fetched from Maven Central
+# on the first run only); tests that need them read .services.env and, with
+# ZX_REQUIRE_SERVICES=1, fail instead of skipping when a service is missing.
 test:
-	$(GO) test -timeout 20m ./...
+	deploy/services.sh up
+	set -a; . ./.services.env; set +a; ZX_REQUIRE_SERVICES=1 $(GO) test -timeout 30m ./...
+
+services-up:
+	deploy/services.sh up $(if $(WITH),--with $(WITH))
+
+services-down:
+	deploy/services.sh down
+
+services-status:
+	deploy/services.sh status
 
 replay: build
 	mkdir -p $(OUT)
@@ -46,6 +68,9 @@ fmt:
 
 vet:
 	$(GO) vet ./...
+
+generate:
+	cd api && $(BUF) lint && $(BUF) generate
 
 clean:
 	rm -rf bin $(OUT)
