@@ -8,6 +8,8 @@ package dispatch
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"math"
@@ -312,9 +314,17 @@ func (e *Engine) Ping(riderID string, p geo.Point) error {
 	return nil
 }
 
+// NewOrderID returns a fresh order id: "O" and 16 random hex digits.
+func NewOrderID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return "O" + hex.EncodeToString(b[:])
+}
+
 // Submit takes a new order: it is recorded (idempotently by its platform
 // key), its ticket goes to the store, and it waits for the next round. A
-// repeated submission returns the order as stored.
+// repeated submission returns the order as stored. An order without an id
+// gets a new one.
 func (e *Engine) Submit(ctx context.Context, o orders.Order) (orders.Order, error) {
 	e.mu.Lock()
 	st := e.stores[o.StoreID]
@@ -328,6 +338,9 @@ func (e *Engine) Submit(ctx context.Context, o orders.Order) (orders.Order, erro
 	now := e.clock.Now()
 	if o.PlacedAt.IsZero() {
 		o.PlacedAt = now
+	}
+	if o.ID == "" {
+		o.ID = NewOrderID()
 	}
 	created, ev, err := orders.NewOrder(o)
 	if err != nil {

@@ -208,3 +208,15 @@ func pickStore(r *rand.Rand, ss []*store) *store {
 	}
 	return ss[len(ss)-1]
 }
+
+// Stores returns the n stores of the festival city for a seed: the stores
+// demo places, for a service that runs the city for real.
+func Stores(seed int64, n int) []orders.Store {
+	area := geo.Zhengzhou()
+	ss := placeStores(newRand(seed, streamStores), area, HotSpots(area), n)
+	out := make([]orders.Store, len(ss))
+	for i, s := range ss {
+		out[i] = s.Store
+	}
+	return out
+}

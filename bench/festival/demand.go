@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"zhengxiang/dispatch"
 	"zhengxiang/dispatch/sim"
 	"zhengxiang/geo"
 	"zhengxiang/orders"
@@ -169,12 +170,6 @@ type demand struct {
 // maxAddressTries bounds the draws of an address that some store serves.
 const maxAddressTries = 50
 
-// promiseBuffer is added to the computed promise; promises are capped at
-// the 1-hour circle's 60 minutes.
-const (
-	promiseBuffer = 8
-	promiseCap    = 60
-)
 
 // distanceScaleM is how fast a consumer's preference for a store falls with
 // distance: a store this much farther is e times less likely.
@@ -243,7 +238,7 @@ func (d *demand) order(seq int, m float64) (sim.Order, string, error) {
 	prep := s.PrepMinutes * (0.85 + 0.3*d.r.Float64())
 	placed := at(d.day, m)
 	ready := placed.Add(time.Duration(prep * float64(time.Minute))).Round(time.Second)
-	promise := math.Min(math.Ceil(geo.PromiseMinutes(d.travel, prep, s.Point, addr))+promiseBuffer, promiseCap)
+	promise := dispatch.Promise(d.travel, prep, s.Point, addr).Minutes()
 	// The store is a little late more often than early.
 	noise := math.Max(-2, math.Min(6, 0.5+1.5*d.r.NormFloat64()))
 	actual := ready.Add(time.Duration(noise * float64(time.Minute))).Round(time.Second)

@@ -209,7 +209,7 @@ func simulate(ctx context.Context, cfg Config, progress func(done, total float64
 	byID := make(map[string]*store, len(d.stores))
 	for _, s := range d.stores {
 		byID[s.ID] = s
-		d.coverage.Add(geo.CircleOf(s.ID, s.Point, s.PrepMinutes, promiseCap, travel, area))
+		d.coverage.Add(geo.CircleOf(s.ID, s.Point, s.PrepMinutes, dispatch.PromiseCap.Minutes(), travel, area))
 	}
 	d.riders = riderShifts(newRand(cfg.Seed, streamRiders), area, d.stores, cfg.Riders, Day, from, end)
 

@@ -58,3 +58,7 @@ func MustNewOrder(tb testing.TB, o orders.Order) (orders.Order, orders.Event) {
 	}
 	return n, ev
 }
+
+// SameEvent reports whether two events are equal with their times compared as instants, so that
+// an event read back from a store, in another time zone, matches the one written.
+func SameEvent(a, b orders.Event) bool { return sameEvent(a, b) }

@@ -1,0 +1,190 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"zhengxiang/orders"
+)
+
+// RelayConfig configures a Relay. A zero field takes its default.
+type RelayConfig struct {
+	Batch      int           // the most events claimed and published at once; default 500
+	Idle       time.Duration // the wait when there is nothing to publish; default 50ms
+	MaxBackoff time.Duration // the longest wait after a failure; default 5s
+	Logger     *slog.Logger  // reports the failures that Run retries; nil: no logging
+}
+
+// The defaults of RelayConfig.
+const (
+	DefaultRelayBatch      = 500
+	DefaultRelayIdle       = 50 * time.Millisecond
+	DefaultRelayMaxBackoff = 5 * time.Second
+)
+
+// minBackoff is the wait after a first failure, when Idle is shorter.
+const minBackoff = 100 * time.Millisecond
+
+// Validate checks the configuration: no field may be negative.
+func (c RelayConfig) Validate() error {
+	switch {
+	case c.Batch < 0:
+		return orders.Invalid("relay.batch", "%d is negative", c.Batch)
+	case c.Idle < 0:
+		return orders.Invalid("relay.idle", "%v is negative", c.Idle)
+	case c.MaxBackoff < 0:
+		return orders.Invalid("relay.max_backoff", "%v is negative", c.MaxBackoff)
+	}
+	return nil
+}
+
+func (c RelayConfig) withDefaults() RelayConfig {
+	if c.Batch == 0 {
+		c.Batch = DefaultRelayBatch
+	}
+	if c.Idle == 0 {
+		c.Idle = DefaultRelayIdle
+	}
+	if c.MaxBackoff == 0 {
+		c.MaxBackoff = DefaultRelayMaxBackoff
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// Relay publishes the events of the outbox, the transactional outbox pattern: an event is
+// written in the transaction of its change and published afterwards, by this relay, at least
+// once. Each round is one transaction that claims the oldest unpublished rows, publishes them
+// in one Publish call and marks them published; if Publish fails the transaction rolls back
+// and the rows wait for the next round. An event is published again only when a round
+// published it but could not commit; consumers skip it by its Seq.
+//
+// Several relays may run at once, on one process or many; they share the work with
+// FOR UPDATE SKIP LOCKED. The events of one order still leave in Seq order, because:
+//
+//   - within one order, outbox ids grow with Seq, and a row becomes visible only after the rows
+//     of the order's earlier events: every writer of an order holds the order's row lock from
+//     before it takes an id until it commits;
+//   - a round claims rows in id order and publishes them in id order;
+//   - a round leaves out a claimed row when an earlier event of the same order (a lower Seq) is
+//     still unpublished and not among its own claims, that is, when another relay holds it or
+//     has just failed to publish it. The row stays locked by the round until it ends and is
+//     claimed by a later one. Reading that earlier row as unpublished when another relay has in
+//     fact just published it only delays the order; seeing a row as published that is not
+//     cannot happen, since the mark commits after the Publish call returned.
+type Relay struct {
+	pool *pgxpool.Pool
+	pub  orders.Publisher
+	cfg  RelayConfig
+}
+
+// NewRelay returns a relay that publishes the outbox of the database behind pool to pub.
+func NewRelay(pool *pgxpool.Pool, pub orders.Publisher, cfg RelayConfig) (*Relay, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if pub == nil {
+		return nil, orders.Invalid("relay.publisher", "must not be nil")
+	}
+	return &Relay{pool: pool, pub: pub, cfg: cfg.withDefaults()}, nil
+}
+
+// Run relays until ctx ends, then returns nil. It starts the next round at once after a round
+// that published something, waits Idle after an empty one, and after a failure waits twice as
+// long as after the previous one, up to MaxBackoff.
+func (r *Relay) Run(ctx context.Context) error {
+	var backoff time.Duration
+	for {
+		n, err := r.RelayOnce(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		var wait time.Duration
+		switch {
+		case err != nil:
+			backoff = min(max(2*backoff, r.cfg.Idle, minBackoff), r.cfg.MaxBackoff)
+			wait = backoff
+			r.cfg.Logger.WarnContext(ctx, "outbox relay round failed", "err", err, "retry_in", wait)
+		case n == 0:
+			backoff, wait = 0, r.cfg.Idle
+		default:
+			backoff = 0
+			continue
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// claimOutbox claims up to $1 of the oldest unpublished rows and returns, in id order, those
+// whose order has no earlier unpublished event outside the claim.
+const claimOutbox = `WITH claimed AS (
+		SELECT id, order_id, seq, event
+		FROM outbox
+		WHERE published_at IS NULL
+		ORDER BY id
+		LIMIT $1
+		FOR UPDATE SKIP LOCKED
+	)
+	SELECT c.id, c.event
+	FROM claimed c
+	WHERE NOT EXISTS (
+		SELECT 1 FROM outbox e
+		WHERE e.order_id = c.order_id AND e.seq < c.seq AND e.published_at IS NULL
+			AND NOT EXISTS (SELECT 1 FROM claimed x WHERE x.id = e.id)
+	)
+	ORDER BY c.id`
+
+const markPublished = `UPDATE outbox SET published_at = now() WHERE id = ANY($1)`
+
+// RelayOnce runs one round: it publishes up to Batch events and returns how many. On a
+// Publisher error nothing is marked and the error is returned.
+func (r *Relay) RelayOnce(ctx context.Context) (int, error) {
+	var n int
+	var pubErr error
+	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		rows, _ := tx.Query(ctx, claimOutbox, r.cfg.Batch)
+		var (
+			ids []int64
+			evs []orders.Event
+		)
+		var id int64
+		var j eventJSON
+		_, err := pgx.ForEachRow(rows, []any{&id, &j}, func() error {
+			ids, evs = append(ids, id), append(evs, j.event())
+			j = eventJSON{}
+			return nil
+		})
+		if err != nil || len(evs) == 0 {
+			return err
+		}
+		if err := r.pub.Publish(ctx, evs...); err != nil {
+			pubErr = fmt.Errorf("relay: publish %d events: %w", len(evs), err)
+			return pubErr
+		}
+		if _, err := tx.Exec(ctx, markPublished, ids); err != nil {
+			return err
+		}
+		n = len(evs)
+		return nil
+	})
+	if pubErr != nil {
+		return 0, pubErr
+	}
+	if err != nil {
+		return 0, translate(err, "relay outbox")
+	}
+	return n, nil
+}
