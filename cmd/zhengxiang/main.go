@@ -106,6 +106,7 @@ Usage:
 
 Commands:
   demo          simulate a festival day in Zhengzhou on the embedded default, then serve it
+  serve         run the service: Kafka intake, dispatcher, PostgreSQL record, events out
   replay mdrp   replay Grubhub MDRP instances through the dispatcher and check them
   bench geo     measure the live rider index
   version       print the version
@@ -174,6 +175,9 @@ func (m *Main) flagSet(name string, rest []string) (*flag.FlagSet, parsed, error
 	case "demo":
 		fs = flag.NewFlagSet("demo", flag.ContinueOnError)
 		cmd = newDemoCmd(fs)
+	case "serve":
+		fs = flag.NewFlagSet("serve", flag.ContinueOnError)
+		cmd = newServeCmd(fs)
 	case "replay":
 		if sub != "mdrp" {
 			return nil, nil, usagef("replay: want 'replay mdrp', the only benchmark replayed, got %q", sub)
@@ -247,6 +251,14 @@ Simulates a day of the festival in Zhengzhou (stores of 郑享特惠, 郑享百�
 郑享制造, riders on shifts, consumers ordering through the platforms) on the
 embedded default, prints what the consumers got and, unless --headless,
 serves /healthz and /summary over HTTP until interrupted.`,
+	"serve": `Usage: zhengxiang serve [--kafka BROKERS] [--pg URL] [flags]
+
+Runs the service until interrupted: orders from orders.placed and riders'
+positions from riders.locations (bad messages go to orders.deadletter with
+the reason), the dispatcher, and every change of an order recorded in
+PostgreSQL and relayed to orders.events through the outbox. With neither
+flag it runs the embedded default: the in-memory store and the in-process
+stream. --fleet adds simulated riders and stores that work the orders.`,
 	"replay mdrp": `Usage: zhengxiang replay mdrp [flags] INSTANCE_DIR...
 
 Replays Grubhub Meal Delivery Routing Problem instances online through the

@@ -1,0 +1,307 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"zhengxiang/bench/festival"
+	"zhengxiang/dispatch"
+	"zhengxiang/dispatch/sim"
+	"zhengxiang/geo"
+	"zhengxiang/orders"
+	"zhengxiang/orders/kafka"
+	"zhengxiang/orders/memory"
+	"zhengxiang/orders/postgres"
+)
+
+// Environment variables that stand in for serve's flags.
+const (
+	EnvKafkaBrokers = "ZX_KAFKA_BROKERS"
+	EnvPGURL        = "ZX_PG_URL"
+)
+
+// serveCmd runs the service: the intake of orders.placed and
+// riders.locations, the dispatcher, and the outbox relay that carries every
+// change to orders.events.
+type serveCmd struct {
+	kafka, pg  string
+	httpAddr   string
+	group      string
+	fleet      int
+	timeScale  float64
+	stores     int
+	seed       int64
+	roundEvery time.Duration
+}
+
+func newServeCmd(fs *flag.FlagSet) *serveCmd {
+	c := &serveCmd{}
+	fs.StringVar(&c.kafka, "kafka", os.Getenv(EnvKafkaBrokers), "Kafka `brokers`, comma-separated (env "+EnvKafkaBrokers+"); empty: the in-process stream")
+	fs.StringVar(&c.pg, "pg", os.Getenv(EnvPGURL), "PostgreSQL `url` of the record (env "+EnvPGURL+"); empty: the in-memory store")
+	addr := os.Getenv(EnvHTTPAddr)
+	if addr == "" {
+		addr = "127.0.0.1:8080"
+	}
+	fs.StringVar(&c.httpAddr, "http-addr", addr, "address of /healthz, /readyz and /stats (env "+EnvHTTPAddr+")")
+	fs.StringVar(&c.group, "group", kafka.DefaultGroupID, "consumer `group` the dispatchers of one deployment share")
+	fs.IntVar(&c.fleet, "fleet", 0, "simulated riders, with simulated stores, that work the orders in this process (0: none)")
+	fs.Float64Var(&c.timeScale, "time-scale", 1, "run the clock this many times faster than real time (a demo fleet's day in minutes)")
+	fs.IntVar(&c.stores, "stores", festival.DefaultStores, "festival stores registered when the record has none")
+	fs.Int64Var(&c.seed, "seed", 0, "random `seed` of the registered stores and the fleet")
+	fs.DurationVar(&c.roundEvery, "round-every", 10*time.Second, "time between dispatch rounds, on the service's clock")
+	return c
+}
+
+func (c *serveCmd) setup(args []string) error {
+	if len(args) > 0 {
+		return usagef("serve: unexpected argument %q", args[0])
+	}
+	if c.timeScale <= 0 {
+		return usagef("serve: --time-scale: %v must be positive", c.timeScale)
+	}
+	if c.fleet < 0 || c.stores < 0 {
+		return usagef("serve: --fleet and --stores must not be negative")
+	}
+	if c.roundEvery <= 0 {
+		return usagef("serve: --round-every: %v must be positive", c.roundEvery)
+	}
+	return nil
+}
+
+// lookupFunc adapts a function to kafka.OrderLookup.
+type lookupFunc func(ctx context.Context, id string) (orders.Order, error)
+
+func (f lookupFunc) GetOrder(ctx context.Context, id string) (orders.Order, error) { return f(ctx, id) }
+
+func (c *serveCmd) run(ctx context.Context, m *Main) error {
+	log := m.Logger
+	var clock dispatch.Clock = dispatch.WallClock{}
+	if c.timeScale != 1 {
+		clock = dispatch.NewScaledClock(time.Now(), c.timeScale)
+	}
+	travel := geo.DefaultRoadModel()
+	area := geo.Zhengzhou()
+	g, ctx := errgroup.WithContext(ctx)
+
+	// The stream out: Kafka, or the in-process stream.
+	kcfg := kafka.Config{Brokers: kafka.ParseBrokers(c.kafka), GroupID: c.group, Area: area, Logger: log}
+	var stream *memory.Stream
+	var pub orders.Publisher
+	var repo orders.Repository
+	var kpub *kafka.Publisher
+	if c.kafka != "" {
+		if err := kcfg.Validate(); err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+		if err := kafka.EnsureTopics(ctx, kcfg.Brokers, kcfg.Topics.Specs(0)); err != nil {
+			return fmt.Errorf("serve: topics: %w", err)
+		}
+		var err error
+		if kpub, err = kafka.NewPublisher(kcfg, lookupFunc(func(ctx context.Context, id string) (orders.Order, error) {
+			return repo.GetOrder(ctx, id)
+		})); err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+		defer kpub.Close()
+		pub = kpub
+	} else {
+		stream = memory.NewStream(1 << 16)
+		defer stream.Close()
+		pub = stream
+	}
+
+	// The record: PostgreSQL with its outbox relay, or memory.
+	if c.pg != "" {
+		if err := postgres.Migrate(ctx, c.pg); err != nil {
+			return fmt.Errorf("serve: migrate: %w", err)
+		}
+		db, err := postgres.Open(ctx, c.pg)
+		if err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+		defer db.Close()
+		repo = db.Repository()
+		relay, err := postgres.NewRelay(db.Pool(), pub, postgres.RelayConfig{Logger: log})
+		if err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+		g.Go(func() error { return relay.Run(ctx) })
+	} else {
+		repo = memory.NewRepository(pub)
+	}
+
+	eng, err := dispatch.New(dispatch.Config{RoundEvery: c.roundEvery, Reassign: true}, repo, travel, clock, log)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	if err := c.registerStores(ctx, repo, eng); err != nil {
+		return err
+	}
+	if err := eng.Restore(ctx); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+
+	var fleet *sim.Sim
+	if c.fleet > 0 {
+		fleet = sim.NewLive(eng, clock, travel, sim.Behaviour{
+			AnswerDelay: 10 * time.Second, DeclineProb: 0.05, MerchantDelay: time.Minute, PingEvery: 30 * time.Second, Seed: c.seed,
+		}, log)
+		if err := c.startFleet(ctx, repo, fleet, clock); err != nil {
+			return err
+		}
+		g.Go(func() error { return fleet.RunLive(ctx) })
+	}
+
+	var intake *kafka.Intake
+	var locations *kafka.RiderLocations
+	if c.kafka != "" {
+		place := func(ctx context.Context, o orders.Order, _ kafka.Meta) error {
+			st, err := repo.GetStore(ctx, o.StoreID)
+			if err != nil {
+				return fmt.Errorf("store_id: %w", err)
+			}
+			if o, err = kafka.FillFromStore(o, st); err != nil {
+				return err
+			}
+			if o.PromiseAt.IsZero() {
+				o.PromiseAt = o.PlacedAt.Add(dispatch.Promise(travel, st.PrepMinutes, st.Point, o.Dropoff))
+			}
+			stored, err := eng.Submit(ctx, o)
+			if err != nil {
+				return err
+			}
+			if fleet != nil {
+				fleet.Placed(stored)
+			}
+			return nil
+		}
+		if intake, err = kafka.NewIntake(kcfg, place); err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+		g.Go(func() error { return intake.Run(ctx) })
+		ping := func(_ context.Context, l kafka.Location, _ kafka.Meta) error { return eng.Ping(l.RiderID, l.Point) }
+		if locations, err = kafka.NewRiderLocations(kcfg, ping); err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+		g.Go(func() error { return locations.Run(ctx) })
+	}
+
+	notify := func(dispatch.RoundStats) {}
+	if fleet != nil {
+		notify = fleet.Round
+	}
+	g.Go(func() error { return eng.Run(ctx, notify) })
+
+	var ready atomic.Bool
+	ln, err := net.Listen("tcp", c.httpAddr)
+	if err != nil {
+		return fmt.Errorf("serve: listen on %s: %w", c.httpAddr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !ready.Load() {
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+	mux.HandleFunc("GET /stats", func(w http.ResponseWriter, _ *http.Request) {
+		st := serveStats{Engine: eng.Stats()}
+		if intake != nil {
+			s := intake.Stats()
+			st.Intake, st.Partitions = &s, intake.Partitions()
+		}
+		if locations != nil {
+			s := locations.Stats()
+			st.Locations = &s
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(st)
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	g.Go(func() error {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-ctx.Done()
+		ready.Store(false)
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return srv.Shutdown(sctx)
+	})
+	ready.Store(true)
+	mode := "embedded (in-memory store, in-process stream)"
+	switch {
+	case c.kafka != "" && c.pg != "":
+		mode = "Kafka " + c.kafka + " and PostgreSQL"
+	case c.kafka != "":
+		mode = "Kafka " + c.kafka + ", in-memory store"
+	case c.pg != "":
+		mode = "PostgreSQL, in-process stream"
+	}
+	log.Info("serving", "mode", mode, "http", "http://"+ln.Addr().String(), "fleet", c.fleet, "time_scale", c.timeScale)
+	return g.Wait()
+}
+
+// serveStats is what /stats reports.
+type serveStats struct {
+	Engine     dispatch.Stats       `json:"engine"`
+	Intake     *kafka.ConsumerStats `json:"intake,omitempty"`
+	Locations  *kafka.ConsumerStats `json:"locations,omitempty"`
+	Partitions []int                `json:"partitions,omitempty"`
+}
+
+// registerStores puts the festival's stores in a record that has none, so
+// that a new deployment can take orders at once.
+func (c *serveCmd) registerStores(ctx context.Context, repo orders.Repository, eng *dispatch.Engine) error {
+	have, err := repo.ListStores(ctx)
+	if err != nil {
+		return fmt.Errorf("serve: stores: %w", err)
+	}
+	if len(have) > 0 || c.stores == 0 {
+		return nil
+	}
+	for _, s := range festival.Stores(c.seed, c.stores) {
+		if err := eng.AddStore(ctx, s); err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+	}
+	return nil
+}
+
+// startFleet puts the simulated riders on shift near the stores.
+func (c *serveCmd) startFleet(ctx context.Context, repo orders.Repository, fleet *sim.Sim, clock dispatch.Clock) error {
+	stores, err := repo.ListStores(ctx)
+	if err != nil {
+		return fmt.Errorf("serve: fleet: %w", err)
+	}
+	if len(stores) == 0 {
+		return fmt.Errorf("serve: fleet: no store to ride for")
+	}
+	r := rand.New(rand.NewPCG(uint64(c.seed), 7))
+	area := geo.Zhengzhou()
+	now := clock.Now()
+	for i := range c.fleet {
+		s := stores[r.IntN(len(stores))]
+		fleet.StartRider(sim.Rider{
+			ID: fmt.Sprintf("F%04d", i+1), Start: area.RandomPointNear(r, s.Point, 800),
+			On: now, Off: now.Add(12 * time.Hour), Capacity: 3 + r.IntN(3),
+		})
+	}
+	return nil
+}
