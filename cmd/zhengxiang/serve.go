@@ -35,14 +35,16 @@ const (
 // riders.locations, the dispatcher, and the outbox relay that carries every
 // change to orders.events.
 type serveCmd struct {
-	kafka, pg  string
-	httpAddr   string
-	group      string
-	fleet      int
-	timeScale  float64
-	stores     int
-	seed       int64
-	roundEvery time.Duration
+	kafka, pg   string
+	httpAddr    string
+	group       string
+	topicPrefix string
+	eventsJSON  bool
+	fleet       int
+	timeScale   float64
+	stores      int
+	seed        int64
+	roundEvery  time.Duration
 }
 
 func newServeCmd(fs *flag.FlagSet) *serveCmd {
@@ -55,6 +57,8 @@ func newServeCmd(fs *flag.FlagSet) *serveCmd {
 	}
 	fs.StringVar(&c.httpAddr, "http-addr", addr, "address of /healthz, /readyz and /stats (env "+EnvHTTPAddr+")")
 	fs.StringVar(&c.group, "group", kafka.DefaultGroupID, "consumer `group` the dispatchers of one deployment share")
+	fs.StringVar(&c.topicPrefix, "topic-prefix", "", "put this before the four topic names, to share a cluster")
+	fs.BoolVar(&c.eventsJSON, "events-json", false, "write orders.events as JSON (content-type application/json) instead of protobuf")
 	fs.IntVar(&c.fleet, "fleet", 0, "simulated riders, with simulated stores, that work the orders in this process (0: none)")
 	fs.Float64Var(&c.timeScale, "time-scale", 1, "run the clock this many times faster than real time (a demo fleet's day in minutes)")
 	fs.IntVar(&c.stores, "stores", festival.DefaultStores, "festival stores registered when the record has none")
@@ -95,7 +99,8 @@ func (c *serveCmd) run(ctx context.Context, m *Main) error {
 	g, ctx := errgroup.WithContext(ctx)
 
 	// The stream out: Kafka, or the in-process stream.
-	kcfg := kafka.Config{Brokers: kafka.ParseBrokers(c.kafka), GroupID: c.group, Area: area, Logger: log}
+	kcfg := kafka.Config{Brokers: kafka.ParseBrokers(c.kafka), GroupID: c.group, Area: area, Logger: log,
+		TopicPrefix: c.topicPrefix, EventsJSON: c.eventsJSON}
 	var stream *memory.Stream
 	var pub orders.Publisher
 	var repo orders.Repository

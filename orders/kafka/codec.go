@@ -267,11 +267,17 @@ func EncodeRiderLocation(l Location, contentType string) ([]byte, error) {
 // OrderRef when unknown). It reports an event that the contract cannot carry, such as an unknown
 // type or a missing time, as KindInvalid.
 func EncodeEvent(ev orders.Event, ref OrderRef) ([]byte, error) {
+	return EncodeEventAs(ev, ref, ContentTypeProtobuf)
+}
+
+// EncodeEventAs encodes an event as protobuf or, with ContentTypeJSON, as
+// the JSON form of the same message.
+func EncodeEventAs(ev orders.Event, ref OrderRef, contentType string) ([]byte, error) {
 	m, err := eventToProto(ev, ref)
 	if err != nil {
 		return nil, err
 	}
-	return marshal(m, ContentTypeProtobuf)
+	return marshal(m, contentType)
 }
 
 func eventToProto(ev orders.Event, ref OrderRef) (*pb.OrderEvent, error) {

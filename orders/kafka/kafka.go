@@ -84,6 +84,14 @@ type Config struct {
 	// TopicDeadLetter.
 	Topics Topics
 
+	// EventsJSON makes the Publisher write events in the JSON form of OrderEvent instead of
+	// protobuf, for readers that prefer it; the content-type header says which.
+	EventsJSON bool
+
+	// TopicPrefix, when set, is put before the default name of every topic left unnamed in
+	// Topics, so that several deployments (or tests) can share a cluster.
+	TopicPrefix string
+
 	// ClientID names this process to the brokers, in their logs and quotas. When empty it is
 	// "zhengxiang-<host>-<pid>", unique per process, which the group needs: its members are
 	// ordered by client id before partitions are handed out by range, so that one process's
@@ -147,10 +155,10 @@ func (c *Config) Validate() error {
 	if c.ClientID == "" {
 		c.ClientID = defaultClientID()
 	}
-	c.Topics.Placed = cmp.Or(c.Topics.Placed, TopicPlaced)
-	c.Topics.Locations = cmp.Or(c.Topics.Locations, TopicLocations)
-	c.Topics.Events = cmp.Or(c.Topics.Events, TopicEvents)
-	c.Topics.DeadLetter = cmp.Or(c.Topics.DeadLetter, TopicDeadLetter)
+	c.Topics.Placed = cmp.Or(c.Topics.Placed, c.TopicPrefix+TopicPlaced)
+	c.Topics.Locations = cmp.Or(c.Topics.Locations, c.TopicPrefix+TopicLocations)
+	c.Topics.Events = cmp.Or(c.Topics.Events, c.TopicPrefix+TopicEvents)
+	c.Topics.DeadLetter = cmp.Or(c.Topics.DeadLetter, c.TopicPrefix+TopicDeadLetter)
 	seen := map[string]string{}
 	for _, t := range [...]struct{ field, name string }{
 		{"kafka.topics.placed", c.Topics.Placed},

@@ -33,14 +33,16 @@ type OrderLookup interface {
 // maxRefs bounds the Publisher's cache of order references; a full cache is emptied.
 const maxRefs = 1 << 16
 
-// Publisher writes order events to orders.events: key the order id, value a binary OrderEvent,
-// header content-type application/x-protobuf. It implements orders.Publisher for the outbox
+// Publisher writes order events to orders.events: key the order id, value an OrderEvent, binary
+// (header content-type application/x-protobuf) or, with Config.EventsJSON, its JSON form
+// (application/json). It implements orders.Publisher for the outbox
 // relay and is safe for concurrent use; the order of the events of one call is kept, that of
 // concurrent calls is not defined.
 type Publisher struct {
-	w      *kafkago.Writer
-	batch  int
-	lookup OrderLookup
+	w           *kafkago.Writer
+	batch       int
+	lookup      OrderLookup
+	contentType string
 
 	mu   sync.Mutex
 	refs map[string]OrderRef
@@ -53,11 +55,16 @@ func NewPublisher(cfg Config, lookup OrderLookup) (*Publisher, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	contentType := ContentTypeProtobuf
+	if cfg.EventsJSON {
+		contentType = ContentTypeJSON
+	}
 	return &Publisher{
-		w:      newWriter(cfg, cfg.Topics.Events, "publisher"),
-		batch:  cfg.BatchSize,
-		lookup: lookup,
-		refs:   map[string]OrderRef{},
+		w:           newWriter(cfg, cfg.Topics.Events, "publisher"),
+		batch:       cfg.BatchSize,
+		lookup:      lookup,
+		contentType: contentType,
+		refs:        map[string]OrderRef{},
 	}, nil
 }
 
@@ -99,14 +106,14 @@ func (p *Publisher) Publish(ctx context.Context, evs ...orders.Event) error {
 		if err != nil {
 			return fmt.Errorf("publish event %d of order %s: %w", ev.Seq, ev.OrderID, err)
 		}
-		b, err := EncodeEvent(ev, ref)
+		b, err := EncodeEventAs(ev, ref, p.contentType)
 		if err != nil {
 			return fmt.Errorf("publish event %d of order %s: %w", ev.Seq, ev.OrderID, err)
 		}
 		msgs[i] = kafkago.Message{
 			Key:     []byte(ev.OrderID),
 			Value:   b,
-			Headers: []kafkago.Header{{Key: HeaderContentType, Value: []byte(ContentTypeProtobuf)}},
+			Headers: []kafkago.Header{{Key: HeaderContentType, Value: []byte(p.contentType)}},
 		}
 	}
 	// One request per partition per chunk: a failed chunk stops the call, so a later event of
