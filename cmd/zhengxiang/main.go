@@ -107,6 +107,7 @@ Usage:
 Commands:
   demo          simulate a festival day in Zhengzhou on the embedded default, then serve it
   serve         run the service: Kafka intake, dispatcher, PostgreSQL record, events out
+  migrate       apply the record's migrations to PostgreSQL
   replay mdrp   replay Grubhub MDRP instances through the dispatcher and check them
   bench geo     measure the live rider index
   version       print the version
@@ -178,6 +179,9 @@ func (m *Main) flagSet(name string, rest []string) (*flag.FlagSet, parsed, error
 	case "serve":
 		fs = flag.NewFlagSet("serve", flag.ContinueOnError)
 		cmd = newServeCmd(fs)
+	case "migrate":
+		fs = flag.NewFlagSet("migrate", flag.ContinueOnError)
+		cmd = newMigrateCmd(fs)
 	case "replay":
 		if sub != "mdrp" {
 			return nil, nil, usagef("replay: want 'replay mdrp', the only benchmark replayed, got %q", sub)
@@ -259,6 +263,10 @@ the reason), the dispatcher, and every change of an order recorded in
 PostgreSQL and relayed to orders.events through the outbox. With neither
 flag it runs the embedded default: the in-memory store and the in-process
 stream. --fleet adds simulated riders and stores that work the orders.`,
+	"migrate": `Usage: zhengxiang migrate [--pg URL]
+
+Applies the record's numbered migrations to the database, under an advisory
+lock so that several processes may run it at once. serve applies them too.`,
 	"replay mdrp": `Usage: zhengxiang replay mdrp [flags] INSTANCE_DIR...
 
 Replays Grubhub Meal Delivery Routing Problem instances online through the
