@@ -36,6 +36,10 @@ type Offer struct {
 	Depart   time.Time
 	Pickup   time.Time
 	Dropoffs []time.Time
+	// PickedUp and Next tell, for a trip under way (see Trips), whether
+	// the rider holds the goods and which order is dropped off next.
+	PickedUp bool
+	Next     int
 }
 
 // RoundStats describes one dispatch round.
@@ -496,6 +500,36 @@ func (e *Engine) TripOf(orderID string) (string, error) {
 		return "", orders.Conflict("order %s has no rider", orderID)
 	}
 	return o.trip.id, nil
+}
+
+// Trips returns the trips a rider has accepted and not finished, in the
+// order it rides them: what its app shows after a restart.
+func (e *Engine) Trips(riderID string) []Offer {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	r := e.riders[riderID]
+	if r == nil {
+		return nil
+	}
+	out := make([]Offer, 0, len(r.plan))
+	for _, t := range r.plan {
+		out = append(out, e.describe(t))
+	}
+	return out
+}
+
+// describe returns a trip as an Offer.
+func (e *Engine) describe(t *trip) Offer {
+	off := Offer{
+		TripID: t.id, RiderID: t.rider.id, StoreID: t.store.id, Store: t.store.point, OrderIDs: t.orderIDs(),
+		ExpiresAt: e.at(t.expires), Depart: e.at(t.depart), Pickup: e.at(t.pickup),
+		PickedUp: t.state == tripPickedUp, Next: t.nextDrop,
+	}
+	for i, d := range t.drops {
+		off.Dropoffs = append(off.Dropoffs, e.at(d))
+		off.Doors = append(off.Doors, t.orders[i].drop)
+	}
+	return off
 }
 
 // Accept takes a rider's yes to an offer: the trip joins its plan.

@@ -479,14 +479,7 @@ func (e *Engine) offer(ctx context.Context, r *riderState, b *bundle, pr price, 
 	r.offer = t
 	e.trips[t.id] = t
 	e.stats.Offers++
-	off := Offer{
-		TripID: t.id, RiderID: r.id, StoreID: b.store.id, Store: b.store.point, OrderIDs: t.orderIDs(), ExpiresAt: exp,
-		Depart: e.at(pr.depart), Pickup: e.at(pr.pickup),
-	}
-	for i, d := range t.drops {
-		off.Dropoffs = append(off.Dropoffs, e.at(d))
-		off.Doors = append(off.Doors, t.orders[i].drop)
-	}
+	off := e.describe(t)
 	st.Offers = append(st.Offers, off)
 }
 

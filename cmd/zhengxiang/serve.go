@@ -162,10 +162,10 @@ func (c *serveCmd) run(ctx context.Context, m *Main) error {
 		fleet = sim.NewLive(eng, clock, travel, sim.Behaviour{
 			AnswerDelay: 10 * time.Second, DeclineProb: 0.05, MerchantDelay: time.Minute, PingEvery: 30 * time.Second, Seed: c.seed,
 		}, log)
+		g.Go(func() error { return fleet.RunLive(ctx) })
 		if err := c.startFleet(ctx, repo, fleet, clock); err != nil {
 			return err
 		}
-		g.Go(func() error { return fleet.RunLive(ctx) })
 	}
 
 	var intake *kafka.Intake
@@ -289,8 +289,17 @@ func (c *serveCmd) registerStores(ctx context.Context, repo orders.Repository, e
 	return nil
 }
 
-// startFleet puts the simulated riders on shift near the stores.
+// startFleet hands the fleet the orders the record already holds, whose
+// stores it then plays, and puts the simulated riders on shift near the
+// stores; a rider that had trips before a restart goes on with them.
 func (c *serveCmd) startFleet(ctx context.Context, repo orders.Repository, fleet *sim.Sim, clock dispatch.Clock) error {
+	active, err := repo.ListOrders(ctx, orders.OrderFilter{Active: true})
+	if err != nil {
+		return fmt.Errorf("serve: fleet: %w", err)
+	}
+	for _, o := range active {
+		fleet.Placed(o)
+	}
 	stores, err := repo.ListStores(ctx)
 	if err != nil {
 		return fmt.Errorf("serve: fleet: %w", err)

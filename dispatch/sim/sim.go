@@ -159,9 +159,10 @@ type Sim struct {
 	trips   []*TripRecord
 	rounds  int
 
-	live map[string]*simTrip // accepted trips not yet picked up or withdrawn
-	open int                 // orders not yet ended
-	err  error
+	live    map[string]*simTrip // accepted trips not yet picked up or withdrawn
+	tracked map[string]bool     // orders whose store the simulation plays
+	open    int                 // orders not yet ended
+	err     error
 }
 
 // New returns a simulation driving eng, whose clock must be clock. The
@@ -196,7 +197,8 @@ func newSim(eng *dispatch.Engine, clock dispatch.Clock, travel geo.Travel, beh B
 		records: map[string]*OrderRecord{},
 		ready:   map[string]float64{},
 
-		live: map[string]*simTrip{},
+		live:    map[string]*simTrip{},
+		tracked: map[string]bool{},
 	}
 }
 
@@ -240,6 +242,7 @@ func (s *Sim) AddRider(r Rider) {
 		s.fail(s.eng.StartShift(context.Background(), orders.Rider{
 			ID: r.ID, Capacity: r.Capacity, ShiftStart: r.On, ShiftEnd: r.Off, Point: sr.pos,
 		}))
+		s.adopt(sr)
 		if s.beh.PingEvery > 0 {
 			s.schedulePing(sr, s.min(r.On)+s.beh.PingEvery.Minutes()*s.rng.Float64())
 		}
@@ -248,6 +251,30 @@ func (s *Sim) AddRider(r Rider) {
 		sr.onShift = false
 		s.fail(s.eng.EndShift(context.Background(), r.ID))
 	})
+}
+
+// adopt takes over the trips the engine says a rider already has, as a
+// rider's app does after the service restarted: a trip not picked up yet is
+// ridden from the start, one under way from its next drop-off.
+func (s *Sim) adopt(sr *simRider) {
+	now := s.now()
+	for _, off := range s.eng.Trips(sr.spec.ID) {
+		t := &simTrip{offer: off, record: &TripRecord{ID: off.TripID, RiderID: off.RiderID, StoreID: off.StoreID, OrderIDs: off.OrderIDs, Offered: off.Depart}}
+		s.trips = append(s.trips, t.record)
+		if off.PickedUp {
+			if sr.busy {
+				continue // one trip under way at a time
+			}
+			sr.busy = true
+			s.ride(sr, t, off.Next, now)
+			continue
+		}
+		s.live[off.TripID] = t
+		sr.queue = append(sr.queue, t)
+	}
+	if !sr.busy {
+		s.start(sr, now)
+	}
 }
 
 func (s *Sim) schedulePing(sr *simRider, at float64) {
@@ -283,20 +310,44 @@ func (s *Sim) AddOrder(o Order) {
 // track plays the store of an order the engine has taken: it accepts the
 // ticket and marks the order ready at ready.
 func (s *Sim) track(stored orders.Order, ready time.Time) {
+	if s.tracked[stored.ID] {
+		return // a second delivery of the same order
+	}
+	s.tracked[stored.ID] = true
 	placed := s.min(stored.PlacedAt)
-	rec := &OrderRecord{ID: stored.ID, StoreID: stored.StoreID, Placed: stored.PlacedAt, Ready: ready, Promise: stored.PromiseAt}
-	s.records[stored.ID] = rec
-	s.order = append(s.order, stored.ID)
-	s.open++
+	rec := s.record(stored.ID)
+	rec.StoreID, rec.Placed, rec.Ready, rec.Promise = stored.StoreID, stored.PlacedAt, ready, stored.PromiseAt
 	id := stored.ID
-	accept := math.Min(placed+s.beh.MerchantDelay.Minutes(), s.min(ready))
-	s.schedule(accept, evMerchant, func() { s.fail(s.eng.MerchantAccept(context.Background(), id)) })
+	switch stored.Status {
+	case orders.StatusCreated, orders.StatusTicketSent:
+		accept := math.Min(placed+s.beh.MerchantDelay.Minutes(), s.min(ready))
+		s.schedule(accept, evMerchant, func() { s.fail(s.eng.MerchantAccept(context.Background(), id)) })
+	case orders.StatusReadyForPickup:
+		s.ready[id] = s.min(stored.ReadyMarkedAt)
+		return
+	case orders.StatusMerchantAccepted:
+	default:
+		return // ended
+	}
 	s.schedule(s.min(ready), evReady, func() {
 		s.ready[id] = s.min(ready)
 		if err := s.eng.MarkReady(context.Background(), id); err != nil && !orders.IsKind(err, orders.KindConflict) {
 			s.fail(err)
 		}
 	})
+}
+
+// record returns the record of an order, making one for an order the
+// simulation did not place (one a restarted service already had).
+func (s *Sim) record(id string) *OrderRecord {
+	rec := s.records[id]
+	if rec == nil {
+		rec = &OrderRecord{ID: id}
+		s.records[id] = rec
+		s.order = append(s.order, id)
+		s.open++
+	}
+	return rec
 }
 
 // Placed hands a live simulation an order the engine has just taken, so
@@ -356,7 +407,8 @@ func (s *Sim) onRound(st dispatch.RoundStats) {
 				rec := &TripRecord{ID: off.TripID, RiderID: off.RiderID, StoreID: off.StoreID, OrderIDs: off.OrderIDs, Offered: st.At}
 				s.trips = append(s.trips, rec)
 				for _, id := range off.OrderIDs {
-					s.records[id].RiderID, s.records[id].TripID = off.RiderID, off.TripID
+					rec := s.record(id)
+					rec.RiderID, rec.TripID = off.RiderID, off.TripID
 				}
 				t.record = rec
 				sr.queue = append(sr.queue, t)
@@ -462,7 +514,7 @@ func (s *Sim) tryPickup(sr *simRider, t *simTrip, at float64) {
 		}
 		t.record.Pickup = s.at(at)
 		for _, id := range t.offer.OrderIDs {
-			s.records[id].Pickup = s.at(at)
+			s.record(id).Pickup = s.at(at)
 		}
 		s.ride(sr, t, 0, at+s.travel.PickupMinutes()/2)
 	})
@@ -489,7 +541,7 @@ func (s *Sim) ride(sr *simRider, t *simTrip, i int, leave float64) {
 			s.fail(err)
 			return
 		}
-		rec := s.records[id]
+		rec := s.record(id)
 		rec.Dropoff, rec.Delivered = s.at(drop), true
 		t.record.Dropoffs = append(t.record.Dropoffs, s.at(drop))
 		s.open--
