@@ -410,3 +410,25 @@ func TestRestoreRebuildsFromTheRepository(t *testing.T) {
 		t.Fatalf("a second restore changed the picture: %+v", s)
 	}
 }
+
+// TestHopelessCancelLeavesNoDuplicate guards the pending pool: cancelling a
+// hopeless order in a round must not leave another order in it twice, which
+// would offer that order in two trips at once.
+func TestHopelessCancelLeavesNoDuplicate(t *testing.T) {
+	f := newFixture(t, dispatch.Config{MaxClickToDoor: 30 * time.Minute, MaxBundle: 1})
+	f.submit("A", 40*time.Minute) // cannot make 30 minutes
+	f.advance(time.Second)
+	f.submit("B", 0)
+	f.advance(time.Second)
+	f.submit("C", 15*time.Minute) // held: its rider would only wait
+	st := f.round()
+	if len(st.Cancelled) != 1 || st.Cancelled[0] != "A" {
+		t.Fatalf("cancelled %v, want A", st.Cancelled)
+	}
+	if len(st.Offers) != 1 || st.Offers[0].OrderIDs[0] != "B" {
+		t.Fatalf("offers %+v, want B alone", st.Offers)
+	}
+	if s := f.eng.Stats(); s.Pending != 1 {
+		t.Errorf("%d pending after the round, want 1 (C, once)", s.Pending)
+	}
+}

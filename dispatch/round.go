@@ -59,6 +59,7 @@ func (e *Engine) Round(ctx context.Context) (RoundStats, error) {
 	sortOrders(live)
 	if e.cfg.MaxClickToDoor > 0 {
 		live = e.cancelHopeless(ctx, now, live, &st)
+		e.pending = live // cancelHopeless compacts in place: keep no stale tail
 	}
 	st.Pending = len(live)
 
@@ -361,6 +362,7 @@ func (e *Engine) match(ctx context.Context, now float64, live []*orderState, st 
 		cost[i] = row
 	}
 	assign := minCostAssignment(cost, m+n)
+	var planned []*trip
 	slack := e.cfg.CommitSlack.Minutes()
 	for i, j := range assign {
 		if j >= m || cost[i][j] >= forbidden {
@@ -378,8 +380,9 @@ func (e *Engine) match(ctx context.Context, now float64, live []*orderState, st 
 		if pr.wait > slack || pr.depart-now > slack {
 			continue
 		}
-		e.offer(ctx, r, bs[i], pr, now, st)
+		planned = append(planned, e.offer(r, bs[i], pr, now))
 	}
+	e.commitOffers(ctx, planned, now, st)
 }
 
 // deferCost is what leaving a bundle for a later round adds to its cost:
@@ -437,16 +440,20 @@ func (e *Engine) nearestFree(b *bundle, now float64, k int) []candidate {
 // greedy is the baseline: each pending order, oldest first, goes alone to
 // the nearest idle rider that can take it.
 func (e *Engine) greedy(ctx context.Context, now float64, live []*orderState, st *RoundStats) {
+	var planned []*trip
 	for _, o := range live {
 		b := e.newBundle(o.store, []*orderState{o}, now)
 		if c := e.nearestFree(b, now, 1); len(c) == 1 {
-			e.offer(ctx, c[0].r, b, c[0].p, now, st)
+			planned = append(planned, e.offer(c[0].r, b, c[0].p, now))
 		}
 	}
+	e.commitOffers(ctx, planned, now, st)
 }
 
-// offer records an offer of bundle b to rider r.
-func (e *Engine) offer(ctx context.Context, r *riderState, b *bundle, pr price, now float64, st *RoundStats) {
+// offer plans an offer of bundle b to rider r: the rider and the orders
+// are taken at once, so that the rest of the round sees them taken; the
+// offers of a round are recorded together by commitOffers.
+func (e *Engine) offer(r *riderState, b *bundle, pr price, now float64) *trip {
 	t := &trip{
 		id:        e.newTripID(),
 		rider:     r,
@@ -462,25 +469,76 @@ func (e *Engine) offer(ctx context.Context, r *riderState, b *bundle, pr price, 
 	}
 	for i := range b.orders {
 		t.drops[i] = pr.pickup + b.offs[i]
-	}
-	at, exp := e.at(now), e.at(t.expires)
-	for k, o := range t.orders {
-		if err := e.update(ctx, o.id, func(x *orders.Order) (orders.Event, error) { return x.Offer(at, r.id, exp) }); err != nil {
-			e.log.Error("offer", "order", o.id, "rider", r.id, "err", err)
-			for _, done := range t.orders[:k] {
-				_ = e.update(ctx, done.id, func(x *orders.Order) (orders.Event, error) { return x.Reassign(at, "offer could not be recorded") })
-			}
-			return
-		}
-	}
-	for _, o := range t.orders {
-		o.trip = t
+		b.orders[i].trip = t
 	}
 	r.offer = t
-	e.trips[t.id] = t
-	e.stats.Offers++
-	off := e.describe(t)
-	st.Offers = append(st.Offers, off)
+	return t
+}
+
+// commitOffers records the planned offers of a round in one batch. A trip
+// whose orders could not all be offered is undone: the orders that were
+// offered are taken back, and all go back to the pending pool.
+func (e *Engine) commitOffers(ctx context.Context, ts []*trip, now float64, st *RoundStats) {
+	if len(ts) == 0 {
+		return
+	}
+	at := e.at(now)
+	byOrder := map[string]*trip{}
+	var ids []string
+	for _, t := range ts {
+		for _, o := range t.orders {
+			byOrder[o.id] = t
+			ids = append(ids, o.id)
+		}
+	}
+	errs := e.updateMany(ctx, ids, func(x *orders.Order) ([]orders.Event, error) {
+		t := byOrder[x.ID]
+		ev, err := x.Offer(at, t.rider.id, e.at(t.expires))
+		return []orders.Event{ev}, err
+	})
+	failed := map[*trip]bool{}
+	offered := map[string]bool{}
+	for i, err := range errs {
+		if err != nil {
+			e.log.Error("offer", "order", ids[i], "rider", byOrder[ids[i]].rider.id, "err", err)
+			failed[byOrder[ids[i]]] = true
+		} else {
+			offered[ids[i]] = true
+		}
+	}
+	for _, t := range ts {
+		if failed[t] {
+			for _, o := range t.orders {
+				if offered[o.id] {
+					_ = e.update(ctx, o.id, func(x *orders.Order) (orders.Event, error) { return x.Reassign(at, "offer could not be recorded") })
+				}
+				o.trip = nil
+				e.requeue(o)
+			}
+			t.rider.offer = nil
+			continue
+		}
+		e.trips[t.id] = t
+		e.stats.Offers++
+		st.Offers = append(st.Offers, e.describe(t))
+	}
+}
+
+// updateMany applies fn to the orders of ids, in one batch when the
+// repository can, and returns the error of each.
+func (e *Engine) updateMany(ctx context.Context, ids []string, fn func(x *orders.Order) ([]orders.Event, error)) []error {
+	if bu, ok := e.repo.(orders.BatchUpdater); ok {
+		errs, err := bu.UpdateOrders(ctx, ids, fn)
+		if err == nil {
+			return errs
+		}
+		e.log.Warn("batch update failed; order by order", "orders", len(ids), "err", err)
+	}
+	errs := make([]error, len(ids))
+	for i, id := range ids {
+		_, errs[i] = e.repo.UpdateOrder(ctx, id, fn)
+	}
+	return errs
 }
 
 // repair takes back every order a rider has not picked up yet, with the

@@ -116,3 +116,14 @@ func CheckCreated(o Order, ev Event) error {
 	}
 	return nil
 }
+
+// BatchUpdater is a Repository that can change many orders in one go, as a dispatch round does
+// when it offers hundreds of orders at once. Users fall back to UpdateOrder when their
+// repository is not one.
+type BatchUpdater interface {
+	// UpdateOrders calls fn for each order of ids (in the order given) and writes every change
+	// whose fn succeeded, with its events, atomically. errs[i] is the error of ids[i] (not found,
+	// or fn's own), and that order is left as it was; err is an error of the whole batch, in which
+	// case nothing was written.
+	UpdateOrders(ctx context.Context, ids []string, fn func(o *Order) ([]Event, error)) (errs []error, err error)
+}

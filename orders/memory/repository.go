@@ -12,7 +12,10 @@ import (
 	"zhengxiang/orders"
 )
 
-var _ orders.Repository = (*Repository)(nil)
+var (
+	_ orders.Repository   = (*Repository)(nil)
+	_ orders.BatchUpdater = (*Repository)(nil)
+)
 
 // Repository is an orders.Repository in memory. One RWMutex guards everything: reads share it,
 // writes (and the fn of UpdateOrder) hold it alone, which makes every update atomic and
@@ -205,10 +208,36 @@ func (r *Repository) UpdateOrder(ctx context.Context, id string, fn func(o *orde
 	return o, nil
 }
 
+// UpdateOrders applies fn to each order of ids under one hold of the write lock; see
+// orders.BatchUpdater.
+func (r *Repository) UpdateOrders(ctx context.Context, ids []string, fn func(o *orders.Order) ([]orders.Event, error)) ([]error, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	errs := make([]error, len(ids))
+	changed := false
+	r.mu.Lock()
+	for i, id := range ids {
+		_, evs, err := r.updateLocked(id, fn)
+		errs[i] = err
+		changed = changed || len(evs) > 0
+	}
+	r.mu.Unlock()
+	if changed {
+		_ = r.flush(ctx)
+	}
+	return errs, nil
+}
+
 // update is the locked part of UpdateOrder.
 func (r *Repository) update(id string, fn func(o *orders.Order) ([]orders.Event, error)) (orders.Order, []orders.Event, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	return r.updateLocked(id, fn)
+}
+
+// updateLocked changes one order; r.mu is held.
+func (r *Repository) updateLocked(id string, fn func(o *orders.Order) ([]orders.Event, error)) (orders.Order, []orders.Event, error) {
 	e, ok := r.orders[id]
 	if !ok {
 		return orders.Order{}, nil, orders.NotFound("order", id)

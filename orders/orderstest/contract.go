@@ -1,6 +1,7 @@
 package orderstest
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -26,6 +27,7 @@ func RunRepositoryContract(t *testing.T, newRepo func(t *testing.T) orders.Repos
 	t.Run("ConcurrentUpdates", func(t *testing.T) { testConcurrentUpdates(t, newRepo(t)) })
 	t.Run("EventsInOrder", func(t *testing.T) { testEventsInOrder(t, newRepo(t)) })
 	t.Run("ListOrders", func(t *testing.T) { testListOrders(t, newRepo(t)) })
+	t.Run("UpdateOrders", func(t *testing.T) { testUpdateOrders(t, newRepo(t)) })
 }
 
 // mustCreate stores a new order made from o and returns it.
@@ -280,6 +282,44 @@ func testUpdateOrder(t *testing.T, repo orders.Repository) {
 	evs, err := repo.Events(t.Context(), "o-1")
 	if err != nil || len(evs) != 3 || !sameEvent(evs[2], want) || evs[1].Type != orders.EventTicketSent {
 		t.Errorf("Events = %+v, %v; want created, ticket sent, %+v", evs, err, want)
+	}
+}
+
+// testUpdateOrders checks a batch: every order fn accepts changes, an order fn refuses and a
+// missing one are reported alone, and the events land as with UpdateOrder. It is skipped for a
+// repository that is not an orders.BatchUpdater.
+func testUpdateOrders(t *testing.T, repo orders.Repository) {
+	bu, ok := repo.(orders.BatchUpdater)
+	if !ok {
+		t.Skip("not a BatchUpdater")
+	}
+	for _, id := range []string{"b-1", "b-2", "b-3"} {
+		mustCreate(t, repo, SampleOrder(id))
+	}
+	at := FestivalStart.Add(time.Minute)
+	refused := errors.New("refused")
+	errs, err := bu.UpdateOrders(t.Context(), []string{"b-1", "b-2", "missing", "b-3"}, func(o *orders.Order) ([]orders.Event, error) {
+		if o.ID == "b-2" {
+			return nil, refused
+		}
+		ev, err := o.SendTicket(at)
+		return []orders.Event{ev}, err
+	})
+	if err != nil {
+		t.Fatalf("UpdateOrders: %v", err)
+	}
+	if len(errs) != 4 || errs[0] != nil || !errors.Is(errs[1], refused) || orders.KindOf(errs[2]) != orders.KindNotFound || errs[3] != nil {
+		t.Fatalf("UpdateOrders errs = %v; want nil, refused, not found, nil", errs)
+	}
+	for id, want := range map[string]orders.OrderStatus{"b-1": orders.StatusTicketSent, "b-2": orders.StatusCreated, "b-3": orders.StatusTicketSent} {
+		o, err := repo.GetOrder(t.Context(), id)
+		if err != nil || o.Status != want {
+			t.Errorf("%s after the batch: %s, %v; want %s", id, o.Status, err, want)
+		}
+		evs, err := repo.Events(t.Context(), id)
+		if err != nil || int64(len(evs)) != o.Seq {
+			t.Errorf("%s: %d events for seq %d, %v", id, len(evs), o.Seq, err)
+		}
 	}
 }
 

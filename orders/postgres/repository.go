@@ -15,7 +15,10 @@ import (
 	"zhengxiang/orders"
 )
 
-var _ orders.Repository = (*Repository)(nil)
+var (
+	_ orders.Repository   = (*Repository)(nil)
+	_ orders.BatchUpdater = (*Repository)(nil)
+)
 
 // Repository is the orders.Repository in PostgreSQL.
 //
@@ -46,9 +49,11 @@ const (
 
 	selectOrder          = `SELECT ` + orderColumns + ` FROM orders WHERE id = $1`
 	selectOrderForUpdate = selectOrder + ` FOR UPDATE`
-	selectOrderByKey     = `SELECT ` + orderColumns + ` FROM orders WHERE platform = $1 AND platform_order_id = $2`
-	selectKey            = `SELECT platform, platform_order_id FROM orders WHERE id = $1`
-	selectEvents         = `SELECT ` + eventColumns + ` FROM order_events WHERE order_id = $1 ORDER BY seq`
+	// selectOrdersForUpdate locks many orders, in id order so that batches cannot deadlock.
+	selectOrdersForUpdate = `SELECT ` + orderColumns + ` FROM orders WHERE id = ANY($1) ORDER BY id FOR UPDATE`
+	selectOrderByKey      = `SELECT ` + orderColumns + ` FROM orders WHERE platform = $1 AND platform_order_id = $2`
+	selectKey             = `SELECT platform, platform_order_id FROM orders WHERE id = $1`
+	selectEvents          = `SELECT ` + eventColumns + ` FROM order_events WHERE order_id = $1 ORDER BY seq`
 
 	// insertEvent writes one event and its outbox row.
 	insertEvent = `WITH e AS (
@@ -257,6 +262,79 @@ func (r *Repository) UpdateOrder(ctx context.Context, id string, fn func(o *orde
 		return orders.Order{}, translate(err, "update order %s", id)
 	}
 	return out, nil
+}
+
+// UpdateOrders changes many orders in one transaction: it locks their rows (in id order, so
+// that two batches cannot deadlock), calls fn on a copy of each in the order of ids, and writes
+// every change that fn made and whose events check out in one batch; see orders.BatchUpdater.
+// An order missing or refused by fn is reported in errs and left alone. If the database refuses
+// any write (a concurrent change, a second active assignment), the whole batch is rolled back
+// and err says why; the caller may then retry order by order.
+func (r *Repository) UpdateOrders(ctx context.Context, ids []string, fn func(o *orders.Order) ([]orders.Event, error)) ([]error, error) {
+	errs := make([]error, len(ids))
+	if len(ids) == 0 {
+		return errs, nil
+	}
+	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		for i := range errs {
+			errs[i] = nil
+		}
+		rows, err := tx.Query(ctx, selectOrdersForUpdate, ids)
+		if err != nil {
+			return err
+		}
+		byID := make(map[string]orders.Order, len(ids))
+		for rows.Next() {
+			o, err := scanOrder(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			byID[o.ID] = o
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		b := &pgx.Batch{}
+		for i, id := range ids {
+			old, ok := byID[id]
+			if !ok {
+				errs[i] = orders.NotFound("order", id)
+				continue
+			}
+			n := old
+			evs, err := fn(&n)
+			if err != nil {
+				errs[i] = err
+				continue
+			}
+			if len(evs) == 0 {
+				continue
+			}
+			if n.ID != old.ID || n.Key() != old.Key() {
+				errs[i] = orders.Invalid("order.id", "update of order %s changed its identity to %s (%s)", id, n.ID, n.Key())
+				continue
+			}
+			if err := orders.CheckEvents(old.Seq, n, evs); err != nil {
+				errs[i] = err
+				continue
+			}
+			truncateOrder(&n)
+			for _, q := range changeBatch(old, n, evs).QueuedQueries {
+				b.QueuedQueries = append(b.QueuedQueries, q)
+			}
+			byID[id] = n // a later fn on the same id sees this change
+		}
+		if b.Len() == 0 {
+			return nil
+		}
+		return tx.SendBatch(ctx, b).Close()
+	})
+	if err != nil {
+		return errs, translate(err, "update %d orders", len(ids))
+	}
+	return errs, nil
 }
 
 // changeBatch is the writes of a change of the order from old to n by evs:
