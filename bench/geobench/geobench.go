@@ -40,6 +40,9 @@ type Result struct {
 	Recall     float64 `json:"recall"`
 	QueryP50Us float64 `json:"query_p50_us"`
 	QueryP99Us float64 `json:"query_p99_us"`
+	// Baselines are other indexes timed on the same workload
+	// (RunBaseline); Run leaves it empty.
+	Baselines []BaselineResult `json:"baselines,omitempty"`
 }
 
 // Defaults of Config.
@@ -123,9 +126,8 @@ func Run(ctx context.Context, cfg Config, progress func(done, total int)) (Resul
 		return Result{}, err
 	}
 	cfg = cfg.withDefaults()
-	area := geo.Zhengzhou()
-	r := rand.New(rand.NewPCG(uint64(cfg.Seed), 0x7a68656e67))
-	ix := geo.NewRiderIndex(geo.IndexConfig{StaleAfter: cfg.StaleAfter})
+	w := newWorkload(cfg)
+	ix := w.index
 
 	sample := min(cfg.Queries, recallSample)
 	total := cfg.Riders + cfg.Updates + cfg.Queries + sample
@@ -137,44 +139,18 @@ func Run(ctx context.Context, cfg Config, progress func(done, total int)) (Resul
 		}
 		return ctx.Err()
 	}
-
-	// Riders sign in. One in twenty then goes quiet and turns stale, so
-	// queries must skip them.
-	clock := time.Date(2025, 6, 1, 11, 30, 0, 0, time.FixedZone("CST", 8*3600))
-	ids := make([]string, cfg.Riders)
-	pos := make([]geo.Point, cfg.Riders)
-	for i := range ids {
-		ids[i] = fmt.Sprintf("rider-%06d", i)
-		pos[i] = place(r, area)
-		ix.Update(ids[i], pos[i], clock)
-	}
 	if err := report(cfg.Riders); err != nil {
 		return Result{}, err
 	}
-	active := max(1, cfg.Riders-cfg.Riders/20)
 
-	// Pings: each active rider about every 10 seconds of simulated time.
-	tick := 10 * time.Second / time.Duration(active)
-	type ping struct {
-		rider int
-		p     geo.Point
-		at    time.Time
-	}
-	const chunk = 1 << 16
-	pings := make([]ping, 0, chunk)
+	var pings []ping
 	var updateTime time.Duration
 	for left := cfg.Updates; left > 0; {
 		n := min(left, chunk)
-		pings = pings[:0]
-		for range n {
-			i := r.IntN(active)
-			clock = clock.Add(tick)
-			pos[i] = step(r, area, pos[i])
-			pings = append(pings, ping{i, pos[i], clock})
-		}
+		pings = w.pings(n, pings[:0])
 		start := time.Now()
 		for _, pg := range pings {
-			ix.Update(ids[pg.rider], pg.p, pg.at)
+			ix.Update(w.ids[pg.rider], pg.p, pg.at)
 		}
 		updateTime += time.Since(start)
 		left -= n
@@ -182,14 +158,8 @@ func Run(ctx context.Context, cfg Config, progress func(done, total int)) (Resul
 			return Result{}, err
 		}
 	}
-	// Let the quiet riders go stale even in short runs.
-	now := clock.Add(cfg.StaleAfter / 2)
+	qs, now := w.queries()
 
-	// Queries: order addresses, crowded where the riders are.
-	qs := make([]geo.Point, cfg.Queries)
-	for i := range qs {
-		qs[i] = place(r, area)
-	}
 	lat := make([]float64, len(qs))
 	var dst []geo.Neighbor
 	var queryTime time.Duration
@@ -235,6 +205,80 @@ func Run(ctx context.Context, cfg Config, progress func(done, total int)) (Resul
 	slices.Sort(lat)
 	res.QueryP50Us, res.QueryP99Us = percentile(lat, 0.50), percentile(lat, 0.99)
 	return res, nil
+}
+
+// chunk is how many pings or queries are drawn, then timed, at a time.
+const chunk = 1 << 16
+
+// ping is one position report of the workload.
+type ping struct {
+	rider int
+	p     geo.Point
+	at    time.Time
+}
+
+// workload is the simulated city of a run, drawn from the seed in one
+// sequence (riders, then pings, then queries) so that every index timed on
+// the same Config sees the same riders, moves and query points. Its index
+// holds the riders as the pings leave them.
+type workload struct {
+	cfg    Config
+	area   *geo.Area
+	r      *rand.Rand
+	index  *geo.RiderIndex
+	ids    []string
+	pos    []geo.Point
+	clock  time.Time // the time of the last ping
+	active int       // riders 0 to active-1 ping; the others go quiet
+	tick   time.Duration
+}
+
+// newWorkload signs the riders in, at their first positions, in the
+// workload's index. One in twenty then goes quiet and turns stale, so
+// queries must skip them.
+func newWorkload(cfg Config) *workload {
+	w := &workload{
+		cfg:   cfg,
+		area:  geo.Zhengzhou(),
+		r:     rand.New(rand.NewPCG(uint64(cfg.Seed), 0x7a68656e67)),
+		index: geo.NewRiderIndex(geo.IndexConfig{StaleAfter: cfg.StaleAfter}),
+		ids:   make([]string, cfg.Riders),
+		pos:   make([]geo.Point, cfg.Riders),
+		clock: time.Date(2025, 6, 1, 11, 30, 0, 0, time.FixedZone("CST", 8*3600)),
+	}
+	for i := range w.ids {
+		w.ids[i] = fmt.Sprintf("rider-%06d", i)
+		w.pos[i] = place(w.r, w.area)
+		w.index.Update(w.ids[i], w.pos[i], w.clock)
+	}
+	w.active = max(1, cfg.Riders-cfg.Riders/20)
+	// Each active rider pings about every 10 seconds of simulated time.
+	w.tick = 10 * time.Second / time.Duration(w.active)
+	return w
+}
+
+// pings appends the next n pings to dst and moves the riders, but not the
+// workload's index: the caller times its own updates.
+func (w *workload) pings(n int, dst []ping) []ping {
+	for range n {
+		i := w.r.IntN(w.active)
+		w.clock = w.clock.Add(w.tick)
+		w.pos[i] = step(w.r, w.area, w.pos[i])
+		dst = append(dst, ping{i, w.pos[i], w.clock})
+	}
+	return dst
+}
+
+// queries draws the query points, order addresses crowded where the
+// riders are, and the time they are asked at: late enough after the last
+// ping that the quiet riders are stale even in short runs. It comes after
+// every ping.
+func (w *workload) queries() ([]geo.Point, time.Time) {
+	qs := make([]geo.Point, w.cfg.Queries)
+	for i := range qs {
+		qs[i] = place(w.r, w.area)
+	}
+	return qs, w.clock.Add(w.cfg.StaleAfter / 2)
 }
 
 // step moves a rider 20 to 100 m in a random direction, turning back at

@@ -109,7 +109,8 @@ Commands:
   serve         run the service: Kafka intake, dispatcher, PostgreSQL record, events out
   migrate       apply the record's migrations to PostgreSQL
   replay mdrp   replay Grubhub MDRP instances through the dispatcher and check them
-  bench geo     measure the live rider index
+  bench geo     measure the live rider index, beside Redis and PostGIS
+  bench e2e     measure serve end to end on Kafka and PostgreSQL, beside their own limits
   version       print the version
   help          print this help; 'zhengxiang help <command>' prints a command's flags
 `
@@ -164,7 +165,7 @@ type parsed interface {
 }
 
 // flagSet returns the flags of the named command. A command of two words
-// (replay mdrp, bench geo) takes its second word from rest.
+// (replay mdrp, bench geo, bench e2e) takes its second word from rest.
 func (m *Main) flagSet(name string, rest []string) (*flag.FlagSet, parsed, error) {
 	sub := ""
 	if len(rest) > 0 {
@@ -189,11 +190,16 @@ func (m *Main) flagSet(name string, rest []string) (*flag.FlagSet, parsed, error
 		fs = flag.NewFlagSet("replay mdrp", flag.ContinueOnError)
 		cmd = newReplayCmd(fs)
 	case "bench":
-		if sub != "geo" {
-			return nil, nil, usagef("bench: want 'bench geo', got %q", sub)
+		switch sub {
+		case "geo":
+			fs = flag.NewFlagSet("bench geo", flag.ContinueOnError)
+			cmd = newBenchGeoCmd(fs)
+		case "e2e":
+			fs = flag.NewFlagSet("bench e2e", flag.ContinueOnError)
+			cmd = newBenchE2ECmd(fs)
+		default:
+			return nil, nil, usagef("bench: want 'bench geo' or 'bench e2e', got %q", sub)
 		}
-		fs = flag.NewFlagSet("bench geo", flag.ContinueOnError)
-		cmd = newBenchGeoCmd(fs)
 	default:
 		return nil, nil, nil
 	}
@@ -276,7 +282,20 @@ Exits non-zero when a solution breaks a rule.`,
 	"bench geo": `Usage: zhengxiang bench geo [flags]
 
 Measures the live rider index: position updates per second, nearest-10
-queries per second and their recall against a brute-force search.`,
+queries per second and their recall against a brute-force search. With
+--baseline redis or postgis it times the same riders, pings and queries
+(nearest 10 within 3 km, from one client) on Redis GEO or a PostGIS table
+with a GiST index, side by side with the index.`,
+	"bench e2e": `Usage: zhengxiang bench e2e [--kafka BROKERS] [--pg URL] [flags]
+
+Runs serve in this process on topics and a schema of its own, with a
+simulated fleet, places orders on orders.placed and the fleet's pings on
+riders.locations as fast as Kafka takes them, and reads orders.events with
+kcat to time each order from placement to its first persisted offer. It
+reports orders offered per second, the offer latency's p50 and p99, pings
+per second into the rider index, and lost and duplicated orders; beside
+them Kafka's ProducerPerformance and a PostgreSQL COPY on the same broker
+and database, and the ratios.`,
 }
 
 func (m *Main) printFlags(fs *flag.FlagSet) {

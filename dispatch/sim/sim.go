@@ -395,8 +395,8 @@ func (s *Sim) onRound(st dispatch.RoundStats) {
 		default:
 			s.schedule(now+s.beh.AnswerDelay.Minutes(), evAnswer, func() {
 				err := s.eng.Accept(context.Background(), off.RiderID, off.TripID)
-				if orders.IsKind(err, orders.KindConflict) {
-					return // expired meanwhile
+				if k := orders.KindOf(err); k == orders.KindConflict || k == orders.KindNotFound {
+					return // expired, or withdrawn, meanwhile
 				}
 				if err != nil {
 					s.fail(err)

@@ -1,0 +1,209 @@
+package e2e
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"zhengxiang/bench/festival"
+	"zhengxiang/geo"
+	"zhengxiang/orders"
+	"zhengxiang/orders/kafka"
+)
+
+// platforms are the delivery platforms the orders come from, with their
+// shares.
+var platforms = []struct {
+	id    string
+	share float64
+}{{"meituan", 0.55}, {"eleme", 0.30}, {"jddj", 0.10}, {"uupt", 0.05}}
+
+// drawOrders draws n orders to the festival stores serve registers with
+// the same seed and count, each delivered within about 1.5 km of its store.
+// The platform order id is "<run>-<seq>", seq from 0. PlacedAt and ReadyAt
+// are left for the moment the order goes out: the goods are ready when it
+// is placed, so that the dispatcher may offer it in its next round instead
+// of holding the offer back, by design, until the rider should set out.
+func drawOrders(seed int64, stores, n int, run string) []orders.Order {
+	ss := festival.Stores(seed, stores)
+	area := geo.Zhengzhou()
+	r := rand.New(rand.NewPCG(uint64(seed), 0x65326562))
+	out := make([]orders.Order, n)
+	for i := range out {
+		s := ss[r.IntN(len(ss))]
+		drop := area.RandomPointNear(r, s.Point, 1500)
+		plat := platforms[len(platforms)-1].id
+		x := r.Float64()
+		for _, p := range platforms {
+			if x -= p.share; x < 0 {
+				plat = p.id
+				break
+			}
+		}
+		items := make([]orders.Item, 1+r.IntN(3))
+		var sub int64
+		for j := range items {
+			k := r.IntN(40)
+			items[j] = orders.Item{SKU: fmt.Sprintf("sku-%02d", k), Name: fmt.Sprintf("festival item %02d", k),
+				Qty: 1 + r.IntN(2), PriceCents: int64(500 + 250*k)}
+			sub += int64(items[j].Qty) * items[j].PriceCents
+		}
+		out[i] = orders.Order{
+			Platform: plat, PlatformOrderID: orderKey(run, i), StoreID: s.ID,
+			Items: items, SubtotalCents: sub, DeliveryFeeCents: 300,
+			Dropoff: drop, Address: "bench address " + strconv.Itoa(i),
+		}
+	}
+	return out
+}
+
+func orderKey(run string, i int) string { return fmt.Sprintf("%s-%07d", run, i) }
+
+// orderSeq returns the seq of a platform order id made by orderKey.
+func orderSeq(run, key string) (int, bool) {
+	rest, ok := strings.CutPrefix(key, run+"-")
+	if !ok {
+		return 0, false
+	}
+	i, err := strconv.Atoi(rest)
+	return i, err == nil
+}
+
+// encodedSize returns the bytes of the first order as it goes on the wire,
+// the record size of the Kafka baseline.
+func encodedSize(os []orders.Order) (int, error) {
+	if len(os) == 0 {
+		return 0, nil
+	}
+	o := os[0]
+	o.PlacedAt, o.ReadyAt = time.Now(), time.Now()
+	b, err := kafka.EncodeOrderPlaced(o, kafka.ContentTypeProtobuf)
+	return len(b), err
+}
+
+// tracker follows every order placed: when it went out, when its first
+// offer arrived, and the order ids and events it was given. It is safe for
+// concurrent use.
+type tracker struct {
+	run     string
+	sentAt  []atomic.Int64 // Unix ns the order went out
+	nAcked  atomic.Int64
+	lastNs  atomic.Int64
+	offered atomic.Int64
+	made    atomic.Int64
+
+	mu      sync.Mutex
+	offerAt []int64             // Unix ns of the first OFFERED event's arrival; 0 before
+	ids     [][]string          // the order ids of its ORDER_CREATED events
+	seen    []map[string]uint64 // per order id, bit s-1: event seq s read
+	nCopies int
+	foreign int // events of other orders, or undecodable
+}
+
+func newTracker(run string, n int) *tracker {
+	return &tracker{run: run, sentAt: make([]atomic.Int64, n), offerAt: make([]int64, n),
+		ids: make([][]string, n), seen: make([]map[string]uint64, n)}
+}
+
+func (t *tracker) sent(i int, at time.Time) {
+	ns := at.UnixNano()
+	t.sentAt[i].Store(ns)
+	for {
+		last := t.lastNs.Load()
+		if ns <= last || t.lastNs.CompareAndSwap(last, ns) {
+			return
+		}
+	}
+}
+
+func (t *tracker) acked(n int)       { t.nAcked.Add(int64(n)) }
+func (t *tracker) ackedCount() int   { return int(t.nAcked.Load()) }
+func (t *tracker) offeredCount() int { return int(t.offered.Load()) }
+func (t *tracker) createdCount() int { return int(t.made.Load()) }
+func (t *tracker) lastSent() time.Time {
+	return time.Unix(0, t.lastNs.Load())
+}
+
+// event takes one message of orders.events that arrived at at.
+func (t *tracker) event(value []byte, at time.Time) {
+	ev, ref, err := kafka.DecodeEvent(value, kafka.ContentTypeProtobuf)
+	var i int
+	ok := err == nil
+	if ok {
+		i, ok = orderSeq(t.run, ref.PlatformOrderID)
+		ok = ok && i >= 0 && i < len(t.offerAt)
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !ok {
+		t.foreign++
+		return
+	}
+	if ev.Seq <= 64 {
+		if t.seen[i] == nil {
+			t.seen[i] = map[string]uint64{}
+		}
+		bit := uint64(1) << (ev.Seq - 1)
+		if t.seen[i][ev.OrderID]&bit != 0 {
+			t.nCopies++
+			return
+		}
+		t.seen[i][ev.OrderID] |= bit
+	}
+	switch ev.Type {
+	case orders.EventOrderCreated:
+		for _, id := range t.ids[i] {
+			if id == ev.OrderID {
+				return
+			}
+		}
+		if len(t.ids[i]) == 0 {
+			t.made.Add(1)
+		}
+		t.ids[i] = append(t.ids[i], ev.OrderID)
+	case orders.EventOffered:
+		if t.offerAt[i] == 0 {
+			t.offerAt[i] = at.UnixNano()
+			t.offered.Add(1)
+		}
+	}
+}
+
+// latencies returns the placement-to-offer times of the orders offered, in
+// milliseconds, and the arrival of the last first offer.
+func (t *tracker) latencies() ([]float64, time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []float64
+	var last int64
+	for i, at := range t.offerAt {
+		if at == 0 {
+			continue
+		}
+		out = append(out, float64(at-t.sentAt[i].Load())/1e6)
+		last = max(last, at)
+	}
+	return out, time.Unix(0, last)
+}
+
+func (t *tracker) created(i int) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.ids[i]) > 0
+}
+
+func (t *tracker) createdIDs(i int) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.ids[i])
+}
+
+func (t *tracker) copies() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.nCopies
+}
