@@ -597,11 +597,34 @@ func (e *Engine) release(t *trip) {
 	delete(e.trips, t.id)
 }
 
-func (e *Engine) expire(ctx context.Context, t *trip) {
-	now := e.at(t.expires)
-	e.releaseEach(ctx, t.orders, "expire offer", func(x *orders.Order) (orders.Event, error) { return x.ExpireOffer(now) })
-	e.release(t)
-	e.stats.Expired++
+func (e *Engine) expire(ctx context.Context, t *trip) { e.expireAll(ctx, []*trip{t}) }
+
+// expireAll takes back offers whose time ran out, in one batch.
+func (e *Engine) expireAll(ctx context.Context, ts []*trip) {
+	if len(ts) == 0 {
+		return
+	}
+	byOrder := map[string]*trip{}
+	var ids []string
+	for _, t := range ts {
+		for _, o := range t.orders {
+			byOrder[o.id] = t
+			ids = append(ids, o.id)
+		}
+	}
+	errs := e.updateMany(ctx, ids, func(x *orders.Order) ([]orders.Event, error) {
+		ev, err := x.ExpireOffer(e.at(byOrder[x.ID].expires))
+		return []orders.Event{ev}, err
+	})
+	for i, err := range errs {
+		if err != nil {
+			e.log.Error("expire offer", "order", ids[i], "err", err)
+		}
+	}
+	for _, t := range ts {
+		e.release(t)
+		e.stats.Expired++
+	}
 }
 
 // withdraw takes back an open offer before it expires.

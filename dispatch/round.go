@@ -30,12 +30,14 @@ func (e *Engine) Round(ctx context.Context) (RoundStats, error) {
 	now := e.min(nowT)
 	st := RoundStats{At: nowT}
 
+	var expired []*trip
 	for _, r := range e.rlist {
 		if t := r.offer; t != nil && t.expires <= now {
-			e.expire(ctx, t)
-			st.Expired++
+			expired = append(expired, t)
 		}
 	}
+	e.expireAll(ctx, expired)
+	st.Expired = len(expired)
 	for _, id := range e.idx.Sweep(nowT) {
 		if r := e.riders[id]; r != nil {
 			r.stale = true

@@ -17,7 +17,10 @@ type RelayConfig struct {
 	Batch      int           // the most events claimed and published at once; default 500
 	Idle       time.Duration // the wait when there is nothing to publish; default 50ms
 	MaxBackoff time.Duration // the longest wait after a failure; default 5s
-	Logger     *slog.Logger  // reports the failures that Run retries; nil: no logging
+	// Retain is how long a published row stays in the outbox before Run deletes it (the order's
+	// events stay in order_events); default 1h.
+	Retain time.Duration
+	Logger *slog.Logger // reports the failures that Run retries; nil: no logging
 }
 
 // The defaults of RelayConfig.
@@ -25,7 +28,11 @@ const (
 	DefaultRelayBatch      = 500
 	DefaultRelayIdle       = 50 * time.Millisecond
 	DefaultRelayMaxBackoff = 5 * time.Second
+	DefaultRelayRetain     = time.Hour
 )
+
+// pruneEvery is how often Run deletes the published rows older than Retain.
+const pruneEvery = time.Minute
 
 // minBackoff is the wait after a first failure, when Idle is shorter.
 const minBackoff = 100 * time.Millisecond
@@ -39,6 +46,8 @@ func (c RelayConfig) Validate() error {
 		return orders.Invalid("relay.idle", "%v is negative", c.Idle)
 	case c.MaxBackoff < 0:
 		return orders.Invalid("relay.max_backoff", "%v is negative", c.MaxBackoff)
+	case c.Retain < 0:
+		return orders.Invalid("relay.retain", "%v is negative", c.Retain)
 	}
 	return nil
 }
@@ -52,6 +61,9 @@ func (c RelayConfig) withDefaults() RelayConfig {
 	}
 	if c.MaxBackoff == 0 {
 		c.MaxBackoff = DefaultRelayMaxBackoff
+	}
+	if c.Retain == 0 {
+		c.Retain = DefaultRelayRetain
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -101,7 +113,14 @@ func NewRelay(pool *pgxpool.Pool, pub orders.Publisher, cfg RelayConfig) (*Relay
 // long as after the previous one, up to MaxBackoff.
 func (r *Relay) Run(ctx context.Context) error {
 	var backoff time.Duration
+	pruned := time.Now()
 	for {
+		if time.Since(pruned) >= pruneEvery {
+			pruned = time.Now()
+			if _, err := r.Prune(ctx); err != nil && ctx.Err() == nil {
+				r.cfg.Logger.WarnContext(ctx, "outbox prune failed", "err", err)
+			}
+		}
 		n, err := r.RelayOnce(ctx)
 		if ctx.Err() != nil {
 			return nil
@@ -149,12 +168,26 @@ const claimOutbox = `WITH claimed AS (
 
 const markPublished = `UPDATE outbox SET published_at = now() WHERE id = ANY($1)`
 
+// Prune deletes the published rows older than Retain and returns how many. The events stay in
+// order_events; only the relay's work list shrinks.
+func (r *Relay) Prune(ctx context.Context) (int64, error) {
+	tag, err := r.pool.Exec(ctx, `DELETE FROM outbox WHERE published_at < now() - $1::interval`, r.cfg.Retain)
+	if err != nil {
+		return 0, translate(err, "prune outbox")
+	}
+	return tag.RowsAffected(), nil
+}
+
 // RelayOnce runs one round: it publishes up to Batch events and returns how many. On a
 // Publisher error nothing is marked and the error is returned.
 func (r *Relay) RelayOnce(ctx context.Context) (int, error) {
 	var n int
 	var pubErr error
 	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		// A generic plan of the claim scans the whole outbox; the custom one uses its indexes.
+		if _, err := tx.Exec(ctx, "SET LOCAL plan_cache_mode = force_custom_plan"); err != nil {
+			return err
+		}
 		rows, _ := tx.Query(ctx, claimOutbox, r.cfg.Batch)
 		var (
 			ids []int64

@@ -296,3 +296,32 @@ func TestRelayConfig(t *testing.T) {
 		})
 	}
 }
+
+// TestRelayPrune deletes published outbox rows past the retention and keeps the rest, and the
+// events stay in the order's history.
+func TestRelayPrune(t *testing.T) {
+	db := MustDB(t)
+	repo := db.Repository()
+	at := orderstest.FestivalStart.Add(time.Minute)
+	for _, id := range []string{"o-1", "o-2"} {
+		create(t, repo, id)
+		step(t, repo, id, func(o *orders.Order) (orders.Event, error) { return o.SendTicket(at) })
+	}
+	rec := &recorder{}
+	r := mustRelay(t, db, rec, postgres.RelayConfig{Retain: time.Nanosecond})
+	if n, err := r.RelayOnce(t.Context()); n != 4 || err != nil {
+		t.Fatalf("RelayOnce = %d, %v; want 4", n, err)
+	}
+	create(t, repo, "o-3") // unpublished: must stay
+	time.Sleep(10 * time.Millisecond)
+	if n, err := r.Prune(t.Context()); n != 4 || err != nil {
+		t.Fatalf("Prune = %d, %v; want the 4 published rows", n, err)
+	}
+	if got := count(t, db, unpublished); got != 1 {
+		t.Errorf("%d unpublished rows after the prune, want 1", got)
+	}
+	evs, err := repo.Events(t.Context(), "o-1")
+	if err != nil || len(evs) != 2 {
+		t.Errorf("o-1 has %d events after the prune, %v; want its 2", len(evs), err)
+	}
+}
