@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -171,8 +172,9 @@ func (c *serveCmd) run(ctx context.Context, m *Main) error {
 	var intake *kafka.Intake
 	var locations *kafka.RiderLocations
 	if c.kafka != "" {
+		stores := newStoreCache(repo)
 		place := func(ctx context.Context, o orders.Order, _ kafka.Meta) error {
-			st, err := repo.GetStore(ctx, o.StoreID)
+			st, err := stores.get(ctx, o.StoreID)
 			if err != nil {
 				return fmt.Errorf("store_id: %w", err)
 			}
@@ -318,4 +320,34 @@ func (c *serveCmd) startFleet(ctx context.Context, repo orders.Repository, fleet
 		})
 	}
 	return nil
+}
+
+// storeCache keeps the stores the intake has looked up, so that an order
+// costs no query for its store; a store it has not seen is read from the
+// record.
+type storeCache struct {
+	repo orders.Repository
+	mu   sync.RWMutex
+	m    map[string]orders.Store
+}
+
+func newStoreCache(repo orders.Repository) *storeCache {
+	return &storeCache{repo: repo, m: map[string]orders.Store{}}
+}
+
+func (c *storeCache) get(ctx context.Context, id string) (orders.Store, error) {
+	c.mu.RLock()
+	s, ok := c.m[id]
+	c.mu.RUnlock()
+	if ok {
+		return s, nil
+	}
+	s, err := c.repo.GetStore(ctx, id)
+	if err != nil {
+		return orders.Store{}, err
+	}
+	c.mu.Lock()
+	c.m[id] = s
+	c.mu.Unlock()
+	return s, nil
 }
