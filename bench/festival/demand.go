@@ -170,7 +170,6 @@ type demand struct {
 // maxAddressTries bounds the draws of an address that some store serves.
 const maxAddressTries = 50
 
-
 // distanceScaleM is how fast a consumer's preference for a store falls with
 // distance: a store this much farther is e times less likely.
 const distanceScaleM = 1500
