@@ -604,17 +604,8 @@ func (e *Engine) expireAll(ctx context.Context, ts []*trip) {
 	if len(ts) == 0 {
 		return
 	}
-	byOrder := map[string]*trip{}
-	var ids []string
-	for _, t := range ts {
-		for _, o := range t.orders {
-			byOrder[o.id] = t
-			ids = append(ids, o.id)
-		}
-	}
-	errs := e.updateMany(ctx, ids, func(x *orders.Order) ([]orders.Event, error) {
-		ev, err := x.ExpireOffer(e.at(byOrder[x.ID].expires))
-		return []orders.Event{ev}, err
+	ids, _, errs := e.updateTrips(ctx, ts, func(t *trip, x *orders.Order) (orders.Event, error) {
+		return x.ExpireOffer(e.at(t.expires))
 	})
 	for i, err := range errs {
 		if err != nil {

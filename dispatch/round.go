@@ -485,18 +485,8 @@ func (e *Engine) commitOffers(ctx context.Context, ts []*trip, now float64, st *
 		return
 	}
 	at := e.at(now)
-	byOrder := map[string]*trip{}
-	var ids []string
-	for _, t := range ts {
-		for _, o := range t.orders {
-			byOrder[o.id] = t
-			ids = append(ids, o.id)
-		}
-	}
-	errs := e.updateMany(ctx, ids, func(x *orders.Order) ([]orders.Event, error) {
-		t := byOrder[x.ID]
-		ev, err := x.Offer(at, t.rider.id, e.at(t.expires))
-		return []orders.Event{ev}, err
+	ids, byOrder, errs := e.updateTrips(ctx, ts, func(t *trip, x *orders.Order) (orders.Event, error) {
+		return x.Offer(at, t.rider.id, e.at(t.expires))
 	})
 	failed := map[*trip]bool{}
 	offered := map[string]bool{}
@@ -524,6 +514,24 @@ func (e *Engine) commitOffers(ctx context.Context, ts []*trip, now float64, st *
 		e.stats.Offers++
 		st.Offers = append(st.Offers, e.describe(t))
 	}
+}
+
+// updateTrips applies one transition to every order of the trips, in one
+// batch, and returns the orders' ids, their trips and the error of each.
+func (e *Engine) updateTrips(ctx context.Context, ts []*trip, step func(t *trip, x *orders.Order) (orders.Event, error)) ([]string, map[string]*trip, []error) {
+	byOrder := map[string]*trip{}
+	var ids []string
+	for _, t := range ts {
+		for _, o := range t.orders {
+			byOrder[o.id] = t
+			ids = append(ids, o.id)
+		}
+	}
+	errs := e.updateMany(ctx, ids, func(x *orders.Order) ([]orders.Event, error) {
+		ev, err := step(byOrder[x.ID], x)
+		return []orders.Event{ev}, err
+	})
+	return ids, byOrder, errs
 }
 
 // updateMany applies fn to the orders of ids, in one batch when the
