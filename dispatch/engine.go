@@ -351,7 +351,7 @@ func (e *Engine) Submit(ctx context.Context, o orders.Order) (orders.Order, erro
 		return orders.Order{}, err
 	}
 	stored, isNew, err := e.repo.CreateOrder(ctx, created, ev)
-	if err != nil || !isNew {
+	if err != nil || (!isNew && stored.Status != orders.StatusCreated) {
 		return stored, err
 	}
 	stored, err = e.repo.UpdateOrder(ctx, stored.ID, func(o *orders.Order) ([]orders.Event, error) {
@@ -359,10 +359,13 @@ func (e *Engine) Submit(ctx context.Context, o orders.Order) (orders.Order, erro
 		return []orders.Event{ev}, err
 	})
 	if err != nil {
-		return stored, fmt.Errorf("send ticket of %s: %w", stored.ID, err)
+		return stored, fmt.Errorf("send ticket of %s: %w", created.ID, err)
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.orders[stored.ID] != nil {
+		return stored, nil
+	}
 	os := &orderState{
 		id:      stored.ID,
 		store:   st,

@@ -432,3 +432,33 @@ func TestHopelessCancelLeavesNoDuplicate(t *testing.T) {
 		t.Errorf("%d pending after the round, want 1 (C, once)", s.Pending)
 	}
 }
+
+// TestSubmitSendsTheTicketOfACreatedOrder covers a crash between recording
+// an order and sending its ticket: the redelivered order gets its ticket.
+func TestSubmitSendsTheTicketOfACreatedOrder(t *testing.T) {
+	f := newFixture(t, dispatch.Config{})
+	o := orders.Order{
+		ID: "A", Platform: "p", PlatformOrderID: "A", StoreID: "S1", Section: orders.SectionDeals,
+		Items:   []orders.Item{{SKU: "rice", Name: "rice", Qty: 1, PriceCents: 2000}},
+		Dropoff: geo.Point{Lat: f.store.Lat - 0.01, Lng: f.store.Lng}, PlacedAt: t0, ReadyAt: t0, PromiseAt: t0.Add(45 * time.Minute),
+	}
+	n, ev, err := orders.NewOrder(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.repo.CreateOrder(context.Background(), n, ev); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.eng.Submit(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.order("A"); got.Status != orders.StatusTicketSent {
+		t.Fatalf("redelivered order is %s, want TICKET_SENT", got.Status)
+	}
+	if s := f.eng.Stats(); s.Pending != 1 {
+		t.Fatalf("%d pending, want the order once", s.Pending)
+	}
+	if _, err := f.eng.Submit(context.Background(), o); err != nil || f.eng.Stats().Pending != 1 {
+		t.Fatalf("a third delivery: %v, pending %d", err, f.eng.Stats().Pending)
+	}
+}

@@ -161,8 +161,9 @@ const claimOutbox = `WITH claimed AS (
 	FROM claimed c
 	WHERE NOT EXISTS (
 		SELECT 1 FROM outbox e
-		WHERE e.order_id = c.order_id AND e.seq < c.seq AND e.published_at IS NULL
+		WHERE e.order_id = c.order_id AND e.seq < c.seq AND e.id < c.id AND e.published_at IS NULL
 			AND NOT EXISTS (SELECT 1 FROM claimed x WHERE x.id = e.id)
+		OFFSET 0
 	)
 	ORDER BY c.id`
 
