@@ -41,9 +41,12 @@ demo:
 # The services come up first (idempotent; Kafka is fetched from Maven Central
 # on the first run only); tests that need them read .services.env and, with
 # ZX_REQUIRE_SERVICES=1, fail instead of skipping when a service is missing.
+# The crash tests restart Kafka and PostgreSQL, so they run alone, after the
+# rest.
 test:
 	deploy/services.sh up
-	set -a; . ./.services.env; set +a; ZX_REQUIRE_SERVICES=1 $(GO) test -timeout 30m ./...
+	set -a; . ./.services.env; set +a; ZX_REQUIRE_SERVICES=1 $(GO) test -timeout 30m -skip '^TestCrashSafety$$' ./...
+	set -a; . ./.services.env; set +a; ZX_REQUIRE_SERVICES=1 $(GO) test -timeout 20m -run '^TestCrashSafety$$' ./cmd/zhengxiang
 
 services-up:
 	deploy/services.sh up $(if $(WITH),--with $(WITH))
