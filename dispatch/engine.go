@@ -171,6 +171,9 @@ type Engine struct {
 	nextID  int
 	stats   Stats
 	scratch []geo.Neighbor
+	// freeIdx and chainIdx are the riders a round may offer a trip to; see
+	// roundIndex.
+	freeIdx, chainIdx *geo.RiderIndex
 }
 
 // New returns an engine that records every change in repo, prices routes

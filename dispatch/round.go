@@ -17,6 +17,7 @@ type bundle struct {
 	orders []*orderState
 	ready  float64   // the latest ready time of its orders
 	offs   []float64 // minutes from pickup to each drop-off
+	prices []price   // a round's candidate riders' prices, by edge
 }
 
 // Round runs one dispatch round at the clock's time: offers that timed out
@@ -302,79 +303,49 @@ func (e *Engine) match(ctx context.Context, now float64, live []*orderState, st 
 	if len(due) == 0 {
 		return
 	}
-	var chained []*riderState
-	idle := 0
-	for _, r := range e.rlist {
-		if _, _, ok := e.available(r, now); ok {
-			if len(r.plan) == 0 {
-				idle++
-			} else {
-				chained = append(chained, r)
-			}
-		}
-	}
-	if idle+len(chained) == 0 {
+	free, chained := e.roundIndex(now)
+	if free.Len()+chained.Len() == 0 {
 		return
 	}
-	bs := e.bundles(now, due, idle)
+	bs := e.bundles(now, due, free.Len())
 	st.Bundles = len(bs)
 
-	// Candidate riders for each bundle: the nearest idle ones from the live
-	// index, and riders about to finish a trip, by where they will be.
+	// Candidate riders for each bundle: the nearest idle ones, and the
+	// nearest of those about to finish a trip, by where they will be.
 	col := map[*riderState]int{}
 	var cols []*riderState
-	cands := make([][]candidate, len(bs))
+	rows := make([][]edge, len(bs))
+	wait := make([]float64, len(bs))
+	k := e.cfg.Candidates
 	for i, b := range bs {
-		add := func(r *riderState, pr price) {
-			cands[i] = append(cands[i], candidate{r, pr})
-			if _, seen := col[r]; !seen {
-				col[r] = len(cols)
-				cols = append(cols, r)
-			}
-		}
-		for _, c := range e.nearestFree(b, now, e.cfg.Candidates) {
-			add(c.r, c.p)
-		}
-		for _, r := range chained {
-			p, free, _ := e.available(r, now)
-			if pr, ok := e.priceFor(b, r, p, free); ok {
-				add(r, pr)
-			}
-		}
-	}
-
-	// Rows are bundles; columns are riders, then one "wait" column per
-	// bundle priced at its best offer plus the cost of waiting a round.
-	n, m := len(bs), len(cols)
-	cost := make([][]float64, n)
-	for i, b := range bs {
-		row := make([]float64, m+n)
-		for j := range row {
-			row[j] = forbidden
-		}
 		best := math.Inf(1)
-		for _, c := range cands[i] {
-			row[col[c.r]] = c.p.cost
+		for _, c := range append(e.nearest(free, b, now, k), e.nearest(chained, b, now, k)...) {
+			j, seen := col[c.r]
+			if !seen {
+				j = len(cols)
+				col[c.r] = j
+				cols = append(cols, c.r)
+			}
+			rows[i] = append(rows[i], edge{j, c.p.cost})
+			b.prices = append(b.prices, c.p)
 			best = math.Min(best, c.p.cost)
 		}
 		if math.IsInf(best, 1) {
 			best = 0
 		}
-		row[m+i] = best + e.deferCost(b, now)
-		cost[i] = row
+		// Waiting for a later round costs the best offer now and the delay.
+		wait[i] = best + e.deferCost(b, now)
 	}
-	assign := minCostAssignment(cost, m+n)
 	var planned []*trip
 	slack := e.cfg.CommitSlack.Minutes()
-	for i, j := range assign {
-		if j >= m || cost[i][j] >= forbidden {
+	for i, j := range assign(rows, wait, len(cols)) {
+		if j < 0 {
 			continue
 		}
-		r := cols[j]
 		var pr price
-		for _, c := range cands[i] {
-			if c.r == r {
-				pr = c.p
+		for x, ed := range rows[i] {
+			if ed.col == j {
+				pr = bs[i].prices[x]
 			}
 		}
 		// Hold the pair while the rider would only wait: a later round can
@@ -382,7 +353,7 @@ func (e *Engine) match(ctx context.Context, now float64, live []*orderState, st 
 		if pr.wait > slack || pr.depart-now > slack {
 			continue
 		}
-		planned = append(planned, e.offer(r, bs[i], pr, now))
+		planned = append(planned, e.offer(cols[j], bs[i], pr, now))
 	}
 	e.commitOffers(ctx, planned, now, st)
 }
@@ -418,14 +389,45 @@ type candidate struct {
 	p price
 }
 
-// nearestFree returns up to k riders without a trip that can take the
-// bundle, nearest to its store first, each with its price.
-func (e *Engine) nearestFree(b *bundle, now float64, k int) []candidate {
+// roundIndex returns the riders that may take a trip now, in two indexes
+// by where they can set out from: free holds the idle ones, at their
+// position; chained those finishing a trip, at its last drop-off. The
+// indexes live as long as the engine, so that the geometry of their cells
+// is worked out once.
+func (e *Engine) roundIndex(now float64) (free, chained *geo.RiderIndex) {
+	if e.freeIdx == nil {
+		cfg := geo.IndexConfig{StaleAfter: 100 * 365 * 24 * time.Hour}
+		e.freeIdx, e.chainIdx = geo.NewRiderIndex(cfg), geo.NewRiderIndex(cfg)
+	}
+	at := e.at(now)
+	for _, r := range e.rlist {
+		p, _, ok := e.available(r, now)
+		switch {
+		case !ok:
+			e.freeIdx.Remove(r.id)
+			e.chainIdx.Remove(r.id)
+		case len(r.plan) == 0:
+			e.freeIdx.Update(r.id, p, at)
+			e.chainIdx.Remove(r.id)
+		default:
+			e.chainIdx.Update(r.id, p, at)
+			e.freeIdx.Remove(r.id)
+		}
+	}
+	return e.freeIdx, e.chainIdx
+}
+
+// nearest returns up to k riders of ix that can take the bundle, nearest
+// to its store first, each with its price.
+func (e *Engine) nearest(ix *geo.RiderIndex, b *bundle, now float64, k int) []candidate {
+	if ix.Len() == 0 {
+		return nil
+	}
 	priced := map[string]price{}
-	e.scratch = e.idx.Nearest(b.store.point, k, e.at(now), func(id string) bool {
+	e.scratch = ix.Nearest(b.store.point, k, e.at(now), func(id string) bool {
 		r := e.riders[id]
 		p, free, ok := e.available(r, now)
-		if !ok || len(r.plan) > 0 {
+		if !ok {
 			return false
 		}
 		pr, ok := e.priceFor(b, r, p, free)
@@ -442,10 +444,11 @@ func (e *Engine) nearestFree(b *bundle, now float64, k int) []candidate {
 // greedy is the baseline: each pending order, oldest first, goes alone to
 // the nearest idle rider that can take it.
 func (e *Engine) greedy(ctx context.Context, now float64, live []*orderState, st *RoundStats) {
+	free, _ := e.roundIndex(now)
 	var planned []*trip
 	for _, o := range live {
 		b := e.newBundle(o.store, []*orderState{o}, now)
-		if c := e.nearestFree(b, now, 1); len(c) == 1 {
+		if c := e.nearest(free, b, now, 1); len(c) == 1 {
 			planned = append(planned, e.offer(c[0].r, b, c[0].p, now))
 		}
 	}
@@ -588,6 +591,7 @@ func (e *Engine) improve(ctx context.Context, now float64, st *RoundStats) int {
 	gain := e.cfg.ReassignGain.Minutes()
 	nowT := e.at(now)
 	n := 0
+	var free *geo.RiderIndex
 	for _, r := range e.rlist {
 		if len(r.plan) == 0 {
 			continue
@@ -596,11 +600,14 @@ func (e *Engine) improve(ctx context.Context, now float64, st *RoundStats) int {
 		if t.state != tripAssigned || t.pickup <= tripReady(t)+gain || movedBefore(t) {
 			continue
 		}
+		if free == nil {
+			free, _ = e.roundIndex(now)
+		}
 		b := &bundle{store: t.store, orders: t.orders, ready: tripReady(t), offs: make([]float64, len(t.orders))}
 		for i := range t.orders {
 			b.offs[i] = t.drops[i] - t.pickup
 		}
-		if c := e.nearestFree(b, now, 1); len(c) == 0 || c[0].p.pickup+gain >= t.pickup {
+		if c := e.nearest(free, b, now, 1); len(c) == 0 || c[0].p.pickup+gain >= t.pickup {
 			continue
 		}
 		for _, o := range e.releaseEach(ctx, t.orders, "reassign", func(x *orders.Order) (orders.Event, error) { return x.Reassign(nowT, "a closer rider is free") }) {
