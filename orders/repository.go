@@ -127,3 +127,52 @@ type BatchUpdater interface {
 	// case nothing was written.
 	UpdateOrders(ctx context.Context, ids []string, fn func(o *Order) ([]Event, error)) (errs []error, err error)
 }
+
+// Placement is an order for CreateOrders: the order as it is to be stored, and the events that
+// brought it there, the first being its ORDER_CREATED (as NewOrder made it) and the rest, if
+// any, the changes it went through before it was stored (the ticket sent to its store, say).
+type Placement struct {
+	Order  Order
+	Events []Event
+}
+
+// Created is what CreateOrders did with one Placement.
+type Created struct {
+	// Order is the order as stored: the one given when New, the one found under its key
+	// otherwise.
+	Order Order
+	// New is true when this call stored the order, false when its key was taken by the same
+	// order (a platform's resend).
+	New bool
+	// Err is the order's own error: invalid (see CheckPlacement), or KindConflict when its key is
+	// taken by a different order or its ID by another key. The order was not stored.
+	Err error
+}
+
+// CheckPlacement checks a Placement: a valid order, its ORDER_CREATED event at seq 1 first, then
+// consecutive events, and the order at the last event's seq.
+func CheckPlacement(n Placement) error {
+	if err := n.Order.Validate(); err != nil {
+		return err
+	}
+	if len(n.Events) == 0 {
+		return Invalid("events", "order %s has no ORDER_CREATED event", n.Order.ID)
+	}
+	if ev := n.Events[0]; ev.OrderID != n.Order.ID || ev.Seq != 1 || ev.Type != EventOrderCreated {
+		return Invalid("event", "%s seq %d for order %q is not the creation of order %s", ev.Type, ev.Seq, ev.OrderID, n.Order.ID)
+	}
+	return CheckEvents(0, n.Order, n.Events)
+}
+
+// BatchCreator is a Repository that can store many new orders in one go, as the intake does
+// with a batch of placed orders. Users fall back to CreateOrder (and UpdateOrder for the events
+// after the first) when their repository is not one.
+type BatchCreator interface {
+	// CreateOrders stores each new order with all its events (and, where the repository has
+	// one, their outbox rows), idempotently by Key() as CreateOrder does, in one atomic step:
+	// out[i] says what became of ps[i]. An order whose key was taken by the same order is
+	// returned as stored, New false, even when it is at a later state. Two orders of one batch
+	// with the same key are taken as a resend of the first. err is an error of the whole
+	// batch, in which case nothing was stored.
+	CreateOrders(ctx context.Context, ps []Placement) (out []Created, err error)
+}
