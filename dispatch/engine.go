@@ -152,7 +152,14 @@ func (r *riderState) load() int {
 
 // Engine is the dispatcher. Its methods are safe for concurrent use.
 type Engine struct {
-	mu     sync.Mutex
+	// mu guards the dispatch state below; storesMu guards the stores map
+	// and each store's fields too, so that the intake can check a store
+	// without waiting for a round; inMu guards the inbox of new orders,
+	// which the next holder of mu admits.
+	mu       sync.Mutex
+	storesMu sync.RWMutex
+	inMu     sync.Mutex
+	inbox    []*orderState
 	cfg    Config
 	repo   orders.Repository
 	travel geo.Travel
@@ -241,8 +248,10 @@ func (e *Engine) AddStore(ctx context.Context, s orders.Store) error {
 	if err := e.repo.PutStore(ctx, s); err != nil {
 		return fmt.Errorf("add store %s: %w", s.ID, err)
 	}
-	e.mu.Lock()
+	e.lock()
 	defer e.mu.Unlock()
+	e.storesMu.Lock()
+	defer e.storesMu.Unlock()
 	st := e.stores[s.ID]
 	if st == nil {
 		st = &storeState{id: s.ID}
@@ -250,6 +259,22 @@ func (e *Engine) AddStore(ctx context.Context, s orders.Store) error {
 	}
 	st.point, st.suspended = s.Point, s.Suspended
 	return nil
+}
+
+// lock takes the engine's lock and admits the orders submitted since it
+// was last taken.
+func (e *Engine) lock() {
+	e.mu.Lock()
+	e.inMu.Lock()
+	in := e.inbox
+	e.inbox = nil
+	e.inMu.Unlock()
+	for _, o := range in {
+		if e.orders[o.id] == nil {
+			e.orders[o.id] = o
+			e.requeue(o)
+		}
+	}
 }
 
 // StartShift puts a rider on shift at its position.
@@ -271,7 +296,7 @@ func (e *Engine) StartShift(ctx context.Context, r orders.Rider) error {
 	if err := e.repo.PutRider(ctx, r); err != nil {
 		return fmt.Errorf("start shift of %s: %w", r.ID, err)
 	}
-	e.mu.Lock()
+	e.lock()
 	defer e.mu.Unlock()
 	rs := e.riders[r.ID]
 	if rs == nil {
@@ -291,7 +316,7 @@ func (e *Engine) StartShift(ctx context.Context, r orders.Rider) error {
 // EndShift takes a rider out of matching. Trips it has accepted go on; an
 // open offer is withdrawn.
 func (e *Engine) EndShift(ctx context.Context, riderID string) error {
-	e.mu.Lock()
+	e.lock()
 	defer e.mu.Unlock()
 	r := e.riders[riderID]
 	if r == nil {
@@ -306,19 +331,31 @@ func (e *Engine) EndShift(ctx context.Context, riderID string) error {
 
 // Ping records a rider's position.
 func (e *Engine) Ping(riderID string, p geo.Point) error {
-	if err := p.Validate(); err != nil {
-		return orders.Invalid("location", "%v", err)
-	}
+	return e.PingMany([]string{riderID}, []geo.Point{p})[0]
+}
+
+// PingMany records many riders' positions under one take of the engine's
+// lock, as the intake of riders.locations hands them over; errs[i] is what
+// Ping would have returned for ids[i].
+func (e *Engine) PingMany(ids []string, ps []geo.Point) (errs []error) {
+	errs = make([]error, len(ids))
 	now := e.clock.Now()
-	e.mu.Lock()
+	e.lock()
 	defer e.mu.Unlock()
-	r := e.riders[riderID]
-	if r == nil {
-		return orders.NotFound("rider", riderID)
+	for i, id := range ids {
+		if err := ps[i].Validate(); err != nil {
+			errs[i] = orders.Invalid("location", "%v", err)
+			continue
+		}
+		r := e.riders[id]
+		if r == nil {
+			errs[i] = orders.NotFound("rider", id)
+			continue
+		}
+		r.pos, r.stale = ps[i], false
+		e.idx.Update(id, ps[i], now)
 	}
-	r.pos, r.stale = p, false
-	e.idx.Update(riderID, p, now)
-	return nil
+	return errs
 }
 
 // NewOrderID returns a fresh order id: "O" and 16 random hex digits.
@@ -333,54 +370,135 @@ func NewOrderID() string {
 // repeated submission returns the order as stored. An order without an id
 // gets a new one.
 func (e *Engine) Submit(ctx context.Context, o orders.Order) (orders.Order, error) {
-	e.mu.Lock()
-	st := e.stores[o.StoreID]
-	e.mu.Unlock()
+	out, errs := e.SubmitBatch(ctx, []orders.Order{o})
+	return out[0], errs[0]
+}
+
+// SubmitBatch takes many new orders at once, as Submit takes one: the new
+// ones are recorded with their tickets in one write when the repository is
+// an orders.BatchCreator. out[i] and errs[i] are what Submit would have
+// returned for list[i]. It waits for no dispatch round: the orders join the
+// pending pool when the engine's lock is next taken.
+func (e *Engine) SubmitBatch(ctx context.Context, list []orders.Order) (out []orders.Order, errs []error) {
+	out, errs = make([]orders.Order, len(list)), make([]error, len(list))
+	now := e.clock.Now()
+	ps := make([]orders.Placement, 0, len(list))
+	firsts := make([]orders.Order, 0, len(list)) // each order as created, before its ticket
+	at := make([]int, 0, len(list))              // list index of ps[k]
+	for i, o := range list {
+		if err := e.admissible(o.StoreID); err != nil {
+			errs[i] = err
+			continue
+		}
+		if o.PlacedAt.IsZero() {
+			o.PlacedAt = now
+		}
+		if o.ID == "" {
+			o.ID = NewOrderID()
+		}
+		created, ev, err := orders.NewOrder(o)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		ticketed := created
+		tev, err := ticketed.SendTicket(now)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		ps = append(ps, orders.Placement{Order: ticketed, Events: []orders.Event{ev, tev}})
+		firsts = append(firsts, created)
+		at = append(at, i)
+	}
+	if len(ps) == 0 {
+		return out, errs
+	}
+	var admit []*orderState
+	for k, c := range e.place(ctx, ps, firsts) {
+		i := at[k]
+		out[i], errs[i] = c.Order, c.Err
+		if c.Err != nil {
+			continue
+		}
+		if !c.New {
+			if c.Order.Status != orders.StatusCreated {
+				continue // recorded and ticketed before: restored or already taken
+			}
+			// Recorded, but the ticket was not: a crash between the two
+			// writes of an older version. Send it now.
+			stored, err := e.repo.UpdateOrder(ctx, c.Order.ID, func(o *orders.Order) ([]orders.Event, error) {
+				ev, err := o.SendTicket(now)
+				return []orders.Event{ev}, err
+			})
+			if err != nil {
+				errs[i] = fmt.Errorf("send ticket of %s: %w", c.Order.ID, err)
+				continue
+			}
+			out[i] = stored
+		}
+		e.storesMu.RLock()
+		st := e.stores[out[i].StoreID]
+		e.storesMu.RUnlock()
+		admit = append(admit, &orderState{
+			id:      out[i].ID,
+			store:   st,
+			drop:    out[i].Dropoff,
+			placed:  e.min(out[i].PlacedAt),
+			ready:   e.min(out[i].ReadyAt),
+			readyAt: math.NaN(),
+			promise: e.min(out[i].PromiseAt),
+		})
+	}
+	e.inMu.Lock()
+	e.inbox = append(e.inbox, admit...)
+	e.inMu.Unlock()
+	return out, errs
+}
+
+// admissible tells whether a store takes new orders.
+func (e *Engine) admissible(storeID string) error {
+	e.storesMu.RLock()
+	defer e.storesMu.RUnlock()
+	st := e.stores[storeID]
 	if st == nil {
-		return orders.Order{}, orders.Invalid("store_id", "unknown store %q", o.StoreID)
+		return orders.Invalid("store_id", "unknown store %q", storeID)
 	}
 	if st.suspended {
-		return orders.Order{}, orders.Unavailable("store %s is suspended", o.StoreID)
+		return orders.Unavailable("store %s is suspended", storeID)
 	}
-	now := e.clock.Now()
-	if o.PlacedAt.IsZero() {
-		o.PlacedAt = now
+	return nil
+}
+
+// place records new orders: in one batch when the repository can, else
+// one by one, each created as firsts[i] and then taken through the rest of
+// its events.
+func (e *Engine) place(ctx context.Context, ps []orders.Placement, firsts []orders.Order) []orders.Created {
+	if bc, ok := e.repo.(orders.BatchCreator); ok {
+		out, err := bc.CreateOrders(ctx, ps)
+		if err == nil {
+			return out
+		}
+		out = make([]orders.Created, len(ps))
+		for i := range out {
+			out[i].Err = err
+		}
+		return out
 	}
-	if o.ID == "" {
-		o.ID = NewOrderID()
+	out := make([]orders.Created, len(ps))
+	for i, p := range ps {
+		first := firsts[i]
+		out[i].Order, out[i].New, out[i].Err = e.repo.CreateOrder(ctx, first, p.Events[0])
+		if out[i].Err != nil || !out[i].New || len(p.Events) == 1 {
+			continue
+		}
+		rest := p.Events[1:]
+		out[i].Order, out[i].Err = e.repo.UpdateOrder(ctx, first.ID, func(o *orders.Order) ([]orders.Event, error) {
+			*o = p.Order
+			return rest, nil
+		})
 	}
-	created, ev, err := orders.NewOrder(o)
-	if err != nil {
-		return orders.Order{}, err
-	}
-	stored, isNew, err := e.repo.CreateOrder(ctx, created, ev)
-	if err != nil || (!isNew && stored.Status != orders.StatusCreated) {
-		return stored, err
-	}
-	stored, err = e.repo.UpdateOrder(ctx, stored.ID, func(o *orders.Order) ([]orders.Event, error) {
-		ev, err := o.SendTicket(now)
-		return []orders.Event{ev}, err
-	})
-	if err != nil {
-		return stored, fmt.Errorf("send ticket of %s: %w", created.ID, err)
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.orders[stored.ID] != nil {
-		return stored, nil
-	}
-	os := &orderState{
-		id:      stored.ID,
-		store:   st,
-		drop:    stored.Dropoff,
-		placed:  e.min(stored.PlacedAt),
-		ready:   e.min(stored.ReadyAt),
-		readyAt: math.NaN(),
-		promise: e.min(stored.PromiseAt),
-	}
-	e.orders[os.id] = os
-	e.requeue(os)
-	return stored, nil
+	return out
 }
 
 // update applies one transition to an order in the repository.
@@ -395,12 +513,23 @@ func (e *Engine) update(ctx context.Context, id string, fn func(o *orders.Order)
 	return err
 }
 
-// each applies one transition to every order of a trip, stopping at the
-// first that fails.
+// each applies one transition to every order of a trip, in one batch when
+// the repository can, and returns the first error.
 func (e *Engine) each(ctx context.Context, os []*orderState, fn func(x *orders.Order) (orders.Event, error)) error {
-	for _, o := range os {
-		if err := e.update(ctx, o.id, fn); err != nil {
-			return fmt.Errorf("order %s: %w", o.id, err)
+	ids := make([]string, len(os))
+	for i, o := range os {
+		ids[i] = o.id
+	}
+	errs := e.updateMany(ctx, ids, func(x *orders.Order) ([]orders.Event, error) {
+		ev, err := fn(x)
+		if err != nil {
+			return nil, err
+		}
+		return []orders.Event{ev}, nil
+	})
+	for i, err := range errs {
+		if err != nil {
+			return fmt.Errorf("order %s: %w", ids[i], err)
 		}
 	}
 	return nil
@@ -433,7 +562,7 @@ func (e *Engine) MarkReady(ctx context.Context, orderID string) error {
 	if err := e.update(ctx, orderID, func(o *orders.Order) (orders.Event, error) { return o.MarkReady(now) }); err != nil {
 		return err
 	}
-	e.mu.Lock()
+	e.lock()
 	defer e.mu.Unlock()
 	if o := e.orders[orderID]; o != nil {
 		o.readyAt = e.min(now)
@@ -447,7 +576,7 @@ func (e *Engine) MarkReady(ctx context.Context, orderID string) error {
 // Cancel cancels an order that has not been picked up.
 func (e *Engine) Cancel(ctx context.Context, orderID, actor, reason string) error {
 	now := e.clock.Now()
-	e.mu.Lock()
+	e.lock()
 	defer e.mu.Unlock()
 	if err := e.update(ctx, orderID, func(o *orders.Order) (orders.Event, error) { return o.Cancel(now, actor, reason) }); err != nil {
 		return err
@@ -496,7 +625,7 @@ func (e *Engine) trip(riderID, tripID string) (*trip, error) {
 // TripOf returns the trip that carries an order, so that a rider's app that
 // knows only the order can act on the trip.
 func (e *Engine) TripOf(orderID string) (string, error) {
-	e.mu.Lock()
+	e.lock()
 	defer e.mu.Unlock()
 	o := e.orders[orderID]
 	if o == nil {
@@ -511,7 +640,7 @@ func (e *Engine) TripOf(orderID string) (string, error) {
 // Trips returns the trips a rider has accepted and not finished, in the
 // order it rides them: what its app shows after a restart.
 func (e *Engine) Trips(riderID string) []Offer {
-	e.mu.Lock()
+	e.lock()
 	defer e.mu.Unlock()
 	r := e.riders[riderID]
 	if r == nil {
@@ -541,7 +670,7 @@ func (e *Engine) describe(t *trip) Offer {
 // Accept takes a rider's yes to an offer: the trip joins its plan.
 func (e *Engine) Accept(ctx context.Context, riderID, tripID string) error {
 	now := e.clock.Now()
-	e.mu.Lock()
+	e.lock()
 	defer e.mu.Unlock()
 	t, err := e.trip(riderID, tripID)
 	if err != nil {
@@ -571,7 +700,7 @@ func (e *Engine) Accept(ctx context.Context, riderID, tripID string) error {
 // will not offer them to this rider again.
 func (e *Engine) Decline(ctx context.Context, riderID, tripID string) error {
 	now := e.clock.Now()
-	e.mu.Lock()
+	e.lock()
 	defer e.mu.Unlock()
 	t, err := e.trip(riderID, tripID)
 	if err != nil {
@@ -634,7 +763,7 @@ func (e *Engine) withdraw(ctx context.Context, t *trip, reason string) {
 // ArriveAtPickup records that the rider is at the store of a trip.
 func (e *Engine) ArriveAtPickup(ctx context.Context, riderID, tripID string) error {
 	now := e.clock.Now()
-	e.mu.Lock()
+	e.lock()
 	defer e.mu.Unlock()
 	t, err := e.trip(riderID, tripID)
 	if err != nil {
@@ -657,7 +786,7 @@ func (e *Engine) ArriveAtPickup(ctx context.Context, riderID, tripID string) err
 // An order the store has not marked ready cannot be picked up.
 func (e *Engine) PickUp(ctx context.Context, riderID, tripID string) error {
 	now := e.clock.Now()
-	e.mu.Lock()
+	e.lock()
 	defer e.mu.Unlock()
 	t, err := e.trip(riderID, tripID)
 	if err != nil {
@@ -683,7 +812,7 @@ func (e *Engine) PickUp(ctx context.Context, riderID, tripID string) error {
 // ArriveAtDropoff records that the rider is at an order's door.
 func (e *Engine) ArriveAtDropoff(ctx context.Context, riderID, orderID string) error {
 	now := e.clock.Now()
-	e.mu.Lock()
+	e.lock()
 	defer e.mu.Unlock()
 	o := e.orders[orderID]
 	if o == nil || o.trip == nil || o.trip.rider.id != riderID {
@@ -696,7 +825,7 @@ func (e *Engine) ArriveAtDropoff(ctx context.Context, riderID, orderID string) e
 // for its next trip.
 func (e *Engine) Deliver(ctx context.Context, riderID, orderID string, h orders.Handover) error {
 	now := e.clock.Now()
-	e.mu.Lock()
+	e.lock()
 	defer e.mu.Unlock()
 	o := e.orders[orderID]
 	if o == nil || o.trip == nil || o.trip.rider.id != riderID {
@@ -798,7 +927,7 @@ func tripReady(t *trip) float64 {
 
 // Stats returns the engine's running totals.
 func (e *Engine) Stats() Stats {
-	e.mu.Lock()
+	e.lock()
 	defer e.mu.Unlock()
 	s := e.stats
 	s.Riders, s.ActiveTrips = 0, len(e.trips)

@@ -31,8 +31,9 @@ func (e *Engine) Restore(ctx context.Context) error {
 		return fmt.Errorf("restore orders: %w", err)
 	}
 	now := e.clock.Now()
-	e.mu.Lock()
+	e.lock()
 	defer e.mu.Unlock()
+	e.storesMu.Lock()
 	for _, s := range stores {
 		st := e.stores[s.ID]
 		if st == nil {
@@ -41,6 +42,7 @@ func (e *Engine) Restore(ctx context.Context) error {
 		}
 		st.point, st.suspended = s.Point, s.Suspended
 	}
+	e.storesMu.Unlock()
 	for _, r := range riders {
 		if !r.OnShift || e.riders[r.ID] != nil {
 			continue

@@ -26,7 +26,7 @@ type bundle struct {
 func (e *Engine) Round(ctx context.Context) (RoundStats, error) {
 	started := time.Now()
 	nowT := e.clock.Now()
-	e.mu.Lock()
+	e.lock()
 	defer e.mu.Unlock()
 	now := e.min(nowT)
 	st := RoundStats{At: nowT}
@@ -643,7 +643,7 @@ func (e *Engine) Reassign(ctx context.Context, orderID, reason string) error {
 		return orders.Invalid("reason", "a reassignment needs a reason")
 	}
 	now := e.clock.Now()
-	e.mu.Lock()
+	e.lock()
 	defer e.mu.Unlock()
 	o := e.orders[orderID]
 	if o == nil {

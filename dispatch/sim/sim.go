@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"math"
 	"math/rand"
+	"sync"
 	"time"
 
 	"zhengxiang/dispatch"
@@ -144,7 +145,12 @@ type Sim struct {
 	clock  dispatch.Clock
 	manual *dispatch.ManualClock // set when the simulation owns time
 	log    *slog.Logger          // set in live mode, where errors are logged
-	inbox  chan func()
+	// inbox holds what other goroutines hand a live simulation (Placed,
+	// Round, StartRider), unbounded so that they never wait for it; wake
+	// tells RunLive that it is not empty.
+	inMu  sync.Mutex
+	inbox []func()
+	wake  chan struct{}
 	travel geo.Travel
 	beh    Behaviour
 	rng    *rand.Rand
@@ -184,7 +190,7 @@ func NewLive(eng *dispatch.Engine, clock dispatch.Clock, travel geo.Travel, beh 
 		log = slog.New(slog.DiscardHandler)
 	}
 	s.log = log
-	s.inbox = make(chan func(), 4096)
+	s.wake = make(chan struct{}, 1)
 	return s
 }
 
@@ -354,19 +360,30 @@ func (s *Sim) record(id string) *OrderRecord {
 // that its store accepts it and has it ready at the order's ReadyAt. Safe
 // for concurrent use.
 func (s *Sim) Placed(o orders.Order) {
-	s.inbox <- func() { s.track(o, o.ReadyAt) }
+	s.post(func() { s.track(o, o.ReadyAt) })
+}
+
+// post hands fn to RunLive's goroutine.
+func (s *Sim) post(fn func()) {
+	s.inMu.Lock()
+	s.inbox = append(s.inbox, fn)
+	s.inMu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
 }
 
 // Round hands a live simulation a dispatch round's outcome, so that riders
 // answer its offers. Safe for concurrent use.
 func (s *Sim) Round(st dispatch.RoundStats) {
-	s.inbox <- func() { s.onRound(st) }
+	s.post(func() { s.onRound(st) })
 }
 
 // StartRider puts a rider of a live simulation on shift now, until off.
 // Safe for concurrent use.
 func (s *Sim) StartRider(r Rider) {
-	s.inbox <- func() { s.AddRider(r) }
+	s.post(func() { s.AddRider(r) })
 }
 
 func (s *Sim) onRound(st dispatch.RoundStats) {
@@ -553,7 +570,7 @@ func (s *Sim) ride(sr *simRider, t *simTrip, i int, leave float64) {
 // each event, and takes orders, rounds and riders from Placed, Round and
 // StartRider in between.
 func (s *Sim) RunLive(ctx context.Context) error {
-	if s.inbox == nil {
+	if s.wake == nil {
 		return fmt.Errorf("sim: RunLive needs a simulation made by NewLive")
 	}
 	timer := time.NewTimer(time.Hour)
@@ -571,8 +588,14 @@ func (s *Sim) RunLive(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case fn := <-s.inbox:
-			fn()
+		case <-s.wake:
+			s.inMu.Lock()
+			fns := s.inbox
+			s.inbox = nil
+			s.inMu.Unlock()
+			for _, fn := range fns {
+				fn()
+			}
 		case <-timer.C:
 		}
 	}
