@@ -160,12 +160,12 @@ type Engine struct {
 	storesMu sync.RWMutex
 	inMu     sync.Mutex
 	inbox    []*orderState
-	cfg    Config
-	repo   orders.Repository
-	travel geo.Travel
-	clock  Clock
-	log    *slog.Logger
-	epoch  time.Time
+	cfg      Config
+	repo     orders.Repository
+	travel   geo.Travel
+	clock    Clock
+	log      *slog.Logger
+	epoch    time.Time
 
 	idx     *geo.RiderIndex
 	stores  map[string]*storeState

@@ -148,9 +148,9 @@ type Sim struct {
 	// inbox holds what other goroutines hand a live simulation (Placed,
 	// Round, StartRider), unbounded so that they never wait for it; wake
 	// tells RunLive that it is not empty.
-	inMu  sync.Mutex
-	inbox []func()
-	wake  chan struct{}
+	inMu   sync.Mutex
+	inbox  []func()
+	wake   chan struct{}
 	travel geo.Travel
 	beh    Behaviour
 	rng    *rand.Rand
