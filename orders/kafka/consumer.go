@@ -53,29 +53,64 @@ type OrderHandler func(ctx context.Context, o orders.Order, m Meta) error
 // for an OrderHandler.
 type LocationHandler func(ctx context.Context, l Location, m Meta) error
 
+// OrderBatchHandler takes placed orders from Intake several at a time: messages of one partition
+// that were fetched and not handled yet, up to Config.MaxBatch, in offset order, ms[i] locating
+// os[i]. Each order is decoded and checked as for an OrderHandler; a message that fails that is
+// dead-lettered and never reaches the handler. The handler may keep the orders but not the
+// slices, which the consumer reuses.
+//
+// It returns one error per order, errs[i] for os[i], or nothing when it took them all. Each error
+// means what it means for an OrderHandler: nil commits the message; a refusal (invalid, not
+// found, conflict, forbidden, outside the area) sends it to the dead-letter topic with the reason
+// and the field, and commits it; any other error is transient. The orders that failed
+// transiently are handed over again after a backoff, by themselves and in offset order, until
+// none is left; nothing after the batch in its partition is handled meanwhile, and the
+// partition's commits stop before the first of them. A result whose length is neither zero nor
+// len(os) is a bug of the handler, taken as a transient failure of every order.
+type OrderBatchHandler func(ctx context.Context, os []orders.Order, ms []Meta) []error
+
+// LocationBatchHandler takes rider positions from RiderLocations several at a time, as an
+// OrderBatchHandler takes orders.
+type LocationBatchHandler func(ctx context.Context, ls []Location, ms []Meta) []error
+
 // ConsumerStats counts what a consumer did since it started.
 type ConsumerStats struct {
 	Handled      int64 // messages the handler took
 	DeadLettered int64 // messages sent to the dead-letter topic
-	Retries      int64 // attempts that failed with a transient error
+	Retries      int64 // attempts at a message that failed with a transient error
 	Commits      int64 // offset commits acknowledged by the group coordinator
 	Generations  int64 // group generations joined (the first one and one per rebalance)
+	Batches      int64 // batches handed to the handler (with NewIntake, one message at a time)
 }
 
 // Intake feeds placed orders from orders.placed to a handler, as a member of the dispatchers'
 // consumer group: it owns the partitions the group gives it, hence whole dispatch areas.
 //
-// Messages of one partition are handled one at a time, in offset order; messages of different
-// partitions concurrently, so the handler must be safe for concurrent use. Offsets are committed
-// every Config.CommitInterval, only up to the last message handled (or dead-lettered), when a
-// partition is taken away in a rebalance, and when Run returns.
-type Intake struct{ c *consumer }
+// The messages of one partition are handled in offset order, a batch at a time: whatever has
+// been fetched when the handler is free, up to Config.MaxBatch, so that a batch handler can
+// write a batch in one transaction; NewIntake's handler gets them one by one. Partitions are
+// handled concurrently, so the handler must be safe for concurrent use. Offsets are committed
+// every Config.CommitInterval, when a partition is taken away in a rebalance and when Run
+// returns, each only up to a message taken (or dead-lettered) with every message before it.
+type Intake struct{ c *consumer[orders.Order] }
 
 // NewIntake returns an Intake that calls handle for every good message of cfg's placed-orders
-// topic. With cfg.Area set, an order whose dropoff lies outside the area is dead-lettered without
-// reaching handle, and the others get their District. FillFromStore completes an order from its
-// store.
+// topic, one message at a time per partition: after a transient error, handle gets nothing after
+// that message until it takes the message. With cfg.Area set, an order whose dropoff lies
+// outside the area is dead-lettered without reaching handle, and the others get their District.
+// FillFromStore completes an order from its store.
 func NewIntake(cfg Config, handle OrderHandler) (*Intake, error) {
+	if handle == nil {
+		return nil, orders.Invalid("handle", "the intake needs a handler")
+	}
+	return NewIntakeBatch(cfg, OrderBatchHandler(oneByOne(handle)))
+}
+
+// NewIntakeBatch returns an Intake that hands the good messages of cfg's placed-orders topic to
+// handle in batches of up to cfg.MaxBatch orders of one partition. With cfg.Area set, an order
+// whose dropoff lies outside the area is dead-lettered without reaching handle, and the others
+// get their District.
+func NewIntakeBatch(cfg Config, handle OrderBatchHandler) (*Intake, error) {
 	if handle == nil {
 		return nil, orders.Invalid("handle", "the intake needs a handler")
 	}
@@ -83,21 +118,21 @@ func NewIntake(cfg Config, handle OrderHandler) (*Intake, error) {
 		return nil, err
 	}
 	area := cfg.Area
-	c := newConsumer(cfg, cfg.Topics.Placed, "intake", func(ctx context.Context, m kafkago.Message) error {
+	decode := func(m kafkago.Message) (orders.Order, error) {
 		o, err := DecodeOrderPlaced(m.Value, header(m, HeaderContentType))
 		if err != nil {
-			return err
+			return orders.Order{}, err
 		}
 		if area != nil {
 			d, ok := area.District(o.Dropoff)
 			if !ok {
-				return orders.Invalid("dropoff", "%v is outside the service area", o.Dropoff)
+				return orders.Order{}, orders.Invalid("dropoff", "%v is outside the service area", o.Dropoff)
 			}
 			o.District = d.Name
 		}
-		return handle(ctx, o, metaOf(m))
-	})
-	return &Intake{c: c}, nil
+		return o, nil
+	}
+	return &Intake{c: newConsumer(cfg, cfg.Topics.Placed, "intake", decode, handle)}, nil
 }
 
 // Run joins the consumer group and handles messages until ctx is done; then it lets the handlers
@@ -134,25 +169,31 @@ func FillFromStore(o orders.Order, s orders.Store) (orders.Order, error) {
 
 // RiderLocations feeds riders' positions from riders.locations to a handler, as a member of the
 // dispatchers' consumer group, exactly as Intake does for orders.
-type RiderLocations struct{ c *consumer }
+type RiderLocations struct{ c *consumer[Location] }
 
 // NewRiderLocations returns a RiderLocations that calls handle for every good message of cfg's
-// locations topic.
+// locations topic, one message at a time per partition, as NewIntake does.
 func NewRiderLocations(cfg Config, handle LocationHandler) (*RiderLocations, error) {
+	if handle == nil {
+		return nil, orders.Invalid("handle", "the rider locations need a handler")
+	}
+	return NewRiderLocationsBatch(cfg, LocationBatchHandler(oneByOne(handle)))
+}
+
+// NewRiderLocationsBatch returns a RiderLocations that hands the good messages of cfg's locations
+// topic to handle in batches of up to cfg.MaxBatch positions of one partition, as NewIntakeBatch
+// does with orders.
+func NewRiderLocationsBatch(cfg Config, handle LocationBatchHandler) (*RiderLocations, error) {
 	if handle == nil {
 		return nil, orders.Invalid("handle", "the rider locations need a handler")
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	c := newConsumer(cfg, cfg.Topics.Locations, "rider-locations", func(ctx context.Context, m kafkago.Message) error {
-		l, err := DecodeRiderLocation(m.Value, header(m, HeaderContentType))
-		if err != nil {
-			return err
-		}
-		return handle(ctx, l, metaOf(m))
-	})
-	return &RiderLocations{c: c}, nil
+	decode := func(m kafkago.Message) (Location, error) {
+		return DecodeRiderLocation(m.Value, header(m, HeaderContentType))
+	}
+	return &RiderLocations{c: newConsumer(cfg, cfg.Topics.Locations, "rider-locations", decode, handle)}, nil
 }
 
 // Run is Intake.Run for rider locations.
@@ -165,56 +206,92 @@ func (rl *RiderLocations) Partitions() []int { return rl.c.assigned() }
 // Stats returns the counters.
 func (rl *RiderLocations) Stats() ConsumerStats { return rl.c.stats() }
 
-// consumer reads one topic as a member of a consumer group.
+// errNotTried marks the messages of a batch that oneByOne did not hand over because an earlier
+// one failed: they wait for it, without counting as failed attempts.
+var errNotTried = errors.New("not handled yet: an earlier message of the partition failed")
+
+// oneByOne adapts a handler of one message to a batch handler. It hands the items over in order
+// and stops at the first transient error, so that nothing after a failing message is handled
+// before it; the items after it get errNotTried.
+func oneByOne[T any](handle func(context.Context, T, Meta) error) func(context.Context, []T, []Meta) []error {
+	return func(ctx context.Context, items []T, ms []Meta) []error {
+		var errs []error
+		for i, it := range items {
+			err := handle(ctx, it, ms[i])
+			if err == nil {
+				continue
+			}
+			if errs == nil {
+				errs = make([]error, len(items))
+			}
+			errs[i] = err
+			if ctx.Err() != nil || !refused(err) {
+				for j := i + 1; j < len(items); j++ {
+					errs[j] = errNotTried
+				}
+				break
+			}
+		}
+		return errs
+	}
+}
+
+// consumer reads one topic as a member of a consumer group and hands its messages, decoded into
+// items of type T, to a batch handler.
 //
 // kafka-go's group Reader hides which partitions it holds, so the consumer drives the group
 // itself, as the Reader does inside: for each generation it reads every assigned partition with
-// its own partition Reader (FetchMessage, in offset order), records the offset after each
-// message handled, and commits those offsets through the generation.
-type consumer struct {
-	cfg     Config
-	topic   string
-	name    string
-	process func(ctx context.Context, m kafkago.Message) error
-	dialer  *kafkago.Dialer
-	dlq     *kafkago.Writer
-	log     *slog.Logger
+// its own partition Reader, which a goroutine drains into a buffered channel; the partition's
+// handling loop takes what is in that channel as a batch, records the offset after the last
+// message settled (taken or dead-lettered, with all before it), and a committer commits those
+// offsets through the generation.
+type consumer[T any] struct {
+	cfg    Config
+	topic  string
+	name   string
+	decode func(kafkago.Message) (T, error)
+	handle func(ctx context.Context, items []T, ms []Meta) []error
+	dialer *kafkago.Dialer
+	dlq    *kafkago.Writer
+	log    *slog.Logger
 
 	started atomic.Bool
 
 	mu         sync.Mutex
 	partitions []int
 
-	handled, deadLettered, retries, commits, generations atomic.Int64
+	handled, deadLettered, retries, commits, generations, batches atomic.Int64
 }
 
-func newConsumer(cfg Config, topic, name string, process func(context.Context, kafkago.Message) error) *consumer {
+func newConsumer[T any, H ~func(context.Context, []T, []Meta) []error](cfg Config, topic, name string,
+	decode func(kafkago.Message) (T, error), handle H) *consumer[T] {
 	log := cfg.Logger.With("component", name, "topic", topic)
-	return &consumer{
-		cfg: cfg, topic: topic, name: name, process: process, log: log,
+	return &consumer[T]{
+		cfg: cfg, topic: topic, name: name, decode: decode, handle: handle, log: log,
 		dialer: &kafkago.Dialer{ClientID: cfg.ClientID, Timeout: 10 * time.Second, DualStack: true},
 		dlq:    newWriter(cfg, cfg.Topics.DeadLetter, name+"-deadletter"),
 	}
 }
 
-func (c *consumer) stats() ConsumerStats {
+func (c *consumer[T]) stats() ConsumerStats {
 	return ConsumerStats{Handled: c.handled.Load(), DeadLettered: c.deadLettered.Load(),
-		Retries: c.retries.Load(), Commits: c.commits.Load(), Generations: c.generations.Load()}
+		Retries: c.retries.Load(), Commits: c.commits.Load(), Generations: c.generations.Load(),
+		Batches: c.batches.Load()}
 }
 
-func (c *consumer) assigned() []int {
+func (c *consumer[T]) assigned() []int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return slices.Clone(c.partitions)
 }
 
-func (c *consumer) setAssigned(ps []int) {
+func (c *consumer[T]) setAssigned(ps []int) {
 	c.mu.Lock()
 	c.partitions = ps
 	c.mu.Unlock()
 }
 
-func (c *consumer) run(ctx context.Context) error {
+func (c *consumer[T]) run(ctx context.Context) error {
 	if !c.started.CompareAndSwap(false, true) {
 		return orders.Conflict("kafka %s: Run was called before", c.name)
 	}
@@ -255,7 +332,7 @@ func (c *consumer) run(ctx context.Context) error {
 
 // start launches the work of one generation: a reader per assigned partition and the committer.
 // They stop when the generation ends (a rebalance) or ctx is done.
-func (c *consumer) start(ctx context.Context, gen *kafkago.Generation) {
+func (c *consumer[T]) start(ctx context.Context, gen *kafkago.Generation) {
 	assigned := gen.Assignments[c.topic]
 	ps := make([]int, len(assigned))
 	for i, a := range assigned {
@@ -295,9 +372,19 @@ func (c *consumer) start(ctx context.Context, gen *kafkago.Generation) {
 	})
 }
 
+// minFetchBytes is what a partition reader asks the broker to gather before it answers a fetch,
+// unless Config.MaxWait passes first. One byte: the broker answers as soon as it has anything,
+// and under load each answer brings all that came in since the previous one, so the number of
+// fetches adapts by itself. Measured on 2 cores, 6 partitions, 50,000 rider positions a second:
+// the broker spends 0.16 of a core on it and a position waits 2 ms (p50; 7 ms p99); asking for
+// 64 KiB saves the broker 0.07 of a core but costs 60 ms (p50; 230 ms p99), and a quiet stream
+// would wait the whole MaxWait for every message.
+const minFetchBytes = 1
+
 // read handles one partition from the assignment's offset until the generation ends or ctx is
-// done.
-func (c *consumer) read(ctx, genCtx context.Context, a kafkago.PartitionAssignment, tr *tracker) {
+// done: a goroutine fetches the messages into a channel that holds a batch, and the loop hands
+// what is there to the handler, waiting only for the first message of a batch.
+func (c *consumer[T]) read(ctx, genCtx context.Context, a kafkago.PartitionAssignment, tr *tracker) {
 	stop, cancel := context.WithCancel(ctx)
 	defer cancel()
 	defer context.AfterFunc(genCtx, cancel)()
@@ -307,8 +394,12 @@ func (c *consumer) read(ctx, genCtx context.Context, a kafkago.PartitionAssignme
 		Topic:     c.topic,
 		Partition: a.ID,
 		Dialer:    c.dialer,
-		MaxWait:   c.cfg.MaxWait,
-		MaxBytes:  10 << 20,
+		// Each fetch brings what is there, up to MaxBytes; the queue holds a batch while the
+		// handler works on the previous one (kafka-go's default is 100 messages).
+		MinBytes:      minFetchBytes,
+		MaxBytes:      10 << 20,
+		MaxWait:       c.cfg.MaxWait,
+		QueueCapacity: c.cfg.MaxBatch,
 		// The lag is the group's business (kafka-consumer-groups.sh shows it); no polling.
 		ReadLagInterval: -1,
 		Logger:          logger(c.cfg.Logger, slog.LevelDebug, c.name),
@@ -319,13 +410,53 @@ func (c *consumer) read(ctx, genCtx context.Context, a kafkago.PartitionAssignme
 		c.log.Error("cannot start reading", "partition", a.ID, "offset", a.Offset, "err", err)
 		return
 	}
+	fetched := make(chan kafkago.Message, c.cfg.MaxBatch)
+	var fetcher sync.WaitGroup
+	fetcher.Go(func() { c.fetch(stop, r, a.ID, fetched) })
+	defer func() {
+		cancel()
+		fetcher.Wait() // before r.Close
+	}()
+
+	batch := make([]kafkago.Message, 0, c.cfg.MaxBatch)
+	var w work[T]
+	for {
+		select {
+		case <-stop.Done():
+			return
+		case m := <-fetched:
+			batch = append(batch[:0], m)
+		}
+	more:
+		for len(batch) < c.cfg.MaxBatch {
+			select {
+			case m := <-fetched:
+				batch = append(batch, m)
+			default:
+				break more
+			}
+		}
+		// Nothing more after a rebalance took the partition away: its next owner starts at the
+		// last commit.
+		if stop.Err() != nil {
+			return
+		}
+		if err := c.take(ctx, stop, batch, &w, tr); err != nil {
+			return
+		}
+	}
+}
+
+// fetch reads the partition into out, in offset order, until stop is done. The reader retries
+// broken connections itself; what it reports is logged and retried with backoff.
+func (c *consumer[T]) fetch(stop context.Context, r *kafkago.Reader, partition int, out chan<- kafkago.Message) {
 	for attempt := 0; ; {
 		m, err := r.FetchMessage(stop)
 		if err != nil {
 			if stop.Err() != nil {
 				return
 			}
-			c.log.Warn("fetching failed", "partition", a.ID, "err", err)
+			c.log.Warn("fetching failed", "partition", partition, "err", err)
 			if !sleep(stop, c.backoff(attempt)) {
 				return
 			}
@@ -333,51 +464,136 @@ func (c *consumer) read(ctx, genCtx context.Context, a kafkago.PartitionAssignme
 			continue
 		}
 		attempt = 0
-		if err := c.handle(ctx, stop, m); err != nil {
+		select {
+		case out <- m:
+		case <-stop.Done():
 			return
 		}
-		tr.done(m.Partition, m.Offset+1)
 	}
 }
 
-// handle takes one message until it is handled or dead-lettered, retrying transient failures
-// with backoff. It returns an error only when stop is done before that.
-func (c *consumer) handle(ctx, stop context.Context, m kafkago.Message) error {
+// work is the state of the batch a partition's loop is taking, kept from batch to batch so that
+// its slices are allocated once.
+type work[T any] struct {
+	items   []T       // the decoded messages still to hand to the handler
+	metas   []Meta    // their Meta
+	at      []int     // their index in the batch
+	refused []refusal // messages refused and not yet written to the dead-letter topic
+	settled []bool    // per message of the batch: taken or dead-lettered
+}
+
+// refusal is a message of a batch, by index, that will never be taken, and why.
+type refusal struct {
+	at  int
+	err error
+}
+
+func (w *work[T]) reset(n int) {
+	clear(w.items) // let the GC have the last batch's items
+	w.items, w.metas, w.at, w.refused = w.items[:0], w.metas[:0], w.at[:0], w.refused[:0]
+	w.settled = slices.Grow(w.settled[:0], n)[:n]
+	clear(w.settled)
+}
+
+// take handles a batch of messages of one partition, in offset order, until each of them is
+// taken by the handler or dead-lettered: messages that do not decode go to the dead-letter topic,
+// the others to the handler in one call, and those that fail transiently to the handler again,
+// with backoff. After each attempt it marks done the offset after the batch's settled prefix. It
+// returns an error only when stop is done before the whole batch is settled.
+func (c *consumer[T]) take(ctx, stop context.Context, batch []kafkago.Message, w *work[T], tr *tracker) error {
+	w.reset(len(batch))
+	for i, m := range batch {
+		it, err := c.decode(m)
+		if err != nil {
+			w.refused = append(w.refused, refusal{i, err})
+			continue
+		}
+		w.items = append(w.items, it)
+		w.metas = append(w.metas, metaOf(m))
+		w.at = append(w.at, i)
+	}
+	settled := 0 // batch[:settled] are all settled
 	for attempt := 0; ; attempt++ {
-		err := c.attempt(ctx, m)
-		if err == nil {
+		failed, first, firstErr := 0, -1, error(nil)
+		if len(w.items) > 0 {
+			errs := c.handle(ctx, w.items, w.metas)
+			c.batches.Add(1)
+			if len(errs) != 0 && len(errs) != len(w.items) {
+				bug := fmt.Errorf("the handler returned %d errors for %d messages", len(errs), len(w.items))
+				errs = make([]error, len(w.items))
+				for k := range errs {
+					errs[k] = bug
+				}
+			}
+			kept := 0
+			for k, i := range w.at {
+				var err error
+				if len(errs) != 0 {
+					err = errs[k]
+				}
+				switch {
+				case err == nil:
+					w.settled[i] = true
+					c.handled.Add(1)
+				// A handler cut short by the shutdown may report anything: try again after the
+				// restart.
+				case ctx.Err() == nil && refused(err):
+					w.refused = append(w.refused, refusal{i, err})
+				default:
+					w.items[kept], w.metas[kept], w.at[kept] = w.items[k], w.metas[k], i
+					kept++
+					if err != errNotTried {
+						failed++
+						if first < 0 {
+							first, firstErr = i, err
+						}
+					}
+				}
+			}
+			clear(w.items[kept:])
+			w.items, w.metas, w.at = w.items[:kept], w.metas[:kept], w.at[:kept]
+		}
+		if len(w.refused) > 0 {
+			// In offset order: the decoder's refusals come before the handler's.
+			slices.SortFunc(w.refused, func(a, b refusal) int { return a.at - b.at })
+			unwritten, err := c.deadLetter(ctx, batch, w.refused)
+			for _, r := range w.refused {
+				w.settled[r.at] = true
+			}
+			for _, r := range unwritten {
+				w.settled[r.at] = false
+			}
+			c.deadLettered.Add(int64(len(w.refused) - len(unwritten)))
+			w.refused = append(w.refused[:0], unwritten...)
+			if err != nil {
+				failed += len(unwritten)
+				if first < 0 || unwritten[0].at < first {
+					first, firstErr = unwritten[0].at, err
+				}
+			}
+		}
+
+		for settled < len(batch) && w.settled[settled] {
+			settled++
+		}
+		if settled > 0 {
+			tr.done(batch[0].Partition, batch[settled-1].Offset+1)
+		}
+		if settled == len(batch) {
 			return nil
 		}
 		if stop.Err() != nil {
 			return stop.Err()
 		}
-		c.retries.Add(1)
+		c.retries.Add(int64(failed))
 		wait := c.backoff(attempt)
+		m := batch[max(first, settled)]
 		c.log.Warn("handling failed, will retry", "partition", m.Partition, "offset", m.Offset,
-			"attempt", attempt+1, "retry_in", wait, "err", err)
+			"failed", failed, "batch", len(batch), "attempt", attempt+1, "retry_in", wait, "err", firstErr)
 		if !sleep(stop, wait) {
 			return stop.Err()
 		}
 	}
-}
-
-// attempt handles m once. It returns nil when the handler took m or m went to the dead-letter
-// topic, and the error otherwise.
-func (c *consumer) attempt(ctx context.Context, m kafkago.Message) error {
-	err := c.process(ctx, m)
-	if err == nil {
-		c.handled.Add(1)
-		return nil
-	}
-	// A handler cut short by the shutdown may report anything: try again after the restart.
-	if ctx.Err() != nil || !refused(err) {
-		return err
-	}
-	if err := c.deadLetter(ctx, m, err); err != nil {
-		return err
-	}
-	c.deadLettered.Add(1)
-	return nil
 }
 
 // refused reports whether err means that the message will never be taken.
@@ -391,44 +607,77 @@ func refused(err error) bool {
 	return false
 }
 
-// deadLetter writes m to the dead-letter topic with the reason it was refused.
-func (c *consumer) deadLetter(ctx context.Context, m kafkago.Message, cause error) error {
-	var field string
-	if e, ok := errors.AsType[*orders.Error](cause); ok {
-		field = e.Field
+// deadLetter writes the refused messages of batch to the dead-letter topic, in one request and
+// in the order of rs, each with the reason it was refused. It returns the refusals it could not
+// write, in order, and the error.
+func (c *consumer[T]) deadLetter(ctx context.Context, batch []kafkago.Message, rs []refusal) ([]refusal, error) {
+	msgs := make([]kafkago.Message, len(rs))
+	fields := make([]string, len(rs))
+	for k, r := range rs {
+		m := batch[r.at]
+		var field string
+		if e, ok := errors.AsType[*orders.Error](r.err); ok {
+			field = e.Field
+		}
+		reason, payload := r.err.Error(), m.Value
+		if len(payload) > maxDeadPayload {
+			reason += fmt.Sprintf(" (payload cut from %d to %d bytes)", len(payload), maxDeadPayload)
+			payload = payload[:maxDeadPayload]
+		}
+		b, err := EncodeDeadLetter(DeadLetter{
+			SourceTopic: m.Topic, Partition: m.Partition, Offset: m.Offset, Key: m.Key,
+			Reason: reason, Field: field, Payload: payload, ContentType: header(m, HeaderContentType),
+			At: time.Now(),
+		})
+		if err != nil {
+			return rs, fmt.Errorf("dead letter for %s/%d/%d: %w", m.Topic, m.Partition, m.Offset, err)
+		}
+		headers := []kafkago.Header{
+			{Key: HeaderContentType, Value: []byte(ContentTypeProtobuf)},
+			{Key: HeaderReason, Value: []byte(reason)},
+		}
+		if field != "" {
+			headers = append(headers, kafkago.Header{Key: HeaderField, Value: []byte(field)})
+		}
+		msgs[k] = kafkago.Message{Key: m.Key, Value: b, Headers: headers}
+		fields[k] = field
 	}
-	reason, payload := cause.Error(), m.Value
-	if len(payload) > maxDeadPayload {
-		reason += fmt.Sprintf(" (payload cut from %d to %d bytes)", len(payload), maxDeadPayload)
-		payload = payload[:maxDeadPayload]
+	if err := c.dlq.WriteMessages(ctx, msgs...); err != nil {
+		// A write is per partition of the dead-letter topic: some may have gone through.
+		var unwritten []refusal
+		if werrs, ok := errors.AsType[kafkago.WriteErrors](err); ok && len(werrs) == len(rs) {
+			for k, r := range rs {
+				if werrs[k] != nil {
+					unwritten = append(unwritten, r)
+				} else {
+					c.logDeadLetter(batch[r.at], msgs[k], fields[k])
+				}
+			}
+		} else {
+			unwritten = rs
+		}
+		if len(unwritten) == 0 {
+			return nil, nil
+		}
+		m := batch[unwritten[0].at]
+		return unwritten, unavailable(err, "write the dead letters of %d messages of %s/%d from offset %d",
+			len(unwritten), m.Topic, m.Partition, m.Offset)
 	}
-	b, err := EncodeDeadLetter(DeadLetter{
-		SourceTopic: m.Topic, Partition: m.Partition, Offset: m.Offset, Key: m.Key,
-		Reason: reason, Field: field, Payload: payload, ContentType: header(m, HeaderContentType),
-		At: time.Now(),
-	})
-	if err != nil {
-		return fmt.Errorf("dead letter for %s/%d/%d: %w", m.Topic, m.Partition, m.Offset, err)
+	for k, r := range rs {
+		c.logDeadLetter(batch[r.at], msgs[k], fields[k])
 	}
-	headers := []kafkago.Header{
-		{Key: HeaderContentType, Value: []byte(ContentTypeProtobuf)},
-		{Key: HeaderReason, Value: []byte(reason)},
-	}
-	if field != "" {
-		headers = append(headers, kafkago.Header{Key: HeaderField, Value: []byte(field)})
-	}
-	if err := c.dlq.WriteMessages(ctx, kafkago.Message{Key: m.Key, Value: b, Headers: headers}); err != nil {
-		return unavailable(err, "write the dead letter for %s/%d/%d", m.Topic, m.Partition, m.Offset)
-	}
+	return nil, nil
+}
+
+func (c *consumer[T]) logDeadLetter(m, dead kafkago.Message, field string) {
 	c.log.Warn("message refused, sent to the dead-letter topic", "partition", m.Partition, "offset", m.Offset,
-		"key", string(m.Key), "field", field, "reason", reason)
-	return nil
+		"key", string(m.Key), "field", field, "reason", header(dead, HeaderReason))
 }
 
 // commit commits the offsets handled since the last commit. A failure is logged: the offsets stay
 // pending for the next commit, or, if the generation is over, the next owner handles the
 // messages again.
-func (c *consumer) commit(gen *kafkago.Generation, tr *tracker) {
+func (c *consumer[T]) commit(gen *kafkago.Generation, tr *tracker) {
 	offs := tr.pending()
 	if len(offs) == 0 {
 		return
@@ -443,7 +692,7 @@ func (c *consumer) commit(gen *kafkago.Generation, tr *tracker) {
 
 // backoff returns the wait before retry number attempt+1: RetryMin doubled attempt times, at most
 // RetryMax.
-func (c *consumer) backoff(attempt int) time.Duration {
+func (c *consumer[T]) backoff(attempt int) time.Duration {
 	d := c.cfg.RetryMin
 	for range min(attempt, 30) {
 		if d >= c.cfg.RetryMax/2 {

@@ -13,13 +13,15 @@
 //
 // # Delivery
 //
-// Delivery is at least once, end to end. A consumer commits a message's offset only after its
-// handler returned nil or the message was written to orders.deadletter, and it commits in
-// batches (Config.CommitInterval), so after a crash, or when a partition moves to another member,
-// the messages handled since the last commit are delivered again. Handlers must therefore be
-// idempotent: creating an order is, by the platform's order key (orders.Order.Key), and a rider's
-// position is, by its time. A clean shutdown (Run returning) commits everything handled, so a
-// restart redelivers nothing.
+// Delivery is at least once, end to end. A consumer hands a partition's messages to its handler
+// in batches (Config.MaxBatch) and settles each message on its own: it commits a message's
+// offset only after the handler took it or it was written to orders.deadletter, together with
+// every message before it, so a message that keeps failing holds its partition's offset. It
+// commits periodically (Config.CommitInterval), so after a crash, or when a partition moves to
+// another member, the messages handled since the last commit are delivered again. Handlers must
+// therefore be idempotent: creating an order is, by the platform's order key (orders.Order.Key),
+// and a rider's position is, by its time. A clean shutdown (Run returning) commits everything
+// handled, so a restart redelivers nothing.
 //
 // The Publisher returns only after every broker in the in-sync replica set has the events. When a
 // write is retried the broker may keep two copies, so readers of orders.events apply an event
@@ -64,6 +66,10 @@ const DefaultGroupID = "zhengxiang-dispatch"
 // says none: a few dispatchers can share a city's areas, and more partitions can be added when
 // the group grows (which moves areas between partitions once).
 const DefaultPartitions = 6
+
+// maxMaxBatch bounds Config.MaxBatch: a batch is meant to go into one database transaction, and
+// larger ones only hold the partition longer when one of its messages fails.
+const maxMaxBatch = 10_000
 
 // Topics names the four topics of the stream contract. An empty name takes the default.
 type Topics struct {
@@ -123,6 +129,13 @@ type Config struct {
 	// MaxWait is the longest a consumer's fetch waits on the broker for new messages (500 ms
 	// when zero).
 	MaxWait time.Duration
+
+	// MaxBatch is the most messages of one partition that a consumer hands to its handler in one
+	// call (500 when zero, at most 10,000). The consumer never waits to fill a batch: it takes
+	// what has been fetched when the handler is free, so batches are single messages when the
+	// stream is quiet and grow with the load. It also sets how far a partition is read ahead of
+	// its handler, about two batches, so it bounds the memory of a consumer too.
+	MaxBatch int
 
 	// RetryMin and RetryMax bound the backoff between two attempts at a message whose handler
 	// failed with a transient error (100 ms and 10 s when zero); the wait doubles from RetryMin
@@ -207,6 +220,14 @@ func (c *Config) Validate() error {
 	}
 	if c.BatchSize == 0 {
 		c.BatchSize = 100
+	}
+	switch {
+	case c.MaxBatch < 0:
+		return orders.Invalid("kafka.max_batch", "%d is negative", c.MaxBatch)
+	case c.MaxBatch > maxMaxBatch:
+		return orders.Invalid("kafka.max_batch", "%d is more than %d", c.MaxBatch, maxMaxBatch)
+	case c.MaxBatch == 0:
+		c.MaxBatch = 500
 	}
 	return nil
 }

@@ -339,6 +339,54 @@ func TestPublisherBrokerDown(t *testing.T) {
 	t.Logf("Publish with no broker: %v", err)
 }
 
+// countingLookup is a lookup that counts its calls.
+type countingLookup struct {
+	lookup
+	mu    sync.Mutex
+	calls []string
+}
+
+func (l *countingLookup) GetOrder(ctx context.Context, id string) (orders.Order, error) {
+	l.mu.Lock()
+	l.calls = append(l.calls, id)
+	l.mu.Unlock()
+	return l.lookup.GetOrder(ctx, id)
+}
+
+// TestPublisherRemember checks that the events of an order the Publisher was told about, or
+// already looked up, cost no lookup, and still name their order.
+func TestPublisherRemember(t *testing.T) {
+	cfg := mustConfig(t, 1)
+	told, toldEvs := life(t, "told")
+	other, otherEvs := life(t, "other")
+	l := &countingLookup{lookup: lookup{told.ID: told, other.ID: other}}
+	p, err := kafka.NewPublisher(cfg, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	p.Remember(told, orders.Order{}) // an order without an id is skipped
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for i := range toldEvs {
+		if err := p.Publish(ctx, toldEvs[i], otherEvs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !slices.Equal(l.calls, []string{other.ID}) {
+		t.Errorf("lookups %q, want only %s, once", l.calls, other.ID)
+	}
+	for _, m := range readAll(t, cfg, cfg.Topics.Events, 2*len(toldEvs)) {
+		ev, ref, err := kafka.DecodeEvent(m.Value, header(m, kafka.HeaderContentType))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := kafka.RefOf(l.lookup[ev.OrderID]); ref != want {
+			t.Errorf("event %d of %s names %+v, want %+v", ev.Seq, ev.OrderID, ref, want)
+		}
+	}
+}
+
 // placed returns a message for orders.placed, encoded as contentType ("" for no header).
 func placed(t *testing.T, o orders.Order, contentType string) kafkago.Message {
 	t.Helper()
