@@ -53,6 +53,8 @@ const (
 	DefaultRoundEvery    = 500 * time.Millisecond
 	DefaultDrain         = time.Minute
 	DefaultSettle        = 30 * time.Second
+	// maxRiders is the largest fleet a run puts on shift.
+	maxRiders = 99999
 )
 
 // Config sets up a run. Zero fields take the defaults.
@@ -141,8 +143,8 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("e2e: %s: %d is negative", f.name, f.v)
 		}
 	}
-	if c.Riders > 9999 {
-		return fmt.Errorf("e2e: riders: %d, serve names at most 9999 (F0001 to F9999)", c.Riders)
+	if c.Riders > maxRiders {
+		return fmt.Errorf("e2e: riders: %d is more than the %d the run puts on shift at most", c.Riders, maxRiders)
 	}
 	if c.Pings < -1 || c.Rate < 0 || math.IsNaN(c.Rate) || c.TimeScale < 0 || c.RoundEvery < 0 || c.Drain < 0 || c.Settle < 0 {
 		return errors.New("e2e: pings, rate, time scale, round interval, drain and settle must not be negative")

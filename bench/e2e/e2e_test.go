@@ -181,7 +181,7 @@ func TestConfigValidate(t *testing.T) {
 		{"no database", func(c *Config) { c.PGURL = "" }, false},
 		{"no service", func(c *Config) { c.Serve = nil }, false},
 		{"negative orders", func(c *Config) { c.Orders = -1 }, false},
-		{"too many riders", func(c *Config) { c.Riders = 10000 }, false},
+		{"too many riders", func(c *Config) { c.Riders = maxRiders + 1 }, false},
 		{"negative rate", func(c *Config) { c.Rate = -5 }, false},
 		{"no pings", func(c *Config) { c.Pings = -1 }, true},
 	} {

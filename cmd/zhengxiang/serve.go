@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -173,32 +174,52 @@ func (c *serveCmd) run(ctx context.Context, m *Main) error {
 	var locations *kafka.RiderLocations
 	if c.kafka != "" {
 		stores := newStoreCache(repo)
-		place := func(ctx context.Context, o orders.Order, _ kafka.Meta) error {
-			st, err := stores.get(ctx, o.StoreID)
-			if err != nil {
-				return fmt.Errorf("store_id: %w", err)
+		// A batch of placed orders is recorded in one write; the events
+		// publisher learns each order first, so that it need not look it up.
+		place := func(ctx context.Context, list []orders.Order, _ []kafka.Meta) []error {
+			errs := make([]error, len(list))
+			ok := make([]orders.Order, 0, len(list))
+			at := make([]int, 0, len(list))
+			for i, o := range list {
+				st, err := stores.get(ctx, o.StoreID)
+				if err != nil {
+					errs[i] = fmt.Errorf("store_id: %w", err)
+					continue
+				}
+				if o, err = kafka.FillFromStore(o, st); err != nil {
+					errs[i] = err
+					continue
+				}
+				if o.PromiseAt.IsZero() {
+					o.PromiseAt = o.PlacedAt.Add(dispatch.Promise(travel, st.PrepMinutes, st.Point, o.Dropoff))
+				}
+				if o.ID == "" {
+					o.ID = dispatch.NewOrderID()
+				}
+				ok, at = append(ok, o), append(at, i)
 			}
-			if o, err = kafka.FillFromStore(o, st); err != nil {
-				return err
+			kpub.Remember(ok...)
+			stored, serrs := eng.SubmitBatch(ctx, ok)
+			for k, i := range at {
+				errs[i] = serrs[k]
+				if serrs[k] == nil && fleet != nil {
+					fleet.Placed(stored[k])
+				}
 			}
-			if o.PromiseAt.IsZero() {
-				o.PromiseAt = o.PlacedAt.Add(dispatch.Promise(travel, st.PrepMinutes, st.Point, o.Dropoff))
-			}
-			stored, err := eng.Submit(ctx, o)
-			if err != nil {
-				return err
-			}
-			if fleet != nil {
-				fleet.Placed(stored)
-			}
-			return nil
+			return errs
 		}
-		if intake, err = kafka.NewIntake(kcfg, place); err != nil {
+		if intake, err = kafka.NewIntakeBatch(kcfg, place); err != nil {
 			return fmt.Errorf("serve: %w", err)
 		}
 		g.Go(func() error { return intake.Run(ctx) })
-		ping := func(_ context.Context, l kafka.Location, _ kafka.Meta) error { return eng.Ping(l.RiderID, l.Point) }
-		if locations, err = kafka.NewRiderLocations(kcfg, ping); err != nil {
+		ping := func(_ context.Context, ls []kafka.Location, _ []kafka.Meta) []error {
+			ids, ps := make([]string, len(ls)), make([]geo.Point, len(ls))
+			for i, l := range ls {
+				ids[i], ps[i] = l.RiderID, l.Point
+			}
+			return eng.PingMany(ids, ps)
+		}
+		if locations, err = kafka.NewRiderLocationsBatch(kcfg, ping); err != nil {
 			return fmt.Errorf("serve: %w", err)
 		}
 		g.Go(func() error { return locations.Run(ctx) })
@@ -312,10 +333,11 @@ func (c *serveCmd) startFleet(ctx context.Context, repo orders.Repository, fleet
 	r := rand.New(rand.NewPCG(uint64(c.seed), 7))
 	area := geo.Zhengzhou()
 	now := clock.Now()
+	width := max(4, len(strconv.Itoa(c.fleet))) // F0001, or F00001 past 9999 riders
 	for i := range c.fleet {
 		s := stores[r.IntN(len(stores))]
 		fleet.StartRider(sim.Rider{
-			ID: fmt.Sprintf("F%04d", i+1), Start: area.RandomPointNear(r, s.Point, 800),
+			ID: fmt.Sprintf("F%0*d", width, i+1), Start: area.RandomPointNear(r, s.Point, 800),
 			On: now, Off: now.Add(12 * time.Hour), Capacity: 3 + r.IntN(3),
 		})
 	}
