@@ -479,6 +479,9 @@ func (e *Engine) place(ctx context.Context, ps []orders.Placement, firsts []orde
 		if err == nil {
 			return out
 		}
+		// A failure of the whole batch (a deadlock with another batch, a
+		// lost connection) is no order's fault: each may be tried again.
+		err = orders.Unavailable("record %d orders: %v", len(ps), err)
 		out = make([]orders.Created, len(ps))
 		for i := range out {
 			out[i].Err = err

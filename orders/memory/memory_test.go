@@ -174,6 +174,46 @@ func TestPublishDespiteCancel(t *testing.T) {
 	}
 }
 
+// TestCreateOrdersPublishes: the events of the orders a batch stores are published by the time
+// CreateOrders returns, in the order of the batch and each order's in seq order, as CreateOrder
+// and UpdateOrder would; resends, clashes and invalid placements publish nothing.
+func TestCreateOrdersPublishes(t *testing.T) {
+	rec := &recorder{}
+	repo := memory.NewRepository(rec)
+	create(t, repo, "o-0")
+	at := orderstest.FestivalStart.Add(time.Minute)
+	sendTicket := func(o *orders.Order) (orders.Event, error) { return o.SendTicket(at) }
+	resend := orderstest.SampleOrder("o-0-resent")
+	resend.PlatformOrderID = "o-0"
+	invalid := orderstest.MustPlacement(t, orderstest.SampleOrder("o-3"), sendTicket)
+	invalid.Order.Seq = 1
+	ps := []orders.Placement{
+		orderstest.MustPlacement(t, orderstest.SampleOrder("o-1"), sendTicket),
+		orderstest.MustPlacement(t, resend),
+		invalid,
+		orderstest.MustPlacement(t, orderstest.SampleOrder("o-2")),
+		orderstest.MustPlacement(t, orderstest.SampleOrder("o-1"), sendTicket),
+	}
+	if _, err := repo.CreateOrders(t.Context(), ps); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, ev := range rec.events() {
+		got = append(got, fmt.Sprintf("%s/%d", ev.OrderID, ev.Seq))
+	}
+	if want := "[o-0/1 o-1/1 o-1/2 o-2/1]"; fmt.Sprint(got) != want || repo.Pending() != 0 {
+		t.Errorf("published %v, pending %d; want %s, 0", got, repo.Pending(), want)
+	}
+	// A stream that refuses the events leaves them in the outbox, and the commit stands.
+	rec.mu.Lock()
+	rec.fail = orders.Unavailable("broker down")
+	rec.mu.Unlock()
+	out, err := repo.CreateOrders(t.Context(), []orders.Placement{orderstest.MustPlacement(t, orderstest.SampleOrder("o-4"), sendTicket)})
+	if err != nil || !out[0].New || repo.Pending() != 2 {
+		t.Errorf("CreateOrders while the stream is down = %+v, %v, pending %d; want stored, 2 pending", out, err, repo.Pending())
+	}
+}
+
 type publisherFunc func(ctx context.Context, evs ...orders.Event) error
 
 func (f publisherFunc) Publish(ctx context.Context, evs ...orders.Event) error { return f(ctx, evs...) }

@@ -15,6 +15,7 @@ import (
 var (
 	_ orders.Repository   = (*Repository)(nil)
 	_ orders.BatchUpdater = (*Repository)(nil)
+	_ orders.BatchCreator = (*Repository)(nil)
 )
 
 // Repository is an orders.Repository in memory. One RWMutex guards everything: reads share it,
@@ -149,28 +150,63 @@ func (r *Repository) CreateOrder(ctx context.Context, o orders.Order, ev orders.
 		return orders.Order{}, false, fmt.Errorf("create order %s: %w", o.ID, err)
 	}
 	r.mu.Lock()
-	if e, ok := r.byKey[o.Key()]; ok {
-		stored := e.order
-		r.mu.Unlock()
-		if !orders.SameContent(stored, o) {
-			return orders.Order{}, false, orders.Conflict("order %s already exists as %s with different content", o.Key(), stored.ID)
+	stored, created, err := r.createLocked(o, []orders.Event{ev})
+	r.mu.Unlock()
+	if created {
+		_ = r.flush(ctx) // committed: what the Publisher refuses stays in the outbox
+	}
+	return stored, created, err
+}
+
+// CreateOrders stores the placements one after the other under one hold of the write lock, each
+// as CreateOrder would with all its events, and publishes the events of the new orders in one go,
+// in the order of ps; see orders.BatchCreator. An order whose key an earlier one of the batch
+// took is a resend of it, or a clash. A placement that orders.CheckPlacement refuses is left out
+// with its error.
+func (r *Repository) CreateOrders(ctx context.Context, ps []orders.Placement) ([]orders.Created, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]orders.Created, len(ps))
+	created := false
+	r.mu.Lock()
+	for i, p := range ps {
+		if err := orders.CheckPlacement(p); err != nil {
+			out[i].Err = fmt.Errorf("create order %s: %w", p.Order.ID, err)
+			continue
 		}
-		return stored, false, nil
+		o, isNew, err := r.createLocked(p.Order, p.Events)
+		out[i] = orders.Created{Order: o, New: isNew, Err: err}
+		created = created || isNew
+	}
+	r.mu.Unlock()
+	if created {
+		_ = r.flush(ctx) // committed: what the Publisher refuses stays in the outbox
+	}
+	return out, nil
+}
+
+// createLocked stores o with its events evs, checked by the caller, unless o's key or ID is
+// taken: it returns the order stored under the key and created=false when that order has the
+// same content, a KindConflict error otherwise. The stored order and events are the
+// repository's own copies. r.mu is held.
+func (r *Repository) createLocked(o orders.Order, evs []orders.Event) (orders.Order, bool, error) {
+	if e, ok := r.byKey[o.Key()]; ok {
+		if !orders.SameContent(e.order, o) {
+			return orders.Order{}, false, orders.Conflict("order %s already exists as %s with different content", o.Key(), e.order.ID)
+		}
+		return e.order, false, nil
 	}
 	if e, ok := r.orders[o.ID]; ok {
-		other := e.order.Key()
-		r.mu.Unlock()
-		return orders.Order{}, false, orders.Conflict("order id %s is taken by %s", o.ID, other)
+		return orders.Order{}, false, orders.Conflict("order id %s is taken by %s", o.ID, e.order.Key())
 	}
 	o.Items = slices.Clone(o.Items)
-	e := &entry{order: o, events: []orders.Event{ev}}
+	e := &entry{order: o, events: slices.Clone(evs)}
 	r.orders[o.ID] = e
 	r.byKey[o.Key()] = e
 	if r.pub != nil {
-		r.outbox = append(r.outbox, ev)
+		r.outbox = append(r.outbox, evs...)
 	}
-	r.mu.Unlock()
-	_ = r.flush(ctx) // committed: what the Publisher refuses stays in the outbox
 	return o, true, nil
 }
 

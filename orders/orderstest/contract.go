@@ -28,6 +28,12 @@ func RunRepositoryContract(t *testing.T, newRepo func(t *testing.T) orders.Repos
 	t.Run("EventsInOrder", func(t *testing.T) { testEventsInOrder(t, newRepo(t)) })
 	t.Run("ListOrders", func(t *testing.T) { testListOrders(t, newRepo(t)) })
 	t.Run("UpdateOrders", func(t *testing.T) { testUpdateOrders(t, newRepo(t)) })
+	t.Run("CreateOrders", func(t *testing.T) { testCreateOrders(t, newRepo(t)) })
+	t.Run("CreateOrdersResend", func(t *testing.T) { testCreateOrdersResend(t, newRepo(t)) })
+	t.Run("CreateOrdersConflict", func(t *testing.T) { testCreateOrdersConflict(t, newRepo(t)) })
+	t.Run("CreateOrdersDuplicates", func(t *testing.T) { testCreateOrdersDuplicates(t, newRepo(t)) })
+	t.Run("CreateOrdersInvalid", func(t *testing.T) { testCreateOrdersInvalid(t, newRepo(t)) })
+	t.Run("CreateOrdersEmpty", func(t *testing.T) { testCreateOrdersEmpty(t, newRepo(t)) })
 }
 
 // mustCreate stores a new order made from o and returns it.

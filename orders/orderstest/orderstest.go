@@ -62,3 +62,20 @@ func MustNewOrder(tb testing.TB, o orders.Order) (orders.Order, orders.Event) {
 // SameEvent reports whether two events are equal with their times compared as instants, so that
 // an event read back from a store, in another time zone, matches the one written.
 func SameEvent(a, b orders.Event) bool { return sameEvent(a, b) }
+
+// MustPlacement starts o's life with orders.NewOrder, takes it through steps (SendTicket, ...)
+// and returns it as an orders.Placement with all its events; it fails the test if a step
+// fails.
+func MustPlacement(tb testing.TB, o orders.Order, steps ...func(o *orders.Order) (orders.Event, error)) orders.Placement {
+	tb.Helper()
+	n, ev := MustNewOrder(tb, o)
+	p := orders.Placement{Order: n, Events: []orders.Event{ev}}
+	for i, step := range steps {
+		ev, err := step(&p.Order)
+		if err != nil {
+			tb.Fatalf("placement %s: step %d: %v", o.ID, i+1, err)
+		}
+		p.Events = append(p.Events, ev)
+	}
+	return p
+}

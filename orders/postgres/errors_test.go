@@ -74,6 +74,13 @@ func TestColumns(t *testing.T) {
 		{"orders", orderColumns, len(orderArgs(&o))},
 		{"numOrderColumns", orderColumns, numOrderColumns},
 		{"order_events", eventColumns, len(eventArgs(&ev))},
+		{"orderColumnTypes", orderColumns, len(orderColumnTypes)},
+		{"orderRows", orderColumns, len((&orderRows{}).args())},
+		{"eventTypes", eventColumns + ", event", len(eventTypes)},
+		{"eventRows", eventColumns + ", event", len((&eventRows{}).args())},
+		{"assignmentRows", strings.Join(assignmentCols, ","), len((&assignmentRows{}).args())},
+		{"releaseRows", strings.Join(releaseCols, ","), len((&releaseRows{}).args())},
+		{"deliveryRows", strings.Join(deliveryCols, ","), len((&deliveryRows{}).args())},
 	} {
 		if n := strings.Count(tc.columns, ",") + 1; n != tc.values {
 			t.Errorf("%s: %d columns, %d values", tc.name, n, tc.values)

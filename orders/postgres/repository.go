@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"zhengxiang/orders"
@@ -18,6 +16,7 @@ import (
 var (
 	_ orders.Repository   = (*Repository)(nil)
 	_ orders.BatchUpdater = (*Repository)(nil)
+	_ orders.BatchCreator = (*Repository)(nil)
 )
 
 // Repository is the orders.Repository in PostgreSQL.
@@ -25,7 +24,9 @@ var (
 // UpdateOrder locks the order's row (SELECT ... FOR UPDATE) for the length of one transaction,
 // so that concurrent changes of one order wait for each other instead of failing; changes of
 // different orders do not meet. Statements are prepared once per connection (pgx's statement
-// cache) and the writes of a change travel to the server as one batch.
+// cache) and the writes of a change travel to the server as one batch. CreateOrders and
+// UpdateOrders write set-based: the rows of a whole batch of orders go to each table in one
+// statement, as arrays that it unnests.
 type Repository struct {
 	pool *pgxpool.Pool
 }
@@ -54,20 +55,6 @@ const (
 	selectOrderByKey      = `SELECT ` + orderColumns + ` FROM orders WHERE platform = $1 AND platform_order_id = $2`
 	selectKey             = `SELECT platform, platform_order_id FROM orders WHERE id = $1`
 	selectEvents          = `SELECT ` + eventColumns + ` FROM order_events WHERE order_id = $1 ORDER BY seq`
-
-	// insertEvent writes one event and its outbox row.
-	insertEvent = `WITH e AS (
-			INSERT INTO order_events (` + eventColumns + `)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-		)
-		INSERT INTO outbox (order_id, seq, event) VALUES ($1, $2, $12)`
-
-	openAssignment  = `INSERT INTO assignments (order_id, rider_id, assigned_at) VALUES ($1, $2, $3)`
-	closeAssignment = `UPDATE assignments SET released_at = $2, reason = $3
-		WHERE order_id = $1 AND released_at IS NULL`
-	insertDelivery = `INSERT INTO deliveries
-		(order_id, rider_id, outcome, picked_up_at, delivered_at, failed_at, handover, reason)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
 )
 
 // insertOrder writes a new order with its creation event and outbox row in one statement, or
@@ -83,22 +70,6 @@ var insertOrder = `WITH o AS (
 		FROM o
 	)
 	INSERT INTO outbox (order_id, seq, event) SELECT o.id, $31::bigint, $41::jsonb FROM o`
-
-// updateOrder writes every column but the identity ($1 to $3) of an order read at seq $31.
-var updateOrder = func() string {
-	cols := strings.Split(orderColumns, ",")
-	var set []string
-	for i, c := range cols {
-		c = strings.TrimSpace(c)
-		switch c {
-		case "id", "platform", "platform_order_id":
-			continue
-		}
-		set = append(set, c+" = $"+strconv.Itoa(i+1))
-	}
-	return `UPDATE orders SET ` + strings.Join(set, ", ") +
-		` WHERE id = $1 AND platform = $2 AND platform_order_id = $3 AND seq = $` + strconv.Itoa(numOrderColumns+1)
-}()
 
 // params returns "$from, ..., $to".
 func params(from, to int) string {
@@ -202,6 +173,132 @@ func (r *Repository) CreateOrder(ctx context.Context, o orders.Order, ev orders.
 	return orders.Order{}, false, orders.Conflict("order id %s is taken by %s/%s", o.ID, platform, platformID)
 }
 
+// CreateOrders stores new orders, each with all its events, their outbox rows and the
+// assignments and deliveries the events imply, idempotently by Key as CreateOrder does; see
+// orders.BatchCreator. The placements are taken in order, as if stored one after the other: an
+// order whose key is taken by a stored order or by an earlier one of the batch is a resend
+// (New false) when the two have the same content and KindConflict otherwise, and an order whose
+// id is taken by another key is KindConflict. A placement that orders.CheckPlacement refuses is
+// left out with its error, one that the database would refuse (a NUL byte in a text) with a
+// KindInvalid error naming the field.
+//
+// The batch is one transaction of one statement whatever its size, and of a second one, which
+// reads the orders holding their keys or ids, when some of its orders were not new. Two batches
+// that store orders of the same keys or ids at the same time, in different orders, may
+// deadlock: the database then fails one of them as a whole, KindConflict, and it may be sent
+// again.
+func (r *Repository) CreateOrders(ctx context.Context, ps []orders.Placement) ([]orders.Created, error) {
+	out := make([]orders.Created, len(ps))
+	var (
+		rows orderRows
+		set  rowSet
+		sent []int // sent[k] is the index in ps of the order at position k+1 of rows
+	)
+	given := make([]orders.Order, len(ps)) // the orders sent, truncated as stored
+	for i := range ps {
+		p := &ps[i]
+		o := p.Order
+		err := orders.CheckPlacement(*p)
+		if err == nil {
+			err = checkStorable(&o, p.Events)
+		}
+		if err == nil {
+			truncateOrder(&o)
+			open := -1
+			err = set.addChange(int64(len(sent)+1), orders.DeliveryUnassigned, &o, p.Events, &open)
+		}
+		if err != nil {
+			out[i].Err = fmt.Errorf("create order %s: %w", o.ID, err)
+			continue
+		}
+		rows.add(&o)
+		sent = append(sent, i)
+		given[i] = o
+	}
+	if len(sent) == 0 {
+		return out, nil
+	}
+	args := rows.args()
+	args = append(args, set.events.pi)
+	args = append(args, set.events.args()...)
+	args = append(args, set.opens.pi)
+	args = append(args, set.opens.args()...)
+	args = append(args, set.deliveries.pi)
+	args = append(args, set.deliveries.args()...)
+	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		res, _ := tx.Query(ctx, insertPlacements, args...)
+		positions, err := pgx.CollectRows(res, pgx.RowTo[int64])
+		if err != nil {
+			return err
+		}
+		stored := make([]bool, len(sent)) // by position - 1
+		for _, pos := range positions {
+			stored[pos-1] = true
+		}
+		return resolvePlacements(ctx, tx, out, sent, given, stored)
+	})
+	if err != nil {
+		return nil, translate(err, "create %d orders", len(sent))
+	}
+	return out, nil
+}
+
+// resolvePlacements fills out for the orders sent: those stored are New, and each of the others
+// lost to an order holding its key or id, which it reads in one statement: an order stored
+// before, one of this batch, or one that a concurrent writer committed while ON CONFLICT waited
+// for it.
+func resolvePlacements(ctx context.Context, tx pgx.Tx, out []orders.Created, sent []int, given []orders.Order, stored []bool) error {
+	var keyPlatform, keyID, ids []string
+	storedAt := make(map[string]int, len(sent)) // key -> position of the order of this batch stored under it
+	for k, i := range sent {
+		o := &given[i]
+		if stored[k] {
+			out[i] = orders.Created{Order: *o, New: true}
+			storedAt[o.Key()] = k
+			continue
+		}
+		keyPlatform, keyID, ids = append(keyPlatform, o.Platform), append(keyID, o.PlatformOrderID), append(ids, o.ID)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	res, _ := tx.Query(ctx, selectByKeysOrIDs, keyPlatform, keyID, ids)
+	found, err := pgx.CollectRows(res, func(row pgx.CollectableRow) (orders.Order, error) { return scanOrder(row) })
+	if err != nil {
+		return fmt.Errorf("read the orders holding the keys or ids of %d orders: %w", len(ids), err)
+	}
+	byKey := make(map[string]orders.Order, len(found))
+	byID := make(map[string]orders.Order, len(found))
+	for _, o := range found {
+		byKey[o.Key()], byID[o.ID] = o, o
+	}
+	for k, i := range sent {
+		if stored[k] {
+			continue
+		}
+		o := &given[i]
+		// An order of this batch stored later under the key took it after this one lost on
+		// its id.
+		if s, ok := byKey[o.Key()]; ok {
+			if at, mine := storedAt[o.Key()]; !mine || at < k {
+				if orders.SameContent(s, *o) {
+					out[i] = orders.Created{Order: s}
+				} else {
+					out[i].Err = orders.Conflict("order %s already exists as %s with different content", o.Key(), s.ID)
+				}
+				continue
+			}
+		}
+		s, ok := byID[o.ID]
+		if !ok {
+			// Orders are never deleted: the row the statement skipped this one for is there.
+			return fmt.Errorf("order %s (%s) was not stored, and no order holds its key or id", o.ID, o.Key())
+		}
+		out[i].Err = orders.Conflict("order id %s is taken by %s/%s", o.ID, s.Platform, s.PlatformOrderID)
+	}
+	return nil
+}
+
 // GetOrder returns the order, or a KindNotFound error.
 func (r *Repository) GetOrder(ctx context.Context, id string) (orders.Order, error) {
 	o, err := scanOrder(r.pool.QueryRow(ctx, selectOrder, id))
@@ -217,7 +314,7 @@ func (r *Repository) GetOrder(ctx context.Context, id string) (orders.Order, err
 // UpdateOrder locks the order's row, calls fn on a copy and, if fn succeeds and its events
 // check out (orders.CheckEvents), writes in one transaction: the order (only if it is still at
 // the seq read), its events, one outbox row per event, and the assignments and deliveries the
-// events imply (see changeBatch). A second active assignment of the order is refused by the
+// events imply (see rowSet). A second active assignment of the order is refused by the
 // database and reported as KindConflict. fn runs inside the transaction, so it must be quick.
 func (r *Repository) UpdateOrder(ctx context.Context, id string, fn func(o *orders.Order) ([]orders.Event, error)) (orders.Order, error) {
 	var (
@@ -249,7 +346,11 @@ func (r *Repository) UpdateOrder(ctx context.Context, id string, fn func(o *orde
 			return err
 		}
 		truncateOrder(&n)
-		if err := tx.SendBatch(ctx, changeBatch(old, n, evs)).Close(); err != nil {
+		var set changeSet
+		if err := set.add(old, n, evs); err != nil {
+			return err
+		}
+		if err := tx.SendBatch(ctx, set.batch()).Close(); err != nil {
 			return err
 		}
 		out = n
@@ -266,10 +367,18 @@ func (r *Repository) UpdateOrder(ctx context.Context, id string, fn func(o *orde
 
 // UpdateOrders changes many orders in one transaction: it locks their rows (in id order, so
 // that two batches cannot deadlock), calls fn on a copy of each in the order of ids, and writes
-// every change that fn made and whose events check out in one batch; see orders.BatchUpdater.
-// An order missing or refused by fn is reported in errs and left alone. If the database refuses
-// any write (a concurrent change, a second active assignment), the whole batch is rolled back
-// and err says why; the caller may then retry order by order.
+// every change that fn made and whose events check out; see orders.BatchUpdater. An order
+// missing or refused by fn, or whose change the database could not store (a NUL byte in a
+// reason, say), is reported in errs and left alone. An id given twice is changed twice: the
+// second fn sees the first one's change.
+//
+// The writes are set-based: whatever the number of orders, one UPDATE of the orders (each only
+// if it is still at the seq read), one INSERT of the events with their outbox rows, and, when
+// the changes imply them, one UPDATE releasing assignments, one INSERT of new assignments and
+// one INSERT of deliveries (see rowSet), sent together in one round trip. If the database
+// refuses any write (an order that changed since it was read, a second active assignment of an
+// order), the whole batch is rolled back and err, KindConflict, says why; the caller may then
+// retry order by order.
 func (r *Repository) UpdateOrders(ctx context.Context, ids []string, fn func(o *orders.Order) ([]orders.Event, error)) ([]error, error) {
 	errs := make([]error, len(ids))
 	if len(ids) == 0 {
@@ -296,7 +405,7 @@ func (r *Repository) UpdateOrders(ctx context.Context, ids []string, fn func(o *
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		b := &pgx.Batch{}
+		var set changeSet
 		for i, id := range ids {
 			old, ok := byID[id]
 			if !ok {
@@ -321,75 +430,21 @@ func (r *Repository) UpdateOrders(ctx context.Context, ids []string, fn func(o *
 				continue
 			}
 			truncateOrder(&n)
-			for _, q := range changeBatch(old, n, evs).QueuedQueries {
-				b.QueuedQueries = append(b.QueuedQueries, q)
+			if err := set.add(old, n, evs); err != nil {
+				errs[i] = err
+				continue
 			}
 			byID[id] = n // a later fn on the same id sees this change
 		}
-		if b.Len() == 0 {
+		if set.len() == 0 {
 			return nil
 		}
-		return tx.SendBatch(ctx, b).Close()
+		return tx.SendBatch(ctx, set.batch()).Close()
 	})
 	if err != nil {
 		return errs, translate(err, "update %d orders", len(ids))
 	}
 	return errs, nil
-}
-
-// changeBatch is the writes of a change of the order from old to n by evs:
-//
-//   - the order, if it is still at old.Seq (else KindConflict: a concurrent change);
-//   - each event and its outbox row;
-//   - an assignment opened by ASSIGNED, and closed by the first event after which no rider
-//     holds the order (REASSIGNED, MERCHANT_REJECTED, AUTO_CANCELLED, CANCELLED, DELIVERED,
-//     FAILED), with the event type and reason as the release reason ("REASSIGNED: flat tyre").
-//     An offer is not an assignment: OFFER_DECLINED and OFFER_EXPIRED find none to close;
-//   - a delivery row for DELIVERED and FAILED.
-func changeBatch(old, n orders.Order, evs []orders.Event) *pgx.Batch {
-	b := &pgx.Batch{}
-	b.Queue(updateOrder, append(orderArgs(&n), old.Seq)...).Exec(func(tag pgconn.CommandTag) error {
-		if tag.RowsAffected() != 1 {
-			return orders.Conflict("order %s changed since it was read at seq %d", n.ID, old.Seq)
-		}
-		return nil
-	})
-	held := holds(old.Delivery)
-	for i := range evs {
-		ev := &evs[i]
-		b.Queue(insertEvent, append(eventArgs(ev), eventToJSON(*ev))...)
-		switch {
-		case ev.Type == orders.EventAssigned:
-			b.Queue(openAssignment, ev.OrderID, ev.RiderID, ts(ev.At))
-			held = true
-		case held && !holds(ev.Delivery):
-			reason := string(ev.Type)
-			if ev.Reason != "" {
-				reason += ": " + ev.Reason
-			}
-			b.Queue(closeAssignment, ev.OrderID, ts(ev.At), reason)
-			held = false
-		}
-		switch ev.Type {
-		case orders.EventDelivered:
-			b.Queue(insertDelivery, ev.OrderID, ev.RiderID, string(orders.DeliveryDelivered), ts(n.PickedUpAt),
-				ts(ev.At), ts(time.Time{}), string(ev.Handover), ev.Reason)
-		case orders.EventFailed:
-			b.Queue(insertDelivery, ev.OrderID, ev.RiderID, string(orders.DeliveryFailed), ts(n.PickedUpAt),
-				ts(time.Time{}), ts(ev.At), string(ev.Handover), ev.Reason)
-		}
-	}
-	return b
-}
-
-// holds reports whether a rider holds an order whose delivery is d: from assignment until the
-// goods are handed over or the delivery fails.
-func holds(d orders.DeliveryStatus) bool {
-	switch d {
-	case orders.DeliveryAssigned, orders.DeliveryArrivedAtPickup, orders.DeliveryPickedUp, orders.DeliveryArrivedAtDropoff:
-		return true
-	}
-	return false
 }
 
 // ListOrders returns the orders that match f, ordered by PlacedAt then ID.

@@ -1,0 +1,625 @@
+package postgres
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"zhengxiang/orders"
+)
+
+// This file holds the writes of orders in batches. CreateOrders and UpdateOrders gather the rows
+// of all their orders column by column and send each table's rows as arrays that one statement
+// unnests, so that a batch costs the same handful of statements whatever its size. The rows of a
+// change (rowSet) are worked out once, for those statements and for the row-by-row statements
+// of UpdateOrder alike.
+
+// orderColumnTypes are the SQL types of orderColumns, in the same order; the arrays of orderRows
+// are cast to them. items travels as text and is cast to jsonb where it is written.
+var orderColumnTypes = []string{"text", "text", "text", "text", "text", "text", "bigint",
+	"bigint", "double precision", "double precision", "text", "text", "timestamptz", "timestamptz", "timestamptz",
+	"text", "text", "text", "timestamptz", "text", "timestamptz", "timestamptz", "timestamptz",
+	"timestamptz", "timestamptz", "timestamptz", "text", "text", "bigint", "boolean"}
+
+// orderRows are orders column by column, in the order of orderColumns.
+type orderRows struct {
+	id, platform, platformOrderID, storeID, section, items []string
+	subtotal, fee                                          []int64
+	lat, lng                                               []float64
+	address, district                                      []string
+	placed, ready, promise                                 []pgtype.Timestamptz
+	status, delivery, riderID                              []string
+	offerExpires                                           []pgtype.Timestamptz
+	handover                                               []string
+	accepted, readyMarked, assigned                        []pgtype.Timestamptz
+	pickedUp, delivered, ended                             []pgtype.Timestamptz
+	reason, actor                                          []string
+	seq                                                    []int64
+	active                                                 []bool
+}
+
+func (r *orderRows) len() int { return len(r.id) }
+
+// add appends o, whose times are already truncated (truncateOrder).
+func (r *orderRows) add(o *orders.Order) {
+	items, _ := json.Marshal(itemsJSON(o.Items)) // strings and integers: cannot fail
+	r.id = append(r.id, o.ID)
+	r.platform = append(r.platform, o.Platform)
+	r.platformOrderID = append(r.platformOrderID, o.PlatformOrderID)
+	r.storeID = append(r.storeID, o.StoreID)
+	r.section = append(r.section, string(o.Section))
+	r.items = append(r.items, string(items))
+	r.subtotal = append(r.subtotal, o.SubtotalCents)
+	r.fee = append(r.fee, o.DeliveryFeeCents)
+	r.lat = append(r.lat, o.Dropoff.Lat)
+	r.lng = append(r.lng, o.Dropoff.Lng)
+	r.address = append(r.address, o.Address)
+	r.district = append(r.district, o.District)
+	r.placed = append(r.placed, ts(o.PlacedAt))
+	r.ready = append(r.ready, ts(o.ReadyAt))
+	r.promise = append(r.promise, ts(o.PromiseAt))
+	r.status = append(r.status, string(o.Status))
+	r.delivery = append(r.delivery, string(o.Delivery))
+	r.riderID = append(r.riderID, o.RiderID)
+	r.offerExpires = append(r.offerExpires, ts(o.OfferExpiresAt))
+	r.handover = append(r.handover, string(o.Handover))
+	r.accepted = append(r.accepted, ts(o.AcceptedAt))
+	r.readyMarked = append(r.readyMarked, ts(o.ReadyMarkedAt))
+	r.assigned = append(r.assigned, ts(o.AssignedAt))
+	r.pickedUp = append(r.pickedUp, ts(o.PickedUpAt))
+	r.delivered = append(r.delivered, ts(o.DeliveredAt))
+	r.ended = append(r.ended, ts(o.EndedAt))
+	r.reason = append(r.reason, o.Reason)
+	r.actor = append(r.actor, o.Actor)
+	r.seq = append(r.seq, o.Seq)
+	r.active = append(r.active, o.Active())
+}
+
+// args are the arrays in the order of orderColumns.
+func (r *orderRows) args() []any {
+	return []any{r.id, r.platform, r.platformOrderID, r.storeID, r.section, r.items, r.subtotal, r.fee,
+		r.lat, r.lng, r.address, r.district, r.placed, r.ready, r.promise, r.status, r.delivery, r.riderID,
+		r.offerExpires, r.handover, r.accepted, r.readyMarked, r.assigned, r.pickedUp, r.delivered, r.ended,
+		r.reason, r.actor, r.seq, r.active}
+}
+
+// eventRows are events and their outbox rows, column by column: eventColumns, then the outbox's
+// event (eventToJSON). pi is the position of the event's order in a CreateOrders statement.
+type eventRows struct {
+	pi                                       []int64
+	orderID                                  []string
+	seq                                      []int64
+	typ                                      []string
+	at                                       []pgtype.Timestamptz
+	status, delivery, riderID, reason, actor []string
+	handover                                 []string
+	expiresAt                                []pgtype.Timestamptz
+	event                                    []string
+}
+
+func (r *eventRows) len() int { return len(r.orderID) }
+
+// add appends ev with j, its outbox event.
+func (r *eventRows) add(pi int64, ev *orders.Event, j []byte) {
+	r.pi = append(r.pi, pi)
+	r.orderID = append(r.orderID, ev.OrderID)
+	r.seq = append(r.seq, ev.Seq)
+	r.typ = append(r.typ, string(ev.Type))
+	r.at = append(r.at, ts(ev.At))
+	r.status = append(r.status, string(ev.Status))
+	r.delivery = append(r.delivery, string(ev.Delivery))
+	r.riderID = append(r.riderID, ev.RiderID)
+	r.reason = append(r.reason, ev.Reason)
+	r.actor = append(r.actor, ev.Actor)
+	r.handover = append(r.handover, string(ev.Handover))
+	r.expiresAt = append(r.expiresAt, ts(ev.ExpiresAt))
+	r.event = append(r.event, string(j))
+}
+
+// args are the arrays in the order of eventColumns, then the outbox's event.
+func (r *eventRows) args() []any {
+	return []any{r.orderID, r.seq, r.typ, r.at, r.status, r.delivery, r.riderID, r.reason, r.actor,
+		r.handover, r.expiresAt, r.event}
+}
+
+// assignmentRows are the assignments a set of changes opens; releasedAt is set on those it also
+// releases.
+type assignmentRows struct {
+	pi                   []int64
+	orderID, riderID     []string
+	assignedAt, released []pgtype.Timestamptz
+	reason               []string
+}
+
+func (r *assignmentRows) len() int { return len(r.orderID) }
+
+func (r *assignmentRows) args() []any {
+	return []any{r.orderID, r.riderID, r.assignedAt, r.released, r.reason}
+}
+
+// releaseRows are the releases of assignments opened before the set of changes, at most one per
+// order.
+type releaseRows struct {
+	orderID []string
+	at      []pgtype.Timestamptz
+	reason  []string
+}
+
+func (r *releaseRows) len() int { return len(r.orderID) }
+
+func (r *releaseRows) args() []any { return []any{r.orderID, r.at, r.reason} }
+
+// deliveryRows are the deliveries that DELIVERED and FAILED events end.
+type deliveryRows struct {
+	pi                              []int64
+	orderID, riderID, outcome       []string
+	pickedUp, deliveredAt, failedAt []pgtype.Timestamptz
+	handover, reason                []string
+}
+
+func (r *deliveryRows) len() int { return len(r.orderID) }
+
+func (r *deliveryRows) args() []any {
+	return []any{r.orderID, r.riderID, r.outcome, r.pickedUp, r.deliveredAt, r.failedAt, r.handover, r.reason}
+}
+
+// rowSet is what a set of changes writes besides the orders' own rows:
+//
+//   - each event and its outbox row;
+//   - an assignment opened by ASSIGNED, and released by the first event after which no rider
+//     holds the order (REASSIGNED, MERCHANT_REJECTED, AUTO_CANCELLED, CANCELLED, DELIVERED,
+//     FAILED), with the event type and reason as the release reason ("REASSIGNED: flat tyre").
+//     An assignment opened and released within the set is written released; one opened before
+//     it is released by an UPDATE. An offer is not an assignment: OFFER_DECLINED and
+//     OFFER_EXPIRED find none to release;
+//   - a delivery row for DELIVERED and FAILED.
+type rowSet struct {
+	events     eventRows
+	opens      assignmentRows
+	releases   releaseRows
+	deliveries deliveryRows
+}
+
+// addChange appends the rows of the change of one order by evs, from delivery status from to n.
+// pi tags the rows for CreateOrders. open is the index in s.opens of the order's assignment that
+// this set opened and has not released, or -1; addChange keeps it up to date, so that the
+// changes of one order must be added in Seq order. An event that cannot be encoded for the
+// outbox (a time past the year 9999) is a KindInvalid error, and then nothing is added.
+func (s *rowSet) addChange(pi int64, from orders.DeliveryStatus, n *orders.Order, evs []orders.Event, open *int) error {
+	js := make([][]byte, len(evs))
+	for i, ev := range evs {
+		j, err := json.Marshal(eventToJSON(ev))
+		if err != nil {
+			return orders.Invalid(fmt.Sprintf("events[%d]", i), "%s seq %d cannot be encoded for the outbox: %v", ev.Type, ev.Seq, err)
+		}
+		js[i] = j
+	}
+	held := holds(from)
+	for i := range evs {
+		ev := &evs[i]
+		s.events.add(pi, ev, js[i])
+		switch {
+		case ev.Type == orders.EventAssigned:
+			a := &s.opens
+			*open = a.len()
+			a.pi = append(a.pi, pi)
+			a.orderID = append(a.orderID, ev.OrderID)
+			a.riderID = append(a.riderID, ev.RiderID)
+			a.assignedAt = append(a.assignedAt, ts(ev.At))
+			a.released = append(a.released, ts(time.Time{}))
+			a.reason = append(a.reason, "")
+			held = true
+		case held && !holds(ev.Delivery):
+			reason := string(ev.Type)
+			if ev.Reason != "" {
+				reason += ": " + ev.Reason
+			}
+			if *open >= 0 {
+				s.opens.released[*open] = ts(ev.At)
+				s.opens.reason[*open] = reason
+				*open = -1
+			} else {
+				r := &s.releases
+				r.orderID = append(r.orderID, ev.OrderID)
+				r.at = append(r.at, ts(ev.At))
+				r.reason = append(r.reason, reason)
+			}
+			held = false
+		}
+		var outcome orders.DeliveryStatus
+		var delivered, failed time.Time
+		switch ev.Type {
+		case orders.EventDelivered:
+			outcome, delivered = orders.DeliveryDelivered, ev.At
+		case orders.EventFailed:
+			outcome, failed = orders.DeliveryFailed, ev.At
+		default:
+			continue
+		}
+		d := &s.deliveries
+		d.pi = append(d.pi, pi)
+		d.orderID = append(d.orderID, ev.OrderID)
+		d.riderID = append(d.riderID, ev.RiderID)
+		d.outcome = append(d.outcome, string(outcome))
+		d.pickedUp = append(d.pickedUp, ts(n.PickedUpAt))
+		d.deliveredAt = append(d.deliveredAt, ts(delivered))
+		d.failedAt = append(d.failedAt, ts(failed))
+		d.handover = append(d.handover, string(ev.Handover))
+		d.reason = append(d.reason, ev.Reason)
+	}
+	return nil
+}
+
+// holds reports whether a rider holds an order whose delivery is d: from assignment until the
+// goods are handed over or the delivery fails.
+func holds(d orders.DeliveryStatus) bool {
+	switch d {
+	case orders.DeliveryAssigned, orders.DeliveryArrivedAtPickup, orders.DeliveryPickedUp, orders.DeliveryArrivedAtDropoff:
+		return true
+	}
+	return false
+}
+
+// unnest returns "unnest($from::t1[], $from+1::t2[], ...) WITH ORDINALITY AS alias(c1, c2, ..., ord)".
+func unnest(from int, alias string, cols, types []string) string {
+	if len(cols) != len(types) {
+		panic(fmt.Sprintf("unnest %s: %d columns, %d types", alias, len(cols), len(types)))
+	}
+	var b strings.Builder
+	b.WriteString("unnest(")
+	for i, t := range types {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("$" + strconv.Itoa(from+i) + "::" + t + "[]")
+	}
+	b.WriteString(") WITH ORDINALITY AS " + alias + "(" + strings.Join(cols, ", ") + ", ord)")
+	return b.String()
+}
+
+// columns splits a column list ("a, b,\n c") into its names.
+func columns(list string) []string {
+	cols := strings.Split(list, ",")
+	for i, c := range cols {
+		cols[i] = strings.TrimSpace(c)
+	}
+	return cols
+}
+
+// prefixed returns "p.a, p.b, ..." for the columns and alias p, with items cast to jsonb.
+func prefixed(alias string, cols []string) string {
+	out := make([]string, len(cols))
+	for i, c := range cols {
+		out[i] = alias + "." + c
+		if c == "items" {
+			out[i] += "::jsonb"
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+var (
+	eventCols      = columns(eventColumns)
+	eventUnnestCol = append(columns(eventColumns), "event")
+	eventTypes     = []string{"text", "bigint", "text", "timestamptz", "text", "text", "text", "text", "text",
+		"text", "timestamptz", "text"}
+	assignmentCols  = []string{"order_id", "rider_id", "assigned_at", "released_at", "reason"}
+	assignmentTypes = []string{"text", "text", "timestamptz", "timestamptz", "text"}
+	releaseCols     = []string{"order_id", "released_at", "reason"}
+	releaseTypes    = []string{"text", "timestamptz", "text"}
+	deliveryCols    = []string{"order_id", "rider_id", "outcome", "picked_up_at", "delivered_at", "failed_at",
+		"handover", "reason"}
+	deliveryTypes = []string{"text", "text", "text", "timestamptz", "timestamptz", "timestamptz", "text", "text"}
+)
+
+// insertEvents writes events ($1..$12, eventRows.args) and their outbox rows, whose ids follow
+// the order of the arrays.
+var insertEvents = `WITH ev AS (
+		SELECT * FROM ` + unnest(1, "ev", eventUnnestCol, eventTypes) + `
+	), e AS (
+		INSERT INTO order_events (` + eventColumns + `) SELECT ` + prefixed("ev", eventCols) + ` FROM ev
+	)
+	INSERT INTO outbox (order_id, seq, event) SELECT ev.order_id, ev.seq, ev.event::jsonb FROM ev ORDER BY ev.ord`
+
+// releaseAssignments releases the active assignments of the orders of releaseRows.args.
+var releaseAssignments = `UPDATE assignments a SET released_at = r.released_at, reason = r.reason
+	FROM ` + unnest(1, "r", releaseCols, releaseTypes) + `
+	WHERE a.order_id = r.order_id AND a.released_at IS NULL`
+
+// openAssignments writes the assignments of assignmentRows.args, in their order.
+var openAssignments = `INSERT INTO assignments (` + strings.Join(assignmentCols, ", ") + `)
+	SELECT ` + prefixed("a", assignmentCols) + ` FROM ` + unnest(1, "a", assignmentCols, assignmentTypes) + `
+	ORDER BY a.ord`
+
+// insertDeliveries writes the deliveries of deliveryRows.args.
+var insertDeliveries = `INSERT INTO deliveries (` + strings.Join(deliveryCols, ", ") + `)
+	SELECT ` + prefixed("d", deliveryCols) + ` FROM ` + unnest(1, "d", deliveryCols, deliveryTypes)
+
+// updateOrders writes every column but the identity of the orders of orderRows.args, each only
+// if it is still at the seq of the array $31, and returns the ids of the orders written.
+var updateOrders = func() string {
+	cols := columns(orderColumns)
+	var set []string
+	for _, c := range cols {
+		switch c {
+		case "id", "platform", "platform_order_id":
+			continue
+		}
+		v := "u." + c
+		if c == "items" {
+			v += "::jsonb"
+		}
+		set = append(set, c+" = "+v)
+	}
+	return `UPDATE orders o SET ` + strings.Join(set, ", ") + `
+	FROM ` + unnest(1, "u", append(cols, "old_seq"), append(orderColumnTypes[:len(orderColumnTypes):len(orderColumnTypes)], "bigint")) + `
+	WHERE o.id = u.id AND o.platform = u.platform AND o.platform_order_id = u.platform_order_id AND o.seq = u.old_seq
+	RETURNING o.id`
+}()
+
+// insertPlacements writes new orders with their events, outbox rows, assignments and deliveries
+// in one statement: the orders of orderRows.args ($1..$30) in array order, each unless its id or
+// key is taken (by a stored order or by an earlier one of the arrays), then the rows of the
+// other tables whose pi is the position (from 1) of an order written. It returns those
+// positions. Rows of one order position never meet those of another: two positions with the
+// same id and key cannot both be written, and only the first of them counts as written.
+var insertPlacements = func() string {
+	cols := columns(orderColumns)
+	n := numOrderColumns
+	evFrom := n + 1 // each of the other tables' arrays start with pi
+	aFrom := evFrom + 1 + len(eventTypes)
+	dFrom := aFrom + 1 + len(assignmentTypes)
+	return `WITH p AS (
+		SELECT * FROM ` + unnest(1, "p", cols, orderColumnTypes) + `
+	), o AS (
+		INSERT INTO orders (` + orderColumns + `)
+		SELECT ` + prefixed("p", cols) + ` FROM p ORDER BY p.ord
+		ON CONFLICT DO NOTHING
+		RETURNING id, platform, platform_order_id
+	), ins AS (
+		SELECT DISTINCT ON (p.id, p.platform, p.platform_order_id) p.ord
+		FROM p JOIN o ON o.id = p.id AND o.platform = p.platform AND o.platform_order_id = p.platform_order_id
+		ORDER BY p.id, p.platform, p.platform_order_id, p.ord
+	), ev AS (
+		SELECT ev.* FROM ` + unnest(evFrom, "ev", append([]string{"pi"}, eventUnnestCol...), append([]string{"bigint"}, eventTypes...)) + `
+		WHERE ev.pi IN (SELECT ord FROM ins)
+	), e AS (
+		INSERT INTO order_events (` + eventColumns + `) SELECT ` + prefixed("ev", eventCols) + ` FROM ev
+	), x AS (
+		INSERT INTO outbox (order_id, seq, event) SELECT ev.order_id, ev.seq, ev.event::jsonb FROM ev ORDER BY ev.ord
+	), a AS (
+		INSERT INTO assignments (` + strings.Join(assignmentCols, ", ") + `)
+		SELECT ` + prefixed("a", assignmentCols) + `
+		FROM ` + unnest(aFrom, "a", append([]string{"pi"}, assignmentCols...), append([]string{"bigint"}, assignmentTypes...)) + `
+		WHERE a.pi IN (SELECT ord FROM ins)
+		ORDER BY a.ord
+	), d AS (
+		INSERT INTO deliveries (` + strings.Join(deliveryCols, ", ") + `)
+		SELECT ` + prefixed("d", deliveryCols) + `
+		FROM ` + unnest(dFrom, "d", append([]string{"pi"}, deliveryCols...), append([]string{"bigint"}, deliveryTypes...)) + `
+		WHERE d.pi IN (SELECT ord FROM ins)
+	)
+	SELECT ord FROM ins`
+}()
+
+// selectByKeysOrIDs reads the orders whose key is one of the pairs ($1[i], $2[i]) or whose id is
+// one of $3. An order may come twice.
+var selectByKeysOrIDs = `SELECT ` + orderColumns + ` FROM orders
+	WHERE (platform, platform_order_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+	UNION ALL
+	SELECT ` + orderColumns + ` FROM orders WHERE id = ANY($3::text[])`
+
+// checkStorable returns a KindInvalid error naming the field of what the database would refuse
+// in an order or its events, that orders' own checks let through: a NUL byte in a text, or an
+// order or delivery status it does not know. Caught here, it fails one order of a batch instead
+// of the whole batch.
+func checkStorable(o *orders.Order, evs []orders.Event) error {
+	if !o.Status.Valid() {
+		return orders.Invalid("order.status", "%q is not an order status", o.Status)
+	}
+	if !o.Delivery.Valid() {
+		return orders.Invalid("order.delivery", "%q is not a delivery status", o.Delivery)
+	}
+	if o.Handover != "" && !o.Handover.Valid() {
+		return orders.Invalid("order.handover", "%q is not a handover", o.Handover)
+	}
+	for _, f := range [...]struct{ name, v string }{
+		{"order.id", o.ID}, {"order.platform", o.Platform}, {"order.platform_order_id", o.PlatformOrderID},
+		{"order.store_id", o.StoreID}, {"order.address", o.Address}, {"order.district", o.District},
+		{"order.rider_id", o.RiderID}, {"order.reason", o.Reason}, {"order.actor", o.Actor},
+	} {
+		if strings.IndexByte(f.v, 0) >= 0 {
+			return orders.Invalid(f.name, "contains a NUL byte")
+		}
+	}
+	for i, it := range o.Items {
+		if strings.IndexByte(it.SKU, 0) >= 0 {
+			return orders.Invalid(fmt.Sprintf("order.items[%d].sku", i), "contains a NUL byte")
+		}
+		if strings.IndexByte(it.Name, 0) >= 0 {
+			return orders.Invalid(fmt.Sprintf("order.items[%d].name", i), "contains a NUL byte")
+		}
+	}
+	for i, ev := range evs {
+		for _, f := range [...]struct{ name, v string }{
+			{"rider_id", ev.RiderID}, {"reason", ev.Reason}, {"actor", ev.Actor},
+		} {
+			if strings.IndexByte(f.v, 0) >= 0 {
+				return orders.Invalid(fmt.Sprintf("events[%d].%s", i, f.name), "contains a NUL byte")
+			}
+		}
+	}
+	return nil
+}
+
+// changeSet gathers the changes of orders that UpdateOrder and UpdateOrders write at once.
+type changeSet struct {
+	ids  []string           // the orders changed, in the order of their first change
+	byID map[string]*change // each order's change so far
+	rows rowSet
+}
+
+// change is what a changeSet holds of one order: the seq it was read at, the order after its
+// last change, and the index in rows.opens of the assignment the set opened for it and did not
+// release, or -1.
+type change struct {
+	oldSeq int64
+	n      orders.Order
+	open   int
+}
+
+// len returns the number of orders changed.
+func (c *changeSet) len() int { return len(c.ids) }
+
+// add adds the change of an order from old to n by evs, which orders.CheckEvents accepted; n's
+// times are truncated. A second change of an order must start where its first ended. A change
+// the database would refuse (checkStorable) is left out and returned as a KindInvalid error.
+func (c *changeSet) add(old, n orders.Order, evs []orders.Event) error {
+	if err := checkStorable(&n, evs); err != nil {
+		return fmt.Errorf("update order %s: %w", n.ID, err)
+	}
+	ch, ok := c.byID[n.ID]
+	if !ok {
+		if c.byID == nil {
+			c.byID = make(map[string]*change)
+		}
+		ch = &change{oldSeq: old.Seq, open: -1}
+	} else if ch.n.Seq != old.Seq {
+		return fmt.Errorf("update order %s: changed from seq %d, its last change in the batch left it at seq %d", n.ID, old.Seq, ch.n.Seq)
+	}
+	open := ch.open
+	if err := c.rows.addChange(0, old.Delivery, &n, evs, &open); err != nil {
+		return fmt.Errorf("update order %s: %w", n.ID, err)
+	}
+	if !ok {
+		c.byID[n.ID] = ch
+		c.ids = append(c.ids, n.ID)
+	}
+	ch.n, ch.open = n, open
+	return nil
+}
+
+// batch returns the statements that write the set: the orders first, each only if it is still
+// at the seq it was read at (else KindConflict: a concurrent change), then the events with
+// their outbox rows, the releases of assignments before the assignments opened, so that an
+// order's earlier assignment is released when its new one is written, and the deliveries.
+//
+// A set of many orders is written set-based, one statement per table whatever its size. The
+// change of a single order (UpdateOrder) is written row by row instead, a few statements
+// that cost the server less than unnesting arrays of one element.
+func (c *changeSet) batch() *pgx.Batch {
+	if len(c.ids) == 1 {
+		return c.rowBatch()
+	}
+	var rows orderRows
+	oldSeq := make([]int64, 0, len(c.ids))
+	for _, id := range c.ids {
+		ch := c.byID[id]
+		rows.add(&ch.n)
+		oldSeq = append(oldSeq, ch.oldSeq)
+	}
+	b := &pgx.Batch{}
+	b.Queue(updateOrders, append(rows.args(), oldSeq)...).Query(func(res pgx.Rows) error {
+		written := make(map[string]bool, len(c.ids))
+		for res.Next() {
+			var id string
+			if err := res.Scan(&id); err != nil {
+				return err
+			}
+			written[id] = true
+		}
+		if err := res.Err(); err != nil {
+			return err
+		}
+		for _, id := range c.ids {
+			if !written[id] {
+				return orders.Conflict("order %s changed since it was read at seq %d (%d of the %d orders of the batch did)",
+					id, c.byID[id].oldSeq, len(c.ids)-len(written), len(c.ids))
+			}
+		}
+		return nil
+	})
+	if c.rows.events.len() > 0 {
+		b.Queue(insertEvents, c.rows.events.args()...)
+	}
+	if c.rows.releases.len() > 0 {
+		b.Queue(releaseAssignments, c.rows.releases.args()...)
+	}
+	if c.rows.opens.len() > 0 {
+		b.Queue(openAssignments, c.rows.opens.args()...)
+	}
+	if c.rows.deliveries.len() > 0 {
+		b.Queue(insertDeliveries, c.rows.deliveries.args()...)
+	}
+	return b
+}
+
+// rowBatch returns the statements of batch one row at a time.
+func (c *changeSet) rowBatch() *pgx.Batch {
+	b := &pgx.Batch{}
+	for _, id := range c.ids {
+		ch := c.byID[id]
+		b.Queue(updateOrder, append(orderArgs(&ch.n), ch.oldSeq)...).Exec(func(tag pgconn.CommandTag) error {
+			if tag.RowsAffected() != 1 {
+				return orders.Conflict("order %s changed since it was read at seq %d", id, ch.oldSeq)
+			}
+			return nil
+		})
+	}
+	e := &c.rows.events
+	for i := range e.orderID {
+		b.Queue(insertEvent, e.orderID[i], e.seq[i], e.typ[i], e.at[i], e.status[i], e.delivery[i], e.riderID[i],
+			e.reason[i], e.actor[i], e.handover[i], e.expiresAt[i], e.event[i])
+	}
+	r := &c.rows.releases
+	for i := range r.orderID {
+		b.Queue(releaseAssignment, r.orderID[i], r.at[i], r.reason[i])
+	}
+	a := &c.rows.opens
+	for i := range a.orderID {
+		b.Queue(openAssignment, a.orderID[i], a.riderID[i], a.assignedAt[i], a.released[i], a.reason[i])
+	}
+	d := &c.rows.deliveries
+	for i := range d.orderID {
+		b.Queue(insertDelivery, d.orderID[i], d.riderID[i], d.outcome[i], d.pickedUp[i], d.deliveredAt[i],
+			d.failedAt[i], d.handover[i], d.reason[i])
+	}
+	return b
+}
+
+// The statements of rowBatch.
+const (
+	// insertEvent writes one event ($1..$11, eventColumns) and its outbox row ($12).
+	insertEvent = `WITH e AS (
+			INSERT INTO order_events (` + eventColumns + `)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+		)
+		INSERT INTO outbox (order_id, seq, event) VALUES ($1, $2, $12::jsonb)`
+	releaseAssignment = `UPDATE assignments SET released_at = $2, reason = $3
+		WHERE order_id = $1 AND released_at IS NULL`
+	openAssignment = `INSERT INTO assignments (order_id, rider_id, assigned_at, released_at, reason)
+		VALUES ($1, $2, $3, $4, $5)`
+	insertDelivery = `INSERT INTO deliveries
+		(order_id, rider_id, outcome, picked_up_at, delivered_at, failed_at, handover, reason)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
+)
+
+// updateOrder writes every column but the identity ($1 to $3) of an order read at seq $31.
+var updateOrder = func() string {
+	var set []string
+	for i, c := range columns(orderColumns) {
+		switch c {
+		case "id", "platform", "platform_order_id":
+			continue
+		}
+		set = append(set, c+" = $"+strconv.Itoa(i+1))
+	}
+	return `UPDATE orders SET ` + strings.Join(set, ", ") +
+		` WHERE id = $1 AND platform = $2 AND platform_order_id = $3 AND seq = $` + strconv.Itoa(numOrderColumns+1)
+}()
