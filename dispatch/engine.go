@@ -160,6 +160,11 @@ type Engine struct {
 	storesMu sync.RWMutex
 	inMu     sync.Mutex
 	inbox    []*orderState
+	// pingMu guards the positions reported since mu was last taken, and
+	// the riders whose positions are taken.
+	pingMu sync.Mutex
+	pings  map[string]ping
+	known  map[string]bool
 	cfg      Config
 	repo     orders.Repository
 	travel   geo.Travel
@@ -207,6 +212,8 @@ func New(cfg Config, repo orders.Repository, travel geo.Travel, clock Clock, log
 		riders: map[string]*riderState{},
 		orders: map[string]*orderState{},
 		trips:  map[string]*trip{},
+		pings:  map[string]ping{},
+		known:  map[string]bool{},
 		// Trip ids stay unique across restarts of a dispatcher.
 		tripPfx: "T" + strconv.FormatInt(time.Now().UnixNano()%(36*36*36*36*36), 36) + "-",
 	}, nil
@@ -226,6 +233,7 @@ func (e *Engine) at(m float64) time.Time {
 func (e *Engine) Run(ctx context.Context, notify func(RoundStats)) error {
 	tick := time.NewTicker(RealDuration(e.clock, e.cfg.RoundEvery))
 	defer tick.Stop()
+	var sum roundSummary
 	for {
 		select {
 		case <-ctx.Done():
@@ -236,11 +244,42 @@ func (e *Engine) Run(ctx context.Context, notify func(RoundStats)) error {
 				e.log.Error("dispatch round", "err", err)
 				continue
 			}
+			sum.add(st)
+			if time.Since(sum.since) >= summaryEvery {
+				e.log.Info("dispatch", "rounds", sum.rounds, "offers", sum.offers, "pending", st.Pending,
+					"bundles", sum.bundles, "expired", sum.expired, "reassigned", sum.reassigned,
+					"round_avg", (sum.took / time.Duration(sum.rounds)).Round(time.Millisecond),
+					"round_max", sum.max.Round(time.Millisecond))
+				sum = roundSummary{since: time.Now()}
+			}
 			if notify != nil {
 				notify(st)
 			}
 		}
 	}
+}
+
+// summaryEvery is how often Run logs what its rounds did.
+const summaryEvery = 10 * time.Second
+
+// roundSummary adds up the rounds between two of Run's log lines.
+type roundSummary struct {
+	since                                        time.Time
+	rounds, offers, bundles, expired, reassigned int
+	took, max                                    time.Duration
+}
+
+func (s *roundSummary) add(st RoundStats) {
+	if s.since.IsZero() {
+		s.since = time.Now()
+	}
+	s.rounds++
+	s.offers += len(st.Offers)
+	s.bundles += st.Bundles
+	s.expired += st.Expired
+	s.reassigned += st.Reassigned
+	s.took += st.Took
+	s.max = max(s.max, st.Took)
 }
 
 // AddStore registers a store, or updates its position and suspension.
@@ -275,6 +314,18 @@ func (e *Engine) lock() {
 			e.requeue(o)
 		}
 	}
+	e.pingMu.Lock()
+	pings := e.pings
+	if len(pings) > 0 {
+		e.pings = make(map[string]ping, len(pings))
+	}
+	e.pingMu.Unlock()
+	for id, p := range pings {
+		if r := e.riders[id]; r != nil {
+			r.pos, r.stale = p.p, false
+			e.idx.Update(id, p.p, p.at)
+		}
+	}
 }
 
 // StartShift puts a rider on shift at its position.
@@ -302,6 +353,7 @@ func (e *Engine) StartShift(ctx context.Context, r orders.Rider) error {
 	if rs == nil {
 		rs = &riderState{id: r.ID}
 		e.riders[r.ID] = rs
+		e.know(r.ID)
 		e.rlist = append(e.rlist, rs)
 	}
 	rs.capacity, rs.onShift, rs.stale, rs.pos = r.Capacity, true, false, r.Point
@@ -334,28 +386,41 @@ func (e *Engine) Ping(riderID string, p geo.Point) error {
 	return e.PingMany([]string{riderID}, []geo.Point{p})[0]
 }
 
-// PingMany records many riders' positions under one take of the engine's
-// lock, as the intake of riders.locations hands them over; errs[i] is what
-// Ping would have returned for ids[i].
+// PingMany records many riders' positions, as the intake of
+// riders.locations hands them over; errs[i] is what Ping would have
+// returned for ids[i]. It does not wait for a dispatch round: the latest
+// position of each rider is kept aside and goes into the rider index the
+// next time the engine's lock is taken, at the latest by the next round.
 func (e *Engine) PingMany(ids []string, ps []geo.Point) (errs []error) {
 	errs = make([]error, len(ids))
 	now := e.clock.Now()
-	e.lock()
-	defer e.mu.Unlock()
+	e.pingMu.Lock()
+	defer e.pingMu.Unlock()
 	for i, id := range ids {
 		if err := ps[i].Validate(); err != nil {
 			errs[i] = orders.Invalid("location", "%v", err)
 			continue
 		}
-		r := e.riders[id]
-		if r == nil {
+		if !e.known[id] {
 			errs[i] = orders.NotFound("rider", id)
 			continue
 		}
-		r.pos, r.stale = ps[i], false
-		e.idx.Update(id, ps[i], now)
+		e.pings[id] = ping{ps[i], now}
 	}
 	return errs
+}
+
+// ping is a rider's latest position, kept for the index.
+type ping struct {
+	p  geo.Point
+	at time.Time
+}
+
+// know lets PingMany take the pings of a rider.
+func (e *Engine) know(id string) {
+	e.pingMu.Lock()
+	e.known[id] = true
+	e.pingMu.Unlock()
 }
 
 // NewOrderID returns a fresh order id: "O" and 16 random hex digits.

@@ -56,6 +56,7 @@ func (e *Engine) Restore(ctx context.Context) error {
 			rs.shiftEnd = e.min(r.ShiftEnd)
 		}
 		e.riders[r.ID] = rs
+		e.know(r.ID)
 		e.rlist = append(e.rlist, rs)
 		ping := r.LastPing
 		if ping.IsZero() {

@@ -8,6 +8,7 @@ import (
 	"container/heap"
 	"context"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"math"
 	"math/rand"
@@ -148,13 +149,17 @@ type Sim struct {
 	// inbox holds what other goroutines hand a live simulation (Placed,
 	// Round, StartRider), unbounded so that they never wait for it; wake
 	// tells RunLive that it is not empty.
-	inMu   sync.Mutex
-	inbox  []func()
-	wake   chan struct{}
-	travel geo.Travel
-	beh    Behaviour
-	rng    *rand.Rand
-	epoch  time.Time
+	inMu  sync.Mutex
+	inbox []func()
+	wake  chan struct{}
+	// workers carry a live simulation's calls to the engine, so that the
+	// stores and riders of a busy city answer at once, each on the worker
+	// its key hashes to, in the order they were made (see call).
+	workers []chan func()
+	travel  geo.Travel
+	beh     Behaviour
+	rng     *rand.Rand
+	epoch   time.Time
 
 	q       queue
 	seq     int
@@ -191,6 +196,10 @@ func NewLive(eng *dispatch.Engine, clock dispatch.Clock, travel geo.Travel, beh 
 	}
 	s.log = log
 	s.wake = make(chan struct{}, 1)
+	s.workers = make([]chan func(), liveWorkers)
+	for i := range s.workers {
+		s.workers[i] = make(chan func(), 4096)
+	}
 	return s
 }
 
@@ -327,7 +336,9 @@ func (s *Sim) track(stored orders.Order, ready time.Time) {
 	switch stored.Status {
 	case orders.StatusCreated, orders.StatusTicketSent:
 		accept := math.Min(placed+s.beh.MerchantDelay.Minutes(), s.min(ready))
-		s.schedule(accept, evMerchant, func() { s.fail(s.eng.MerchantAccept(context.Background(), id)) })
+		s.schedule(accept, evMerchant, func() {
+			s.call(id, func() error { return s.eng.MerchantAccept(context.Background(), id) }, s.fail)
+		})
 	case orders.StatusReadyForPickup:
 		s.ready[id] = s.min(stored.ReadyMarkedAt)
 		return
@@ -336,10 +347,13 @@ func (s *Sim) track(stored orders.Order, ready time.Time) {
 		return // ended
 	}
 	s.schedule(s.min(ready), evReady, func() {
-		s.ready[id] = s.min(ready)
-		if err := s.eng.MarkReady(context.Background(), id); err != nil && !orders.IsKind(err, orders.KindConflict) {
-			s.fail(err)
-		}
+		// The rider picks up once the engine knows that the order is ready.
+		s.call(id, func() error { return s.eng.MarkReady(context.Background(), id) }, func(err error) {
+			s.ready[id] = s.min(ready)
+			if !orders.IsKind(err, orders.KindConflict) {
+				s.fail(err)
+			}
+		})
 	})
 }
 
@@ -361,6 +375,32 @@ func (s *Sim) record(id string) *OrderRecord {
 // for concurrent use.
 func (s *Sim) Placed(o orders.Order) {
 	s.post(func() { s.track(o, o.ReadyAt) })
+}
+
+// readyPoll is how long, in minutes, a rider at the counter waits before
+// looking again for an order whose store has not yet told the engine that it
+// is ready.
+const readyPoll = 0.05
+
+// liveWorkers is the number of goroutines a live simulation calls the
+// engine from.
+const liveWorkers = 8
+
+// call runs fn, a call to the engine on behalf of the store or rider key,
+// and then hands its error to then. A simulation that owns time does both
+// at once; a live one runs fn on a worker, the calls of one key in order,
+// and then back on RunLive's goroutine.
+func (s *Sim) call(key string, fn func() error, then func(error)) {
+	if s.workers == nil {
+		then(fn())
+		return
+	}
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(key))
+	s.workers[h.Sum32()%uint32(len(s.workers))] <- func() {
+		err := fn()
+		s.post(func() { then(err) })
+	}
 }
 
 // post hands fn to RunLive's goroutine.
@@ -407,33 +447,40 @@ func (s *Sim) onRound(st dispatch.RoundStats) {
 			continue // the offer will expire
 		case r < s.beh.SilentProb+s.beh.DeclineProb:
 			s.schedule(now+s.beh.AnswerDelay.Minutes(), evAnswer, func() {
-				s.fail(ignoreConflict(s.eng.Decline(context.Background(), off.RiderID, off.TripID)))
+				s.call(off.RiderID, func() error { return s.eng.Decline(context.Background(), off.RiderID, off.TripID) },
+					func(err error) { s.fail(ignoreConflict(err)) })
 			})
 		default:
 			s.schedule(now+s.beh.AnswerDelay.Minutes(), evAnswer, func() {
-				err := s.eng.Accept(context.Background(), off.RiderID, off.TripID)
-				if k := orders.KindOf(err); k == orders.KindConflict || k == orders.KindNotFound {
-					return // expired, or withdrawn, meanwhile
-				}
-				if err != nil {
-					s.fail(err)
-					return
-				}
-				t := &simTrip{offer: off}
-				s.live[off.TripID] = t
-				rec := &TripRecord{ID: off.TripID, RiderID: off.RiderID, StoreID: off.StoreID, OrderIDs: off.OrderIDs, Offered: st.At}
-				s.trips = append(s.trips, rec)
-				for _, id := range off.OrderIDs {
-					rec := s.record(id)
-					rec.RiderID, rec.TripID = off.RiderID, off.TripID
-				}
-				t.record = rec
-				sr.queue = append(sr.queue, t)
-				if !sr.busy {
-					s.start(sr, s.now())
-				}
+				s.call(off.RiderID, func() error { return s.eng.Accept(context.Background(), off.RiderID, off.TripID) },
+					func(err error) { s.accepted(sr, off, st.At, err) })
 			})
 		}
+	}
+}
+
+// accepted goes on after a rider's yes to an offer: the trip joins the
+// rider's queue, and the rider sets out if it is free.
+func (s *Sim) accepted(sr *simRider, off dispatch.Offer, offered time.Time, err error) {
+	if k := orders.KindOf(err); k == orders.KindConflict || k == orders.KindNotFound {
+		return // expired, or withdrawn, meanwhile
+	}
+	if err != nil {
+		s.fail(err)
+		return
+	}
+	t := &simTrip{offer: off}
+	s.live[off.TripID] = t
+	rec := &TripRecord{ID: off.TripID, RiderID: off.RiderID, StoreID: off.StoreID, OrderIDs: off.OrderIDs, Offered: offered}
+	s.trips = append(s.trips, rec)
+	for _, id := range off.OrderIDs {
+		rec := s.record(id)
+		rec.RiderID, rec.TripID = off.RiderID, off.TripID
+	}
+	t.record = rec
+	sr.queue = append(sr.queue, t)
+	if !sr.busy {
+		s.start(sr, s.now())
 	}
 }
 
@@ -511,6 +558,11 @@ func (s *Sim) tryPickup(sr *simRider, t *simTrip, at float64) {
 			} else if rec := s.records[id]; rec != nil {
 				when = math.Max(at, s.min(rec.Ready))
 			}
+			if !ok && when <= s.now() {
+				// Ready by the clock, but the store's word has not reached
+				// the engine yet: look again in a moment.
+				when = s.now() + readyPoll
+			}
 			s.schedule(when, evPickup, func() {
 				if !t.withdrawn {
 					s.tryPickup(sr, t, when)
@@ -575,6 +627,18 @@ func (s *Sim) RunLive(ctx context.Context) error {
 	}
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	for _, w := range s.workers {
+		go func() {
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case fn := <-w:
+					fn()
+				}
+			}
+		}()
+	}
 	for {
 		now := s.now()
 		for s.q.Len() > 0 && s.q[0].at <= now {
