@@ -111,7 +111,8 @@ type trip struct {
 	arrived    float64 // at the store; NaN until then
 	pickup     float64 // planned, or actual once picked up
 	drops      []float64
-	nextDrop   int // index of the next order to drop
+	nextDrop   int     // index of the next order to drop
+	recheck    float64 // when improve may look for a better rider again
 }
 
 // end is the planned time the rider is free again, after the last drop-off.
@@ -140,6 +141,8 @@ type riderState struct {
 	freeAt     float64 // when the last trip's final drop-off service ends
 	plan       []*trip // accepted trips, current first
 	offer      *trip
+	in         int       // the round index that holds the rider (roundFree...)
+	inAt       geo.Point // and where
 }
 
 func (r *riderState) load() int {
@@ -165,12 +168,12 @@ type Engine struct {
 	pingMu sync.Mutex
 	pings  map[string]ping
 	known  map[string]bool
-	cfg      Config
-	repo     orders.Repository
-	travel   geo.Travel
-	clock    Clock
-	log      *slog.Logger
-	epoch    time.Time
+	cfg    Config
+	repo   orders.Repository
+	travel geo.Travel
+	clock  Clock
+	log    *slog.Logger
+	epoch  time.Time
 
 	idx     *geo.RiderIndex
 	stores  map[string]*storeState

@@ -402,20 +402,40 @@ func (e *Engine) roundIndex(now float64) (free, chained *geo.RiderIndex) {
 	at := e.at(now)
 	for _, r := range e.rlist {
 		p, _, ok := e.available(r, now)
+		in := roundNone
 		switch {
 		case !ok:
-			e.freeIdx.Remove(r.id)
-			e.chainIdx.Remove(r.id)
 		case len(r.plan) == 0:
-			e.freeIdx.Update(r.id, p, at)
-			e.chainIdx.Remove(r.id)
+			in = roundFree
 		default:
-			e.chainIdx.Update(r.id, p, at)
-			e.freeIdx.Remove(r.id)
+			in = roundChained
 		}
+		if in == r.in && (in == roundNone || p == r.inAt) {
+			continue // as it was in the last round
+		}
+		switch r.in {
+		case roundFree:
+			e.freeIdx.Remove(r.id)
+		case roundChained:
+			e.chainIdx.Remove(r.id)
+		}
+		switch in {
+		case roundFree:
+			e.freeIdx.Update(r.id, p, at)
+		case roundChained:
+			e.chainIdx.Update(r.id, p, at)
+		}
+		r.in, r.inAt = in, p
 	}
 	return e.freeIdx, e.chainIdx
 }
+
+// Where roundIndex last put a rider.
+const (
+	roundNone = iota
+	roundFree
+	roundChained
+)
 
 // nearest returns up to k riders of ix that can take the bundle, nearest
 // to its store first, each with its price.
@@ -597,9 +617,10 @@ func (e *Engine) improve(ctx context.Context, now float64, st *RoundStats) int {
 			continue
 		}
 		t := r.plan[len(r.plan)-1]
-		if t.state != tripAssigned || t.pickup <= tripReady(t)+gain || movedBefore(t) {
+		if t.state != tripAssigned || t.pickup <= tripReady(t)+gain || movedBefore(t) || now < t.recheck {
 			continue
 		}
+		t.recheck = now + improveEvery
 		if free == nil {
 			free, _ = e.roundIndex(now)
 		}
@@ -623,6 +644,10 @@ func (e *Engine) improve(ctx context.Context, now float64, st *RoundStats) int {
 	}
 	return n
 }
+
+// improveEvery is how often, in minutes, improve looks for a better rider
+// for the same trip.
+const improveEvery = 1.0
 
 // movedBefore tells whether a trip holds an order that was already moved to
 // a better rider once: an order is moved at most once, so riders are not

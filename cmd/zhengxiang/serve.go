@@ -85,6 +85,11 @@ func (c *serveCmd) setup(args []string) error {
 	return nil
 }
 
+// relayBatch is the most events the outbox relay publishes at once: at a
+// peak of thousands of orders a second, each with several changes, the relay
+// keeps up only in large batches.
+const relayBatch = 2000
+
 // lookupFunc adapts a function to kafka.OrderLookup.
 type lookupFunc func(ctx context.Context, id string) (orders.Order, error)
 
@@ -101,8 +106,10 @@ func (c *serveCmd) run(ctx context.Context, m *Main) error {
 	g, ctx := errgroup.WithContext(ctx)
 
 	// The stream out: Kafka, or the in-process stream.
+	// The relay hands the publisher up to relayBatch events at a time; the
+	// publisher sends them in one write.
 	kcfg := kafka.Config{Brokers: kafka.ParseBrokers(c.kafka), GroupID: c.group, Area: area, Logger: log,
-		TopicPrefix: c.topicPrefix, EventsJSON: c.eventsJSON}
+		TopicPrefix: c.topicPrefix, EventsJSON: c.eventsJSON, BatchSize: relayBatch}
 	var stream *memory.Stream
 	var pub orders.Publisher
 	var repo orders.Repository
@@ -139,7 +146,7 @@ func (c *serveCmd) run(ctx context.Context, m *Main) error {
 		}
 		defer db.Close()
 		repo = db.Repository()
-		relay, err := postgres.NewRelay(db.Pool(), pub, postgres.RelayConfig{Logger: log})
+		relay, err := postgres.NewRelay(db.Pool(), pub, postgres.RelayConfig{Batch: relayBatch, Logger: log})
 		if err != nil {
 			return fmt.Errorf("serve: %w", err)
 		}

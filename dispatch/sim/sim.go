@@ -254,13 +254,14 @@ func (s *Sim) AddRider(r Rider) {
 	s.riders[r.ID] = sr
 	s.schedule(s.min(r.On), evShiftStart, func() {
 		sr.onShift = true
-		s.fail(s.eng.StartShift(context.Background(), orders.Rider{
-			ID: r.ID, Capacity: r.Capacity, ShiftStart: r.On, ShiftEnd: r.Off, Point: sr.pos,
-		}))
-		s.adopt(sr)
-		if s.beh.PingEvery > 0 {
-			s.schedulePing(sr, s.min(r.On)+s.beh.PingEvery.Minutes()*s.rng.Float64())
-		}
+		rider := orders.Rider{ID: r.ID, Capacity: r.Capacity, ShiftStart: r.On, ShiftEnd: r.Off, Point: sr.pos}
+		s.call(r.ID, func() error { return s.eng.StartShift(context.Background(), rider) }, func(err error) {
+			s.fail(err)
+			s.adopt(sr)
+			if s.beh.PingEvery > 0 {
+				s.schedulePing(sr, s.min(r.On)+s.beh.PingEvery.Minutes()*s.rng.Float64())
+			}
+		})
 	})
 	s.schedule(s.min(r.Off), evShiftEnd, func() {
 		sr.onShift = false
