@@ -186,6 +186,7 @@ type Engine struct {
 	nextID  int
 	stats   Stats
 	scratch []geo.Neighbor
+	priced  []candidate // nearest's riders priced so far
 	// freeIdx and chainIdx are the riders a round may offer a trip to; see
 	// roundIndex.
 	freeIdx, chainIdx *geo.RiderIndex

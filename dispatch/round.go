@@ -443,7 +443,7 @@ func (e *Engine) nearest(ix *geo.RiderIndex, b *bundle, now float64, k int) []ca
 	if ix.Len() == 0 {
 		return nil
 	}
-	priced := map[string]price{}
+	e.priced = e.priced[:0]
 	e.scratch = ix.Nearest(b.store.point, k, e.at(now), func(id string) bool {
 		r := e.riders[id]
 		p, free, ok := e.available(r, now)
@@ -451,12 +451,19 @@ func (e *Engine) nearest(ix *geo.RiderIndex, b *bundle, now float64, k int) []ca
 			return false
 		}
 		pr, ok := e.priceFor(b, r, p, free)
-		priced[id] = pr
+		if ok {
+			e.priced = append(e.priced, candidate{r, pr})
+		}
 		return ok
 	}, e.scratch)
 	out := make([]candidate, len(e.scratch))
 	for i, nb := range e.scratch {
-		out[i] = candidate{e.riders[nb.ID], priced[nb.ID]}
+		for _, c := range e.priced {
+			if c.r.id == nb.ID {
+				out[i] = c
+				break
+			}
+		}
 	}
 	return out
 }

@@ -44,17 +44,18 @@ type ServeFunc func(ctx context.Context, flags []string, log *slog.Logger) error
 
 // Defaults of Config.
 const (
-	DefaultOrders        = 120_000
-	DefaultRiders        = 2000
-	DefaultPingsPerOrder = 25 // 50,000 pings/s beside 2,000 orders/s
+	DefaultOrders        = 130_000 // 65 s at DefaultRate
+	DefaultRate          = 2000
+	DefaultRiders        = 135_000 // a rider for every order, and some to spare
+	DefaultPingsPerOrder = 25      // 50,000 pings/s beside 2,000 orders/s
 	DefaultProducers     = 4
 	DefaultBatch         = 500
-	DefaultTimeScale     = 60
+	DefaultTimeScale     = 1
 	DefaultRoundEvery    = 500 * time.Millisecond
 	DefaultDrain         = time.Minute
 	DefaultSettle        = 30 * time.Second
 	// maxRiders is the largest fleet a run puts on shift.
-	maxRiders = 99999
+	maxRiders = 999_999
 )
 
 // Config sets up a run. Zero fields take the defaults.
@@ -72,10 +73,11 @@ type Config struct {
 	// broker acknowledges them.
 	Rate float64
 	// Pings is the number of rider pings sent to riders.locations beside
-	// the orders; 0 means DefaultPingsPerOrder per order, -1 none.
+	// the orders, at the pace of the orders when Rate is set; 0 means
+	// DefaultPingsPerOrder per order, -1 none.
 	Pings int
 	// Producers is the number of goroutines placing orders; Batch the
-	// orders (and pings) of one write.
+	// orders of one write.
 	Producers, Batch int
 	// Stores is the number of festival stores serve registers and the
 	// orders go to; Seed draws the stores, the fleet and the orders.
@@ -179,8 +181,9 @@ func (c *Config) Validate() error {
 type Result struct {
 	Orders int `json:"orders"`
 	Riders int `json:"riders"`
-	// OrdersPerS is the orders offered per second, from the first order
-	// placed to the last first offer read off orders.events.
+	// OrdersPerS is the orders offered per second, from the first offer
+	// read off orders.events to the last: with orders placed at a steady
+	// rate, what the service sustains.
 	OrdersPerS float64 `json:"orders_per_s"`
 	// Offer latencies: from the moment the benchmark placed an order to
 	// the arrival of the order's first OFFERED event, which the outbox
@@ -210,8 +213,8 @@ type Result struct {
 	// PlacedPerS is the rate at which the brokers acknowledged the orders.
 	PlacedPerS float64 `json:"placed_per_s"`
 	PlacingSec float64 `json:"placing_seconds"`
-	// OfferSpanSec is the time from the first order placed to the last
-	// first offer.
+	// OfferSpanSec is the time from the first offer to the last first
+	// offer.
 	OfferSpanSec float64 `json:"offer_span_seconds"`
 	// IntakeHandled and IntakeDeadLettered are serve's intake counters.
 	IntakeHandled      int64 `json:"intake_handled"`
@@ -429,6 +432,14 @@ func (r *run) measure(ctx context.Context) error {
 		return fmt.Errorf("e2e: %w", err)
 	}
 	defer prod.Close()
+	// The pings go out in writes of their own, as many riders' apps would
+	// send them.
+	pingProd, err := kafka.NewProducer(kafka.Config{Brokers: cfg.Brokers, TopicPrefix: r.prefix,
+		BatchSize: pingBatch, BatchTimeout: time.Millisecond})
+	if err != nil {
+		return fmt.Errorf("e2e: %w", err)
+	}
+	defer pingProd.Close()
 
 	if cfg.CPUProfile != nil {
 		if err := pprof.StartCPUProfile(cfg.CPUProfile); err != nil {
@@ -465,7 +476,13 @@ func (r *run) measure(ctx context.Context) error {
 	var pingsDone time.Time
 	if cfg.Pings > 0 {
 		g.Go(func() error {
-			err := sendPings(gctx, prod, riders, cfg.Pings, cfg.Batch, cfg.Seed)
+			// Beside orders placed at a steady rate, the pings keep pace:
+			// the last goes out with the last order.
+			rate := 0.0
+			if cfg.Rate > 0 {
+				rate = float64(cfg.Pings) * cfg.Rate / float64(cfg.Orders)
+			}
+			err := sendPings(gctx, pingProd, riders, cfg.Pings, rate, first, cfg.Seed)
 			pingsDone = time.Now()
 			return err
 		})
@@ -545,7 +562,7 @@ func (r *run) measure(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	r.fill(tr, st, rows, pending, first)
+	r.fill(tr, st, rows, pending)
 	return nil
 }
 
@@ -596,13 +613,13 @@ func (r *run) place(ctx context.Context, prod *kafka.Producer, tr *tracker, firs
 }
 
 // fill computes the service's figures.
-func (r *run) fill(tr *tracker, st *statsPoller, rows map[string]int, pending outbox, first time.Time) {
+func (r *run) fill(tr *tracker, st *statsPoller, rows map[string]int, pending outbox) {
 	res := &r.res
-	lat, lastOffer := tr.latencies()
+	lat, firstOffer, lastOffer := tr.latencies()
 	res.Offered = len(lat)
 	res.NotOffered = len(r.placed) - len(lat)
 	if len(lat) > 0 {
-		res.OfferSpanSec = lastOffer.Sub(first).Seconds()
+		res.OfferSpanSec = lastOffer.Sub(firstOffer).Seconds()
 		if res.OfferSpanSec > 0 {
 			res.OrdersPerS = float64(len(lat)) / res.OfferSpanSec
 		}

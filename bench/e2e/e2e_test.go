@@ -103,9 +103,10 @@ func TestTracker(t *testing.T) {
 	if tr.copies() != 1 {
 		t.Errorf("copies %d, want 1", tr.copies())
 	}
-	lat, last := tr.latencies()
-	if tr.offeredCount() != 1 || len(lat) != 1 || lat[0] != 300 || !last.Equal(time.Unix(0, t0.Add(300*time.Millisecond).UnixNano())) {
-		t.Errorf("offers: %d, latencies %v, last %v", tr.offeredCount(), lat, last)
+	lat, first, last := tr.latencies()
+	at := time.Unix(0, t0.Add(300*time.Millisecond).UnixNano())
+	if tr.offeredCount() != 1 || len(lat) != 1 || lat[0] != 300 || !first.Equal(at) || !last.Equal(at) {
+		t.Errorf("offers: %d, latencies %v, first %v, last %v", tr.offeredCount(), lat, first, last)
 	}
 }
 

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -174,20 +175,20 @@ func (t *tracker) event(value []byte, at time.Time) {
 }
 
 // latencies returns the placement-to-offer times of the orders offered, in
-// milliseconds, and the arrival of the last first offer.
-func (t *tracker) latencies() ([]float64, time.Time) {
+// milliseconds, and the arrivals of the first and the last first offer.
+func (t *tracker) latencies() ([]float64, time.Time, time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var out []float64
-	var last int64
+	first, last := int64(math.MaxInt64), int64(0)
 	for i, at := range t.offerAt {
 		if at == 0 {
 			continue
 		}
 		out = append(out, float64(at-t.sentAt[i].Load())/1e6)
-		last = max(last, at)
+		first, last = min(first, at), max(last, at)
 	}
-	return out, time.Unix(0, last)
+	return out, time.Unix(0, first), time.Unix(0, last)
 }
 
 func (t *tracker) created(i int) bool {

@@ -33,7 +33,7 @@ func newBenchE2ECmd(fs *flag.FlagSet) *benchE2ECmd {
 	fs.StringVar(&c.cfg.PGURL, "pg", os.Getenv(EnvPGURL), "PostgreSQL `url` (env "+EnvPGURL+"); the run works in a schema of its own")
 	fs.IntVar(&c.cfg.Orders, "orders", e2e.DefaultOrders, "orders to place")
 	fs.IntVar(&c.cfg.Riders, "riders", e2e.DefaultRiders, "simulated riders (serve --fleet), whose pings the run also sends")
-	fs.Float64Var(&c.cfg.Rate, "rate", 0, "orders per second to place (0: as fast as the broker takes them)")
+	fs.Float64Var(&c.cfg.Rate, "rate", e2e.DefaultRate, "orders per second to place (0: as fast as the broker takes them)")
 	fs.IntVar(&c.cfg.Pings, "pings", 0, fmt.Sprintf("rider pings to send beside the orders (0: %d per order, -1: none)", e2e.DefaultPingsPerOrder))
 	fs.IntVar(&c.cfg.Producers, "producers", e2e.DefaultProducers, "goroutines placing orders")
 	fs.IntVar(&c.cfg.Batch, "batch", 0, fmt.Sprintf("orders or pings per write (0: %d, or 20 ms of orders with --rate)", e2e.DefaultBatch))
