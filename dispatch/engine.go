@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -112,6 +113,7 @@ type trip struct {
 	pickup     float64 // planned, or actual once picked up
 	drops      []float64
 	nextDrop   int     // index of the next order to drop
+	accepting  bool    // the rider's yes is being recorded: the offer stays
 	recheck    float64 // when improve may look for a better rider again
 }
 
@@ -319,9 +321,9 @@ func (e *Engine) lock() {
 		}
 	}
 	e.pingMu.Lock()
-	pings := e.pings
-	if len(pings) > 0 {
-		e.pings = make(map[string]ping, len(pings))
+	var pings map[string]ping
+	if len(e.pings) > 0 {
+		pings, e.pings = e.pings, make(map[string]ping, len(e.pings))
 	}
 	e.pingMu.Unlock()
 	for id, p := range pings {
@@ -379,7 +381,7 @@ func (e *Engine) EndShift(ctx context.Context, riderID string) error {
 		return orders.NotFound("rider", riderID)
 	}
 	r.onShift = false
-	if r.offer != nil {
+	if r.offer != nil && !r.offer.accepting {
 		e.withdraw(ctx, r.offer, "rider ended shift")
 	}
 	return nil
@@ -743,20 +745,35 @@ func (e *Engine) describe(t *trip) Offer {
 func (e *Engine) Accept(ctx context.Context, riderID, tripID string) error {
 	now := e.clock.Now()
 	e.lock()
-	defer e.mu.Unlock()
 	t, err := e.trip(riderID, tripID)
+	switch {
+	case err != nil:
+	case t.state != tripOffered || t.accepting:
+		err = orders.Conflict("trip %s is not an open offer", tripID)
+	case e.min(now) > t.expires:
+		e.expire(ctx, t)
+		err = orders.Conflict("offer %s expired", tripID)
+	}
 	if err != nil {
+		e.mu.Unlock()
 		return err
 	}
-	if t.state != tripOffered {
-		return orders.Conflict("trip %s is not an open offer", tripID)
-	}
-	if e.min(now) > t.expires {
-		e.expire(ctx, t)
-		return orders.Conflict("offer %s expired", tripID)
-	}
-	if err := e.each(ctx, t.orders, func(x *orders.Order) (orders.Event, error) { return x.AcceptOffer(now, riderID) }); err != nil {
+	// The yes is recorded without the engine's lock, so that a busy city's
+	// riders do not queue behind each other and behind the rounds; while
+	// it is, nothing withdraws the offer or lets it expire.
+	t.accepting = true
+	os := slices.Clone(t.orders)
+	e.mu.Unlock()
+	err = e.each(ctx, os, func(x *orders.Order) (orders.Event, error) { return x.AcceptOffer(now, riderID) })
+	e.lock()
+	defer e.mu.Unlock()
+	t.accepting = false
+	if err != nil {
 		return fmt.Errorf("accept trip %s: %w", tripID, err)
+	}
+	if t.state != tripOffered {
+		// Its every order was cancelled or moved meanwhile.
+		return orders.Conflict("trip %s has no order left", tripID)
 	}
 	r := t.rider
 	r.offer = nil
@@ -778,7 +795,7 @@ func (e *Engine) Decline(ctx context.Context, riderID, tripID string) error {
 	if err != nil {
 		return err
 	}
-	if t.state != tripOffered {
+	if t.state != tripOffered || t.accepting {
 		return orders.Conflict("trip %s is not an open offer", tripID)
 	}
 	e.releaseEach(ctx, t.orders, "decline", func(x *orders.Order) (orders.Event, error) { return x.DeclineOffer(now, riderID) })

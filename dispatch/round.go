@@ -33,7 +33,7 @@ func (e *Engine) Round(ctx context.Context) (RoundStats, error) {
 
 	var expired []*trip
 	for _, r := range e.rlist {
-		if t := r.offer; t != nil && t.expires <= now {
+		if t := r.offer; t != nil && t.expires <= now && !t.accepting {
 			expired = append(expired, t)
 		}
 	}
@@ -585,7 +585,7 @@ func (e *Engine) updateMany(ctx context.Context, ids []string, fn func(x *orders
 // reason, and returns how many went back to the pending pool.
 func (e *Engine) repair(ctx context.Context, r *riderState, reason string, st *RoundStats) int {
 	n := 0
-	if r.offer != nil {
+	if r.offer != nil && !r.offer.accepting {
 		st.Withdrawn = append(st.Withdrawn, r.offer.id)
 		n += len(r.offer.orders)
 		e.withdraw(ctx, r.offer, reason)

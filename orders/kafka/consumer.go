@@ -135,6 +135,15 @@ func NewIntakeBatch(cfg Config, handle OrderBatchHandler) (*Intake, error) {
 	return &Intake{c: newConsumer(cfg, cfg.Topics.Placed, "intake", decode, handle)}, nil
 }
 
+// OnPartitions sets what the intake tells as the group moves partitions of orders.placed, and
+// with them dispatch areas, between its members: assigned receives the partitions of a new
+// generation before any of their messages is handled, revoked the same partitions once the
+// last of their messages was handled and committed, when a rebalance or the end of Run takes
+// them away. Either may be nil. Call it before Run.
+func (in *Intake) OnPartitions(assigned, revoked func(partitions []int)) {
+	in.c.onAssign, in.c.onRevoke = assigned, revoked
+}
+
 // Run joins the consumer group and handles messages until ctx is done; then it lets the handlers
 // that are running finish (their context is ctx, so they may stop early), commits what was
 // handled, leaves the group and returns nil. Problems with the brokers are logged and retried,
@@ -193,7 +202,13 @@ func NewRiderLocationsBatch(cfg Config, handle LocationBatchHandler) (*RiderLoca
 	decode := func(m kafkago.Message) (Location, error) {
 		return DecodeRiderLocation(m.Value, header(m, HeaderContentType))
 	}
-	return &RiderLocations{c: newConsumer(cfg, cfg.Topics.Locations, "rider-locations", decode, handle)}, nil
+	c := newConsumer(cfg, cfg.Topics.Locations, "rider-locations", decode, handle)
+	if cfg.LocationsGroupID != "" {
+		// A group of its own reads every partition; when new, it starts with what comes next,
+		// since older positions are stale.
+		c.group, c.startOffset = cfg.LocationsGroupID, kafkago.LastOffset
+	}
+	return &RiderLocations{c: c}, nil
 }
 
 // Run is Intake.Run for rider locations.
@@ -255,6 +270,14 @@ type consumer[T any] struct {
 	dlq    *kafkago.Writer
 	log    *slog.Logger
 
+	// group is the consumer group joined, and startOffset where a partition without a
+	// committed offset is read from.
+	group       string
+	startOffset int64
+	// onAssign and onRevoke, when set, are told the partitions of each generation before
+	// they are read and after they are let go.
+	onAssign, onRevoke func(partitions []int)
+
 	started atomic.Bool
 
 	mu         sync.Mutex
@@ -268,6 +291,7 @@ func newConsumer[T any, H ~func(context.Context, []T, []Meta) []error](cfg Confi
 	log := cfg.Logger.With("component", name, "topic", topic)
 	return &consumer[T]{
 		cfg: cfg, topic: topic, name: name, decode: decode, handle: handle, log: log,
+		group: cfg.GroupID, startOffset: kafkago.FirstOffset,
 		dialer: &kafkago.Dialer{ClientID: cfg.ClientID, Timeout: 10 * time.Second, DualStack: true},
 		dlq:    newWriter(cfg, cfg.Topics.DeadLetter, name+"-deadletter"),
 	}
@@ -297,7 +321,7 @@ func (c *consumer[T]) run(ctx context.Context) error {
 	}
 	defer c.dlq.Close()
 	cg, err := kafkago.NewConsumerGroup(kafkago.ConsumerGroupConfig{
-		ID:                    c.cfg.GroupID,
+		ID:                    c.group,
 		Brokers:               c.cfg.Brokers,
 		Dialer:                c.dialer,
 		Topics:                []string{c.topic},
@@ -306,7 +330,7 @@ func (c *consumer[T]) run(ctx context.Context) error {
 		SessionTimeout:        c.cfg.SessionTimeout,
 		WatchPartitionChanges: true,
 		JoinGroupBackoff:      min(5*time.Second, c.cfg.RetryMax),
-		StartOffset:           kafkago.FirstOffset,
+		StartOffset:           c.startOffset,
 		Logger:                logger(c.cfg.Logger, slog.LevelDebug, c.name),
 		ErrorLogger:           logger(c.cfg.Logger, slog.LevelWarn, c.name),
 	})
@@ -323,7 +347,7 @@ func (c *consumer[T]) run(ctx context.Context) error {
 			return nil
 		case err != nil:
 			// The group backs off before it tries again.
-			c.log.Warn("joining the consumer group failed", "group", c.cfg.GroupID, "err", err)
+			c.log.Warn("joining the consumer group failed", "group", c.group, "err", err)
 			continue
 		}
 		c.start(ctx, gen)
@@ -341,7 +365,10 @@ func (c *consumer[T]) start(ctx context.Context, gen *kafkago.Generation) {
 	slices.Sort(ps)
 	c.setAssigned(ps)
 	c.generations.Add(1)
-	c.log.Info("partitions assigned", "group", c.cfg.GroupID, "generation", gen.ID, "member", gen.MemberID, "partitions", ps)
+	c.log.Info("partitions assigned", "group", c.group, "generation", gen.ID, "member", gen.MemberID, "partitions", ps)
+	if c.onAssign != nil {
+		c.onAssign(slices.Clone(ps))
+	}
 
 	tr := &tracker{next: map[int]int64{}, committed: map[int]int64{}}
 	var readers sync.WaitGroup
@@ -369,6 +396,9 @@ func (c *consumer[T]) start(ctx context.Context, gen *kafkago.Generation) {
 		c.commit(gen, tr)
 		c.setAssigned(nil)
 		c.log.Info("partitions released", "generation", gen.ID, "partitions", ps)
+		if c.onRevoke != nil {
+			c.onRevoke(slices.Clone(ps))
+		}
 	})
 }
 

@@ -85,6 +85,11 @@ type Config struct {
 	// GroupID is the consumer group that Intake and RiderLocations join (DefaultGroupID when
 	// empty). Every dispatcher of a deployment uses the same one.
 	GroupID string
+	// LocationsGroupID, when set, is the consumer group of RiderLocations instead of GroupID:
+	// a dispatcher that shares its areas with others gives it a group of its own, so that it
+	// reads every rider's position whatever the area, and a new group starts at the end of
+	// riders.locations.
+	LocationsGroupID string
 
 	// Topics names the topics; empty names take TopicPlaced, TopicLocations, TopicEvents and
 	// TopicDeadLetter.

@@ -290,3 +290,35 @@ func message(key string, value []byte) kafkago.Message {
 		Headers: []kafkago.Header{{Key: HeaderContentType, Value: []byte(ContentTypeProtobuf)}},
 	}
 }
+
+// PartitionOf returns the partition of a topic of n partitions that a message with the key goes
+// to, as the writers of this package (and Kafka's Java producer) choose it: murmur2 of the key.
+// With AreaKey it tells which partition of orders.placed, hence which dispatcher, owns an area.
+func PartitionOf(key string, n int) int {
+	if n <= 0 {
+		return 0
+	}
+	ps := make([]int, n)
+	for i := range ps {
+		ps[i] = i
+	}
+	return kafkago.Murmur2Balancer{}.Balance(kafkago.Message{Key: []byte(key)}, ps...)
+}
+
+// PartitionCount returns the number of partitions of a topic.
+func PartitionCount(ctx context.Context, brokers []string, topic string) (int, error) {
+	var d kafkago.Dialer
+	for _, b := range brokers {
+		conn, err := d.DialContext(ctx, "tcp", b)
+		if err != nil {
+			continue
+		}
+		ps, err := conn.ReadPartitions(topic)
+		conn.Close()
+		if err != nil {
+			return 0, unavailable(err, "read the partitions of %s", topic)
+		}
+		return len(ps), nil
+	}
+	return 0, orders.Unavailable("no broker of %v answers", brokers)
+}
