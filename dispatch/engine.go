@@ -133,7 +133,12 @@ func (t *trip) orderIDs() []string {
 }
 
 type riderState struct {
-	id         string
+	id string
+	// elsewhere: the rider belongs to an area this engine does not own
+	// and is here only for the trips of its orders, or belongs here but
+	// holds orders of an area it does not own; either way it gets no new
+	// offer from this engine until ownership changes again.
+	elsewhere  bool
 	capacity   int
 	shiftStart float64
 	shiftEnd   float64
@@ -167,15 +172,20 @@ type Engine struct {
 	inbox    []*orderState
 	// pingMu guards the positions reported since mu was last taken, and
 	// the riders whose positions are taken.
-	pingMu sync.Mutex
-	pings  map[string]ping
-	known  map[string]bool
-	cfg    Config
-	repo   orders.Repository
-	travel geo.Travel
-	clock  Clock
-	log    *slog.Logger
-	epoch  time.Time
+	// groupMu guards the changes waiting for a grouped write (see grouped).
+	groupMu   sync.Mutex
+	groupQ    []*groupReq
+	groupBusy bool
+	pingMu    sync.Mutex
+	pings     map[string]ping
+	known     map[string]bool
+	readies   map[string]time.Time // orders marked ready since mu was last taken
+	cfg       Config
+	repo      orders.Repository
+	travel    geo.Travel
+	clock     Clock
+	log       *slog.Logger
+	epoch     time.Time
 
 	idx     *geo.RiderIndex
 	stores  map[string]*storeState
@@ -189,6 +199,10 @@ type Engine struct {
 	stats   Stats
 	scratch []geo.Neighbor
 	priced  []candidate // nearest's riders priced so far
+	// owns, when set, limits the engine to the areas it is true for (see
+	// Own); paused stops the rounds while ownership is changing hands.
+	owns   func(geo.Point) bool
+	paused bool
 	// freeIdx and chainIdx are the riders a round may offer a trip to; see
 	// roundIndex.
 	freeIdx, chainIdx *geo.RiderIndex
@@ -207,19 +221,20 @@ func New(cfg Config, repo orders.Repository, travel geo.Travel, clock Clock, log
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Engine{
-		cfg:    cfg,
-		repo:   repo,
-		travel: travel,
-		clock:  clock,
-		log:    log,
-		epoch:  clock.Now(),
-		idx:    geo.NewRiderIndex(geo.IndexConfig{StaleAfter: cfg.StaleAfter}),
-		stores: map[string]*storeState{},
-		riders: map[string]*riderState{},
-		orders: map[string]*orderState{},
-		trips:  map[string]*trip{},
-		pings:  map[string]ping{},
-		known:  map[string]bool{},
+		cfg:     cfg,
+		repo:    repo,
+		travel:  travel,
+		clock:   clock,
+		log:     log,
+		epoch:   clock.Now(),
+		idx:     geo.NewRiderIndex(geo.IndexConfig{StaleAfter: cfg.StaleAfter}),
+		stores:  map[string]*storeState{},
+		riders:  map[string]*riderState{},
+		orders:  map[string]*orderState{},
+		trips:   map[string]*trip{},
+		pings:   map[string]ping{},
+		known:   map[string]bool{},
+		readies: map[string]time.Time{},
 		// Trip ids stay unique across restarts of a dispatcher.
 		tripPfx: "T" + strconv.FormatInt(time.Now().UnixNano()%(36*36*36*36*36), 36) + "-",
 	}, nil
@@ -252,7 +267,7 @@ func (e *Engine) Run(ctx context.Context, notify func(RoundStats)) error {
 			}
 			sum.add(st)
 			if time.Since(sum.since) >= summaryEvery {
-				e.log.Info("dispatch", "rounds", sum.rounds, "offers", sum.offers, "pending", st.Pending,
+				e.log.Info("dispatch", "rounds", sum.rounds, "offers", sum.offers, "accepted_total", e.Stats().Accepted, "pending", st.Pending,
 					"bundles", sum.bundles, "expired", sum.expired, "reassigned", sum.reassigned,
 					"round_avg", (sum.took / time.Duration(sum.rounds)).Round(time.Millisecond),
 					"round_max", sum.max.Round(time.Millisecond))
@@ -263,6 +278,41 @@ func (e *Engine) Run(ctx context.Context, notify func(RoundStats)) error {
 			}
 		}
 	}
+}
+
+// Own makes the engine dispatch only the areas for which owns is true, as
+// one of several dispatchers that split a city's areas between them (nil:
+// every area). Orders belong to the area of their drop-off and riders to the
+// area where they started their shift. The engine forgets what it knew and
+// reads back from the record the stores, its riders and its areas' active
+// orders, as Restore does; a rider of its areas that holds another area's
+// orders, or one of another area that holds orders of its own, gets no new
+// offer from it. The rounds, paused by Pause, go on.
+func (e *Engine) Own(ctx context.Context, owns func(geo.Point) bool) error {
+	e.lock()
+	e.owns = owns
+	e.orders, e.pending, e.trips = map[string]*orderState{}, nil, map[string]*trip{}
+	e.riders, e.rlist = map[string]*riderState{}, nil
+	e.idx = geo.NewRiderIndex(geo.IndexConfig{StaleAfter: e.cfg.StaleAfter})
+	e.freeIdx, e.chainIdx = nil, nil
+	e.mu.Unlock()
+	e.pingMu.Lock()
+	e.known, e.pings = map[string]bool{}, map[string]ping{}
+	e.pingMu.Unlock()
+	if err := e.Restore(ctx); err != nil {
+		return err
+	}
+	e.Pause(false)
+	return nil
+}
+
+// Pause stops the dispatch rounds, or lets them go on: a dispatcher whose
+// areas are being handed over to another stops offering until it knows
+// which areas are its own.
+func (e *Engine) Pause(paused bool) {
+	e.lock()
+	e.paused = paused
+	e.mu.Unlock()
 }
 
 // summaryEvery is how often Run logs what its rounds did.
@@ -315,6 +365,9 @@ func (e *Engine) lock() {
 	e.inbox = nil
 	e.inMu.Unlock()
 	for _, o := range in {
+		if e.owns != nil && !e.owns(o.drop) {
+			continue // another dispatcher's area now: it reads the order back from the record
+		}
 		if e.orders[o.id] == nil {
 			e.orders[o.id] = o
 			e.requeue(o)
@@ -325,7 +378,17 @@ func (e *Engine) lock() {
 	if len(e.pings) > 0 {
 		pings, e.pings = e.pings, make(map[string]ping, len(e.pings))
 	}
+	var readies map[string]time.Time
+	if len(e.readies) > 0 {
+		readies, e.readies = e.readies, map[string]time.Time{}
+	}
 	e.pingMu.Unlock()
+	for id, at := range readies {
+		if o := e.orders[id]; o != nil {
+			o.readyAt = e.min(at)
+			o.ready = math.Max(o.ready, o.readyAt)
+		}
+	}
 	for id, p := range pings {
 		if r := e.riders[id]; r != nil {
 			r.pos, r.stale = p.p, false
@@ -627,24 +690,52 @@ func (e *Engine) releaseEach(ctx context.Context, os []*orderState, what string,
 // MerchantAccept records that the store took the ticket.
 func (e *Engine) MerchantAccept(ctx context.Context, orderID string) error {
 	now := e.clock.Now()
-	return e.update(ctx, orderID, func(o *orders.Order) (orders.Event, error) { return o.MerchantAccept(now) })
+	return e.updateGrouped(ctx, orderID, func(o *orders.Order) ([]orders.Event, error) {
+		ev, err := o.MerchantAccept(now)
+		return []orders.Event{ev}, err
+	})
 }
 
 // MarkReady records that the store has the order ready for pickup.
 func (e *Engine) MarkReady(ctx context.Context, orderID string) error {
 	now := e.clock.Now()
-	if err := e.update(ctx, orderID, func(o *orders.Order) (orders.Event, error) { return o.MarkReady(now) }); err != nil {
+	if err := e.updateGrouped(ctx, orderID, func(o *orders.Order) ([]orders.Event, error) {
+		ev, err := o.MarkReady(now)
+		return []orders.Event{ev}, err
+	}); err != nil {
 		return err
 	}
-	e.lock()
-	defer e.mu.Unlock()
-	if o := e.orders[orderID]; o != nil {
-		o.readyAt = e.min(now)
-		if o.readyAt > o.ready {
-			o.ready = o.readyAt
-		}
-	}
+	e.noteReady(orderID, now)
 	return nil
+}
+
+// MerchantAcceptReady records that the store took the order and has it
+// ready already, as a store with packed goods does, in one write.
+func (e *Engine) MerchantAcceptReady(ctx context.Context, orderID string) error {
+	now := e.clock.Now()
+	if err := e.updateGrouped(ctx, orderID, func(o *orders.Order) ([]orders.Event, error) {
+		acc, err := o.MerchantAccept(now)
+		if err != nil {
+			return nil, err
+		}
+		ready, err := o.MarkReady(now)
+		if err != nil {
+			return nil, err
+		}
+		return []orders.Event{acc, ready}, nil
+	}); err != nil {
+		return err
+	}
+	e.noteReady(orderID, now)
+	return nil
+}
+
+// noteReady keeps aside that an order is ready, for the next holder of the
+// engine's lock: a store's word does not wait for a round.
+func (e *Engine) noteReady(orderID string, at time.Time) {
+	e.pingMu.Lock()
+	e.readies[orderID] = at
+	e.pingMu.Unlock()
 }
 
 // Cancel cancels an order that has not been picked up.
@@ -764,7 +855,7 @@ func (e *Engine) Accept(ctx context.Context, riderID, tripID string) error {
 	t.accepting = true
 	os := slices.Clone(t.orders)
 	e.mu.Unlock()
-	err = e.each(ctx, os, func(x *orders.Order) (orders.Event, error) { return x.AcceptOffer(now, riderID) })
+	err = e.eachGrouped(ctx, os, func(x *orders.Order) (orders.Event, error) { return x.AcceptOffer(now, riderID) })
 	e.lock()
 	defer e.mu.Unlock()
 	t.accepting = false

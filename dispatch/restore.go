@@ -6,6 +6,7 @@ import (
 	"math"
 	"sort"
 
+	"zhengxiang/geo"
 	"zhengxiang/orders"
 )
 
@@ -43,8 +44,28 @@ func (e *Engine) Restore(ctx context.Context) error {
 		st.point, st.suspended = s.Point, s.Suspended
 	}
 	e.storesMu.Unlock()
+	// With owned areas, the riders of other areas come only for the trips
+	// of this engine's orders they hold, and the riders of its own areas
+	// holding other areas' orders are kept from new offers.
+	ours := func(p geo.Point) bool { return e.owns == nil || e.owns(p) }
+	holds := map[string]bool{} // riders holding an order of ours
+	away := map[string]bool{}  // riders holding an order of another area
+	for _, o := range active {
+		if o.RiderID == "" || o.Delivery == orders.DeliveryOffered {
+			continue
+		}
+		if ours(o.Dropoff) {
+			holds[o.RiderID] = true
+		} else {
+			away[o.RiderID] = true
+		}
+	}
 	for _, r := range riders {
 		if !r.OnShift || e.riders[r.ID] != nil {
+			continue
+		}
+		home := ours(r.Point)
+		if !home && !holds[r.ID] {
 			continue
 		}
 		rs := &riderState{id: r.ID, capacity: r.Capacity, onShift: true, pos: r.Point, shiftEnd: math.Inf(1)}
@@ -55,6 +76,7 @@ func (e *Engine) Restore(ctx context.Context) error {
 		if !r.ShiftEnd.IsZero() {
 			rs.shiftEnd = e.min(r.ShiftEnd)
 		}
+		rs.elsewhere = !home || away[r.ID]
 		e.riders[r.ID] = rs
 		e.know(r.ID)
 		e.rlist = append(e.rlist, rs)
@@ -72,7 +94,7 @@ func (e *Engine) Restore(ctx context.Context) error {
 	held := map[tripKey][]*orderState{}
 	var keys []tripKey
 	for _, o := range active {
-		if e.orders[o.ID] != nil {
+		if e.orders[o.ID] != nil || !ours(o.Dropoff) {
 			continue
 		}
 		st := e.stores[o.StoreID]

@@ -30,6 +30,9 @@ func (e *Engine) Round(ctx context.Context) (RoundStats, error) {
 	defer e.mu.Unlock()
 	now := e.min(nowT)
 	st := RoundStats{At: nowT}
+	if e.paused {
+		return st, nil
+	}
 
 	var expired []*trip
 	for _, r := range e.rlist {
@@ -108,7 +111,7 @@ func (e *Engine) cancelHopeless(ctx context.Context, now float64, live []*orderS
 // available tells where and when a rider can start its next trip, and
 // whether it may take one now.
 func (e *Engine) available(r *riderState, now float64) (p geo.Point, free float64, ok bool) {
-	if !r.onShift || r.stale || r.offer != nil || now < r.shiftStart || now >= r.shiftEnd {
+	if !r.onShift || r.stale || r.elsewhere || r.offer != nil || now < r.shiftStart || now >= r.shiftEnd {
 		return geo.Point{}, 0, false
 	}
 	if len(r.plan) == 0 {

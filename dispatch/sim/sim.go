@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"math"
 	"math/rand"
+	"slices"
 	"sync"
 	"time"
 
@@ -152,14 +153,15 @@ type Sim struct {
 	inMu  sync.Mutex
 	inbox []func()
 	wake  chan struct{}
-	// workers carry a live simulation's calls to the engine, so that the
-	// stores and riders of a busy city answer at once, each on the worker
-	// its key hashes to, in the order they were made (see call).
-	workers []chan func()
-	travel  geo.Travel
-	beh     Behaviour
-	rng     *rand.Rand
-	epoch   time.Time
+	// riderPool and storePool carry a live simulation's calls to the
+	// engine on behalf of riders and of stores, so that a busy city's
+	// stores and riders answer at once, and riders' answers never wait
+	// behind stores' (see call).
+	riderPool, storePool []chan func()
+	travel               geo.Travel
+	beh                  Behaviour
+	rng                  *rand.Rand
+	epoch                time.Time
 
 	q       queue
 	seq     int
@@ -196,10 +198,7 @@ func NewLive(eng *dispatch.Engine, clock dispatch.Clock, travel geo.Travel, beh 
 	}
 	s.log = log
 	s.wake = make(chan struct{}, 1)
-	s.workers = make([]chan func(), liveWorkers)
-	for i := range s.workers {
-		s.workers[i] = make(chan func(), 4096)
-	}
+	s.riderPool, s.storePool = newPool(liveWorkers), newPool(liveWorkers)
 	return s
 }
 
@@ -255,7 +254,7 @@ func (s *Sim) AddRider(r Rider) {
 	s.schedule(s.min(r.On), evShiftStart, func() {
 		sr.onShift = true
 		rider := orders.Rider{ID: r.ID, Capacity: r.Capacity, ShiftStart: r.On, ShiftEnd: r.Off, Point: sr.pos}
-		s.call(r.ID, func() error { return s.eng.StartShift(context.Background(), rider) }, func(err error) {
+		s.call(s.riderPool, r.ID, func() error { return s.eng.StartShift(context.Background(), rider) }, func(err error) {
 			s.fail(err)
 			s.adopt(sr)
 			if s.beh.PingEvery > 0 {
@@ -336,9 +335,20 @@ func (s *Sim) track(stored orders.Order, ready time.Time) {
 	id := stored.ID
 	switch stored.Status {
 	case orders.StatusCreated, orders.StatusTicketSent:
-		accept := math.Min(placed+s.beh.MerchantDelay.Minutes(), s.min(ready))
+		accept := placed + s.beh.MerchantDelay.Minutes()
+		if accept >= s.min(ready) {
+			// The goods are ready by the time the store takes the order: one
+			// answer says both.
+			s.schedule(accept, evMerchant, func() {
+				s.call(s.storePool, id, func() error { return s.eng.MerchantAcceptReady(context.Background(), id) }, func(err error) {
+					s.ready[id] = accept
+					s.fail(err)
+				})
+			})
+			return
+		}
 		s.schedule(accept, evMerchant, func() {
-			s.call(id, func() error { return s.eng.MerchantAccept(context.Background(), id) }, s.fail)
+			s.call(s.storePool, id, func() error { return s.eng.MerchantAccept(context.Background(), id) }, s.fail)
 		})
 	case orders.StatusReadyForPickup:
 		s.ready[id] = s.min(stored.ReadyMarkedAt)
@@ -349,7 +359,7 @@ func (s *Sim) track(stored orders.Order, ready time.Time) {
 	}
 	s.schedule(s.min(ready), evReady, func() {
 		// The rider picks up once the engine knows that the order is ready.
-		s.call(id, func() error { return s.eng.MarkReady(context.Background(), id) }, func(err error) {
+		s.call(s.storePool, id, func() error { return s.eng.MarkReady(context.Background(), id) }, func(err error) {
 			s.ready[id] = s.min(ready)
 			if !orders.IsKind(err, orders.KindConflict) {
 				s.fail(err)
@@ -385,20 +395,29 @@ const readyPoll = 0.05
 
 // liveWorkers is the number of goroutines a live simulation calls the
 // engine from.
-const liveWorkers = 8
+const liveWorkers = 32
+
+// newPool returns the queues of n workers.
+func newPool(n int) []chan func() {
+	p := make([]chan func(), n)
+	for i := range p {
+		p[i] = make(chan func(), 4096)
+	}
+	return p
+}
 
 // call runs fn, a call to the engine on behalf of the store or rider key,
 // and then hands its error to then. A simulation that owns time does both
-// at once; a live one runs fn on a worker, the calls of one key in order,
-// and then back on RunLive's goroutine.
-func (s *Sim) call(key string, fn func() error, then func(error)) {
-	if s.workers == nil {
+// at once; a live one runs fn on the worker of pool that key hashes to, the
+// calls of one key in order, and then goes on back on RunLive's goroutine.
+func (s *Sim) call(pool []chan func(), key string, fn func() error, then func(error)) {
+	if pool == nil {
 		then(fn())
 		return
 	}
 	h := fnv.New32a()
 	_, _ = h.Write([]byte(key))
-	s.workers[h.Sum32()%uint32(len(s.workers))] <- func() {
+	pool[h.Sum32()%uint32(len(pool))] <- func() {
 		err := fn()
 		s.post(func() { then(err) })
 	}
@@ -448,12 +467,12 @@ func (s *Sim) onRound(st dispatch.RoundStats) {
 			continue // the offer will expire
 		case r < s.beh.SilentProb+s.beh.DeclineProb:
 			s.schedule(now+s.beh.AnswerDelay.Minutes(), evAnswer, func() {
-				s.call(off.RiderID, func() error { return s.eng.Decline(context.Background(), off.RiderID, off.TripID) },
+				s.call(s.riderPool, off.RiderID, func() error { return s.eng.Decline(context.Background(), off.RiderID, off.TripID) },
 					func(err error) { s.fail(ignoreConflict(err)) })
 			})
 		default:
 			s.schedule(now+s.beh.AnswerDelay.Minutes(), evAnswer, func() {
-				s.call(off.RiderID, func() error { return s.eng.Accept(context.Background(), off.RiderID, off.TripID) },
+				s.call(s.riderPool, off.RiderID, func() error { return s.eng.Accept(context.Background(), off.RiderID, off.TripID) },
 					func(err error) { s.accepted(sr, off, st.At, err) })
 			})
 		}
@@ -628,7 +647,7 @@ func (s *Sim) RunLive(ctx context.Context) error {
 	}
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
-	for _, w := range s.workers {
+	for _, w := range append(slices.Clone(s.riderPool), s.storePool...) {
 		go func() {
 			for {
 				select {

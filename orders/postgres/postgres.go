@@ -25,13 +25,23 @@ type DB struct {
 	pool *pgxpool.Pool
 }
 
+// DefaultMaxConns is the pool's size unless the url says otherwise. pgx's own default, four on
+// a small machine, makes the intake, the rounds, the relay and the riders' answers queue for a
+// connection at a peak while the database has cores to spare; each transaction waits on the
+// disk for its commit, so more of them in flight let the database commit them together.
+const DefaultMaxConns = 32
+
 // Open connects to the database at url, a postgres:// URL or a "host=... dbname=..." string, and
 // checks that it answers. A malformed url is orders.KindInvalid; a database that does not answer
-// is orders.KindUnavailable. The pool's settings come from url (pool_max_conns, ...).
+// is orders.KindUnavailable. The pool's settings come from url (pool_max_conns, ...); without
+// pool_max_conns the pool holds up to DefaultMaxConns connections.
 func Open(ctx context.Context, url string) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, orders.Invalid("postgres url", "%s", redact(err))
+	}
+	if !strings.Contains(url, "pool_max_conns") {
+		cfg.MaxConns = DefaultMaxConns
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
