@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -170,6 +169,8 @@ type Engine struct {
 	storesMu sync.RWMutex
 	inMu     sync.Mutex
 	inbox    []*orderState
+	answers  []*answer // riders' yeses waiting for the lock
+	recorded []*answer // yeses written, waiting for the lock to finish
 	// pingMu guards the positions reported since mu was last taken, and
 	// the riders whose positions are taken.
 	// groupMu guards the changes waiting for a grouped write (see grouped).
@@ -295,7 +296,7 @@ func (e *Engine) Own(ctx context.Context, owns func(geo.Point) bool) error {
 	e.riders, e.rlist = map[string]*riderState{}, nil
 	e.idx = geo.NewRiderIndex(geo.IndexConfig{StaleAfter: e.cfg.StaleAfter})
 	e.freeIdx, e.chainIdx = nil, nil
-	e.mu.Unlock()
+	e.unlock()
 	e.pingMu.Lock()
 	e.known, e.pings = map[string]bool{}, map[string]ping{}
 	e.pingMu.Unlock()
@@ -312,7 +313,7 @@ func (e *Engine) Own(ctx context.Context, owns func(geo.Point) bool) error {
 func (e *Engine) Pause(paused bool) {
 	e.lock()
 	e.paused = paused
-	e.mu.Unlock()
+	e.unlock()
 }
 
 // summaryEvery is how often Run logs what its rounds did.
@@ -344,7 +345,7 @@ func (e *Engine) AddStore(ctx context.Context, s orders.Store) error {
 		return fmt.Errorf("add store %s: %w", s.ID, err)
 	}
 	e.lock()
-	defer e.mu.Unlock()
+	defer e.unlock()
 	e.storesMu.Lock()
 	defer e.storesMu.Unlock()
 	st := e.stores[s.ID]
@@ -360,9 +361,17 @@ func (e *Engine) AddStore(ctx context.Context, s orders.Store) error {
 // was last taken.
 func (e *Engine) lock() {
 	e.mu.Lock()
+	e.admit()
+}
+
+// admit takes in, under the engine's lock, what was handed to the engine
+// without it: new orders, positions, readiness, and riders' answers.
+func (e *Engine) admit() {
 	e.inMu.Lock()
 	in := e.inbox
 	e.inbox = nil
+	answers, recorded := e.answers, e.recorded
+	e.answers, e.recorded = nil, nil
 	e.inMu.Unlock()
 	for _, o := range in {
 		if e.owns != nil && !e.owns(o.drop) {
@@ -395,6 +404,8 @@ func (e *Engine) lock() {
 			e.idx.Update(id, p.p, p.at)
 		}
 	}
+	e.settleAnswers(recorded)
+	e.takeAnswers(answers)
 }
 
 // StartShift puts a rider on shift at its position.
@@ -417,7 +428,7 @@ func (e *Engine) StartShift(ctx context.Context, r orders.Rider) error {
 		return fmt.Errorf("start shift of %s: %w", r.ID, err)
 	}
 	e.lock()
-	defer e.mu.Unlock()
+	defer e.unlock()
 	rs := e.riders[r.ID]
 	if rs == nil {
 		rs = &riderState{id: r.ID}
@@ -438,7 +449,7 @@ func (e *Engine) StartShift(ctx context.Context, r orders.Rider) error {
 // open offer is withdrawn.
 func (e *Engine) EndShift(ctx context.Context, riderID string) error {
 	e.lock()
-	defer e.mu.Unlock()
+	defer e.unlock()
 	r := e.riders[riderID]
 	if r == nil {
 		return orders.NotFound("rider", riderID)
@@ -742,7 +753,7 @@ func (e *Engine) noteReady(orderID string, at time.Time) {
 func (e *Engine) Cancel(ctx context.Context, orderID, actor, reason string) error {
 	now := e.clock.Now()
 	e.lock()
-	defer e.mu.Unlock()
+	defer e.unlock()
 	if err := e.update(ctx, orderID, func(o *orders.Order) (orders.Event, error) { return o.Cancel(now, actor, reason) }); err != nil {
 		return err
 	}
@@ -791,7 +802,7 @@ func (e *Engine) trip(riderID, tripID string) (*trip, error) {
 // knows only the order can act on the trip.
 func (e *Engine) TripOf(orderID string) (string, error) {
 	e.lock()
-	defer e.mu.Unlock()
+	defer e.unlock()
 	o := e.orders[orderID]
 	if o == nil {
 		return "", orders.NotFound("order", orderID)
@@ -806,7 +817,7 @@ func (e *Engine) TripOf(orderID string) (string, error) {
 // order it rides them: what its app shows after a restart.
 func (e *Engine) Trips(riderID string) []Offer {
 	e.lock()
-	defer e.mu.Unlock()
+	defer e.unlock()
 	r := e.riders[riderID]
 	if r == nil {
 		return nil
@@ -834,46 +845,146 @@ func (e *Engine) describe(t *trip) Offer {
 
 // Accept takes a rider's yes to an offer: the trip joins its plan.
 func (e *Engine) Accept(ctx context.Context, riderID, tripID string) error {
-	now := e.clock.Now()
-	e.lock()
-	t, err := e.trip(riderID, tripID)
-	switch {
-	case err != nil:
-	case t.state != tripOffered || t.accepting:
-		err = orders.Conflict("trip %s is not an open offer", tripID)
-	case e.min(now) > t.expires:
-		e.expire(ctx, t)
-		err = orders.Conflict("offer %s expired", tripID)
-	}
-	if err != nil {
-		e.mu.Unlock()
+	a := &answer{ctx: ctx, rider: riderID, trip: tripID, at: e.clock.Now(), done: make(chan error, 1)}
+	e.inMu.Lock()
+	e.answers = append(e.answers, a)
+	e.inMu.Unlock()
+	e.nudge()
+	select {
+	case err := <-a.done:
 		return err
+	case <-ctx.Done():
+		return ctx.Err()
 	}
-	// The yes is recorded without the engine's lock, so that a busy city's
-	// riders do not queue behind each other and behind the rounds; while
-	// it is, nothing withdraws the offer or lets it expire.
-	t.accepting = true
-	os := slices.Clone(t.orders)
-	e.mu.Unlock()
-	err = e.eachGrouped(ctx, os, func(x *orders.Order) (orders.Event, error) { return x.AcceptOffer(now, riderID) })
-	e.lock()
-	defer e.mu.Unlock()
-	t.accepting = false
-	if err != nil {
-		return fmt.Errorf("accept trip %s: %w", tripID, err)
+}
+
+// answer is a rider's yes on its way through the engine: taken in under
+// the lock with all the others waiting (the offer is then held), written
+// without the lock in one grouped write, and finished under the lock again.
+// At a peak thousands of riders answer every second; none of them waits for
+// the engine's lock on its own.
+type answer struct {
+	ctx         context.Context
+	rider, trip string
+	at          time.Time
+	t           *trip
+	err         error
+	done        chan error
+}
+
+// nudge takes the engine's lock if no one holds it, so that what waits for
+// it is taken in at once; a holder takes it in anyway when it lets go.
+func (e *Engine) nudge() {
+	if e.mu.TryLock() {
+		e.unlock()
 	}
-	if t.state != tripOffered {
-		// Its every order was cancelled or moved meanwhile.
-		return orders.Conflict("trip %s has no order left", tripID)
+}
+
+// unlock takes in the riders' answers that came while the lock was held and
+// lets it go; answers that come just after are taken in by whoever holds
+// the lock next, or here if no one does, so that none waits for a round.
+func (e *Engine) unlock() {
+	for {
+		e.admit()
+		e.mu.Unlock()
+		e.inMu.Lock()
+		waiting := len(e.answers) > 0 || len(e.recorded) > 0
+		e.inMu.Unlock()
+		if !waiting || !e.mu.TryLock() {
+			return
+		}
 	}
-	r := t.rider
-	r.offer = nil
-	t.state = tripAssigned
-	t.acceptedAt, t.origin, t.depart = e.min(now), r.pos, math.Max(e.min(now), r.freeAt)
-	r.plan = append(r.plan, t)
-	e.replan(r)
-	e.stats.Accepted++
-	return nil
+}
+
+// takeAnswers checks the riders' yeses against their offers, holds the
+// offers, and writes them, all in one grouped write, without the lock.
+func (e *Engine) takeAnswers(as []*answer) {
+	if len(as) == 0 {
+		return
+	}
+	var ok []*answer
+	for _, a := range as {
+		t, err := e.trip(a.rider, a.trip)
+		switch {
+		case err != nil:
+		case t.state != tripOffered || t.accepting:
+			err = orders.Conflict("trip %s is not an open offer", a.trip)
+		case e.min(a.at) > t.expires:
+			e.expire(a.ctx, t)
+			err = orders.Conflict("offer %s expired", a.trip)
+		}
+		if err != nil {
+			a.done <- err
+			continue
+		}
+		t.accepting, a.t = true, t
+		ok = append(ok, a)
+	}
+	if len(ok) == 0 {
+		return
+	}
+	type write struct {
+		a   *answer
+		ids []string
+	}
+	ws := make([]write, len(ok))
+	for i, a := range ok {
+		ws[i] = write{a, a.t.orderIDs()}
+	}
+	go func() {
+		var ids []string
+		byOrder := map[string]*answer{}
+		for _, w := range ws {
+			ids = append(ids, w.ids...)
+			for _, id := range w.ids {
+				byOrder[id] = w.a
+			}
+		}
+		errs := e.grouped(context.Background(), ids, func(x *orders.Order) ([]orders.Event, error) {
+			a := byOrder[x.ID]
+			ev, err := x.AcceptOffer(a.at, a.rider)
+			if err != nil {
+				return nil, err
+			}
+			return []orders.Event{ev}, nil
+		})
+		for i, err := range errs {
+			if a := byOrder[ids[i]]; err != nil && a.err == nil {
+				a.err = fmt.Errorf("accept trip %s: order %s: %w", a.trip, ids[i], err)
+			}
+		}
+		e.inMu.Lock()
+		for _, w := range ws {
+			e.recorded = append(e.recorded, w.a)
+		}
+		e.inMu.Unlock()
+		e.nudge()
+	}()
+}
+
+// settleAnswers finishes the yeses written: the trips join their riders'
+// plans.
+func (e *Engine) settleAnswers(as []*answer) {
+	for _, a := range as {
+		t := a.t
+		t.accepting = false
+		switch {
+		case a.err != nil:
+		case t.state != tripOffered:
+			// Its every order was cancelled or moved meanwhile.
+			a.err = orders.Conflict("trip %s has no order left", a.trip)
+		default:
+			r := t.rider
+			now := e.min(a.at)
+			r.offer = nil
+			t.state = tripAssigned
+			t.acceptedAt, t.origin, t.depart = now, r.pos, math.Max(now, r.freeAt)
+			r.plan = append(r.plan, t)
+			e.replan(r)
+			e.stats.Accepted++
+		}
+		a.done <- a.err
+	}
 }
 
 // Decline takes a rider's no: the orders go back to the next round, which
@@ -881,7 +992,7 @@ func (e *Engine) Accept(ctx context.Context, riderID, tripID string) error {
 func (e *Engine) Decline(ctx context.Context, riderID, tripID string) error {
 	now := e.clock.Now()
 	e.lock()
-	defer e.mu.Unlock()
+	defer e.unlock()
 	t, err := e.trip(riderID, tripID)
 	if err != nil {
 		return err
@@ -944,7 +1055,7 @@ func (e *Engine) withdraw(ctx context.Context, t *trip, reason string) {
 func (e *Engine) ArriveAtPickup(ctx context.Context, riderID, tripID string) error {
 	now := e.clock.Now()
 	e.lock()
-	defer e.mu.Unlock()
+	defer e.unlock()
 	t, err := e.trip(riderID, tripID)
 	if err != nil {
 		return err
@@ -967,7 +1078,7 @@ func (e *Engine) ArriveAtPickup(ctx context.Context, riderID, tripID string) err
 func (e *Engine) PickUp(ctx context.Context, riderID, tripID string) error {
 	now := e.clock.Now()
 	e.lock()
-	defer e.mu.Unlock()
+	defer e.unlock()
 	t, err := e.trip(riderID, tripID)
 	if err != nil {
 		return err
@@ -993,7 +1104,7 @@ func (e *Engine) PickUp(ctx context.Context, riderID, tripID string) error {
 func (e *Engine) ArriveAtDropoff(ctx context.Context, riderID, orderID string) error {
 	now := e.clock.Now()
 	e.lock()
-	defer e.mu.Unlock()
+	defer e.unlock()
 	o := e.orders[orderID]
 	if o == nil || o.trip == nil || o.trip.rider.id != riderID {
 		return orders.Forbidden("order %s is not carried by rider %s", orderID, riderID)
@@ -1006,7 +1117,7 @@ func (e *Engine) ArriveAtDropoff(ctx context.Context, riderID, orderID string) e
 func (e *Engine) Deliver(ctx context.Context, riderID, orderID string, h orders.Handover) error {
 	now := e.clock.Now()
 	e.lock()
-	defer e.mu.Unlock()
+	defer e.unlock()
 	o := e.orders[orderID]
 	if o == nil || o.trip == nil || o.trip.rider.id != riderID {
 		return orders.Forbidden("order %s is not carried by rider %s", orderID, riderID)
@@ -1108,7 +1219,7 @@ func tripReady(t *trip) float64 {
 // Stats returns the engine's running totals.
 func (e *Engine) Stats() Stats {
 	e.lock()
-	defer e.mu.Unlock()
+	defer e.unlock()
 	s := e.stats
 	s.Riders, s.ActiveTrips = 0, len(e.trips)
 	for _, r := range e.rlist {

@@ -23,9 +23,10 @@ type groupReq struct {
 // together with the changes other goroutines ask for at the same moment: at
 // a peak, thousands of stores and riders answer every second, each answer a
 // change of one trip or one order, and a write each would cost the database
-// a commit each. The first caller to find no write under way makes it, for
-// everyone waiting; the others wait for it (group commit). Only changes
-// asked for without the engine's lock go this way.
+// a commit each. The first caller to find no writer at work starts one,
+// which writes what is waiting, batch after batch, until nothing is; every
+// caller waits for the batch that carries its change (group commit). Only
+// changes asked for without the engine's lock go this way.
 func (e *Engine) grouped(ctx context.Context, ids []string, fn func(x *orders.Order) ([]orders.Event, error)) []error {
 	if _, ok := e.repo.(orders.BatchUpdater); !ok {
 		return e.updateMany(ctx, ids, fn)
@@ -37,7 +38,7 @@ func (e *Engine) grouped(ctx context.Context, ids []string, fn func(x *orders.Or
 	e.groupBusy = true
 	e.groupMu.Unlock()
 	if lead {
-		e.writeGroups()
+		go e.writeGroups()
 	}
 	select {
 	case errs := <-req.done:

@@ -33,7 +33,7 @@ func (e *Engine) Restore(ctx context.Context) error {
 	}
 	now := e.clock.Now()
 	e.lock()
-	defer e.mu.Unlock()
+	defer e.unlock()
 	e.storesMu.Lock()
 	for _, s := range stores {
 		st := e.stores[s.ID]

@@ -27,7 +27,7 @@ func (e *Engine) Round(ctx context.Context) (RoundStats, error) {
 	started := time.Now()
 	nowT := e.clock.Now()
 	e.lock()
-	defer e.mu.Unlock()
+	defer e.unlock()
 	now := e.min(nowT)
 	st := RoundStats{At: nowT}
 	if e.paused {
@@ -679,7 +679,7 @@ func (e *Engine) Reassign(ctx context.Context, orderID, reason string) error {
 	}
 	now := e.clock.Now()
 	e.lock()
-	defer e.mu.Unlock()
+	defer e.unlock()
 	o := e.orders[orderID]
 	if o == nil {
 		return orders.NotFound("order", orderID)
