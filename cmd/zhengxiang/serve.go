@@ -6,10 +6,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -42,6 +44,7 @@ type serveCmd struct {
 	group       string
 	topicPrefix string
 	eventsJSON  bool
+	instance    string
 	fleet       int
 	timeScale   float64
 	stores      int
@@ -60,6 +63,7 @@ func newServeCmd(fs *flag.FlagSet) *serveCmd {
 	fs.StringVar(&c.httpAddr, "http-addr", addr, "address of /healthz, /readyz and /stats (env "+EnvHTTPAddr+")")
 	fs.StringVar(&c.group, "group", kafka.DefaultGroupID, "consumer `group` the dispatchers of one deployment share")
 	fs.StringVar(&c.topicPrefix, "topic-prefix", "", "put this before the four topic names, to share a cluster")
+	fs.StringVar(&c.instance, "instance", "", "`name` of this dispatcher among several of one --group that split the areas between them; each then reads every rider position (group GROUP.locations.NAME)")
 	fs.BoolVar(&c.eventsJSON, "events-json", false, "write orders.events as JSON (content-type application/json) instead of protobuf")
 	fs.IntVar(&c.fleet, "fleet", 0, "simulated riders, with simulated stores, that work the orders in this process (0: none)")
 	fs.Float64Var(&c.timeScale, "time-scale", 1, "run the clock this many times faster than real time (a demo fleet's day in minutes)")
@@ -110,6 +114,13 @@ func (c *serveCmd) run(ctx context.Context, m *Main) error {
 	// publisher sends them in one write.
 	kcfg := kafka.Config{Brokers: kafka.ParseBrokers(c.kafka), GroupID: c.group, Area: area, Logger: log,
 		TopicPrefix: c.topicPrefix, EventsJSON: c.eventsJSON, BatchSize: relayBatch}
+	if c.instance != "" {
+		kcfg.LocationsGroupID = kcfg.GroupID + ".locations." + c.instance
+		if kcfg.GroupID == "" {
+			kcfg.LocationsGroupID = kafka.DefaultGroupID + ".locations." + c.instance
+		}
+		kcfg.ClientID = "zhengxiang-" + c.instance
+	}
 	var stream *memory.Stream
 	var pub orders.Publisher
 	var repo orders.Repository
@@ -218,13 +229,29 @@ func (c *serveCmd) run(ctx context.Context, m *Main) error {
 		if intake, err = kafka.NewIntakeBatch(kcfg, place); err != nil {
 			return fmt.Errorf("serve: %w", err)
 		}
+		// The engine dispatches the areas of the partitions the intake holds:
+		// nothing until the group has given it some, then, whenever they
+		// change, what the record holds for its new areas.
+		own := &areaOwner{ctx: ctx, eng: eng, brokers: kcfg.Brokers, topic: kcfg.Topics.Placed, log: log, all: true}
+		eng.Pause(true)
+		intake.OnPartitions(own.assigned, own.revoked)
 		g.Go(func() error { return intake.Run(ctx) })
 		ping := func(_ context.Context, ls []kafka.Location, _ []kafka.Meta) []error {
 			ids, ps := make([]string, len(ls)), make([]geo.Point, len(ls))
 			for i, l := range ls {
 				ids[i], ps[i] = l.RiderID, l.Point
 			}
-			return eng.PingMany(ids, ps)
+			errs := eng.PingMany(ids, ps)
+			if c.instance != "" {
+				// Every dispatcher of the group reads every position: one of a
+				// rider this dispatcher does not have is another's.
+				for i, err := range errs {
+					if orders.IsKind(err, orders.KindNotFound) {
+						errs[i] = nil
+					}
+				}
+			}
+			return errs
 		}
 		if locations, err = kafka.NewRiderLocationsBatch(kcfg, ping); err != nil {
 			return fmt.Errorf("serve: %w", err)
@@ -292,6 +319,57 @@ func (c *serveCmd) run(ctx context.Context, m *Main) error {
 	log.Info("serving", "mode", mode, "http", "http://"+ln.Addr().String(), "fleet", c.fleet, "time_scale", c.timeScale)
 	return g.Wait()
 }
+
+// areaOwner follows the partitions of orders.placed that the intake holds
+// and makes the engine dispatch their areas: an area, the H3 cell that keys
+// its orders, belongs to the partition its key goes to.
+type areaOwner struct {
+	ctx     context.Context
+	eng     *dispatch.Engine
+	brokers []string
+	topic   string
+	log     *slog.Logger
+
+	all bool  // the engine owns every area
+	cur []int // else these partitions
+}
+
+// assigned takes the partitions of a new generation: when they differ from
+// those the engine dispatches, the engine reads its new areas back from the
+// record; either way its rounds go on.
+func (a *areaOwner) assigned(ps []int) {
+	n, err := kafka.PartitionCount(a.ctx, a.brokers, a.topic)
+	if err != nil {
+		a.log.Error("areas: cannot count the partitions; keeping the areas as they were", "err", err)
+		a.eng.Pause(false)
+		return
+	}
+	all := len(ps) == n
+	if all == a.all && (all || slices.Equal(ps, a.cur)) {
+		a.eng.Pause(false)
+		return
+	}
+	var owns func(geo.Point) bool
+	if !all {
+		mine := make([]bool, n)
+		for _, p := range ps {
+			mine[p] = true
+		}
+		owns = func(p geo.Point) bool { return mine[kafka.PartitionOf(kafka.AreaKey(p), n)] }
+	}
+	started := time.Now()
+	if err := a.eng.Own(a.ctx, owns); err != nil {
+		a.log.Error("areas: cannot read the new areas back from the record", "partitions", ps, "err", err)
+		return
+	}
+	a.all, a.cur = all, ps
+	st := a.eng.Stats()
+	a.log.Info("areas taken over", "partitions", ps, "of", n, "pending", st.Pending, "riders", st.Riders,
+		"trips", st.ActiveTrips, "took", time.Since(started).Round(time.Millisecond))
+}
+
+// revoked stops the rounds while the group hands the partitions over.
+func (a *areaOwner) revoked([]int) { a.eng.Pause(true) }
 
 // serveStats is what /stats reports.
 type serveStats struct {
