@@ -651,36 +651,43 @@ func (e *Engine) place(ctx context.Context, ps []orders.Placement, firsts []orde
 
 // update applies one transition to an order in the repository.
 func (e *Engine) update(ctx context.Context, id string, fn func(o *orders.Order) (orders.Event, error)) error {
-	_, err := e.repo.UpdateOrder(ctx, id, func(o *orders.Order) ([]orders.Event, error) {
-		ev, err := fn(o)
-		if err != nil {
-			return nil, err
-		}
-		return []orders.Event{ev}, nil
-	})
+	_, err := e.repo.UpdateOrder(ctx, id, oneEvent(fn))
 	return err
 }
 
 // each applies one transition to every order of a trip, in one batch when
 // the repository can, and returns the first error.
 func (e *Engine) each(ctx context.Context, os []*orderState, fn func(x *orders.Order) (orders.Event, error)) error {
+	return applyEach(os, fn, func(ids []string, f func(x *orders.Order) ([]orders.Event, error)) []error {
+		return e.updateMany(ctx, ids, f)
+	})
+}
+
+// applyEach applies one transition to every order of os through write and
+// returns the first error, naming its order.
+func applyEach(os []*orderState, fn func(x *orders.Order) (orders.Event, error),
+	write func(ids []string, f func(x *orders.Order) ([]orders.Event, error)) []error) error {
 	ids := make([]string, len(os))
 	for i, o := range os {
 		ids[i] = o.id
 	}
-	errs := e.updateMany(ctx, ids, func(x *orders.Order) ([]orders.Event, error) {
-		ev, err := fn(x)
-		if err != nil {
-			return nil, err
-		}
-		return []orders.Event{ev}, nil
-	})
-	for i, err := range errs {
+	for i, err := range write(ids, oneEvent(fn)) {
 		if err != nil {
 			return fmt.Errorf("order %s: %w", ids[i], err)
 		}
 	}
 	return nil
+}
+
+// oneEvent adapts a transition of one event to the repository's form.
+func oneEvent(fn func(x *orders.Order) (orders.Event, error)) func(x *orders.Order) ([]orders.Event, error) {
+	return func(x *orders.Order) ([]orders.Event, error) {
+		ev, err := fn(x)
+		if err != nil {
+			return nil, err
+		}
+		return []orders.Event{ev}, nil
+	}
 }
 
 // releaseEach applies a transition that hands orders back to the pending pool
@@ -701,19 +708,13 @@ func (e *Engine) releaseEach(ctx context.Context, os []*orderState, what string,
 // MerchantAccept records that the store took the ticket.
 func (e *Engine) MerchantAccept(ctx context.Context, orderID string) error {
 	now := e.clock.Now()
-	return e.updateGrouped(ctx, orderID, func(o *orders.Order) ([]orders.Event, error) {
-		ev, err := o.MerchantAccept(now)
-		return []orders.Event{ev}, err
-	})
+	return e.updateGrouped(ctx, orderID, oneEvent(func(o *orders.Order) (orders.Event, error) { return o.MerchantAccept(now) }))
 }
 
 // MarkReady records that the store has the order ready for pickup.
 func (e *Engine) MarkReady(ctx context.Context, orderID string) error {
 	now := e.clock.Now()
-	if err := e.updateGrouped(ctx, orderID, func(o *orders.Order) ([]orders.Event, error) {
-		ev, err := o.MarkReady(now)
-		return []orders.Event{ev}, err
-	}); err != nil {
+	if err := e.updateGrouped(ctx, orderID, oneEvent(func(o *orders.Order) (orders.Event, error) { return o.MarkReady(now) })); err != nil {
 		return err
 	}
 	e.noteReady(orderID, now)
@@ -940,14 +941,10 @@ func (e *Engine) takeAnswers(as []*answer) {
 				byOrder[id] = w.a
 			}
 		}
-		errs := e.grouped(context.Background(), ids, func(x *orders.Order) ([]orders.Event, error) {
+		errs := e.grouped(context.Background(), ids, oneEvent(func(x *orders.Order) (orders.Event, error) {
 			a := byOrder[x.ID]
-			ev, err := x.AcceptOffer(a.at, a.rider)
-			if err != nil {
-				return nil, err
-			}
-			return []orders.Event{ev}, nil
-		})
+			return x.AcceptOffer(a.at, a.rider)
+		}))
 		for i, err := range errs {
 			if a := byOrder[ids[i]]; err != nil && a.err == nil {
 				a.err = fmt.Errorf("accept trip %s: order %s: %w", a.trip, ids[i], err)

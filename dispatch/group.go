@@ -2,7 +2,6 @@ package dispatch
 
 import (
 	"context"
-	"fmt"
 
 	"zhengxiang/orders"
 )
@@ -127,25 +126,4 @@ func (e *Engine) writeGroups() {
 // updateGrouped applies fn to one order in a grouped write.
 func (e *Engine) updateGrouped(ctx context.Context, id string, fn func(x *orders.Order) ([]orders.Event, error)) error {
 	return e.grouped(ctx, []string{id}, fn)[0]
-}
-
-// eachGrouped is each in a grouped write.
-func (e *Engine) eachGrouped(ctx context.Context, os []*orderState, fn func(x *orders.Order) (orders.Event, error)) error {
-	ids := make([]string, len(os))
-	for i, o := range os {
-		ids[i] = o.id
-	}
-	errs := e.grouped(ctx, ids, func(x *orders.Order) ([]orders.Event, error) {
-		ev, err := fn(x)
-		if err != nil {
-			return nil, err
-		}
-		return []orders.Event{ev}, nil
-	})
-	for i, err := range errs {
-		if err != nil {
-			return fmt.Errorf("order %s: %w", ids[i], err)
-		}
-	}
-	return nil
 }

@@ -560,10 +560,9 @@ func (e *Engine) updateTrips(ctx context.Context, ts []*trip, step func(t *trip,
 			ids = append(ids, o.id)
 		}
 	}
-	errs := e.updateMany(ctx, ids, func(x *orders.Order) ([]orders.Event, error) {
-		ev, err := step(byOrder[x.ID], x)
-		return []orders.Event{ev}, err
-	})
+	errs := e.updateMany(ctx, ids, oneEvent(func(x *orders.Order) (orders.Event, error) {
+		return step(byOrder[x.ID], x)
+	}))
 	return ids, byOrder, errs
 }
 
