@@ -173,20 +173,19 @@ type Engine struct {
 	recorded []*answer // yeses written, waiting for the lock to finish
 	// pingMu guards the positions reported since mu was last taken, and
 	// the riders whose positions are taken.
-	// groupMu guards the changes waiting for a grouped write (see grouped).
-	groupMu   sync.Mutex
-	groupQ    []*groupReq
-	groupBusy bool
-	pingMu    sync.Mutex
-	pings     map[string]ping
-	known     map[string]bool
-	readies   map[string]time.Time // orders marked ready since mu was last taken
-	cfg       Config
-	repo      orders.Repository
-	travel    geo.Travel
-	clock     Clock
-	log       *slog.Logger
-	epoch     time.Time
+	// riderLane and storeLane hold the answers waiting for a grouped write
+	// (see grouped).
+	riderLane, storeLane lane
+	pingMu               sync.Mutex
+	pings                map[string]ping
+	known                map[string]bool
+	readies              map[string]time.Time // orders marked ready since mu was last taken
+	cfg                  Config
+	repo                 orders.Repository
+	travel               geo.Travel
+	clock                Clock
+	log                  *slog.Logger
+	epoch                time.Time
 
 	idx     *geo.RiderIndex
 	stores  map[string]*storeState
@@ -941,7 +940,7 @@ func (e *Engine) takeAnswers(as []*answer) {
 				byOrder[id] = w.a
 			}
 		}
-		errs := e.grouped(context.Background(), ids, oneEvent(func(x *orders.Order) (orders.Event, error) {
+		errs := e.grouped(context.Background(), &e.riderLane, ids, oneEvent(func(x *orders.Order) (orders.Event, error) {
 			a := byOrder[x.ID]
 			return x.AcceptOffer(a.at, a.rider)
 		}))

@@ -2,12 +2,22 @@ package dispatch
 
 import (
 	"context"
+	"sync"
 
 	"zhengxiang/orders"
 )
 
 // groupMax is the most orders one grouped write carries.
 const groupMax = 2000
+
+// lane is a queue of changes for grouped writes, with at most one writer at
+// work: riders' and stores' answers go in lanes of their own, so that a
+// rider's yes never waits behind the stores' answers.
+type lane struct {
+	mu   sync.Mutex
+	q    []*groupReq
+	busy bool
+}
 
 // groupReq is a change waiting for the next grouped write: fn applied to
 // the orders of ids, and where to answer with the error of each.
@@ -26,18 +36,18 @@ type groupReq struct {
 // which writes what is waiting, batch after batch, until nothing is; every
 // caller waits for the batch that carries its change (group commit). Only
 // changes asked for without the engine's lock go this way.
-func (e *Engine) grouped(ctx context.Context, ids []string, fn func(x *orders.Order) ([]orders.Event, error)) []error {
+func (e *Engine) grouped(ctx context.Context, l *lane, ids []string, fn func(x *orders.Order) ([]orders.Event, error)) []error {
 	if _, ok := e.repo.(orders.BatchUpdater); !ok {
 		return e.updateMany(ctx, ids, fn)
 	}
 	req := &groupReq{ctx: ctx, ids: ids, fn: fn, done: make(chan []error, 1)}
-	e.groupMu.Lock()
-	e.groupQ = append(e.groupQ, req)
-	lead := !e.groupBusy
-	e.groupBusy = true
-	e.groupMu.Unlock()
+	l.mu.Lock()
+	l.q = append(l.q, req)
+	lead := !l.busy
+	l.busy = true
+	l.mu.Unlock()
 	if lead {
-		go e.writeGroups()
+		go e.writeGroups(l)
 	}
 	select {
 	case errs := <-req.done:
@@ -54,22 +64,22 @@ func (e *Engine) grouped(ctx context.Context, ids []string, fn func(x *orders.Or
 
 // writeGroups writes the waiting changes, groupMax orders at a time, until
 // none is left.
-func (e *Engine) writeGroups() {
+func (e *Engine) writeGroups(l *lane) {
 	for {
-		e.groupMu.Lock()
+		l.mu.Lock()
 		var batch []*groupReq
 		n := 0
-		for len(e.groupQ) > 0 && (n == 0 || n+len(e.groupQ[0].ids) <= groupMax) {
-			n += len(e.groupQ[0].ids)
-			batch = append(batch, e.groupQ[0])
-			e.groupQ = e.groupQ[1:]
+		for len(l.q) > 0 && (n == 0 || n+len(l.q[0].ids) <= groupMax) {
+			n += len(l.q[0].ids)
+			batch = append(batch, l.q[0])
+			l.q = l.q[1:]
 		}
 		if len(batch) == 0 {
-			e.groupBusy = false
-			e.groupMu.Unlock()
+			l.busy = false
+			l.mu.Unlock()
 			return
 		}
-		e.groupMu.Unlock()
+		l.mu.Unlock()
 
 		// The write: each request's ids in turn, and for an order asked for
 		// more than once, the callers' functions in turn, each seeing the
@@ -123,7 +133,8 @@ func (e *Engine) writeGroups() {
 	}
 }
 
-// updateGrouped applies fn to one order in a grouped write.
+// updateGrouped applies fn to one order in a grouped write of the stores'
+// lane.
 func (e *Engine) updateGrouped(ctx context.Context, id string, fn func(x *orders.Order) ([]orders.Event, error)) error {
-	return e.grouped(ctx, []string{id}, fn)[0]
+	return e.grouped(ctx, &e.storeLane, []string{id}, fn)[0]
 }

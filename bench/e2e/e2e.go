@@ -385,6 +385,8 @@ func (r *run) measure(ctx context.Context) error {
 	flags := []string{
 		"--kafka", strings.Join(cfg.Brokers, ","), "--pg", r.url, "--topic-prefix", r.prefix, "--group", r.prefix + "dispatch",
 		"--fleet", strconv.Itoa(cfg.Riders), "--stores", strconv.Itoa(cfg.Stores), "--seed", strconv.FormatInt(cfg.Seed, 10),
+		// The run sends the riders' positions itself when it sends pings.
+		"--fleet-ping-every", fleetPings(cfg),
 		"--time-scale", strconv.FormatFloat(cfg.TimeScale, 'g', -1, 64),
 		"--round-every", time.Duration(float64(cfg.RoundEvery) * cfg.TimeScale).String(),
 		"--http-addr", addr,
@@ -660,6 +662,15 @@ func (r *run) fill(tr *tracker, st *statsPoller, rows map[string]int, pending ou
 		res.PingsHandled, res.PingsDeadLettered = s.Locations.Handled, s.Locations.DeadLettered
 	}
 	res.PingsPerS = st.pingRate()
+}
+
+// fleetPings is serve's --fleet-ping-every: none of its own when the run
+// sends the riders' positions, every 30 s of the service's clock otherwise.
+func fleetPings(cfg Config) string {
+	if cfg.Pings > 0 {
+		return "0s"
+	}
+	return "30s"
 }
 
 // service is the service running in a goroutine: done is closed when it

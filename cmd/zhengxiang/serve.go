@@ -46,6 +46,7 @@ type serveCmd struct {
 	eventsJSON  bool
 	instance    string
 	fleet       int
+	fleetPings  time.Duration
 	timeScale   float64
 	stores      int
 	seed        int64
@@ -66,6 +67,7 @@ func newServeCmd(fs *flag.FlagSet) *serveCmd {
 	fs.StringVar(&c.instance, "instance", "", "`name` of this dispatcher among several of one --group that split the areas between them; each then reads every rider position (group GROUP.locations.NAME)")
 	fs.BoolVar(&c.eventsJSON, "events-json", false, "write orders.events as JSON (content-type application/json) instead of protobuf")
 	fs.IntVar(&c.fleet, "fleet", 0, "simulated riders, with simulated stores, that work the orders in this process (0: none)")
+	fs.DurationVar(&c.fleetPings, "fleet-ping-every", 30*time.Second, "how often each simulated rider reports its position, on the service's clock (0: never, when the positions come through riders.locations)")
 	fs.Float64Var(&c.timeScale, "time-scale", 1, "run the clock this many times faster than real time (a demo fleet's day in minutes)")
 	fs.IntVar(&c.stores, "stores", festival.DefaultStores, "festival stores registered when the record has none")
 	fs.Int64Var(&c.seed, "seed", 0, "random `seed` of the registered stores and the fleet")
@@ -82,6 +84,9 @@ func (c *serveCmd) setup(args []string) error {
 	}
 	if c.fleet < 0 || c.stores < 0 {
 		return usagef("serve: --fleet and --stores must not be negative")
+	}
+	if c.fleetPings < 0 {
+		return usagef("serve: --fleet-ping-every: %v is negative", c.fleetPings)
 	}
 	if c.roundEvery <= 0 {
 		return usagef("serve: --round-every: %v must be positive", c.roundEvery)
@@ -180,7 +185,7 @@ func (c *serveCmd) run(ctx context.Context, m *Main) error {
 	var fleet *sim.Sim
 	if c.fleet > 0 {
 		fleet = sim.NewLive(eng, clock, travel, sim.Behaviour{
-			AnswerDelay: 10 * time.Second, DeclineProb: 0.05, MerchantDelay: time.Minute, PingEvery: 30 * time.Second, Seed: c.seed,
+			AnswerDelay: 10 * time.Second, DeclineProb: 0.05, MerchantDelay: time.Minute, PingEvery: c.fleetPings, Seed: c.seed,
 		}, log)
 		g.Go(func() error { return fleet.RunLive(ctx) })
 		if err := c.startFleet(ctx, repo, fleet, clock); err != nil {

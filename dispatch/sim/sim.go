@@ -198,7 +198,7 @@ func NewLive(eng *dispatch.Engine, clock dispatch.Clock, travel geo.Travel, beh 
 	}
 	s.log = log
 	s.wake = make(chan struct{}, 1)
-	s.riderPool, s.storePool = newPool(liveWorkers), newPool(liveWorkers)
+	s.riderPool, s.storePool = newPool(liveRiders), newPool(liveStores)
 	return s
 }
 
@@ -393,15 +393,20 @@ func (s *Sim) Placed(o orders.Order) {
 // is ready.
 const readyPoll = 0.05
 
-// liveWorkers is the number of goroutines a live simulation calls the
-// engine from.
-const liveWorkers = 32
+// liveRiders and liveStores are the goroutines a live simulation calls the
+// engine from on behalf of riders and of stores. Each call waits for its
+// answer, as an app's request does, so they are many: at a peak thousands of
+// riders and stores are waiting for an answer at any moment.
+const (
+	liveRiders = 2048
+	liveStores = 2048
+)
 
 // newPool returns the queues of n workers.
 func newPool(n int) []chan func() {
 	p := make([]chan func(), n)
 	for i := range p {
-		p[i] = make(chan func(), 4096)
+		p[i] = make(chan func(), 64)
 	}
 	return p
 }
@@ -468,7 +473,11 @@ func (s *Sim) onRound(st dispatch.RoundStats) {
 		case r < s.beh.SilentProb+s.beh.DeclineProb:
 			s.schedule(now+s.beh.AnswerDelay.Minutes(), evAnswer, func() {
 				s.call(s.riderPool, off.RiderID, func() error { return s.eng.Decline(context.Background(), off.RiderID, off.TripID) },
-					func(err error) { s.fail(ignoreConflict(err)) })
+					func(err error) {
+						if !orders.IsKind(err, orders.KindNotFound) {
+							s.fail(ignoreConflict(err))
+						}
+					})
 			})
 		default:
 			s.schedule(now+s.beh.AnswerDelay.Minutes(), evAnswer, func() {
@@ -563,8 +572,11 @@ func (s *Sim) start(sr *simRider, now float64) {
 			return
 		}
 		sr.pos = store
-		s.fail(s.eng.ArriveAtPickup(context.Background(), sr.spec.ID, t.offer.TripID))
-		s.tryPickup(sr, t, arrive+s.travel.PickupMinutes()/2)
+		s.call(s.riderPool, sr.spec.ID, func() error { return s.eng.ArriveAtPickup(context.Background(), sr.spec.ID, t.offer.TripID) },
+			func(err error) {
+				s.fail(err)
+				s.tryPickup(sr, t, arrive+s.travel.PickupMinutes()/2)
+			})
 	})
 }
 
@@ -597,15 +609,18 @@ func (s *Sim) tryPickup(sr *simRider, t *simTrip, at float64) {
 		}
 		sr.cur = nil
 		delete(s.live, t.offer.TripID)
-		if err := s.eng.PickUp(context.Background(), sr.spec.ID, t.offer.TripID); err != nil {
-			s.fail(err)
-			return
-		}
-		t.record.Pickup = s.at(at)
-		for _, id := range t.offer.OrderIDs {
-			s.record(id).Pickup = s.at(at)
-		}
-		s.ride(sr, t, 0, at+s.travel.PickupMinutes()/2)
+		s.call(s.riderPool, sr.spec.ID, func() error { return s.eng.PickUp(context.Background(), sr.spec.ID, t.offer.TripID) },
+			func(err error) {
+				if err != nil {
+					s.fail(err)
+					return
+				}
+				t.record.Pickup = s.at(at)
+				for _, id := range t.offer.OrderIDs {
+					s.record(id).Pickup = s.at(at)
+				}
+				s.ride(sr, t, 0, at+s.travel.PickupMinutes()/2)
+			})
 	})
 }
 
@@ -622,19 +637,22 @@ func (s *Sim) ride(sr *simRider, t *simTrip, i int, leave float64) {
 	sr.legFrom, sr.legTo, sr.legStart, sr.legEnd = sr.pos, to, leave, arrive
 	s.schedule(arrive, evArriveDrop, func() {
 		sr.pos = to
-		s.fail(s.eng.ArriveAtDropoff(context.Background(), sr.spec.ID, id))
+		s.call(s.riderPool, sr.spec.ID, func() error { return s.eng.ArriveAtDropoff(context.Background(), sr.spec.ID, id) }, s.fail)
 	})
 	drop := arrive + s.travel.DropoffMinutes()/2
 	s.schedule(drop, evDrop, func() {
-		if err := s.eng.Deliver(context.Background(), sr.spec.ID, id, orders.HandoverDoor); err != nil {
-			s.fail(err)
-			return
-		}
-		rec := s.record(id)
-		rec.Dropoff, rec.Delivered = s.at(drop), true
-		t.record.Dropoffs = append(t.record.Dropoffs, s.at(drop))
-		s.open--
-		s.ride(sr, t, i+1, drop+s.travel.DropoffMinutes()/2)
+		s.call(s.riderPool, sr.spec.ID, func() error { return s.eng.Deliver(context.Background(), sr.spec.ID, id, orders.HandoverDoor) },
+			func(err error) {
+				if err != nil {
+					s.fail(err)
+					return
+				}
+				rec := s.record(id)
+				rec.Dropoff, rec.Delivered = s.at(drop), true
+				t.record.Dropoffs = append(t.record.Dropoffs, s.at(drop))
+				s.open--
+				s.ride(sr, t, i+1, drop+s.travel.DropoffMinutes()/2)
+			})
 	})
 }
 
