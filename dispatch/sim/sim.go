@@ -198,7 +198,7 @@ func NewLive(eng *dispatch.Engine, clock dispatch.Clock, travel geo.Travel, beh 
 	}
 	s.log = log
 	s.wake = make(chan struct{}, 1)
-	s.riderPool, s.storePool = newPool(liveRiders), newPool(liveStores)
+	s.riderPool, s.storePool = newPool(liveRiders, 256), newPool(liveStores, 256)
 	return s
 }
 
@@ -398,15 +398,15 @@ const readyPoll = 0.05
 // answer, as an app's request does, so they are many: at a peak thousands of
 // riders and stores are waiting for an answer at any moment.
 const (
-	liveRiders = 2048
-	liveStores = 2048
+	liveRiders = 1024
+	liveStores = 256
 )
 
-// newPool returns the queues of n workers.
-func newPool(n int) []chan func() {
+// newPool returns the queues, of size q, of n workers.
+func newPool(n, q int) []chan func() {
 	p := make([]chan func(), n)
 	for i := range p {
-		p[i] = make(chan func(), 64)
+		p[i] = make(chan func(), q)
 	}
 	return p
 }
@@ -572,11 +572,8 @@ func (s *Sim) start(sr *simRider, now float64) {
 			return
 		}
 		sr.pos = store
-		s.call(s.riderPool, sr.spec.ID, func() error { return s.eng.ArriveAtPickup(context.Background(), sr.spec.ID, t.offer.TripID) },
-			func(err error) {
-				s.fail(err)
-				s.tryPickup(sr, t, arrive+s.travel.PickupMinutes()/2)
-			})
+		s.fail(s.eng.ArriveAtPickup(context.Background(), sr.spec.ID, t.offer.TripID))
+		s.tryPickup(sr, t, arrive+s.travel.PickupMinutes()/2)
 	})
 }
 
@@ -609,18 +606,15 @@ func (s *Sim) tryPickup(sr *simRider, t *simTrip, at float64) {
 		}
 		sr.cur = nil
 		delete(s.live, t.offer.TripID)
-		s.call(s.riderPool, sr.spec.ID, func() error { return s.eng.PickUp(context.Background(), sr.spec.ID, t.offer.TripID) },
-			func(err error) {
-				if err != nil {
-					s.fail(err)
-					return
-				}
-				t.record.Pickup = s.at(at)
-				for _, id := range t.offer.OrderIDs {
-					s.record(id).Pickup = s.at(at)
-				}
-				s.ride(sr, t, 0, at+s.travel.PickupMinutes()/2)
-			})
+		if err := s.eng.PickUp(context.Background(), sr.spec.ID, t.offer.TripID); err != nil {
+			s.fail(err)
+			return
+		}
+		t.record.Pickup = s.at(at)
+		for _, id := range t.offer.OrderIDs {
+			s.record(id).Pickup = s.at(at)
+		}
+		s.ride(sr, t, 0, at+s.travel.PickupMinutes()/2)
 	})
 }
 
@@ -637,22 +631,19 @@ func (s *Sim) ride(sr *simRider, t *simTrip, i int, leave float64) {
 	sr.legFrom, sr.legTo, sr.legStart, sr.legEnd = sr.pos, to, leave, arrive
 	s.schedule(arrive, evArriveDrop, func() {
 		sr.pos = to
-		s.call(s.riderPool, sr.spec.ID, func() error { return s.eng.ArriveAtDropoff(context.Background(), sr.spec.ID, id) }, s.fail)
+		s.fail(s.eng.ArriveAtDropoff(context.Background(), sr.spec.ID, id))
 	})
 	drop := arrive + s.travel.DropoffMinutes()/2
 	s.schedule(drop, evDrop, func() {
-		s.call(s.riderPool, sr.spec.ID, func() error { return s.eng.Deliver(context.Background(), sr.spec.ID, id, orders.HandoverDoor) },
-			func(err error) {
-				if err != nil {
-					s.fail(err)
-					return
-				}
-				rec := s.record(id)
-				rec.Dropoff, rec.Delivered = s.at(drop), true
-				t.record.Dropoffs = append(t.record.Dropoffs, s.at(drop))
-				s.open--
-				s.ride(sr, t, i+1, drop+s.travel.DropoffMinutes()/2)
-			})
+		if err := s.eng.Deliver(context.Background(), sr.spec.ID, id, orders.HandoverDoor); err != nil {
+			s.fail(err)
+			return
+		}
+		rec := s.record(id)
+		rec.Dropoff, rec.Delivered = s.at(drop), true
+		t.record.Dropoffs = append(t.record.Dropoffs, s.at(drop))
+		s.open--
+		s.ride(sr, t, i+1, drop+s.travel.DropoffMinutes()/2)
 	})
 }
 
@@ -665,7 +656,7 @@ func (s *Sim) RunLive(ctx context.Context) error {
 	}
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
-	for _, w := range append(slices.Clone(s.riderPool), s.storePool...) {
+	for _, w := range slices.Concat(s.riderPool, s.storePool) {
 		go func() {
 			for {
 				select {
