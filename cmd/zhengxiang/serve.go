@@ -363,9 +363,19 @@ func (a *areaOwner) assigned(ps []int) {
 		owns = func(p geo.Point) bool { return mine[kafka.PartitionOf(kafka.AreaKey(p), n)] }
 	}
 	started := time.Now()
-	if err := a.eng.Own(a.ctx, owns); err != nil {
-		a.log.Error("areas: cannot read the new areas back from the record", "partitions", ps, "err", err)
-		return
+	// Until the record answers, the rounds stay paused: better no offer than
+	// one made from a partial picture.
+	for wait := time.Second; ; wait = min(2*wait, 30*time.Second) {
+		err := a.eng.Own(a.ctx, owns)
+		if err == nil {
+			break
+		}
+		a.log.Error("areas: cannot read the new areas back from the record; trying again", "partitions", ps, "err", err, "retry_in", wait)
+		select {
+		case <-a.ctx.Done():
+			return
+		case <-time.After(wait):
+		}
 	}
 	a.all, a.cur = all, ps
 	st := a.eng.Stats()
