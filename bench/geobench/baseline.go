@@ -81,15 +81,7 @@ func RunBaseline(ctx context.Context, cfg Config, b BaselineConfig, ix Index, pr
 	b.Queries = min(cmp.Or(b.Queries, DefaultBaselineQueries), cfg.Queries)
 
 	w := newWorkload(cfg)
-	total := 2*cfg.Riders + cfg.Updates + b.Queries
-	done := 0
-	report := func(n int) error {
-		done += n
-		if progress != nil {
-			progress(done, total)
-		}
-		return ctx.Err()
-	}
+	report := reporter(ctx, 2*cfg.Riders+cfg.Updates+b.Queries, progress)
 	if err := ix.Load(ctx, w.ids, w.pos); err != nil {
 		return BaselineResult{}, fmt.Errorf("%s: load %d riders: %w", b.Name, len(w.ids), err)
 	}

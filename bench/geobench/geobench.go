@@ -130,15 +130,7 @@ func Run(ctx context.Context, cfg Config, progress func(done, total int)) (Resul
 	ix := w.index
 
 	sample := min(cfg.Queries, recallSample)
-	total := cfg.Riders + cfg.Updates + cfg.Queries + sample
-	done := 0
-	report := func(n int) error {
-		done += n
-		if progress != nil {
-			progress(done, total)
-		}
-		return ctx.Err()
-	}
+	report := reporter(ctx, cfg.Riders+cfg.Updates+cfg.Queries+sample, progress)
 	if err := report(cfg.Riders); err != nil {
 		return Result{}, err
 	}
@@ -303,4 +295,18 @@ func percentile(sorted []float64, q float64) float64 {
 	}
 	i := int(math.Ceil(q*float64(len(sorted)))) - 1
 	return sorted[max(0, min(i, len(sorted)-1))]
+}
+
+// reporter returns a function that counts n more steps done of total, tells
+// progress (when set) and returns ctx's error, so that a long run stops when
+// asked.
+func reporter(ctx context.Context, total int, progress func(done, total int)) func(n int) error {
+	done := 0
+	return func(n int) error {
+		done += n
+		if progress != nil {
+			progress(done, total)
+		}
+		return ctx.Err()
+	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -120,10 +121,7 @@ func (c *serveCmd) run(ctx context.Context, m *Main) error {
 	kcfg := kafka.Config{Brokers: kafka.ParseBrokers(c.kafka), GroupID: c.group, Area: area, Logger: log,
 		TopicPrefix: c.topicPrefix, EventsJSON: c.eventsJSON, BatchSize: relayBatch}
 	if c.instance != "" {
-		kcfg.LocationsGroupID = kcfg.GroupID + ".locations." + c.instance
-		if kcfg.GroupID == "" {
-			kcfg.LocationsGroupID = kafka.DefaultGroupID + ".locations." + c.instance
-		}
+		kcfg.LocationsGroupID = cmp.Or(kcfg.GroupID, kafka.DefaultGroupID) + ".locations." + c.instance
 		kcfg.ClientID = "zhengxiang-" + c.instance
 	}
 	var stream *memory.Stream

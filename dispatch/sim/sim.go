@@ -473,11 +473,7 @@ func (s *Sim) onRound(st dispatch.RoundStats) {
 		case r < s.beh.SilentProb+s.beh.DeclineProb:
 			s.schedule(now+s.beh.AnswerDelay.Minutes(), evAnswer, func() {
 				s.call(s.riderPool, off.RiderID, func() error { return s.eng.Decline(context.Background(), off.RiderID, off.TripID) },
-					func(err error) {
-						if !orders.IsKind(err, orders.KindNotFound) {
-							s.fail(ignoreConflict(err))
-						}
-					})
+					func(err error) { s.fail(ignoreGone(err)) })
 			})
 		default:
 			s.schedule(now+s.beh.AnswerDelay.Minutes(), evAnswer, func() {
@@ -491,11 +487,8 @@ func (s *Sim) onRound(st dispatch.RoundStats) {
 // accepted goes on after a rider's yes to an offer: the trip joins the
 // rider's queue, and the rider sets out if it is free.
 func (s *Sim) accepted(sr *simRider, off dispatch.Offer, offered time.Time, err error) {
-	if k := orders.KindOf(err); k == orders.KindConflict || k == orders.KindNotFound {
-		return // expired, or withdrawn, meanwhile
-	}
 	if err != nil {
-		s.fail(err)
+		s.fail(ignoreGone(err)) // nothing, if the offer expired or was withdrawn meanwhile
 		return
 	}
 	t := &simTrip{offer: off}
@@ -513,8 +506,10 @@ func (s *Sim) accepted(sr *simRider, off dispatch.Offer, offered time.Time, err 
 	}
 }
 
-func ignoreConflict(err error) error {
-	if orders.IsKind(err, orders.KindConflict) {
+// ignoreGone drops the errors that mean an offer is no longer open (expired,
+// withdrawn or taken back meanwhile): a rider's late answer, not a fault.
+func ignoreGone(err error) error {
+	if k := orders.KindOf(err); k == orders.KindConflict || k == orders.KindNotFound {
 		return nil
 	}
 	return err

@@ -298,11 +298,23 @@ func PartitionOf(key string, n int) int {
 	if n <= 0 {
 		return 0
 	}
+	return kafkago.Murmur2Balancer{}.Balance(kafkago.Message{Key: []byte(key)}, partitionList(n)...)
+}
+
+// partitionLists holds 0, 1, ..., n-1 for each n asked for, so that PartitionOf, called for every
+// order a dispatcher of several takes in, does not build the list each time.
+var partitionLists sync.Map // int → []int
+
+func partitionList(n int) []int {
+	if ps, ok := partitionLists.Load(n); ok {
+		return ps.([]int)
+	}
 	ps := make([]int, n)
 	for i := range ps {
 		ps[i] = i
 	}
-	return kafkago.Murmur2Balancer{}.Balance(kafkago.Message{Key: []byte(key)}, ps...)
+	partitionLists.Store(n, ps)
+	return ps
 }
 
 // PartitionCount returns the number of partitions of a topic.
