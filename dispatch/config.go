@@ -73,6 +73,11 @@ type Config struct {
 	StaleAfter time.Duration
 	// DefaultCapacity applies to riders registered without a capacity.
 	DefaultCapacity int
+	// RoundOrders caps the due orders one round matches, oldest first; the
+	// rest wait for the next round. A round then takes about as long, and
+	// writes as many offers, however far the pending orders have piled up
+	// at a peak, and the rounds that follow it come soon.
+	RoundOrders int
 }
 
 // Validate fills defaults and reports a setting that makes no sense.
@@ -123,6 +128,9 @@ func (c *Config) Validate() error {
 	if c.DefaultCapacity == 0 {
 		c.DefaultCapacity = 4
 	}
+	if c.RoundOrders == 0 {
+		c.RoundOrders = 2000
+	}
 	for _, d := range []struct {
 		name string
 		v    time.Duration
@@ -141,6 +149,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Candidates < 1 {
 		return fmt.Errorf("dispatch config: candidates: %d must be at least 1", c.Candidates)
+	}
+	if c.RoundOrders < 1 {
+		return fmt.Errorf("dispatch config: round_orders: %d must be at least 1", c.RoundOrders)
 	}
 	if c.DefaultCapacity < 1 {
 		return fmt.Errorf("dispatch config: default_capacity: %d must be at least 1", c.DefaultCapacity)

@@ -29,7 +29,7 @@ func (e *Engine) Round(ctx context.Context) (RoundStats, error) {
 	e.lock()
 	defer e.unlock()
 	now := e.min(nowT)
-	st := RoundStats{At: nowT}
+	st := RoundStats{At: nowT, Wait: time.Since(started)}
 	if e.paused {
 		return st, nil
 	}
@@ -296,9 +296,15 @@ func (e *Engine) feasibleAlone(b *bundle, now float64) bool {
 // its nearest riders, solve a min-cost matching in which a bundle may also
 // wait for a later round, and offer the pairs whose rider should set out now.
 func (e *Engine) match(ctx context.Context, now float64, live []*orderState, st *RoundStats) {
+	// The riders' indexes follow every round, orders or none, so that the
+	// first round of a peak does not index a whole city's riders at once.
+	free, chained := e.roundIndex(now)
 	horizon := e.cfg.Horizon.Minutes()
 	var due []*orderState
 	for _, o := range live {
+		if len(due) == e.cfg.RoundOrders {
+			break
+		}
 		if o.ready-now <= horizon {
 			due = append(due, o)
 		}
@@ -306,7 +312,6 @@ func (e *Engine) match(ctx context.Context, now float64, live []*orderState, st 
 	if len(due) == 0 {
 		return
 	}
-	free, chained := e.roundIndex(now)
 	if free.Len()+chained.Len() == 0 {
 		return
 	}
@@ -319,10 +324,10 @@ func (e *Engine) match(ctx context.Context, now float64, live []*orderState, st 
 	var cols []*riderState
 	rows := make([][]edge, len(bs))
 	wait := make([]float64, len(bs))
-	k := e.cfg.Candidates
-	for i, b := range bs {
+	e.candidates(bs, free, chained, now, func(i int, cs []candidate) {
+		b := bs[i]
 		best := math.Inf(1)
-		for _, c := range append(e.nearest(free, b, now, k), e.nearest(chained, b, now, k)...) {
+		for _, c := range cs {
 			j, seen := col[c.r]
 			if !seen {
 				j = len(cols)
@@ -338,7 +343,7 @@ func (e *Engine) match(ctx context.Context, now float64, live []*orderState, st 
 		}
 		// Waiting for a later round costs the best offer now and the delay.
 		wait[i] = best + e.deferCost(b, now)
-	}
+	})
 	var planned []*trip
 	slack := e.cfg.CommitSlack.Minutes()
 	for i, j := range assign(rows, wait, len(cols)) {
@@ -471,6 +476,77 @@ func (e *Engine) nearest(ix *geo.RiderIndex, b *bundle, now float64, k int) []ca
 	return out
 }
 
+// maxStoreRiders caps the riders looked up around one store in a round.
+const maxStoreRiders = 4096
+
+// candidates hands each bundle's candidate riders, priced, to add. The
+// riders around each store are looked up once a round, in each index, as
+// many as the store's bundles need: Candidates for its first bundle and
+// one more for each further bundle. The store's bundles, in the order
+// bundles made them (earliest ready first), each price a window of
+// Candidates riders that slides along that list, nearest first: the
+// first Candidates bundles all see the nearest riders, and the bundles of
+// a busy store are not left to compete for the same few, so a round can
+// offer every bundle of a store that has riders enough around it.
+func (e *Engine) candidates(bs []*bundle, free, chained *geo.RiderIndex, now float64, add func(i int, cs []candidate)) {
+	k := e.cfg.Candidates
+	byStore := map[*storeState][]int{}
+	var stores []*storeState
+	for i, b := range bs {
+		if _, ok := byStore[b.store]; !ok {
+			stores = append(stores, b.store)
+		}
+		byStore[b.store] = append(byStore[b.store], i)
+	}
+	var cs []candidate
+	for _, s := range stores {
+		idx := byStore[s]
+		n := min(len(idx)+2*k-1, maxStoreRiders)
+		near := [2][]*riderState{e.around(free, s.point, n, now), e.around(chained, s.point, n, now)}
+		for pos, i := range idx {
+			cs = cs[:0]
+			for _, rs := range near {
+				cs = e.window(cs, bs[i], rs, max(0, pos-k+1), k, now)
+			}
+			add(i, cs)
+		}
+	}
+}
+
+// around returns up to n riders of ix that may take a trip now, nearest to
+// p first.
+func (e *Engine) around(ix *geo.RiderIndex, p geo.Point, n int, now float64) []*riderState {
+	if ix.Len() == 0 {
+		return nil
+	}
+	e.scratch = ix.Nearest(p, n, e.at(now), func(id string) bool {
+		_, _, ok := e.available(e.riders[id], now)
+		return ok
+	}, e.scratch)
+	out := make([]*riderState, len(e.scratch))
+	for i, nb := range e.scratch {
+		out[i] = e.riders[nb.ID]
+	}
+	return out
+}
+
+// window appends to cs up to k riders of rs, from index from on, that can
+// take bundle b, each with its price.
+func (e *Engine) window(cs []candidate, b *bundle, rs []*riderState, from, k int, now float64) []candidate {
+	n := 0
+	for _, r := range rs[min(from, len(rs)):] {
+		if n == k {
+			break
+		}
+		p, free, _ := e.available(r, now)
+		if pr, ok := e.priceFor(b, r, p, free); ok {
+			cs = append(cs, candidate{r, pr})
+			n++
+		}
+	}
+	return cs
+}
+
 // greedy is the baseline: each pending order, oldest first, goes alone to
 // the nearest idle rider that can take it.
 func (e *Engine) greedy(ctx context.Context, now float64, live []*orderState, st *RoundStats) {
@@ -518,9 +594,17 @@ func (e *Engine) commitOffers(ctx context.Context, ts []*trip, now float64, st *
 		return
 	}
 	at := e.at(now)
+	// A rider has the whole timeout to answer from the moment the offer is
+	// made, however long the round took to find it.
+	expires := math.Max(now, e.min(e.clock.Now())) + e.cfg.OfferTimeout.Minutes()
+	for _, t := range ts {
+		t.expires = expires
+	}
+	began := time.Now()
 	ids, byOrder, errs := e.updateTrips(ctx, ts, func(t *trip, x *orders.Order) (orders.Event, error) {
 		return x.Offer(at, t.rider.id, e.at(t.expires))
 	})
+	st.Write += time.Since(began)
 	failed := map[*trip]bool{}
 	offered := map[string]bool{}
 	for i, err := range errs {
@@ -572,6 +656,13 @@ func (e *Engine) updateMany(ctx context.Context, ids []string, fn func(x *orders
 	if bu, ok := e.repo.(orders.BatchUpdater); ok {
 		errs, err := bu.UpdateOrders(ctx, ids, fn)
 		if err == nil {
+			return errs
+		}
+		if ctx.Err() != nil {
+			errs = make([]error, len(ids))
+			for i := range errs {
+				errs[i] = err
+			}
 			return errs
 		}
 		e.log.Warn("batch update failed; order by order", "orders", len(ids), "err", err)
