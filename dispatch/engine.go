@@ -55,6 +55,9 @@ type RoundStats struct {
 	// (stale position, a better rider); their orders are pending again.
 	Withdrawn []string
 	Took      time.Duration
+	// Wait is the part of Took spent waiting for the engine's lock, and
+	// Write the part spent recording the round's offers.
+	Wait, Write time.Duration
 }
 
 // Stats are the engine's running totals.
@@ -176,16 +179,18 @@ type Engine struct {
 	// riderLane and storeLane hold the answers waiting for a grouped write
 	// (see grouped).
 	riderLane, storeLane lane
-	pingMu               sync.Mutex
-	pings                map[string]ping
-	known                map[string]bool
-	readies              map[string]time.Time // orders marked ready since mu was last taken
-	cfg                  Config
-	repo                 orders.Repository
-	travel               geo.Travel
-	clock                Clock
-	log                  *slog.Logger
-	epoch                time.Time
+	// creations holds the new orders waiting for a grouped write.
+	creations batcher[*createReq]
+	pingMu    sync.Mutex
+	pings     map[string]ping
+	known     map[string]bool
+	readies   map[string]time.Time // orders marked ready since mu was last taken
+	cfg       Config
+	repo      orders.Repository
+	travel    geo.Travel
+	clock     Clock
+	log       *slog.Logger
+	epoch     time.Time
 
 	idx     *geo.RiderIndex
 	stores  map[string]*storeState
@@ -270,7 +275,9 @@ func (e *Engine) Run(ctx context.Context, notify func(RoundStats)) error {
 				e.log.Info("dispatch", "rounds", sum.rounds, "offers", sum.offers, "accepted_total", e.Stats().Accepted, "pending", st.Pending,
 					"bundles", sum.bundles, "expired", sum.expired, "reassigned", sum.reassigned,
 					"round_avg", (sum.took / time.Duration(sum.rounds)).Round(time.Millisecond),
-					"round_max", sum.max.Round(time.Millisecond))
+					"round_max", sum.max.Round(time.Millisecond),
+					"wait_avg", (sum.wait / time.Duration(sum.rounds)).Round(time.Millisecond),
+					"write_avg", (sum.write / time.Duration(sum.rounds)).Round(time.Millisecond))
 				sum = roundSummary{since: time.Now()}
 			}
 			if notify != nil {
@@ -322,7 +329,7 @@ const summaryEvery = 10 * time.Second
 type roundSummary struct {
 	since                                        time.Time
 	rounds, offers, bundles, expired, reassigned int
-	took, max                                    time.Duration
+	took, max, wait, write                       time.Duration
 }
 
 func (s *roundSummary) add(st RoundStats) {
@@ -335,6 +342,8 @@ func (s *roundSummary) add(st RoundStats) {
 	s.expired += st.Expired
 	s.reassigned += st.Reassigned
 	s.took += st.Took
+	s.write += st.Write
+	s.wait += st.Wait
 	s.max = max(s.max, st.Took)
 }
 
@@ -619,7 +628,7 @@ func (e *Engine) admissible(storeID string) error {
 // its events.
 func (e *Engine) place(ctx context.Context, ps []orders.Placement, firsts []orders.Order) []orders.Created {
 	if bc, ok := e.repo.(orders.BatchCreator); ok {
-		out, err := bc.CreateOrders(ctx, ps)
+		out, err := e.createGrouped(ctx, bc, ps)
 		if err == nil {
 			return out
 		}
@@ -845,7 +854,19 @@ func (e *Engine) describe(t *trip) Offer {
 
 // Accept takes a rider's yes to an offer: the trip joins its plan.
 func (e *Engine) Accept(ctx context.Context, riderID, tripID string) error {
-	a := &answer{ctx: ctx, rider: riderID, trip: tripID, at: e.clock.Now(), done: make(chan error, 1)}
+	return e.answer(ctx, riderID, tripID, true)
+}
+
+// Decline takes a rider's no: the orders go back to the next round, which
+// will not offer them to this rider again.
+func (e *Engine) Decline(ctx context.Context, riderID, tripID string) error {
+	return e.answer(ctx, riderID, tripID, false)
+}
+
+// answer hands a rider's answer to the engine and waits until it is
+// recorded.
+func (e *Engine) answer(ctx context.Context, riderID, tripID string, yes bool) error {
+	a := &answer{ctx: ctx, rider: riderID, trip: tripID, yes: yes, at: e.clock.Now(), done: make(chan error, 1)}
 	e.inMu.Lock()
 	e.answers = append(e.answers, a)
 	e.inMu.Unlock()
@@ -858,14 +879,15 @@ func (e *Engine) Accept(ctx context.Context, riderID, tripID string) error {
 	}
 }
 
-// answer is a rider's yes on its way through the engine: taken in under
-// the lock with all the others waiting (the offer is then held), written
-// without the lock in one grouped write, and finished under the lock again.
-// At a peak thousands of riders answer every second; none of them waits for
-// the engine's lock on its own.
+// answer is a rider's yes or no on its way through the engine: taken in
+// under the lock with all the others waiting (the offer is then held),
+// written without the lock in one grouped write, and finished under the
+// lock again. At a peak thousands of riders answer every second; none of
+// them waits for the engine's lock on its own.
 type answer struct {
 	ctx         context.Context
 	rider, trip string
+	yes         bool
 	at          time.Time
 	t           *trip
 	err         error
@@ -896,7 +918,14 @@ func (e *Engine) unlock() {
 	}
 }
 
-// takeAnswers checks the riders' yeses against their offers, holds the
+func (a *answer) verb() string {
+	if a.yes {
+		return "accept"
+	}
+	return "decline"
+}
+
+// takeAnswers checks the riders' answers against their offers, holds the
 // offers, and writes them, all in one grouped write, without the lock.
 func (e *Engine) takeAnswers(as []*answer) {
 	if len(as) == 0 {
@@ -942,11 +971,14 @@ func (e *Engine) takeAnswers(as []*answer) {
 		}
 		errs := e.grouped(context.Background(), &e.riderLane, ids, oneEvent(func(x *orders.Order) (orders.Event, error) {
 			a := byOrder[x.ID]
+			if !a.yes {
+				return x.DeclineOffer(a.at, a.rider)
+			}
 			return x.AcceptOffer(a.at, a.rider)
 		}))
 		for i, err := range errs {
 			if a := byOrder[ids[i]]; err != nil && a.err == nil {
-				a.err = fmt.Errorf("accept trip %s: order %s: %w", a.trip, ids[i], err)
+				a.err = fmt.Errorf("%s trip %s: order %s: %w", a.verb(), a.trip, ids[i], err)
 			}
 		}
 		e.inMu.Lock()
@@ -958,8 +990,9 @@ func (e *Engine) takeAnswers(as []*answer) {
 	}()
 }
 
-// settleAnswers finishes the yeses written: the trips join their riders'
-// plans.
+// settleAnswers finishes the answers written: the trips accepted join
+// their riders' plans, the orders of those declined go back to the pending
+// pool.
 func (e *Engine) settleAnswers(as []*answer) {
 	for _, a := range as {
 		t := a.t
@@ -969,6 +1002,9 @@ func (e *Engine) settleAnswers(as []*answer) {
 		case t.state != tripOffered:
 			// Its every order was cancelled or moved meanwhile.
 			a.err = orders.Conflict("trip %s has no order left", a.trip)
+		case !a.yes:
+			e.release(t)
+			e.stats.Declined++
 		default:
 			r := t.rider
 			now := e.min(a.at)
@@ -981,25 +1017,6 @@ func (e *Engine) settleAnswers(as []*answer) {
 		}
 		a.done <- a.err
 	}
-}
-
-// Decline takes a rider's no: the orders go back to the next round, which
-// will not offer them to this rider again.
-func (e *Engine) Decline(ctx context.Context, riderID, tripID string) error {
-	now := e.clock.Now()
-	e.lock()
-	defer e.unlock()
-	t, err := e.trip(riderID, tripID)
-	if err != nil {
-		return err
-	}
-	if t.state != tripOffered || t.accepting {
-		return orders.Conflict("trip %s is not an open offer", tripID)
-	}
-	e.releaseEach(ctx, t.orders, "decline", func(x *orders.Order) (orders.Event, error) { return x.DeclineOffer(now, riderID) })
-	e.release(t)
-	e.stats.Declined++
-	return nil
 }
 
 // release returns an offered trip's orders to the pending pool.

@@ -198,7 +198,7 @@ func NewLive(eng *dispatch.Engine, clock dispatch.Clock, travel geo.Travel, beh 
 	}
 	s.log = log
 	s.wake = make(chan struct{}, 1)
-	s.riderPool, s.storePool = newPool(liveRiders, 256), newPool(liveStores, 256)
+	s.riderPool, s.storePool = newPool(liveRiders, 64), newPool(liveStores, 64)
 	return s
 }
 
@@ -396,10 +396,13 @@ const readyPoll = 0.05
 // liveRiders and liveStores are the goroutines a live simulation calls the
 // engine from on behalf of riders and of stores. Each call waits for its
 // answer, as an app's request does, so they are many: at a peak thousands of
-// riders and stores are waiting for an answer at any moment.
+// riders and stores are waiting for an answer at any moment: at 2,000
+// offers a second, with a rider's yes taking a round or two to be recorded,
+// some ten thousand. Riders and stores left waiting in a queue behind
+// others would answer after their offers expired.
 const (
-	liveRiders = 1024
-	liveStores = 256
+	liveRiders = 16384
+	liveStores = 1024
 )
 
 // newPool returns the queues, of size q, of n workers.
