@@ -17,9 +17,6 @@ type RelayConfig struct {
 	Batch      int           // the most events claimed and published at once; default 500
 	Idle       time.Duration // the wait when there is nothing to publish; default 50ms
 	MaxBackoff time.Duration // the longest wait after a failure; default 5s
-	// Retain is how long a published row stays in the outbox before Run deletes it (the order's
-	// events stay in order_events); default 1h.
-	Retain time.Duration
 	Logger *slog.Logger // reports the failures that Run retries; nil: no logging
 }
 
@@ -28,11 +25,7 @@ const (
 	DefaultRelayBatch      = 500
 	DefaultRelayIdle       = 50 * time.Millisecond
 	DefaultRelayMaxBackoff = 5 * time.Second
-	DefaultRelayRetain     = time.Hour
 )
-
-// pruneEvery is how often Run deletes the published rows older than Retain.
-const pruneEvery = time.Minute
 
 // minBackoff is the wait after a first failure, when Idle is shorter.
 const minBackoff = 100 * time.Millisecond
@@ -46,8 +39,6 @@ func (c RelayConfig) Validate() error {
 		return orders.Invalid("relay.idle", "%v is negative", c.Idle)
 	case c.MaxBackoff < 0:
 		return orders.Invalid("relay.max_backoff", "%v is negative", c.MaxBackoff)
-	case c.Retain < 0:
-		return orders.Invalid("relay.retain", "%v is negative", c.Retain)
 	}
 	return nil
 }
@@ -62,9 +53,6 @@ func (c RelayConfig) withDefaults() RelayConfig {
 	if c.MaxBackoff == 0 {
 		c.MaxBackoff = DefaultRelayMaxBackoff
 	}
-	if c.Retain == 0 {
-		c.Retain = DefaultRelayRetain
-	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -74,7 +62,7 @@ func (c RelayConfig) withDefaults() RelayConfig {
 // Relay publishes the events of the outbox, the transactional outbox pattern: an event is
 // written in the transaction of its change and published afterwards, by this relay, at least
 // once. Each round is one transaction that claims the oldest unpublished rows, publishes them
-// in one Publish call and marks them published; if Publish fails the transaction rolls back
+// in one Publish call and deletes them; if Publish fails the transaction rolls back
 // and the rows wait for the next round. An event is published again only when a round
 // published it but could not commit; consumers skip it by its Seq.
 //
@@ -113,14 +101,7 @@ func NewRelay(pool *pgxpool.Pool, pub orders.Publisher, cfg RelayConfig) (*Relay
 // long as after the previous one, up to MaxBackoff.
 func (r *Relay) Run(ctx context.Context) error {
 	var backoff time.Duration
-	pruned := time.Now()
 	for {
-		if time.Since(pruned) >= pruneEvery {
-			pruned = time.Now()
-			if _, err := r.Prune(ctx); err != nil && ctx.Err() == nil {
-				r.cfg.Logger.WarnContext(ctx, "outbox prune failed", "err", err)
-			}
-		}
 		n, err := r.RelayOnce(ctx)
 		if ctx.Err() != nil {
 			return nil
@@ -155,7 +136,6 @@ func (r *Relay) Run(ctx context.Context) error {
 const claimOutbox = `WITH claimed AS (
 		SELECT id, order_id, seq, event
 		FROM outbox
-		WHERE published_at IS NULL
 		ORDER BY id
 		LIMIT $1
 		FOR UPDATE SKIP LOCKED
@@ -164,7 +144,7 @@ const claimOutbox = `WITH claimed AS (
 	FROM claimed c
 	WHERE NOT EXISTS (
 		SELECT 1 FROM outbox e
-		WHERE e.order_id = c.order_id AND e.seq < c.seq AND e.id < c.id AND e.published_at IS NULL
+		WHERE e.order_id = c.order_id AND e.seq < c.seq AND e.id < c.id
 			AND e.id NOT IN (SELECT id FROM claimed)
 		OFFSET 0
 	)
@@ -176,17 +156,8 @@ const claimOutbox = `WITH claimed AS (
 // running it.
 const relaySettings = `SELECT set_config('plan_cache_mode', 'force_custom_plan', true), set_config('jit', 'off', true)`
 
-const markPublished = `UPDATE outbox SET published_at = now() WHERE id = ANY($1)`
-
-// Prune deletes the published rows older than Retain and returns how many. The events stay in
-// order_events; only the relay's work list shrinks.
-func (r *Relay) Prune(ctx context.Context) (int64, error) {
-	tag, err := r.pool.Exec(ctx, `DELETE FROM outbox WHERE published_at < now() - $1::interval`, r.cfg.Retain)
-	if err != nil {
-		return 0, translate(err, "prune outbox")
-	}
-	return tag.RowsAffected(), nil
-}
+// markPublished takes the published rows out of the outbox; the events stay in order_events.
+const markPublished = `DELETE FROM outbox WHERE id = ANY($1)`
 
 // RelayOnce runs one round: it publishes up to Batch events and returns how many. On a
 // Publisher error nothing is marked and the error is returned.
