@@ -81,10 +81,22 @@ listen_addresses = '127.0.0.1'
 port = $PG_PORT
 unix_socket_directories = '$PGRUN'
 max_connections = 200
-shared_buffers = 128MB
+# Sized for a dispatcher writing thousands of order changes a second: the
+# working set in memory, checkpoints far apart (each one makes the next
+# write of every page a full-page image in the WAL), the WAL compressed.
+shared_buffers = 1GB
+wal_buffers = 64MB
+max_wal_size = 8GB
+min_wal_size = 1GB
+checkpoint_timeout = 15min
+checkpoint_completion_target = 0.9
+wal_compression = lz4
+# Durable commits: an order the intake has taken is on disk before its
+# Kafka offset is committed.
 fsync = on
 synchronous_commit = on
 full_page_writes = on
+shared_preload_libraries = 'pg_stat_statements'
 log_destination = 'stderr'
 logging_collector = off
 log_line_prefix = '%m [%p] %q%u@%d '
