@@ -172,9 +172,12 @@ type Sim struct {
 	trips   []*TripRecord
 	rounds  int
 
-	live    map[string]*simTrip // accepted trips not yet picked up or withdrawn
-	tracked map[string]bool     // orders whose store the simulation plays
-	open    int                 // orders not yet ended
+	live map[string]*simTrip // accepted trips not yet picked up or withdrawn
+	// gone holds the trips withdrawn before the rider's yes came back
+	// from the engine: the yes was recorded, then the trip taken away.
+	gone    map[string]bool
+	tracked map[string]bool // orders whose store the simulation plays
+	open    int             // orders not yet ended
 	err     error
 }
 
@@ -212,6 +215,7 @@ func newSim(eng *dispatch.Engine, clock dispatch.Clock, travel geo.Travel, beh B
 		ready:   map[string]float64{},
 
 		live:    map[string]*simTrip{},
+		gone:    map[string]bool{},
 		tracked: map[string]bool{},
 	}
 }
@@ -490,9 +494,14 @@ func (s *Sim) onRound(st dispatch.RoundStats) {
 // accepted goes on after a rider's yes to an offer: the trip joins the
 // rider's queue, and the rider sets out if it is free.
 func (s *Sim) accepted(sr *simRider, off dispatch.Offer, offered time.Time, err error) {
+	gone := s.gone[off.TripID]
+	delete(s.gone, off.TripID)
 	if err != nil {
 		s.fail(ignoreGone(err)) // nothing, if the offer expired or was withdrawn meanwhile
 		return
+	}
+	if gone {
+		return // taken back by a round that came before this answer did
 	}
 	t := &simTrip{offer: off}
 	s.live[off.TripID] = t
@@ -523,7 +532,8 @@ func ignoreGone(err error) error {
 func (s *Sim) withdraw(tripID string, now float64) {
 	t := s.live[tripID]
 	if t == nil {
-		return // an offer not yet answered
+		s.gone[tripID] = true // an offer not yet answered, or whose yes is on its way back
+		return
 	}
 	t.withdrawn = true
 	t.record.Withdrawn = true
