@@ -10,6 +10,15 @@ import (
 // groupMax is the most orders one grouped write carries.
 const groupMax = 2000
 
+// errsOf returns n copies of err, the error of each of n changes.
+func errsOf(n int, err error) []error {
+	errs := make([]error, n)
+	for i := range errs {
+		errs[i] = err
+	}
+	return errs
+}
+
 // batcher is a queue of work for grouped writes, with at most one writer at
 // work: the first caller to find none starts one, which writes what is
 // waiting, batch after batch, until nothing is (group commit).
@@ -85,11 +94,7 @@ func (e *Engine) grouped(ctx context.Context, l *lane, ids []string, fn func(x *
 		return errs
 	case <-ctx.Done():
 		// The write goes on for the others; this caller gives up waiting.
-		errs := make([]error, len(ids))
-		for i := range errs {
-			errs[i] = ctx.Err()
-		}
-		return errs
+		return errsOf(len(ids), ctx.Err())
 	}
 }
 
@@ -102,11 +107,7 @@ func (e *Engine) writeGroup(batch []*groupReq) {
 	var from []*groupReq // the request of each id
 	for _, r := range batch {
 		if err := r.ctx.Err(); err != nil {
-			errs := make([]error, len(r.ids))
-			for i := range errs {
-				errs[i] = err
-			}
-			r.done <- errs
+			r.done <- errsOf(len(r.ids), err)
 			continue
 		}
 		for _, id := range r.ids {

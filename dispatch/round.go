@@ -490,26 +490,24 @@ const maxStoreRiders = 4096
 // offer every bundle of a store that has riders enough around it.
 func (e *Engine) candidates(bs []*bundle, free, chained *geo.RiderIndex, now float64, add func(i int, cs []candidate)) {
 	k := e.cfg.Candidates
-	byStore := map[*storeState][]int{}
-	var stores []*storeState
-	for i, b := range bs {
-		if _, ok := byStore[b.store]; !ok {
-			stores = append(stores, b.store)
-		}
-		byStore[b.store] = append(byStore[b.store], i)
-	}
 	var cs []candidate
-	for _, s := range stores {
-		idx := byStore[s]
-		n := min(len(idx)+2*k-1, maxStoreRiders)
+	// bundles makes the bundles of each store one after another.
+	for first := 0; first < len(bs); {
+		s := bs[first].store
+		last := first + 1
+		for last < len(bs) && bs[last].store == s {
+			last++
+		}
+		n := min(last-first+2*k-1, maxStoreRiders)
 		near := [2][]*riderState{e.around(free, s.point, n, now), e.around(chained, s.point, n, now)}
-		for pos, i := range idx {
+		for i := first; i < last; i++ {
 			cs = cs[:0]
 			for _, rs := range near {
-				cs = e.window(cs, bs[i], rs, max(0, pos-k+1), k, now)
+				cs = e.window(cs, bs[i], rs, max(0, i-first-k+1), k, now)
 			}
 			add(i, cs)
 		}
+		first = last
 	}
 }
 
@@ -563,7 +561,8 @@ func (e *Engine) greedy(ctx context.Context, now float64, live []*orderState, st
 
 // offer plans an offer of bundle b to rider r: the rider and the orders
 // are taken at once, so that the rest of the round sees them taken; the
-// offers of a round are recorded together by commitOffers.
+// offers of a round are recorded together by commitOffers, which also sets
+// when they expire.
 func (e *Engine) offer(r *riderState, b *bundle, pr price, now float64) *trip {
 	t := &trip{
 		id:        e.newTripID(),
@@ -572,7 +571,6 @@ func (e *Engine) offer(r *riderState, b *bundle, pr price, now float64) *trip {
 		orders:    b.orders,
 		state:     tripOffered,
 		offeredAt: now,
-		expires:   now + e.cfg.OfferTimeout.Minutes(),
 		depart:    pr.depart,
 		arrived:   math.NaN(),
 		pickup:    pr.pickup,
@@ -659,11 +657,7 @@ func (e *Engine) updateMany(ctx context.Context, ids []string, fn func(x *orders
 			return errs
 		}
 		if ctx.Err() != nil {
-			errs = make([]error, len(ids))
-			for i := range errs {
-				errs[i] = err
-			}
-			return errs
+			return errsOf(len(ids), err)
 		}
 		e.log.Warn("batch update failed; order by order", "orders", len(ids), "err", err)
 	}

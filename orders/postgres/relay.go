@@ -17,7 +17,7 @@ type RelayConfig struct {
 	Batch      int           // the most events claimed and published at once; default 500
 	Idle       time.Duration // the wait when there is nothing to publish; default 50ms
 	MaxBackoff time.Duration // the longest wait after a failure; default 5s
-	Logger *slog.Logger // reports the failures that Run retries; nil: no logging
+	Logger     *slog.Logger  // reports the failures that Run retries; nil: no logging
 }
 
 // The defaults of RelayConfig.
