@@ -115,7 +115,7 @@ type trip struct {
 	pickup     float64 // planned, or actual once picked up
 	drops      []float64
 	nextDrop   int     // index of the next order to drop
-	accepting  bool    // the rider's yes is being recorded: the offer stays
+	busy       bool    // a rider's step on it is being recorded: it stays as it is
 	recheck    float64 // when improve may look for a better rider again
 }
 
@@ -172,11 +172,11 @@ type Engine struct {
 	storesMu sync.RWMutex
 	inMu     sync.Mutex
 	inbox    []*orderState
-	answers  []*answer // riders' yeses waiting for the lock
-	recorded []*answer // yeses written, waiting for the lock to finish
+	steps    []*step // riders' steps waiting for the lock
+	written  []*step // steps written, waiting for the lock to finish
 	// pingMu guards the positions reported since mu was last taken, and
 	// the riders whose positions are taken.
-	// riderLane and storeLane hold the answers waiting for a grouped write
+	// riderLane and storeLane hold the changes waiting for a grouped write
 	// (see grouped).
 	riderLane, storeLane lane
 	// creations holds the new orders waiting for a grouped write.
@@ -373,13 +373,13 @@ func (e *Engine) lock() {
 }
 
 // admit takes in, under the engine's lock, what was handed to the engine
-// without it: new orders, positions, readiness, and riders' answers.
+// without it: new orders, positions, readiness, and riders' steps.
 func (e *Engine) admit() {
 	e.inMu.Lock()
 	in := e.inbox
 	e.inbox = nil
-	answers, recorded := e.answers, e.recorded
-	e.answers, e.recorded = nil, nil
+	steps, written := e.steps, e.written
+	e.steps, e.written = nil, nil
 	e.inMu.Unlock()
 	for _, o := range in {
 		if e.owns != nil && !e.owns(o.drop) {
@@ -412,8 +412,8 @@ func (e *Engine) admit() {
 			e.idx.Update(id, p.p, p.at)
 		}
 	}
-	e.settleAnswers(recorded)
-	e.takeAnswers(answers)
+	e.settleSteps(written)
+	e.takeSteps(steps)
 }
 
 // StartShift puts a rider on shift at its position.
@@ -463,7 +463,7 @@ func (e *Engine) EndShift(ctx context.Context, riderID string) error {
 		return orders.NotFound("rider", riderID)
 	}
 	r.onShift = false
-	if r.offer != nil && !r.offer.accepting {
+	if r.offer != nil && !r.offer.busy {
 		e.withdraw(ctx, r.offer, "rider ended shift")
 	}
 	return nil
@@ -763,6 +763,9 @@ func (e *Engine) Cancel(ctx context.Context, orderID, actor, reason string) erro
 	now := e.clock.Now()
 	e.lock()
 	defer e.unlock()
+	if o := e.orders[orderID]; o != nil && o.trip != nil && o.trip.busy {
+		return orders.Conflict("order %s: a step of its rider is being recorded; try again", orderID)
+	}
 	if err := e.update(ctx, orderID, func(o *orders.Order) (orders.Event, error) { return o.Cancel(now, actor, reason) }); err != nil {
 		return err
 	}
@@ -852,173 +855,6 @@ func (e *Engine) describe(t *trip) Offer {
 	return off
 }
 
-// Accept takes a rider's yes to an offer: the trip joins its plan.
-func (e *Engine) Accept(ctx context.Context, riderID, tripID string) error {
-	return e.answer(ctx, riderID, tripID, true)
-}
-
-// Decline takes a rider's no: the orders go back to the next round, which
-// will not offer them to this rider again.
-func (e *Engine) Decline(ctx context.Context, riderID, tripID string) error {
-	return e.answer(ctx, riderID, tripID, false)
-}
-
-// answer hands a rider's answer to the engine and waits until it is
-// recorded.
-func (e *Engine) answer(ctx context.Context, riderID, tripID string, yes bool) error {
-	a := &answer{ctx: ctx, rider: riderID, trip: tripID, yes: yes, at: e.clock.Now(), done: make(chan error, 1)}
-	e.inMu.Lock()
-	e.answers = append(e.answers, a)
-	e.inMu.Unlock()
-	e.nudge()
-	select {
-	case err := <-a.done:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// answer is a rider's yes or no on its way through the engine: taken in
-// under the lock with all the others waiting (the offer is then held),
-// written without the lock in one grouped write, and finished under the
-// lock again. At a peak thousands of riders answer every second; none of
-// them waits for the engine's lock on its own.
-type answer struct {
-	ctx         context.Context
-	rider, trip string
-	yes         bool
-	at          time.Time
-	t           *trip
-	err         error
-	done        chan error
-}
-
-// nudge takes the engine's lock if no one holds it, so that what waits for
-// it is taken in at once; a holder takes it in anyway when it lets go.
-func (e *Engine) nudge() {
-	if e.mu.TryLock() {
-		e.unlock()
-	}
-}
-
-// unlock takes in the riders' answers that came while the lock was held and
-// lets it go; answers that come just after are taken in by whoever holds
-// the lock next, or here if no one does, so that none waits for a round.
-func (e *Engine) unlock() {
-	for {
-		e.admit()
-		e.mu.Unlock()
-		e.inMu.Lock()
-		waiting := len(e.answers) > 0 || len(e.recorded) > 0
-		e.inMu.Unlock()
-		if !waiting || !e.mu.TryLock() {
-			return
-		}
-	}
-}
-
-func (a *answer) verb() string {
-	if a.yes {
-		return "accept"
-	}
-	return "decline"
-}
-
-// takeAnswers checks the riders' answers against their offers, holds the
-// offers, and writes them, all in one grouped write, without the lock.
-func (e *Engine) takeAnswers(as []*answer) {
-	if len(as) == 0 {
-		return
-	}
-	var ok []*answer
-	for _, a := range as {
-		t, err := e.trip(a.rider, a.trip)
-		switch {
-		case err != nil:
-		case t.state != tripOffered || t.accepting:
-			err = orders.Conflict("trip %s is not an open offer", a.trip)
-		case e.min(a.at) > t.expires:
-			e.expire(a.ctx, t)
-			err = orders.Conflict("offer %s expired", a.trip)
-		}
-		if err != nil {
-			a.done <- err
-			continue
-		}
-		t.accepting, a.t = true, t
-		ok = append(ok, a)
-	}
-	if len(ok) == 0 {
-		return
-	}
-	type write struct {
-		a   *answer
-		ids []string
-	}
-	ws := make([]write, len(ok))
-	for i, a := range ok {
-		ws[i] = write{a, a.t.orderIDs()}
-	}
-	go func() {
-		var ids []string
-		byOrder := map[string]*answer{}
-		for _, w := range ws {
-			ids = append(ids, w.ids...)
-			for _, id := range w.ids {
-				byOrder[id] = w.a
-			}
-		}
-		errs := e.grouped(context.Background(), &e.riderLane, ids, oneEvent(func(x *orders.Order) (orders.Event, error) {
-			a := byOrder[x.ID]
-			if !a.yes {
-				return x.DeclineOffer(a.at, a.rider)
-			}
-			return x.AcceptOffer(a.at, a.rider)
-		}))
-		for i, err := range errs {
-			if a := byOrder[ids[i]]; err != nil && a.err == nil {
-				a.err = fmt.Errorf("%s trip %s: order %s: %w", a.verb(), a.trip, ids[i], err)
-			}
-		}
-		e.inMu.Lock()
-		for _, w := range ws {
-			e.recorded = append(e.recorded, w.a)
-		}
-		e.inMu.Unlock()
-		e.nudge()
-	}()
-}
-
-// settleAnswers finishes the answers written: the trips accepted join
-// their riders' plans, the orders of those declined go back to the pending
-// pool.
-func (e *Engine) settleAnswers(as []*answer) {
-	for _, a := range as {
-		t := a.t
-		t.accepting = false
-		switch {
-		case a.err != nil:
-		case t.state != tripOffered:
-			// Its every order was cancelled or moved meanwhile.
-			a.err = orders.Conflict("trip %s has no order left", a.trip)
-		case !a.yes:
-			e.release(t)
-			e.stats.Declined++
-		default:
-			r := t.rider
-			now := e.min(a.at)
-			r.offer = nil
-			t.state = tripAssigned
-			t.acceptedAt, t.origin, t.depart = now, r.pos, math.Max(now, r.freeAt)
-			r.plan = append(r.plan, t)
-			e.replan(r)
-			e.stats.Accepted++
-		}
-		a.done <- a.err
-	}
-}
-
 // release returns an offered trip's orders to the pending pool.
 func (e *Engine) release(t *trip) {
 	for _, o := range t.orders {
@@ -1062,101 +898,6 @@ func (e *Engine) withdraw(ctx context.Context, t *trip, reason string) {
 	now := e.clock.Now()
 	e.releaseEach(ctx, t.orders, "withdraw offer", func(x *orders.Order) (orders.Event, error) { return x.Reassign(now, reason) })
 	e.release(t)
-}
-
-// ArriveAtPickup records that the rider is at the store of a trip.
-func (e *Engine) ArriveAtPickup(ctx context.Context, riderID, tripID string) error {
-	now := e.clock.Now()
-	e.lock()
-	defer e.unlock()
-	t, err := e.trip(riderID, tripID)
-	if err != nil {
-		return err
-	}
-	if t.state != tripAssigned {
-		return orders.Conflict("trip %s: rider is not on the way to the store", tripID)
-	}
-	if err := e.each(ctx, t.orders, func(x *orders.Order) (orders.Event, error) { return x.ArriveAtPickup(now, riderID) }); err != nil {
-		return fmt.Errorf("arrive for trip %s: %w", tripID, err)
-	}
-	t.state = tripAtStore
-	t.arrived = e.min(now)
-	t.rider.pos = t.store.point
-	e.replan(t.rider)
-	return nil
-}
-
-// PickUp records that the rider has collected every order of the trip.
-// An order the store has not marked ready cannot be picked up.
-func (e *Engine) PickUp(ctx context.Context, riderID, tripID string) error {
-	now := e.clock.Now()
-	e.lock()
-	defer e.unlock()
-	t, err := e.trip(riderID, tripID)
-	if err != nil {
-		return err
-	}
-	if t.state != tripAtStore && t.state != tripAssigned {
-		return orders.Conflict("trip %s: nothing to pick up", tripID)
-	}
-	for _, o := range t.orders {
-		if math.IsNaN(o.readyAt) {
-			return orders.Conflict("trip %s: order %s is not ready", tripID, o.id)
-		}
-	}
-	if err := e.each(ctx, t.orders, func(x *orders.Order) (orders.Event, error) { return x.PickUp(now, riderID) }); err != nil {
-		return fmt.Errorf("pick up trip %s: %w", tripID, err)
-	}
-	t.state = tripPickedUp
-	t.pickup = e.min(now)
-	e.replan(t.rider)
-	return nil
-}
-
-// ArriveAtDropoff records that the rider is at an order's door.
-func (e *Engine) ArriveAtDropoff(ctx context.Context, riderID, orderID string) error {
-	now := e.clock.Now()
-	e.lock()
-	defer e.unlock()
-	o := e.orders[orderID]
-	if o == nil || o.trip == nil || o.trip.rider.id != riderID {
-		return orders.Forbidden("order %s is not carried by rider %s", orderID, riderID)
-	}
-	return e.update(ctx, orderID, func(x *orders.Order) (orders.Event, error) { return x.ArriveAtDropoff(now, riderID) })
-}
-
-// Deliver records a drop-off. When it is the trip's last, the rider is free
-// for its next trip.
-func (e *Engine) Deliver(ctx context.Context, riderID, orderID string, h orders.Handover) error {
-	now := e.clock.Now()
-	e.lock()
-	defer e.unlock()
-	o := e.orders[orderID]
-	if o == nil || o.trip == nil || o.trip.rider.id != riderID {
-		return orders.Forbidden("order %s is not carried by rider %s", orderID, riderID)
-	}
-	if err := e.update(ctx, orderID, func(x *orders.Order) (orders.Event, error) { return x.Deliver(now, riderID, h) }); err != nil {
-		return err
-	}
-	t := o.trip
-	o.delivered, o.ended = true, true
-	t.rider.pos = o.drop
-	m := e.min(now)
-	for i := t.nextDrop; i < len(t.orders); i++ {
-		if t.orders[i] == o {
-			// Keep the drop-off order: what was skipped comes next.
-			copy(t.orders[t.nextDrop+1:i+1], t.orders[t.nextDrop:i])
-			t.orders[t.nextDrop] = o
-			t.drops[t.nextDrop] = m
-			t.nextDrop++
-			break
-		}
-	}
-	if t.nextDrop == len(t.orders) {
-		e.finishTrip(t)
-	}
-	e.replan(t.rider)
-	return nil
 }
 
 func (e *Engine) finishTrip(t *trip) {

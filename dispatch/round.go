@@ -36,7 +36,7 @@ func (e *Engine) Round(ctx context.Context) (RoundStats, error) {
 
 	var expired []*trip
 	for _, r := range e.rlist {
-		if t := r.offer; t != nil && t.expires <= now && !t.accepting {
+		if t := r.offer; t != nil && t.expires <= now && !t.busy {
 			expired = append(expired, t)
 		}
 	}
@@ -49,8 +49,11 @@ func (e *Engine) Round(ctx context.Context) (RoundStats, error) {
 		}
 	}
 
+	// The riders' indexes follow every round, orders or none, so that the
+	// first round of a peak does not index a whole city's riders at once.
+	free, chained := e.roundIndex(now)
 	if e.cfg.Reassign && e.cfg.Algo == AlgoEngine {
-		st.Reassigned += e.improve(ctx, now, &st)
+		st.Reassigned += e.improve(ctx, now, free, &st)
 	}
 
 	live := e.pending[:0]
@@ -71,9 +74,9 @@ func (e *Engine) Round(ctx context.Context) (RoundStats, error) {
 
 	switch e.cfg.Algo {
 	case AlgoGreedy:
-		e.greedy(ctx, now, live, &st)
+		e.greedy(ctx, now, live, free, &st)
 	default:
-		e.match(ctx, now, live, &st)
+		e.match(ctx, now, live, free, chained, &st)
 	}
 	e.stats.Rounds++
 	e.stats.Reassigned += st.Reassigned
@@ -295,10 +298,7 @@ func (e *Engine) feasibleAlone(b *bundle, now float64) bool {
 // match is the engine's round: bundle the due orders, price each bundle for
 // its nearest riders, solve a min-cost matching in which a bundle may also
 // wait for a later round, and offer the pairs whose rider should set out now.
-func (e *Engine) match(ctx context.Context, now float64, live []*orderState, st *RoundStats) {
-	// The riders' indexes follow every round, orders or none, so that the
-	// first round of a peak does not index a whole city's riders at once.
-	free, chained := e.roundIndex(now)
+func (e *Engine) match(ctx context.Context, now float64, live []*orderState, free, chained *geo.RiderIndex, st *RoundStats) {
 	horizon := e.cfg.Horizon.Minutes()
 	var due []*orderState
 	for _, o := range live {
@@ -409,33 +409,38 @@ func (e *Engine) roundIndex(now float64) (free, chained *geo.RiderIndex) {
 	}
 	at := e.at(now)
 	for _, r := range e.rlist {
-		p, _, ok := e.available(r, now)
-		in := roundNone
-		switch {
-		case !ok:
-		case len(r.plan) == 0:
-			in = roundFree
-		default:
-			in = roundChained
-		}
-		if in == r.in && (in == roundNone || p == r.inAt) {
-			continue // as it was in the last round
-		}
-		switch r.in {
-		case roundFree:
-			e.freeIdx.Remove(r.id)
-		case roundChained:
-			e.chainIdx.Remove(r.id)
-		}
-		switch in {
-		case roundFree:
-			e.freeIdx.Update(r.id, p, at)
-		case roundChained:
-			e.chainIdx.Update(r.id, p, at)
-		}
-		r.in, r.inAt = in, p
+		e.reindex(r, now, at)
 	}
 	return e.freeIdx, e.chainIdx
+}
+
+// reindex puts a rider where it belongs in the round's indexes.
+func (e *Engine) reindex(r *riderState, now float64, at time.Time) {
+	p, _, ok := e.available(r, now)
+	in := roundNone
+	switch {
+	case !ok:
+	case len(r.plan) == 0:
+		in = roundFree
+	default:
+		in = roundChained
+	}
+	if in == r.in && (in == roundNone || p == r.inAt) {
+		return // as it was in the last round
+	}
+	switch r.in {
+	case roundFree:
+		e.freeIdx.Remove(r.id)
+	case roundChained:
+		e.chainIdx.Remove(r.id)
+	}
+	switch in {
+	case roundFree:
+		e.freeIdx.Update(r.id, p, at)
+	case roundChained:
+		e.chainIdx.Update(r.id, p, at)
+	}
+	r.in, r.inAt = in, p
 }
 
 // Where roundIndex last put a rider.
@@ -547,8 +552,7 @@ func (e *Engine) window(cs []candidate, b *bundle, rs []*riderState, from, k int
 
 // greedy is the baseline: each pending order, oldest first, goes alone to
 // the nearest idle rider that can take it.
-func (e *Engine) greedy(ctx context.Context, now float64, live []*orderState, st *RoundStats) {
-	free, _ := e.roundIndex(now)
+func (e *Engine) greedy(ctx context.Context, now float64, live []*orderState, free *geo.RiderIndex, st *RoundStats) {
 	var planned []*trip
 	for _, o := range live {
 		b := e.newBundle(o.store, []*orderState{o}, now)
@@ -672,14 +676,15 @@ func (e *Engine) updateMany(ctx context.Context, ids []string, fn func(x *orders
 // reason, and returns how many went back to the pending pool.
 func (e *Engine) repair(ctx context.Context, r *riderState, reason string, st *RoundStats) int {
 	n := 0
-	if r.offer != nil && !r.offer.accepting {
+	if r.offer != nil && !r.offer.busy {
 		st.Withdrawn = append(st.Withdrawn, r.offer.id)
 		n += len(r.offer.orders)
 		e.withdraw(ctx, r.offer, reason)
 	}
 	kept := r.plan[:0]
 	for _, t := range r.plan {
-		if t.state == tripPickedUp {
+		if t.state == tripPickedUp || t.busy {
+			// Picked up, or a step of it on its way: the rider keeps it.
 			kept = append(kept, t)
 			continue
 		}
@@ -701,23 +706,19 @@ func (e *Engine) repair(ctx context.Context, r *riderState, reason string, st *R
 // improve takes back trips whose rider will reach the store late when an
 // idle rider could be there ReassignGain sooner; the round then offers them
 // again. Only trips not yet reached are moved, and the reason is recorded.
-func (e *Engine) improve(ctx context.Context, now float64, st *RoundStats) int {
+func (e *Engine) improve(ctx context.Context, now float64, free *geo.RiderIndex, st *RoundStats) int {
 	gain := e.cfg.ReassignGain.Minutes()
 	nowT := e.at(now)
 	n := 0
-	var free *geo.RiderIndex
 	for _, r := range e.rlist {
 		if len(r.plan) == 0 {
 			continue
 		}
 		t := r.plan[len(r.plan)-1]
-		if t.state != tripAssigned || t.pickup <= tripReady(t)+gain || movedBefore(t) || now < t.recheck {
+		if t.state != tripAssigned || t.busy || now < t.recheck || t.pickup <= tripReady(t)+gain || movedBefore(t) {
 			continue
 		}
 		t.recheck = now + improveEvery
-		if free == nil {
-			free, _ = e.roundIndex(now)
-		}
 		b := &bundle{store: t.store, orders: t.orders, ready: tripReady(t), offs: make([]float64, len(t.orders))}
 		for i := range t.orders {
 			b.offs[i] = t.drops[i] - t.pickup
@@ -735,6 +736,7 @@ func (e *Engine) improve(ctx context.Context, now float64, st *RoundStats) int {
 		delete(e.trips, t.id)
 		st.Withdrawn = append(st.Withdrawn, t.id)
 		e.replan(r)
+		e.reindex(r, now, nowT)
 	}
 	return n
 }
@@ -771,6 +773,9 @@ func (e *Engine) Reassign(ctx context.Context, orderID, reason string) error {
 	t := o.trip
 	if t == nil || t.state == tripPickedUp || o.ended {
 		return orders.Conflict("order %s has no rider to take it from before pickup", orderID)
+	}
+	if t.busy {
+		return orders.Conflict("order %s: a step of its rider is being recorded; try again", orderID)
 	}
 	if err := e.update(ctx, orderID, func(x *orders.Order) (orders.Event, error) { return x.Reassign(now, reason) }); err != nil {
 		return err

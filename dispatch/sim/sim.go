@@ -258,9 +258,14 @@ func (s *Sim) AddRider(r Rider) {
 	s.schedule(s.min(r.On), evShiftStart, func() {
 		sr.onShift = true
 		rider := orders.Rider{ID: r.ID, Capacity: r.Capacity, ShiftStart: r.On, ShiftEnd: r.Off, Point: sr.pos}
-		s.call(s.riderPool, r.ID, func() error { return s.eng.StartShift(context.Background(), rider) }, func(err error) {
+		var trips []dispatch.Offer
+		s.call(s.riderPool, r.ID, func() error {
+			err := s.eng.StartShift(context.Background(), rider)
+			trips = s.eng.Trips(r.ID)
+			return err
+		}, func(err error) {
 			s.fail(err)
-			s.adopt(sr)
+			s.adopt(sr, trips)
 			if s.beh.PingEvery > 0 {
 				s.schedulePing(sr, s.min(r.On)+s.beh.PingEvery.Minutes()*s.rng.Float64())
 			}
@@ -268,16 +273,16 @@ func (s *Sim) AddRider(r Rider) {
 	})
 	s.schedule(s.min(r.Off), evShiftEnd, func() {
 		sr.onShift = false
-		s.fail(s.eng.EndShift(context.Background(), r.ID))
+		s.call(s.riderPool, r.ID, func() error { return s.eng.EndShift(context.Background(), r.ID) }, s.fail)
 	})
 }
 
-// adopt takes over the trips the engine says a rider already has, as a
+// adopt takes over trips, those the engine says a rider already has, as a
 // rider's app does after the service restarted: a trip not picked up yet is
 // ridden from the start, one under way from its next drop-off.
-func (s *Sim) adopt(sr *simRider) {
+func (s *Sim) adopt(sr *simRider, trips []dispatch.Offer) {
 	now := s.now()
-	for _, off := range s.eng.Trips(sr.spec.ID) {
+	for _, off := range trips {
 		t := &simTrip{offer: off, record: &TripRecord{ID: off.TripID, RiderID: off.RiderID, StoreID: off.StoreID, OrderIDs: off.OrderIDs, Offered: off.Depart}}
 		s.trips = append(s.trips, t.record)
 		if off.PickedUp {
@@ -580,8 +585,11 @@ func (s *Sim) start(sr *simRider, now float64) {
 			return
 		}
 		sr.pos = store
-		s.fail(s.eng.ArriveAtPickup(context.Background(), sr.spec.ID, t.offer.TripID))
-		s.tryPickup(sr, t, arrive+s.travel.PickupMinutes()/2)
+		s.call(s.riderPool, sr.spec.ID, func() error { return s.eng.ArriveAtPickup(context.Background(), sr.spec.ID, t.offer.TripID) },
+			func(err error) {
+				s.fail(err)
+				s.tryPickup(sr, t, arrive+s.travel.PickupMinutes()/2)
+			})
 	})
 }
 
@@ -614,15 +622,18 @@ func (s *Sim) tryPickup(sr *simRider, t *simTrip, at float64) {
 		}
 		sr.cur = nil
 		delete(s.live, t.offer.TripID)
-		if err := s.eng.PickUp(context.Background(), sr.spec.ID, t.offer.TripID); err != nil {
-			s.fail(err)
-			return
-		}
-		t.record.Pickup = s.at(at)
-		for _, id := range t.offer.OrderIDs {
-			s.record(id).Pickup = s.at(at)
-		}
-		s.ride(sr, t, 0, at+s.travel.PickupMinutes()/2)
+		s.call(s.riderPool, sr.spec.ID, func() error { return s.eng.PickUp(context.Background(), sr.spec.ID, t.offer.TripID) },
+			func(err error) {
+				if err != nil {
+					s.fail(err)
+					return
+				}
+				t.record.Pickup = s.at(at)
+				for _, id := range t.offer.OrderIDs {
+					s.record(id).Pickup = s.at(at)
+				}
+				s.ride(sr, t, 0, at+s.travel.PickupMinutes()/2)
+			})
 	})
 }
 
@@ -639,19 +650,22 @@ func (s *Sim) ride(sr *simRider, t *simTrip, i int, leave float64) {
 	sr.legFrom, sr.legTo, sr.legStart, sr.legEnd = sr.pos, to, leave, arrive
 	s.schedule(arrive, evArriveDrop, func() {
 		sr.pos = to
-		s.fail(s.eng.ArriveAtDropoff(context.Background(), sr.spec.ID, id))
+		s.call(s.riderPool, sr.spec.ID, func() error { return s.eng.ArriveAtDropoff(context.Background(), sr.spec.ID, id) }, s.fail)
 	})
 	drop := arrive + s.travel.DropoffMinutes()/2
 	s.schedule(drop, evDrop, func() {
-		if err := s.eng.Deliver(context.Background(), sr.spec.ID, id, orders.HandoverDoor); err != nil {
-			s.fail(err)
-			return
-		}
-		rec := s.record(id)
-		rec.Dropoff, rec.Delivered = s.at(drop), true
-		t.record.Dropoffs = append(t.record.Dropoffs, s.at(drop))
-		s.open--
-		s.ride(sr, t, i+1, drop+s.travel.DropoffMinutes()/2)
+		s.call(s.riderPool, sr.spec.ID, func() error { return s.eng.Deliver(context.Background(), sr.spec.ID, id, orders.HandoverDoor) },
+			func(err error) {
+				if err != nil {
+					s.fail(err)
+					return
+				}
+				rec := s.record(id)
+				rec.Dropoff, rec.Delivered = s.at(drop), true
+				t.record.Dropoffs = append(t.record.Dropoffs, s.at(drop))
+				s.open--
+				s.ride(sr, t, i+1, drop+s.travel.DropoffMinutes()/2)
+			})
 	})
 }
 
