@@ -182,15 +182,24 @@ type Result struct {
 	Orders int `json:"orders"`
 	Riders int `json:"riders"`
 	// OrdersPerS is the orders offered per second, from the first offer
-	// read off orders.events to the last: with orders placed at a steady
-	// rate, what the service sustains.
+	// read off orders.events to the last.
 	OrdersPerS float64 `json:"orders_per_s"`
+	// SustainedPerS is the most orders offered in any SustainedSec
+	// seconds (60), per second: with orders placed at a steady rate, what
+	// the service sustains for a minute.
+	SustainedPerS float64 `json:"sustained_per_s"`
+	SustainedSec  float64 `json:"sustained_seconds"`
 	// Offer latencies: from the moment the benchmark placed an order to
 	// the arrival of the order's first OFFERED event, which the outbox
 	// relay publishes only once the offer is committed in PostgreSQL.
+	// The percentiles are over every order placed, an order never offered
+	// counting as later than any; a percentile that falls on one is -1.
 	OfferLatencyP50Ms float64 `json:"offer_latency_p50_ms"`
 	OfferLatencyP99Ms float64 `json:"offer_latency_p99_ms"`
-	OfferLatencyMaxMs float64 `json:"offer_latency_max_ms"`
+	OfferLatencyMaxMs float64 `json:"offer_latency_max_ms"` // of the orders offered
+	// Windows follow the run in slices of placement time: the orders
+	// placed in each and their offer latencies.
+	Windows []Window `json:"windows,omitempty"`
 	// PingsPerS is the rate at which serve's riders.locations consumer
 	// handed the benchmark's pings to the engine's index.
 	PingsPerS float64 `json:"pings_per_s"`
@@ -250,6 +259,22 @@ type Result struct {
 	RatioKafka    float64 `json:"ratio_kafka,omitempty"`
 	RatioPostgres float64 `json:"ratio_postgres,omitempty"`
 }
+
+// Window is what became of the orders placed in WindowSec seconds of a
+// run, from FromSec after the first was placed.
+type Window struct {
+	FromSec  float64 `json:"from_s"`
+	Placed   int     `json:"placed"`
+	Offered  int     `json:"offered"`
+	P50Ms    float64 `json:"p50_ms"`
+	P99Ms    float64 `json:"p99_ms"`
+	MaxMs    float64 `json:"max_ms"` // of those offered
+	PerS     float64 `json:"offered_per_s"`
+	InWindow int     `json:"offers_in_window"` // first offers that arrived in the window, of any order
+}
+
+// WindowSec is the length of a Result's windows.
+const WindowSec = 10
 
 // Run runs the benchmark and returns what it measured. It stops with
 // ctx's error.
@@ -617,19 +642,19 @@ func (r *run) place(ctx context.Context, prod *kafka.Producer, tr *tracker, firs
 // fill computes the service's figures.
 func (r *run) fill(tr *tracker, st *statsPoller, rows map[string]int, pending outbox) {
 	res := &r.res
-	lat, firstOffer, lastOffer := tr.latencies()
-	res.Offered = len(lat)
-	res.NotOffered = len(r.placed) - len(lat)
-	if len(lat) > 0 {
-		res.OfferSpanSec = lastOffer.Sub(firstOffer).Seconds()
+	lat, sent, offers := tr.latencies()
+	res.Offered = len(offers)
+	res.NotOffered = len(r.placed) - len(offers)
+	if len(offers) > 0 {
+		res.OfferSpanSec = float64(offers[len(offers)-1]-offers[0]) / 1e9
 		if res.OfferSpanSec > 0 {
-			res.OrdersPerS = float64(len(lat)) / res.OfferSpanSec
+			res.OrdersPerS = float64(len(offers)) / res.OfferSpanSec
 		}
-		slices.Sort(lat)
-		res.OfferLatencyP50Ms = percentile(lat, 0.50)
-		res.OfferLatencyP99Ms = percentile(lat, 0.99)
-		res.OfferLatencyMaxMs = lat[len(lat)-1]
 	}
+	res.SustainedSec = 60
+	res.SustainedPerS = float64(mostWithin(offers, int64(res.SustainedSec*1e9))) / res.SustainedSec
+	res.OfferLatencyP50Ms, res.OfferLatencyP99Ms, res.OfferLatencyMaxMs = latencyStats(slices.Clone(lat))
+	res.Windows = windows(lat, sent, offers)
 	res.EventCopies = tr.copies()
 	s := st.last()
 	noRow, noEvent := 0, 0
@@ -696,7 +721,72 @@ func percentile(sorted []float64, q float64) float64 {
 		return 0
 	}
 	i := int(math.Ceil(q*float64(len(sorted)))) - 1
-	return sorted[max(0, min(i, len(sorted)-1))]
+	v := sorted[max(0, min(i, len(sorted)-1))]
+	if math.IsInf(v, 1) {
+		return -1
+	}
+	return v
+}
+
+// latencyStats sorts lat and returns its p50, p99 (-1 where it falls on an
+// order never offered) and the largest finite latency.
+func latencyStats(lat []float64) (p50, p99, maxMs float64) {
+	slices.Sort(lat)
+	for i := len(lat) - 1; i >= 0; i-- {
+		if !math.IsInf(lat[i], 1) {
+			maxMs = lat[i]
+			break
+		}
+	}
+	return percentile(lat, 0.50), percentile(lat, 0.99), maxMs
+}
+
+// mostWithin returns the most of the sorted times ts that fall in any span
+// of d.
+func mostWithin(ts []int64, d int64) int {
+	best, lo := 0, 0
+	for hi, t := range ts {
+		for t-ts[lo] >= d {
+			lo++
+		}
+		best = max(best, hi-lo+1)
+	}
+	return best
+}
+
+// windows slices a run by placement time into windows of WindowSec.
+func windows(lat []float64, sent, offers []int64) []Window {
+	if len(sent) == 0 {
+		return nil
+	}
+	first := slices.Min(sent)
+	const w = int64(WindowSec * 1e9)
+	byWin := map[int][]float64{}
+	n := 0
+	for i, at := range sent {
+		k := int((at - first) / w)
+		byWin[k] = append(byWin[k], lat[i])
+		n = max(n, k+1)
+	}
+	out := make([]Window, n)
+	for k := range out {
+		ws := &out[k]
+		ws.FromSec = float64(k * WindowSec)
+		ls := byWin[k]
+		ws.Placed = len(ls)
+		for _, l := range ls {
+			if !math.IsInf(l, 1) {
+				ws.Offered++
+			}
+		}
+		ws.P50Ms, ws.P99Ms, ws.MaxMs = latencyStats(ls)
+		from, to := first+int64(k)*w, first+int64(k+1)*w
+		lo, _ := slices.BinarySearch(offers, from)
+		hi, _ := slices.BinarySearch(offers, to)
+		ws.InWindow = hi - lo
+		ws.PerS = float64(ws.InWindow) / WindowSec
+	}
+	return out
 }
 
 // logCounter is a slog.Handler that counts the service's warnings and

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"log/slog"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -103,10 +104,52 @@ func TestTracker(t *testing.T) {
 	if tr.copies() != 1 {
 		t.Errorf("copies %d, want 1", tr.copies())
 	}
-	lat, first, last := tr.latencies()
-	at := time.Unix(0, t0.Add(300*time.Millisecond).UnixNano())
-	if tr.offeredCount() != 1 || len(lat) != 1 || lat[0] != 300 || !first.Equal(at) || !last.Equal(at) {
-		t.Errorf("offers: %d, latencies %v, first %v, last %v", tr.offeredCount(), lat, first, last)
+	lat, sent, offers := tr.latencies()
+	at := t0.Add(300 * time.Millisecond).UnixNano()
+	if tr.offeredCount() != 1 || len(lat) != 3 || lat[0] != 300 || !math.IsInf(lat[1], 1) || !math.IsInf(lat[2], 1) ||
+		len(offers) != 1 || offers[0] != at || sent[0] != t0.UnixNano() {
+		t.Errorf("offers: %d, latencies %v, offers %v", tr.offeredCount(), lat, offers)
+	}
+}
+
+func TestLatencyFigures(t *testing.T) {
+	// 100 orders placed a second apart, each offered i ms after; the
+	// last two never.
+	const s = int64(time.Second)
+	lat, sent := make([]float64, 100), make([]int64, 100)
+	var offers []int64
+	for i := range lat {
+		sent[i] = int64(i) * s
+		if i >= 98 {
+			lat[i] = math.Inf(1)
+			continue
+		}
+		lat[i] = float64(i)
+		offers = append(offers, sent[i]+int64(i)*int64(time.Millisecond))
+	}
+	p50, p99, maxMs := latencyStats(slices.Clone(lat))
+	if p50 != 49 || p99 != -1 || maxMs != 97 {
+		t.Errorf("p50 %v, p99 %v, max %v; want 49, -1 (never offered), 97", p50, p99, maxMs)
+	}
+	p50, p99, _ = latencyStats(slices.Clone(lat[:97]))
+	if p50 != 48 || p99 != 96 {
+		t.Errorf("p50 %v, p99 %v of 97 offered; want 48, 96", p50, p99)
+	}
+	if n := mostWithin(offers, 60*s); n != 60 {
+		t.Errorf("most offers within 60 s: %d, want 60", n)
+	}
+	if n := mostWithin(nil, 60*s); n != 0 {
+		t.Errorf("most offers within 60 s of none: %d", n)
+	}
+	ws := windows(lat, sent, offers)
+	if len(ws) != 10 {
+		t.Fatalf("%d windows, want 10", len(ws))
+	}
+	if w := ws[0]; w.Placed != 10 || w.Offered != 10 || w.P99Ms != 9 || w.InWindow != 10 || w.PerS != 1 {
+		t.Errorf("first window %+v", w)
+	}
+	if w := ws[9]; w.FromSec != 90 || w.Placed != 10 || w.Offered != 8 || w.P99Ms != -1 || w.MaxMs != 97 {
+		t.Errorf("last window %+v", w)
 	}
 }
 

@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"math"
+	"slices"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -174,21 +175,24 @@ func (t *tracker) event(value []byte, at time.Time) {
 	}
 }
 
-// latencies returns the placement-to-offer times of the orders offered, in
-// milliseconds, and the arrivals of the first and the last first offer.
-func (t *tracker) latencies() ([]float64, time.Time, time.Time) {
+// latencies returns every order's placement-to-offer time in
+// milliseconds, +Inf for an order never offered, with its placement time
+// (Unix ns), and the arrivals of the first offers in time order.
+func (t *tracker) latencies() (lat []float64, sent, offers []int64) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	var out []float64
-	first, last := int64(math.MaxInt64), int64(0)
+	lat, sent = make([]float64, len(t.offerAt)), make([]int64, len(t.offerAt))
 	for i, at := range t.offerAt {
+		sent[i] = t.sentAt[i].Load()
 		if at == 0 {
+			lat[i] = math.Inf(1)
 			continue
 		}
-		out = append(out, float64(at-t.sentAt[i].Load())/1e6)
-		first, last = min(first, at), max(last, at)
+		lat[i] = float64(at-sent[i]) / 1e6
+		offers = append(offers, at)
 	}
-	return out, time.Unix(0, first), time.Unix(0, last)
+	slices.Sort(offers)
+	return lat, sent, offers
 }
 
 func (t *tracker) created(i int) bool {

@@ -40,8 +40,15 @@ func TestBenchE2E(t *testing.T) {
 	if r.Orders != 400 || r.Offered != 400 || r.NotOffered != 0 {
 		t.Errorf("%d of %d orders offered, %d not", r.Offered, r.Orders, r.NotOffered)
 	}
-	if r.OrdersPerS <= 0 || r.OfferLatencyP50Ms <= 0 || r.OfferLatencyP99Ms < r.OfferLatencyP50Ms {
+	if r.OrdersPerS <= 0 || r.SustainedPerS <= 0 || r.OfferLatencyP50Ms <= 0 || r.OfferLatencyP99Ms < r.OfferLatencyP50Ms {
 		t.Errorf("rates and latencies: %+v", r)
+	}
+	placed, offered := 0, 0
+	for _, w := range r.Windows {
+		placed, offered = placed+w.Placed, offered+w.Offered
+	}
+	if placed != 400 || offered != 400 {
+		t.Errorf("windows: %d placed, %d of them offered; want 400 and 400: %+v", placed, offered, r.Windows)
 	}
 	if r.Pings != 400*e2e.DefaultPingsPerOrder || r.PingsHandled != int64(r.Pings) || r.PingsDeadLettered != 0 || r.PingsPerS <= 0 {
 		t.Errorf("pings: %d sent, %d handled, %d dead-lettered, %.0f/s", r.Pings, r.PingsHandled, r.PingsDeadLettered, r.PingsPerS)
