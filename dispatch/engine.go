@@ -152,6 +152,11 @@ type riderState struct {
 	offer      *trip
 	in         int       // the round index that holds the rider (roundFree...)
 	inAt       geo.Point // and where
+	inFrom     float64   // and from when it can set out from there
+	// touched: changed since the round's indexes last looked at it (see
+	// touch); recheck: when its place in them changes with time alone.
+	touched bool
+	recheck float64
 }
 
 func (r *riderState) load() int {
@@ -209,8 +214,11 @@ type Engine struct {
 	owns   func(geo.Point) bool
 	paused bool
 	// freeIdx and chainIdx are the riders a round may offer a trip to; see
-	// roundIndex.
+	// roundIndex. touched lists the riders changed since, rechecks those
+	// whose place in them changes with time.
 	freeIdx, chainIdx *geo.RiderIndex
+	touched           []*riderState
+	rechecks          recheckHeap
 }
 
 // New returns an engine that records every change in repo, prices routes
@@ -301,7 +309,7 @@ func (e *Engine) Own(ctx context.Context, owns func(geo.Point) bool) error {
 	e.orders, e.pending, e.trips = map[string]*orderState{}, nil, map[string]*trip{}
 	e.riders, e.rlist = map[string]*riderState{}, nil
 	e.idx = geo.NewRiderIndex(geo.IndexConfig{StaleAfter: e.cfg.StaleAfter})
-	e.freeIdx, e.chainIdx = nil, nil
+	e.freeIdx, e.chainIdx, e.touched, e.rechecks = nil, nil, nil, nil
 	e.unlock()
 	e.pingMu.Lock()
 	e.known, e.pings = map[string]bool{}, map[string]ping{}
@@ -409,6 +417,7 @@ func (e *Engine) admit() {
 	for id, p := range pings {
 		if r := e.riders[id]; r != nil {
 			r.pos, r.stale = p.p, false
+			e.touch(r)
 			e.idx.Update(id, p.p, p.at)
 		}
 	}
@@ -449,6 +458,7 @@ func (e *Engine) StartShift(ctx context.Context, r orders.Rider) error {
 	if !r.ShiftEnd.IsZero() {
 		rs.shiftEnd = e.min(r.ShiftEnd)
 	}
+	e.touch(rs)
 	e.idx.Update(r.ID, r.Point, now)
 	return nil
 }
@@ -463,6 +473,7 @@ func (e *Engine) EndShift(ctx context.Context, riderID string) error {
 		return orders.NotFound("rider", riderID)
 	}
 	r.onShift = false
+	e.touch(r)
 	if r.offer != nil && !r.offer.busy {
 		e.withdraw(ctx, r.offer, "rider ended shift")
 	}
@@ -784,6 +795,7 @@ func (e *Engine) dropFromTrip(o *orderState) {
 		return
 	}
 	o.trip = nil
+	e.touch(t.rider)
 	for i, x := range t.orders {
 		if x == o {
 			t.orders = append(t.orders[:i:i], t.orders[i+1:]...)
@@ -868,6 +880,7 @@ func (e *Engine) release(t *trip) {
 	if t.rider.offer == t {
 		t.rider.offer = nil
 	}
+	e.touch(t.rider)
 	t.state = tripDone
 	delete(e.trips, t.id)
 }
@@ -903,6 +916,7 @@ func (e *Engine) withdraw(ctx context.Context, t *trip, reason string) {
 func (e *Engine) finishTrip(t *trip) {
 	t.state = tripDone
 	r := t.rider
+	e.touch(r)
 	for i, x := range r.plan {
 		if x == t {
 			r.plan = append(r.plan[:i:i], r.plan[i+1:]...)
@@ -926,6 +940,7 @@ func (e *Engine) finishTrip(t *trip) {
 // replan refreshes the planned times of a rider's trips: a trip queued
 // behind another starts where and when that one ends.
 func (e *Engine) replan(r *riderState) {
+	e.touch(r)
 	ps, ds := e.travel.PickupMinutes(), e.travel.DropoffMinutes()
 	var prev *trip
 	for _, t := range r.plan {

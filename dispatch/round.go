@@ -1,6 +1,7 @@
 package dispatch
 
 import (
+	"container/heap"
 	"context"
 	"math"
 	"sort"
@@ -45,6 +46,7 @@ func (e *Engine) Round(ctx context.Context) (RoundStats, error) {
 	for _, id := range e.idx.Sweep(nowT) {
 		if r := e.riders[id]; r != nil {
 			r.stale = true
+			e.touch(r)
 			st.Reassigned += e.repair(ctx, r, "rider position stale", &st)
 		}
 	}
@@ -111,24 +113,39 @@ func (e *Engine) cancelHopeless(ctx context.Context, now float64, live []*orderS
 	return kept
 }
 
-// available tells where and when a rider can start its next trip, and
-// whether it may take one now.
-func (e *Engine) available(r *riderState, now float64) (p geo.Point, free float64, ok bool) {
-	if !r.onShift || r.stale || r.elsewhere || r.offer != nil || now < r.shiftStart || now >= r.shiftEnd {
-		return geo.Point{}, 0, false
+// available tells where and from when a rider can start its next trip,
+// whether it may take one now, and until when that holds if nothing about
+// the rider changes (+Inf: until something does).
+func (e *Engine) available(r *riderState, now float64) (p geo.Point, from float64, ok bool, until float64) {
+	never := math.Inf(1)
+	if !r.onShift || r.stale || r.elsewhere || r.offer != nil || now >= r.shiftEnd {
+		return geo.Point{}, 0, false, never
+	}
+	if now < r.shiftStart {
+		return geo.Point{}, 0, false, r.shiftStart
 	}
 	if len(r.plan) == 0 {
-		return r.pos, math.Max(now, r.freeAt), true
+		return r.pos, r.freeAt, true, r.shiftEnd
 	}
 	if len(r.plan) > e.cfg.ChainDepth {
-		return geo.Point{}, 0, false
+		return geo.Point{}, 0, false, never
 	}
 	t := r.plan[len(r.plan)-1]
 	end := t.end(e.travel)
-	if end > now+e.cfg.Horizon.Minutes() {
+	if h := e.cfg.Horizon.Minutes(); end > now+h {
+		return geo.Point{}, 0, false, end - h
+	}
+	return t.lastPoint(), end, true, r.shiftEnd
+}
+
+// avail is available as the round's indexes have it: where and when a
+// rider can set out on a trip of this round. A rider offered a trip in the
+// round takes no other.
+func (e *Engine) avail(r *riderState, now float64) (p geo.Point, free float64, ok bool) {
+	if r.in == roundNone || r.offer != nil {
 		return geo.Point{}, 0, false
 	}
-	return t.lastPoint(), math.Max(now, end), true
+	return r.inAt, math.Max(now, r.inFrom), true
 }
 
 // price is what a rider costs a bundle: the objective, and the times.
@@ -401,22 +418,56 @@ type candidate struct {
 // by where they can set out from: free holds the idle ones, at their
 // position; chained those finishing a trip, at its last drop-off. The
 // indexes live as long as the engine, so that the geometry of their cells
-// is worked out once.
+// is worked out once, and follow the riders changed since the last round
+// (touch) and those whose turn came with time alone; every rider is
+// looked at only the first time.
 func (e *Engine) roundIndex(now float64) (free, chained *geo.RiderIndex) {
+	at := e.at(now)
 	if e.freeIdx == nil {
 		cfg := geo.IndexConfig{StaleAfter: 100 * 365 * 24 * time.Hour}
 		e.freeIdx, e.chainIdx = geo.NewRiderIndex(cfg), geo.NewRiderIndex(cfg)
+		for _, r := range e.rlist {
+			r.in, r.recheck = roundNone, 0
+			e.reindex(r, now, at)
+		}
+	} else {
+		for _, r := range e.touched {
+			e.reindex(r, now, at)
+		}
+		for len(e.rechecks) > 0 && e.rechecks[0].at <= now {
+			x := heap.Pop(&e.rechecks).(recheckAt)
+			if x.r.recheck == x.at {
+				e.reindex(x.r, now, at)
+			}
+		}
 	}
-	at := e.at(now)
-	for _, r := range e.rlist {
-		e.reindex(r, now, at)
-	}
+	clear(e.touched)
+	e.touched = e.touched[:0]
 	return e.freeIdx, e.chainIdx
+}
+
+// touch marks a rider changed, for the next round's indexes.
+func (e *Engine) touch(r *riderState) {
+	if !r.touched {
+		r.touched = true
+		e.touched = append(e.touched, r)
+	}
 }
 
 // reindex puts a rider where it belongs in the round's indexes.
 func (e *Engine) reindex(r *riderState, now float64, at time.Time) {
-	p, _, ok := e.available(r, now)
+	r.touched = false
+	p, from, ok, until := e.available(r, now)
+	if !math.IsInf(until, 1) {
+		// Looked at again in the first round at or after until, never in
+		// this one again.
+		until = math.Max(until, math.Nextafter(now, math.Inf(1)))
+		if until != r.recheck {
+			heap.Push(&e.rechecks, recheckAt{until, r})
+		}
+	}
+	r.recheck = until
+	r.inFrom = from
 	in := roundNone
 	switch {
 	case !ok:
@@ -443,6 +494,27 @@ func (e *Engine) reindex(r *riderState, now float64, at time.Time) {
 	r.in, r.inAt = in, p
 }
 
+// recheckAt is a rider whose place in the round's indexes changes at
+// minute at unless something else changes it first.
+type recheckAt struct {
+	at float64
+	r  *riderState
+}
+
+// recheckHeap orders the riders to look at again by when.
+type recheckHeap []recheckAt
+
+func (h recheckHeap) Len() int           { return len(h) }
+func (h recheckHeap) Less(a, b int) bool { return h[a].at < h[b].at }
+func (h recheckHeap) Swap(a, b int)      { h[a], h[b] = h[b], h[a] }
+func (h *recheckHeap) Push(x any)        { *h = append(*h, x.(recheckAt)) }
+func (h *recheckHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
 // Where roundIndex last put a rider.
 const (
 	roundNone = iota
@@ -459,7 +531,7 @@ func (e *Engine) nearest(ix *geo.RiderIndex, b *bundle, now float64, k int) []ca
 	e.priced = e.priced[:0]
 	e.scratch = ix.Nearest(b.store.point, k, e.at(now), func(id string) bool {
 		r := e.riders[id]
-		p, free, ok := e.available(r, now)
+		p, free, ok := e.avail(r, now)
 		if !ok {
 			return false
 		}
@@ -523,7 +595,7 @@ func (e *Engine) around(ix *geo.RiderIndex, p geo.Point, n int, now float64) []*
 		return nil
 	}
 	e.scratch = ix.Nearest(p, n, e.at(now), func(id string) bool {
-		_, _, ok := e.available(e.riders[id], now)
+		_, _, ok := e.avail(e.riders[id], now)
 		return ok
 	}, e.scratch)
 	out := make([]*riderState, len(e.scratch))
@@ -541,7 +613,7 @@ func (e *Engine) window(cs []candidate, b *bundle, rs []*riderState, from, k int
 		if n == k {
 			break
 		}
-		p, free, _ := e.available(r, now)
+		p, free, _ := e.avail(r, now)
 		if pr, ok := e.priceFor(b, r, p, free); ok {
 			cs = append(cs, candidate{r, pr})
 			n++
@@ -585,6 +657,7 @@ func (e *Engine) offer(r *riderState, b *bundle, pr price, now float64) *trip {
 		b.orders[i].trip = t
 	}
 	r.offer = t
+	e.touch(r)
 	return t
 }
 
@@ -627,6 +700,7 @@ func (e *Engine) commitOffers(ctx context.Context, ts []*trip, now float64, st *
 				e.requeue(o)
 			}
 			t.rider.offer = nil
+			e.touch(t.rider)
 			continue
 		}
 		e.trips[t.id] = t

@@ -3,8 +3,8 @@ package e2e
 import (
 	"fmt"
 	"math"
-	"slices"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"

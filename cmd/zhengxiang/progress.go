@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"sync"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
 )
 
 // bar is a progress bar on the error stream. Its total is known from the
@@ -32,11 +34,17 @@ func (b *bar) set(done, total float64) {
 	defer b.mu.Unlock()
 	if b.pb == nil {
 		b.max = int64(math.Max(1, math.Ceil(total)))
+		// On a terminal the bar redraws itself several times a second; in
+		// a log file every redraw stays, so there it is drawn every 10 s.
+		every := 10 * time.Second
+		if f, ok := b.w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+			every = 150 * time.Millisecond
+		}
 		opts := []progressbar.Option{
 			progressbar.OptionSetWriter(b.w),
 			progressbar.OptionSetDescription(b.desc),
 			progressbar.OptionSetWidth(30),
-			progressbar.OptionThrottle(150 * time.Millisecond),
+			progressbar.OptionThrottle(every),
 			progressbar.OptionShowCount(),
 			progressbar.OptionSetElapsedTime(true),
 			progressbar.OptionSetPredictTime(true),
