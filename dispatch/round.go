@@ -588,16 +588,14 @@ func (e *Engine) candidates(bs []*bundle, free, chained *geo.RiderIndex, now flo
 	}
 }
 
-// around returns up to n riders of ix that may take a trip now, nearest to
-// p first.
+// around returns up to n riders of ix, nearest to p first. The round's
+// indexes hold exactly the riders that may take a trip until the round
+// makes its offers, and around is asked before.
 func (e *Engine) around(ix *geo.RiderIndex, p geo.Point, n int, now float64) []*riderState {
 	if ix.Len() == 0 {
 		return nil
 	}
-	e.scratch = ix.Nearest(p, n, e.at(now), func(id string) bool {
-		_, _, ok := e.avail(e.riders[id], now)
-		return ok
-	}, e.scratch)
+	e.scratch = ix.Nearest(p, n, e.at(now), nil, e.scratch)
 	out := make([]*riderState, len(e.scratch))
 	for i, nb := range e.scratch {
 		out[i] = e.riders[nb.ID]

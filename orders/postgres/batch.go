@@ -3,6 +3,7 @@ package postgres
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -342,9 +343,51 @@ var insertDeliveries = `INSERT INTO deliveries (` + strings.Join(deliveryCols, "
 	SELECT ` + prefixed("d", deliveryCols) + ` FROM ` + unnest(1, "d", deliveryCols, deliveryTypes)
 
 // updateOrders writes every column but the identity of the orders of orderRows.args, each only
-// if it is still at the seq of the array $31, and returns the ids of the orders written.
-var updateOrders = func() string {
-	cols := columns(orderColumns)
+// if it is still at the seq of the last array, and returns the ids of the orders written.
+var updateOrders = updateOrdersOf(columns(orderColumns), orderColumnTypes)
+
+// updateProgress is updateOrders for orders whose content is as it was (sameContent): it writes
+// only the columns that follow an order's life, from the arrays of progressArgs.
+var updateProgress = updateOrdersOf(pick(columns(orderColumns), progressColumns), pick(orderColumnTypes, progressColumns))
+
+// contentColumns are what an order was placed with; no change of its life alters them.
+var contentColumns = map[string]bool{"store_id": true, "section": true, "items": true, "subtotal_cents": true,
+	"delivery_fee_cents": true, "dropoff_lat": true, "dropoff_lng": true, "address": true, "district": true,
+	"placed_at": true}
+
+// progressColumns are the positions in orderColumns of the identity and of the columns that are
+// not content.
+var progressColumns = func() []int {
+	var idx []int
+	for i, c := range columns(orderColumns) {
+		if !contentColumns[c] {
+			idx = append(idx, i)
+		}
+	}
+	return idx
+}()
+
+// pick returns the elements of xs at the positions idx.
+func pick[T any](xs []T, idx []int) []T {
+	out := make([]T, len(idx))
+	for i, j := range idx {
+		out[i] = xs[j]
+	}
+	return out
+}
+
+// sameContent reports whether n holds old's content (contentColumns).
+func sameContent(old, n *orders.Order) bool {
+	return old.StoreID == n.StoreID && old.Section == n.Section && slices.Equal(old.Items, n.Items) &&
+		old.SubtotalCents == n.SubtotalCents && old.DeliveryFeeCents == n.DeliveryFeeCents &&
+		old.Dropoff == n.Dropoff && old.Address == n.Address && old.District == n.District &&
+		old.PlacedAt.Equal(n.PlacedAt)
+}
+
+// updateOrdersOf returns the statement that writes the columns cols (of types types, the first
+// three the identity) of the orders of as many arrays, each only if it is still at the seq of
+// one more array, and returns the ids of the orders written.
+func updateOrdersOf(cols, types []string) string {
 	var set []string
 	for _, c := range cols {
 		switch c {
@@ -358,10 +401,10 @@ var updateOrders = func() string {
 		set = append(set, c+" = "+v)
 	}
 	return `UPDATE orders o SET ` + strings.Join(set, ", ") + `
-	FROM ` + unnest(1, "u", append(cols, "old_seq"), append(orderColumnTypes[:len(orderColumnTypes):len(orderColumnTypes)], "bigint")) + `
+	FROM ` + unnest(1, "u", append(slices.Clip(cols), "old_seq"), append(slices.Clip(types), "bigint")) + `
 	WHERE o.id = u.id AND o.platform = u.platform AND o.platform_order_id = u.platform_order_id AND o.seq = u.old_seq
 	RETURNING o.id`
-}()
+}
 
 // insertPlacements writes new orders with their events, outbox rows, assignments and deliveries
 // in one statement: the orders of orderRows.args ($1..$30) in array order, each unless its id or
@@ -472,6 +515,7 @@ type change struct {
 	oldSeq int64
 	n      orders.Order
 	open   int
+	same   bool // n holds the content the order was read with
 }
 
 // len returns the number of orders changed.
@@ -489,7 +533,7 @@ func (c *changeSet) add(old, n orders.Order, evs []orders.Event) error {
 		if c.byID == nil {
 			c.byID = make(map[string]*change)
 		}
-		ch = &change{oldSeq: old.Seq, open: -1}
+		ch = &change{oldSeq: old.Seq, open: -1, same: true}
 	} else if ch.n.Seq != old.Seq {
 		return fmt.Errorf("update order %s: changed from seq %d, its last change in the batch left it at seq %d", n.ID, old.Seq, ch.n.Seq)
 	}
@@ -502,6 +546,7 @@ func (c *changeSet) add(old, n orders.Order, evs []orders.Event) error {
 		c.ids = append(c.ids, n.ID)
 	}
 	ch.n, ch.open = n, open
+	ch.same = ch.same && sameContent(&old, &n)
 	return nil
 }
 
@@ -519,13 +564,21 @@ func (c *changeSet) batch() *pgx.Batch {
 	}
 	var rows orderRows
 	oldSeq := make([]int64, 0, len(c.ids))
+	same := true
 	for _, id := range c.ids {
 		ch := c.byID[id]
 		rows.add(&ch.n)
 		oldSeq = append(oldSeq, ch.oldSeq)
+		same = same && ch.same
+	}
+	// The changes of an order's life leave its content as it was: then only the columns that
+	// follow its life are written, not the items and the rest of what it was placed with.
+	stmt, args := updateOrders, rows.args()
+	if same {
+		stmt, args = updateProgress, pick(args, progressColumns)
 	}
 	b := &pgx.Batch{}
-	b.Queue(updateOrders, append(rows.args(), oldSeq)...).Query(func(res pgx.Rows) error {
+	b.Queue(stmt, append(args, oldSeq)...).Query(func(res pgx.Rows) error {
 		written := make(map[string]bool, len(c.ids))
 		for res.Next() {
 			var id string

@@ -317,6 +317,58 @@ func TestUpdateOrdersNULByte(t *testing.T) {
 	}
 }
 
+// TestUpdateOrdersContent: a batch of changes that leave the orders' content as it was writes
+// only what follows their lives and keeps the rest; a batch in which one change alters content
+// writes it.
+func TestUpdateOrdersContent(t *testing.T) {
+	db := MustDB(t)
+	repo, ctx := db.Repository(), t.Context()
+	before := map[string]orders.Order{}
+	for _, id := range []string{"o-1", "o-2"} {
+		before[id] = create(t, repo, id)
+	}
+	at := orderstest.FestivalStart.Add(time.Minute)
+	write := func(fn func(o *orders.Order) (orders.Event, error)) {
+		t.Helper()
+		errs, err := repo.UpdateOrders(ctx, []string{"o-1", "o-2"}, func(o *orders.Order) ([]orders.Event, error) {
+			ev, err := fn(o)
+			return []orders.Event{ev}, err
+		})
+		if err != nil || errs[0] != nil || errs[1] != nil {
+			t.Fatalf("UpdateOrders = %v, %v", errs, err)
+		}
+	}
+	write(func(o *orders.Order) (orders.Event, error) { return o.Offer(at, "rider-1", at.Add(time.Minute)) })
+	for id, was := range before {
+		o, err := repo.GetOrder(ctx, id)
+		if err != nil || o.Delivery != orders.DeliveryOffered || o.Seq != 2 || o.RiderID != "rider-1" || !o.OfferExpiresAt.Equal(at.Add(time.Minute)) {
+			t.Fatalf("%s = %s seq %d rider %q, %v; want offered to rider-1 at seq 2", id, o.Delivery, o.Seq, o.RiderID, err)
+		}
+		if o.Address != was.Address || !slices.Equal(o.Items, was.Items) || o.SubtotalCents != was.SubtotalCents ||
+			o.Dropoff != was.Dropoff || !o.PlacedAt.Equal(was.PlacedAt) || o.StoreID != was.StoreID {
+			t.Errorf("%s content after the offer = %+v, want %+v", id, o, was)
+		}
+	}
+	write(func(o *orders.Order) (orders.Event, error) {
+		if o.ID == "o-2" {
+			o.Address = "Gate 3, Jinshui Road 1"
+			o.Items = []orders.Item{{SKU: "hu-la-tang", Name: "胡辣汤", Qty: 2, PriceCents: 800}}
+		}
+		return o.Cancel(at, "consumer", "changed mind")
+	})
+	o1, err1 := repo.GetOrder(ctx, "o-1")
+	o2, err2 := repo.GetOrder(ctx, "o-2")
+	if err1 != nil || err2 != nil || o1.Seq != 3 || o2.Seq != 3 {
+		t.Fatalf("after the cancellation: %v, %v, seq %d and %d", err1, err2, o1.Seq, o2.Seq)
+	}
+	if o1.Address != before["o-1"].Address || !slices.Equal(o1.Items, before["o-1"].Items) {
+		t.Errorf("o-1 content changed: %q %v", o1.Address, o1.Items)
+	}
+	if o2.Address != "Gate 3, Jinshui Road 1" || len(o2.Items) != 1 || o2.Items[0].Name != "胡辣汤" {
+		t.Errorf("o-2 content = %q %v, want the changed address and items", o2.Address, o2.Items)
+	}
+}
+
 // TestCreateOrdersAsOneByOne stores orders that went through the scripts by CreateOrders, and
 // the same by CreateOrder and UpdateOrder, and checks that both leave the same rows, outbox
 // events included; the relay then publishes every event once, in order, as Events returns it.
