@@ -479,13 +479,15 @@ func (e *Engine) reindex(r *riderState, now float64, at time.Time) {
 	if in == r.in && (in == roundNone || p == r.inAt) {
 		return // as it was in the last round
 	}
-	switch r.in {
-	case roundFree:
-		e.freeIdx.Remove(r.id)
-	case roundChained:
-		e.chainIdx.Remove(r.id)
+	if in != r.in {
+		switch r.in {
+		case roundFree:
+			e.freeIdx.Remove(r.id)
+		case roundChained:
+			e.chainIdx.Remove(r.id)
+		}
 	}
-	switch in {
+	switch in { // a rider already in the index moves within it
 	case roundFree:
 		e.freeIdx.Update(r.id, p, at)
 	case roundChained:
@@ -787,10 +789,13 @@ func (e *Engine) improve(ctx context.Context, now float64, free *geo.RiderIndex,
 			continue
 		}
 		t := r.plan[len(r.plan)-1]
-		if t.state != tripAssigned || t.busy || now < t.recheck || t.pickup <= tripReady(t)+gain || movedBefore(t) {
+		if t.state != tripAssigned || t.busy || now < t.recheck {
 			continue
 		}
 		t.recheck = now + improveEvery
+		if t.pickup <= tripReady(t)+gain || movedBefore(t) {
+			continue
+		}
 		b := &bundle{store: t.store, orders: t.orders, ready: tripReady(t), offs: make([]float64, len(t.orders))}
 		for i := range t.orders {
 			b.offs[i] = t.drops[i] - t.pickup
@@ -813,8 +818,8 @@ func (e *Engine) improve(ctx context.Context, now float64, free *geo.RiderIndex,
 	return n
 }
 
-// improveEvery is how often, in minutes, improve looks for a better rider
-// for the same trip.
+// improveEvery is how often, in minutes, improve looks at a trip, and
+// looks for a better rider for it.
 const improveEvery = 1.0
 
 // movedBefore tells whether a trip holds an order that was already moved to

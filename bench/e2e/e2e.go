@@ -263,14 +263,18 @@ type Result struct {
 // Window is what became of the orders placed in WindowSec seconds of a
 // run, from FromSec after the first was placed.
 type Window struct {
-	FromSec  float64 `json:"from_s"`
-	Placed   int     `json:"placed"`
-	Offered  int     `json:"offered"`
-	P50Ms    float64 `json:"p50_ms"`
-	P99Ms    float64 `json:"p99_ms"`
-	MaxMs    float64 `json:"max_ms"` // of those offered
-	PerS     float64 `json:"offered_per_s"`
-	InWindow int     `json:"offers_in_window"` // first offers that arrived in the window, of any order
+	FromSec float64 `json:"from_s"`
+	Placed  int     `json:"placed"`
+	Offered int     `json:"offered"`
+	P50Ms   float64 `json:"p50_ms"`
+	P99Ms   float64 `json:"p99_ms"`
+	MaxMs   float64 `json:"max_ms"` // of those offered
+	// RecordedP50Ms and RecordedP99Ms are the times from placement to the
+	// orders' ORDER_CREATED events: the intake's share of the latency.
+	RecordedP50Ms float64 `json:"recorded_p50_ms"`
+	RecordedP99Ms float64 `json:"recorded_p99_ms"`
+	PerS          float64 `json:"offered_per_s"`
+	InWindow      int     `json:"offers_in_window"` // first offers that arrived in the window, of any order
 }
 
 // WindowSec is the length of a Result's windows.
@@ -654,7 +658,7 @@ func (r *run) fill(tr *tracker, st *statsPoller, rows map[string]int, pending ou
 	res.SustainedSec = 60
 	res.SustainedPerS = float64(mostWithin(offers, int64(res.SustainedSec*1e9))) / res.SustainedSec
 	res.OfferLatencyP50Ms, res.OfferLatencyP99Ms, res.OfferLatencyMaxMs = latencyStats(slices.Clone(lat))
-	res.Windows = windows(lat, sent, offers)
+	res.Windows = windows(lat, tr.recorded(), sent, offers)
 	res.EventCopies = tr.copies()
 	s := st.last()
 	noRow, noEvent := 0, 0
@@ -754,18 +758,20 @@ func mostWithin(ts []int64, d int64) int {
 	return best
 }
 
-// windows slices a run by placement time into windows of WindowSec.
-func windows(lat []float64, sent, offers []int64) []Window {
+// windows slices a run by placement time into windows of WindowSec; lat
+// and rec are the orders' offer and creation latencies.
+func windows(lat, rec []float64, sent, offers []int64) []Window {
 	if len(sent) == 0 {
 		return nil
 	}
 	first := slices.Min(sent)
 	const w = int64(WindowSec * 1e9)
-	byWin := map[int][]float64{}
+	byWin, recByWin := map[int][]float64{}, map[int][]float64{}
 	n := 0
 	for i, at := range sent {
 		k := int((at - first) / w)
 		byWin[k] = append(byWin[k], lat[i])
+		recByWin[k] = append(recByWin[k], rec[i])
 		n = max(n, k+1)
 	}
 	out := make([]Window, n)
@@ -780,6 +786,7 @@ func windows(lat []float64, sent, offers []int64) []Window {
 			}
 		}
 		ws.P50Ms, ws.P99Ms, ws.MaxMs = latencyStats(ls)
+		ws.RecordedP50Ms, ws.RecordedP99Ms, _ = latencyStats(recByWin[k])
 		from, to := first+int64(k)*w, first+int64(k+1)*w
 		lo, _ := slices.BinarySearch(offers, from)
 		hi, _ := slices.BinarySearch(offers, to)

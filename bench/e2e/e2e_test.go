@@ -141,11 +141,15 @@ func TestLatencyFigures(t *testing.T) {
 	if n := mostWithin(nil, 60*s); n != 0 {
 		t.Errorf("most offers within 60 s of none: %d", n)
 	}
-	ws := windows(lat, sent, offers)
+	rec := make([]float64, len(lat))
+	for i := range rec {
+		rec[i] = float64(i % 10)
+	}
+	ws := windows(lat, rec, sent, offers)
 	if len(ws) != 10 {
 		t.Fatalf("%d windows, want 10", len(ws))
 	}
-	if w := ws[0]; w.Placed != 10 || w.Offered != 10 || w.P99Ms != 9 || w.InWindow != 10 || w.PerS != 1 {
+	if w := ws[0]; w.Placed != 10 || w.Offered != 10 || w.P99Ms != 9 || w.InWindow != 10 || w.PerS != 1 || w.RecordedP50Ms != 4 || w.RecordedP99Ms != 9 {
 		t.Errorf("first window %+v", w)
 	}
 	if w := ws[9]; w.FromSec != 90 || w.Placed != 10 || w.Offered != 8 || w.P99Ms != -1 || w.MaxMs != 97 {

@@ -100,6 +100,7 @@ type tracker struct {
 
 	mu      sync.Mutex
 	offerAt []int64             // Unix ns of the first OFFERED event's arrival; 0 before
+	madeAt  []int64             // Unix ns of the first ORDER_CREATED event's arrival; 0 before
 	ids     [][]string          // the order ids of its ORDER_CREATED events
 	seen    []map[string]uint64 // per order id, bit s-1: event seq s read
 	nCopies int
@@ -107,7 +108,7 @@ type tracker struct {
 }
 
 func newTracker(run string, n int) *tracker {
-	return &tracker{run: run, sentAt: make([]atomic.Int64, n), offerAt: make([]int64, n),
+	return &tracker{run: run, sentAt: make([]atomic.Int64, n), offerAt: make([]int64, n), madeAt: make([]int64, n),
 		ids: make([][]string, n), seen: make([]map[string]uint64, n)}
 }
 
@@ -165,6 +166,7 @@ func (t *tracker) event(value []byte, at time.Time) {
 		}
 		if len(t.ids[i]) == 0 {
 			t.made.Add(1)
+			t.madeAt[i] = at.UnixNano()
 		}
 		t.ids[i] = append(t.ids[i], ev.OrderID)
 	case orders.EventOffered:
@@ -184,15 +186,34 @@ func (t *tracker) latencies() (lat []float64, sent, offers []int64) {
 	lat, sent = make([]float64, len(t.offerAt)), make([]int64, len(t.offerAt))
 	for i, at := range t.offerAt {
 		sent[i] = t.sentAt[i].Load()
-		if at == 0 {
-			lat[i] = math.Inf(1)
-			continue
+		lat[i] = since(sent[i], at)
+		if at != 0 {
+			offers = append(offers, at)
 		}
-		lat[i] = float64(at-sent[i]) / 1e6
-		offers = append(offers, at)
 	}
 	slices.Sort(offers)
 	return lat, sent, offers
+}
+
+// recorded returns every order's placement-to-creation time (its
+// ORDER_CREATED event read) in milliseconds, +Inf for an order not
+// recorded.
+func (t *tracker) recorded() []float64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	lat := make([]float64, len(t.madeAt))
+	for i, at := range t.madeAt {
+		lat[i] = since(t.sentAt[i].Load(), at)
+	}
+	return lat
+}
+
+// since is the milliseconds from sent to at, +Inf when at is 0 (never).
+func since(sent, at int64) float64 {
+	if at == 0 {
+		return math.Inf(1)
+	}
+	return float64(at-sent) / 1e6
 }
 
 func (t *tracker) created(i int) bool {

@@ -168,9 +168,10 @@ func e2eReport(r e2e.Result) string {
 	p("sustained            %.0f orders/s  offered in the busiest %.0f s", r.SustainedPerS, r.SustainedSec)
 	p("offer latency        p50 %s, p99 %s, max %.0f ms  (over every order placed)", ms(r.OfferLatencyP50Ms), ms(r.OfferLatencyP99Ms), r.OfferLatencyMaxMs)
 	if len(r.Windows) > 0 {
-		p("by placement time    from   placed  offered  p50 ms  p99 ms  offers/s")
+		p("by placement time    from   placed  offered  p50 ms  p99 ms  offers/s  recorded p50/p99 ms")
 		for _, w := range r.Windows {
-			p("                     %4.0fs  %6d  %7d  %6s  %6s  %8.0f", w.FromSec, w.Placed, w.Offered, ms(w.P50Ms), ms(w.P99Ms), w.PerS)
+			p("                     %4.0fs  %6d  %7d  %6s  %6s  %8.0f  %s / %s", w.FromSec, w.Placed, w.Offered, ms(w.P50Ms), ms(w.P99Ms), w.PerS,
+				ms(w.RecordedP50Ms), ms(w.RecordedP99Ms))
 		}
 	}
 	p("pings_per_s          %.0f  into the index (%d of %d pings handled, %d dead-lettered)", r.PingsPerS, r.PingsHandled, r.Pings, r.PingsDeadLettered)
