@@ -44,10 +44,14 @@ type ServeFunc func(ctx context.Context, flags []string, log *slog.Logger) error
 
 // Defaults of Config.
 const (
-	DefaultOrders        = 130_000 // 65 s at DefaultRate
-	DefaultRate          = 2000
-	DefaultRiders        = 135_000 // a rider for every order, and some to spare
-	DefaultPingsPerOrder = 25      // 50,000 pings/s beside 2,000 orders/s
+	DefaultOrders = 130_000 // 65 s at DefaultRate
+	DefaultRate   = 2000
+	// DefaultRiders puts riders enough around every store for the whole
+	// peak: with one rider an order, the riders near the busiest stores
+	// are all out by the end of the peak, and its last orders wait for a
+	// rider to come back, which is supply, not the dispatcher's speed.
+	DefaultRiders        = 200_000
+	DefaultPingsPerOrder = 26 // 52,000 pings/s beside 2,000 orders/s, above the 50,000 asked
 	DefaultProducers     = 4
 	DefaultBatch         = 500
 	DefaultTimeScale     = 1
