@@ -219,6 +219,8 @@ type Engine struct {
 	freeIdx, chainIdx *geo.RiderIndex
 	touched           []*riderState
 	rechecks          recheckHeap
+	// writing counts the rounds writing their offers, without the lock.
+	writing sync.WaitGroup
 }
 
 // New returns an engine that records every change in repo, prices routes
@@ -263,36 +265,66 @@ func (e *Engine) at(m float64) time.Time {
 }
 
 // Run dispatches a round every RoundEvery until ctx ends, handing each
-// round's offers to notify.
+// round's offers to notify. A round writes its offers without the engine's
+// lock, so the next may plan while the last writes: at most roundsAtOnce
+// are at work, and a tick that finds them busy is skipped.
 func (e *Engine) Run(ctx context.Context, notify func(RoundStats)) error {
 	tick := time.NewTicker(RealDuration(e.clock, e.cfg.RoundEvery))
 	defer tick.Stop()
-	var sum roundSummary
+	sum := roundSummary{since: time.Now()}
+	done := make(chan RoundStats, roundsAtOnce)
+	busy := 0
+	finished := func(st RoundStats) {
+		busy--
+		sum.add(st)
+		if time.Since(sum.since) >= summaryEvery {
+			e.logSummary(sum, st)
+			sum = roundSummary{since: time.Now()}
+		}
+		if notify != nil {
+			notify(st)
+		}
+	}
 	for {
 		select {
 		case <-ctx.Done():
+			for busy > 0 {
+				finished(<-done)
+			}
 			return nil
+		case st := <-done:
+			finished(st)
 		case <-tick.C:
-			st, err := e.Round(ctx)
-			if err != nil {
-				e.log.Error("dispatch round", "err", err)
+			if busy == roundsAtOnce {
 				continue
 			}
-			sum.add(st)
-			if time.Since(sum.since) >= summaryEvery {
-				e.log.Info("dispatch", "rounds", sum.rounds, "offers", sum.offers, "accepted_total", e.Stats().Accepted, "pending", st.Pending,
-					"bundles", sum.bundles, "expired", sum.expired, "reassigned", sum.reassigned,
-					"round_avg", (sum.took / time.Duration(sum.rounds)).Round(time.Millisecond),
-					"round_max", sum.max.Round(time.Millisecond),
-					"wait_avg", (sum.wait / time.Duration(sum.rounds)).Round(time.Millisecond),
-					"write_avg", (sum.write / time.Duration(sum.rounds)).Round(time.Millisecond))
-				sum = roundSummary{since: time.Now()}
-			}
-			if notify != nil {
-				notify(st)
-			}
+			busy++
+			go func() {
+				st, err := e.Round(ctx)
+				if err != nil {
+					e.log.Error("dispatch round", "err", err)
+				}
+				done <- st
+			}()
 		}
 	}
+}
+
+// roundsAtOnce is how many rounds Run lets work at once: one planning,
+// under the lock, while one writes its offers.
+const roundsAtOnce = 2
+
+// logSummary logs what the rounds of sum did; st is the last.
+func (e *Engine) logSummary(sum roundSummary, st RoundStats) {
+	if sum.rounds == 0 {
+		return
+	}
+	e.log.Info("dispatch", "rounds", sum.rounds, "offers", sum.offers, "accepted_total", e.Stats().Accepted, "pending", st.Pending,
+		"bundles", sum.bundles, "expired", sum.expired, "reassigned", sum.reassigned,
+		"round_avg", (sum.took / time.Duration(sum.rounds)).Round(time.Millisecond),
+		"round_max", sum.max.Round(time.Millisecond),
+		"wait_avg", (sum.wait / time.Duration(sum.rounds)).Round(time.Millisecond),
+		"write_avg", (sum.write / time.Duration(sum.rounds)).Round(time.Millisecond))
 }
 
 // Own makes the engine dispatch only the areas for which owns is true, as
@@ -304,6 +336,9 @@ func (e *Engine) Run(ctx context.Context, notify func(RoundStats)) error {
 // orders, or one of another area that holds orders of its own, gets no new
 // offer from it. The rounds, paused by Pause, go on.
 func (e *Engine) Own(ctx context.Context, owns func(geo.Point) bool) error {
+	// No round starts; those writing their offers finish first.
+	e.Pause(true)
+	e.writing.Wait()
 	e.lock()
 	e.owns = owns
 	e.orders, e.pending, e.trips = map[string]*orderState{}, nil, map[string]*trip{}

@@ -674,12 +674,28 @@ func (e *Engine) commitOffers(ctx context.Context, ts []*trip, now float64, st *
 	expires := math.Max(now, e.min(e.clock.Now())) + e.cfg.OfferTimeout.Minutes()
 	for _, t := range ts {
 		t.expires = expires
+		// Held while written: a rider who answers before the write is
+		// finished is told to try again, and no round or operator takes
+		// the trip back meanwhile.
+		t.busy = true
+		e.trips[t.id] = t
 	}
+	// The write goes without the engine's lock: riders' steps, positions
+	// and the next round's planning go on meanwhile. The riders and orders
+	// of the trips are taken (r.offer, o.trip), so no round offers them
+	// again.
+	e.writing.Add(1)
+	e.unlock()
 	began := time.Now()
 	ids, byOrder, errs := e.updateTrips(ctx, ts, func(t *trip, x *orders.Order) (orders.Event, error) {
 		return x.Offer(at, t.rider.id, e.at(t.expires))
 	})
 	st.Write += time.Since(began)
+	e.lock()
+	defer e.writing.Done()
+	for _, t := range ts {
+		t.busy = false
+	}
 	failed := map[*trip]bool{}
 	offered := map[string]bool{}
 	for i, err := range errs {
@@ -701,9 +717,9 @@ func (e *Engine) commitOffers(ctx context.Context, ts []*trip, now float64, st *
 			}
 			t.rider.offer = nil
 			e.touch(t.rider)
+			delete(e.trips, t.id)
 			continue
 		}
-		e.trips[t.id] = t
 		e.stats.Offers++
 		st.Offers = append(st.Offers, e.describe(t))
 	}
