@@ -201,6 +201,7 @@ type Engine struct {
 	stores  map[string]*storeState
 	riders  map[string]*riderState
 	rlist   []*riderState
+	onShift int // riders of rlist on shift
 	orders  map[string]*orderState
 	pending []*orderState
 	trips   map[string]*trip
@@ -342,7 +343,7 @@ func (e *Engine) Own(ctx context.Context, owns func(geo.Point) bool) error {
 	e.lock()
 	e.owns = owns
 	e.orders, e.pending, e.trips = map[string]*orderState{}, nil, map[string]*trip{}
-	e.riders, e.rlist = map[string]*riderState{}, nil
+	e.riders, e.rlist, e.onShift = map[string]*riderState{}, nil, 0
 	e.idx = geo.NewRiderIndex(geo.IndexConfig{StaleAfter: e.cfg.StaleAfter})
 	e.freeIdx, e.chainIdx, e.touched, e.rechecks = nil, nil, nil, nil
 	e.unlock()
@@ -488,6 +489,9 @@ func (e *Engine) StartShift(ctx context.Context, r orders.Rider) error {
 		e.know(r.ID)
 		e.rlist = append(e.rlist, rs)
 	}
+	if !rs.onShift {
+		e.onShift++
+	}
 	rs.capacity, rs.onShift, rs.stale, rs.pos = r.Capacity, true, false, r.Point
 	rs.shiftStart, rs.shiftEnd = e.min(now), math.Inf(1)
 	if !r.ShiftEnd.IsZero() {
@@ -506,6 +510,9 @@ func (e *Engine) EndShift(ctx context.Context, riderID string) error {
 	r := e.riders[riderID]
 	if r == nil {
 		return orders.NotFound("rider", riderID)
+	}
+	if r.onShift {
+		e.onShift--
 	}
 	r.onShift = false
 	e.touch(r)
@@ -1025,12 +1032,7 @@ func (e *Engine) Stats() Stats {
 	e.lock()
 	defer e.unlock()
 	s := e.stats
-	s.Riders, s.ActiveTrips = 0, len(e.trips)
-	for _, r := range e.rlist {
-		if r.onShift {
-			s.Riders++
-		}
-	}
+	s.Riders, s.ActiveTrips = e.onShift, len(e.trips)
 	s.Pending = 0
 	for _, o := range e.pending {
 		if o.pending() {

@@ -78,6 +78,7 @@ func (e *Engine) Restore(ctx context.Context) error {
 		}
 		rs.elsewhere = !home || away[r.ID]
 		e.riders[r.ID] = rs
+		e.onShift++
 		e.touch(rs)
 		e.know(r.ID)
 		e.rlist = append(e.rlist, rs)

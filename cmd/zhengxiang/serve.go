@@ -100,6 +100,10 @@ func (c *serveCmd) setup(args []string) error {
 // keeps up only in large batches.
 const relayBatch = 2000
 
+// relays is how many relay loops serve runs; they share the outbox with
+// FOR UPDATE SKIP LOCKED and keep each order's events in order.
+const relays = 2
+
 // lookupFunc adapts a function to kafka.OrderLookup.
 type lookupFunc func(ctx context.Context, id string) (orders.Order, error)
 
@@ -164,7 +168,11 @@ func (c *serveCmd) run(ctx context.Context, m *Main) error {
 		if err != nil {
 			return fmt.Errorf("serve: %w", err)
 		}
-		g.Go(func() error { return relay.Run(ctx) })
+		// Two rounds of the relay at work at once: while one publishes to
+		// Kafka, the other claims from the outbox.
+		for range relays {
+			g.Go(func() error { return relay.Run(ctx) })
+		}
 	} else {
 		repo = memory.NewRepository(pub)
 	}
