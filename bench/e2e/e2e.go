@@ -258,7 +258,7 @@ type Result struct {
 	KafkaMaxLatencyMs float64 `json:"kafka_max_latency_ms,omitempty"`
 	PostgresRows      int     `json:"postgres_rows,omitempty"`
 	PostgresRowsPerS  float64 `json:"postgres_rows_per_s,omitempty"`
-	// RatioKafka and RatioPostgres are OrdersPerS over the baselines'
+	// RatioKafka and RatioPostgres are SustainedPerS over the baselines'
 	// rates.
 	RatioKafka    float64 `json:"ratio_kafka,omitempty"`
 	RatioPostgres float64 `json:"ratio_postgres,omitempty"`
@@ -313,10 +313,10 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	r.res.WallSec = time.Since(started).Seconds()
 	if r.res.KafkaRecordsPerS > 0 {
-		r.res.RatioKafka = r.res.OrdersPerS / r.res.KafkaRecordsPerS
+		r.res.RatioKafka = r.res.SustainedPerS / r.res.KafkaRecordsPerS
 	}
 	if r.res.PostgresRowsPerS > 0 {
-		r.res.RatioPostgres = r.res.OrdersPerS / r.res.PostgresRowsPerS
+		r.res.RatioPostgres = r.res.SustainedPerS / r.res.PostgresRowsPerS
 	}
 	return r.res, nil
 }
