@@ -418,9 +418,10 @@ type candidate struct {
 // by where they can set out from: free holds the idle ones, at their
 // position; chained those finishing a trip, at its last drop-off. The
 // indexes live as long as the engine, so that the geometry of their cells
-// is worked out once, and follow the riders changed since the last round
-// (touch) and those whose turn came with time alone; every rider is
-// looked at only the first time.
+// is worked out once. The first round looks at every rider; the others at
+// the riders changed since the last round (touch) and those whose turn
+// came with time alone (a shift's start or end, a trip ending within the
+// horizon).
 func (e *Engine) roundIndex(now float64) (free, chained *geo.RiderIndex) {
 	at := e.at(now)
 	if e.freeIdx == nil {
