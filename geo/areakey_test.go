@@ -3,6 +3,7 @@ package geo_test
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"zhengxiang/geo"
@@ -59,4 +60,64 @@ func TestAreaOfZhengzhou(t *testing.T) {
 		t.Fatalf("Zhengzhou spans %d dispatch areas, want between 5 and 100", n)
 	}
 	t.Logf("Zhengzhou spans %d dispatch areas at resolution %d", len(areas), geo.AreaRes)
+}
+
+// TestAreaOfAgreesWithH3 checks AreaOf, which answers from the outlines of the areas it has met,
+// against H3 itself over points all over Zhengzhou and beyond, and over points found by
+// bisection to lie within a millimetre of an edge between two areas.
+func TestAreaOfAgreesWithH3(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	check := func(p geo.Point) {
+		t.Helper()
+		if got, want := geo.AreaOf(p), geo.CellOf(p, geo.AreaRes); got != want {
+			t.Fatalf("AreaOf(%v) = %v, H3 says %v", p, got, want)
+		}
+	}
+	random := func() geo.Point { return geo.Point{Lat: 34.4 + 0.7*r.Float64(), Lng: 113.2 + 1.0*r.Float64()} }
+	for range 100_000 {
+		check(random())
+	}
+	edges := 0
+	for range 2_000 {
+		a, b := random(), random()
+		ca := geo.CellOf(a, geo.AreaRes)
+		if ca == geo.CellOf(b, geo.AreaRes) {
+			continue
+		}
+		// a stays in a's area, b leaves it; the edge lies between them.
+		for range 60 {
+			m := geo.Point{Lat: (a.Lat + b.Lat) / 2, Lng: (a.Lng + b.Lng) / 2}
+			if geo.CellOf(m, geo.AreaRes) == ca {
+				a = m
+			} else {
+				b = m
+			}
+		}
+		edges++
+		for _, d := range []float64{0, 1e-12, -1e-12, 1e-9, -1e-9, 1e-8, -1e-8, 1e-6, -1e-6} {
+			check(geo.Point{Lat: a.Lat + d, Lng: a.Lng})
+			check(geo.Point{Lat: a.Lat, Lng: a.Lng + d})
+		}
+	}
+	if edges < 1000 {
+		t.Fatalf("only %d pairs of points in different areas", edges)
+	}
+}
+
+// BenchmarkAreaOf keys pings all over the city; BenchmarkAreaOfH3 asks H3 the same.
+func BenchmarkAreaOf(b *testing.B) { benchmarkArea(b, geo.AreaOf) }
+func BenchmarkAreaOfH3(b *testing.B) {
+	benchmarkArea(b, func(p geo.Point) geo.Cell { return geo.CellOf(p, geo.AreaRes) })
+}
+
+func benchmarkArea(b *testing.B, area func(geo.Point) geo.Cell) {
+	r := rand.New(rand.NewPCG(3, 4))
+	ps := make([]geo.Point, 4096)
+	for i := range ps {
+		ps[i] = geo.Point{Lat: 34.6 + 0.3*r.Float64(), Lng: 113.5 + 0.4*r.Float64()}
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		area(ps[i%len(ps)])
+	}
 }
