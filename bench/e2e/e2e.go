@@ -55,7 +55,7 @@ const (
 	DefaultProducers     = 4
 	DefaultBatch         = 500
 	DefaultTimeScale     = 1
-	DefaultRoundEvery    = 500 * time.Millisecond
+	DefaultRoundEvery    = 250 * time.Millisecond
 	DefaultDrain         = time.Minute
 	DefaultSettle        = 30 * time.Second
 	// maxRiders is the largest fleet a run puts on shift.
