@@ -716,30 +716,6 @@ func (e *Engine) update(ctx context.Context, id string, fn func(o *orders.Order)
 	return err
 }
 
-// each applies one transition to every order of a trip, in one batch when
-// the repository can, and returns the first error.
-func (e *Engine) each(ctx context.Context, os []*orderState, fn func(x *orders.Order) (orders.Event, error)) error {
-	return applyEach(os, fn, func(ids []string, f func(x *orders.Order) ([]orders.Event, error)) []error {
-		return e.updateMany(ctx, ids, f)
-	})
-}
-
-// applyEach applies one transition to every order of os through write and
-// returns the first error, naming its order.
-func applyEach(os []*orderState, fn func(x *orders.Order) (orders.Event, error),
-	write func(ids []string, f func(x *orders.Order) ([]orders.Event, error)) []error) error {
-	ids := make([]string, len(os))
-	for i, o := range os {
-		ids[i] = o.id
-	}
-	for i, err := range write(ids, oneEvent(fn)) {
-		if err != nil {
-			return fmt.Errorf("order %s: %w", ids[i], err)
-		}
-	}
-	return nil
-}
-
 // oneEvent adapts a transition of one event to the repository's form.
 func oneEvent(fn func(x *orders.Order) (orders.Event, error)) func(x *orders.Order) ([]orders.Event, error) {
 	return func(x *orders.Order) ([]orders.Event, error) {

@@ -1,6 +1,9 @@
 package geo
 
-import "sync"
+import (
+	"slices"
+	"sync"
+)
 
 // AreaRes is the H3 resolution of dispatch areas (cells of about 36 km², edges of about 3.7
 // km). Every order and rider position belongs to the area cell that contains it; the stream is
@@ -31,11 +34,7 @@ func AreaOf(p Point) Cell {
 	c := CellOf(p, AreaRes)
 	areas.mu.Lock()
 	defer areas.mu.Unlock()
-	if len(areas.cells) < maxKnownAreas && !areas.known[c] {
-		if areas.known == nil {
-			areas.known = map[Cell]bool{}
-		}
-		areas.known[c] = true
+	if len(areas.cells) < maxKnownAreas && !slices.Contains(areas.cells, c) {
 		areas.cells = append(areas.cells, c)
 		areas.geos = append(areas.geos, newCellGeo(c))
 	}
@@ -47,7 +46,6 @@ var areas struct {
 	mu    sync.RWMutex
 	cells []Cell
 	geos  []*cellGeo
-	known map[Cell]bool
 }
 
 // maxKnownAreas bounds the outlines AreaOf keeps: a metropolis' worth. Past it, the areas not

@@ -562,17 +562,23 @@ func (c *changeSet) batch() *pgx.Batch {
 	if len(c.ids) == 1 {
 		return c.rowBatch()
 	}
-	var rows orderRows
-	oldSeq := make([]int64, 0, len(c.ids))
-	same := true
-	for _, id := range c.ids {
-		ch := c.byID[id]
-		rows.add(&ch.n)
-		oldSeq = append(oldSeq, ch.oldSeq)
-		same = same && ch.same
-	}
 	// The changes of an order's life leave its content as it was: then only the columns that
 	// follow its life are written, not the items and the rest of what it was placed with.
+	same := true
+	for _, id := range c.ids {
+		same = same && c.byID[id].same
+	}
+	var rows orderRows
+	oldSeq := make([]int64, 0, len(c.ids))
+	for _, id := range c.ids {
+		ch := c.byID[id]
+		n := ch.n
+		if same {
+			n.Items = nil // not written: no need to encode them
+		}
+		rows.add(&n)
+		oldSeq = append(oldSeq, ch.oldSeq)
+	}
 	stmt, args := updateOrders, rows.args()
 	if same {
 		stmt, args = updateProgress, pick(args, progressColumns)
