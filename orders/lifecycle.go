@@ -59,13 +59,22 @@ const (
 )
 
 // NewOrder validates an incoming order and starts its life: Status CREATED, Delivery UNASSIGNED,
-// Seq 1, and the ORDER_CREATED event at PlacedAt. Lifecycle fields set on o are discarded.
+// Seq 1, and the ORDER_CREATED event at PlacedAt. Lifecycle fields set on o are discarded. The
+// TrackingSecret and PickupCode that o carries (a replay, a restore) are kept; those it lacks are
+// drawn (NewTrackingSecret, NewPickupCode).
 func NewOrder(o Order) (Order, Event, error) {
 	if err := o.Validate(); err != nil {
 		return Order{}, Event{}, err
 	}
+	if o.TrackingSecret == "" {
+		o.TrackingSecret = NewTrackingSecret()
+	}
+	if o.PickupCode == "" {
+		o.PickupCode = NewPickupCode()
+	}
 	n := Order{
 		ID: o.ID, Platform: o.Platform, PlatformOrderID: o.PlatformOrderID, StoreID: o.StoreID,
+		TrackingSecret: o.TrackingSecret, PickupCode: o.PickupCode,
 		Section: o.Section, Items: o.Items,
 		SubtotalCents: o.SubtotalCents, DeliveryFeeCents: o.DeliveryFeeCents,
 		Dropoff: o.Dropoff, Address: o.Address, District: o.District,

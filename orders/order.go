@@ -4,9 +4,14 @@
 package orders
 
 import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"zhengxiang/geo"
@@ -202,8 +207,17 @@ func (h Handover) Contactless() bool { return h.Valid() && h != HandoverInPerson
 // only through the state machine methods (SendTicket, Offer, PickUp, ...).
 type Order struct {
 	ID, Platform, PlatformOrderID, StoreID string
-	Section                                Section
-	Items                                  []Item // shared between copies: replace, never modify in place
+
+	// TrackingSecret is the random part of the order's tracking token (TrackingToken): 128 bits
+	// from crypto/rand in unpadded base64url, 22 characters. Whoever holds the token may follow
+	// the order. NewOrder draws it, and it never changes.
+	TrackingSecret string
+	// PickupCode is the six decimal digits against which the store hands the goods to the rider.
+	// NewOrder draws it, and it never changes.
+	PickupCode string
+
+	Section Section
+	Items   []Item // shared between copies: replace, never modify in place
 
 	SubtotalCents, DeliveryFeeCents int64
 
@@ -253,6 +267,15 @@ func (o Order) Validate() error {
 			return Invalid(f.name, "must not be empty")
 		}
 	}
+	if strings.Contains(o.ID, ".") {
+		return Invalid("order.id", "%q contains '.', which ends the order id in a tracking token", o.ID)
+	}
+	if o.TrackingSecret != "" && !validTrackingSecret(o.TrackingSecret) {
+		return Invalid("order.tracking_secret", "is not %d characters of unpadded base64url", trackingSecretLen)
+	}
+	if o.PickupCode != "" && !validPickupCode(o.PickupCode) {
+		return Invalid("order.pickup_code", "is not %d decimal digits", pickupCodeLen)
+	}
 	if !o.Section.Valid() {
 		return Invalid("order.section", "%q is not a section", o.Section)
 	}
@@ -293,6 +316,108 @@ func (o Order) Validate() error {
 			o.PromiseAt.Format(time.RFC3339), o.PlacedAt.Format(time.RFC3339))
 	}
 	return nil
+}
+
+// The secrets' formats.
+const (
+	trackingSecretBytes = 16 // 128 random bits
+	trackingSecretLen   = 22 // base64.RawURLEncoding.EncodedLen(trackingSecretBytes)
+	pickupCodeLen       = 6
+)
+
+// NewTrackingSecret returns a fresh TrackingSecret: 128 bits from crypto/rand in unpadded
+// base64url, 22 characters.
+func NewTrackingSecret() string {
+	var b [trackingSecretBytes]byte
+	_, _ = rand.Read(b[:]) // never fails: the program crashes first
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// NewPickupCode returns a fresh PickupCode: six decimal digits, leading zeros kept, each of the
+// million codes equally likely. The draw is a uniform 32-bit number from crypto/rand, drawn again
+// in the rare case (under 0.03 %) that it falls in the last, incomplete million.
+func NewPickupCode() string {
+	const codes = 1_000_000
+	const limit = (1 << 32) / codes * codes
+	var b [4]byte
+	for {
+		_, _ = rand.Read(b[:])
+		v := binary.LittleEndian.Uint32(b[:])
+		if v >= limit {
+			continue
+		}
+		v %= codes
+		var code [pickupCodeLen]byte
+		for i := len(code) - 1; i >= 0; i-- {
+			code[i] = '0' + byte(v%10)
+			v /= 10
+		}
+		return string(code[:])
+	}
+}
+
+// TrackingToken returns the token with which a consumer follows the order: its ID, '.', and its
+// TrackingSecret. An order without a TrackingSecret has no token: the result is "".
+func (o Order) TrackingToken() string {
+	if o.TrackingSecret == "" {
+		return ""
+	}
+	return o.ID + "." + o.TrackingSecret
+}
+
+// ParseTrackingToken splits a token made by TrackingToken into the order's id and the secret to
+// check with CheckTrackingSecret. A token that does not have that shape is a KindInvalid error
+// on the field "token"; the message does not repeat the token.
+func ParseTrackingToken(token string) (orderID, secret string, err error) {
+	orderID, secret, ok := strings.Cut(token, ".")
+	switch {
+	case !ok:
+		return "", "", Invalid("token", "is not an order id and a secret separated by '.'")
+	case orderID == "":
+		return "", "", Invalid("token", "has no order id")
+	case !validTrackingSecret(secret):
+		return "", "", Invalid("token", "its secret is not %d characters of unpadded base64url", trackingSecretLen)
+	}
+	return orderID, secret, nil
+}
+
+// CheckTrackingSecret reports whether secret is the order's TrackingSecret, in a time that does
+// not depend on where the two differ. An order without a TrackingSecret matches nothing.
+func (o Order) CheckTrackingSecret(secret string) bool {
+	return o.TrackingSecret != "" && subtle.ConstantTimeCompare([]byte(o.TrackingSecret), []byte(secret)) == 1
+}
+
+// CheckPickupCode reports whether code is the order's PickupCode, in a time that does not depend
+// on where the two differ. An order without a PickupCode matches nothing.
+func (o Order) CheckPickupCode(code string) bool {
+	return o.PickupCode != "" && subtle.ConstantTimeCompare([]byte(o.PickupCode), []byte(code)) == 1
+}
+
+// validTrackingSecret reports whether s has the format of a TrackingSecret.
+func validTrackingSecret(s string) bool {
+	if len(s) != trackingSecretLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// validPickupCode reports whether s has the format of a PickupCode.
+func validPickupCode(s string) bool {
+	if len(s) != pickupCodeLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // checkPoint reports a coordinate that is not a number or out of range. A zero point (0°, 0°, in

@@ -28,12 +28,14 @@ func RunRepositoryContract(t *testing.T, newRepo func(t *testing.T) orders.Repos
 	t.Run("EventsInOrder", func(t *testing.T) { testEventsInOrder(t, newRepo(t)) })
 	t.Run("ListOrders", func(t *testing.T) { testListOrders(t, newRepo(t)) })
 	t.Run("UpdateOrders", func(t *testing.T) { testUpdateOrders(t, newRepo(t)) })
+	t.Run("Secrets", func(t *testing.T) { testSecrets(t, newRepo(t)) })
 	t.Run("CreateOrders", func(t *testing.T) { testCreateOrders(t, newRepo(t)) })
 	t.Run("CreateOrdersResend", func(t *testing.T) { testCreateOrdersResend(t, newRepo(t)) })
 	t.Run("CreateOrdersConflict", func(t *testing.T) { testCreateOrdersConflict(t, newRepo(t)) })
 	t.Run("CreateOrdersDuplicates", func(t *testing.T) { testCreateOrdersDuplicates(t, newRepo(t)) })
 	t.Run("CreateOrdersInvalid", func(t *testing.T) { testCreateOrdersInvalid(t, newRepo(t)) })
 	t.Run("CreateOrdersEmpty", func(t *testing.T) { testCreateOrdersEmpty(t, newRepo(t)) })
+	t.Run("CreateOrdersSecrets", func(t *testing.T) { testCreateOrdersSecrets(t, newRepo(t)) })
 }
 
 // mustCreate stores a new order made from o and returns it.
@@ -329,6 +331,95 @@ func testUpdateOrders(t *testing.T, repo orders.Repository) {
 	}
 }
 
+// testSecrets checks that the TrackingSecret and PickupCode an order was created with, drawn by
+// NewOrder or carried by the order (a restore), come back from every read and stay as they were
+// through every kind of update, and that a platform's resend, to which NewOrder gave secrets of
+// its own, gets the stored ones.
+func testSecrets(t *testing.T, repo orders.Repository) {
+	ctx := t.Context()
+	restored := SampleOrder("s-3")
+	restored.TrackingSecret, restored.PickupCode = "AAAAAAAAAAAAAAAAAAAAAA", "000123"
+	created := map[string]orders.Order{}
+	for _, o := range []orders.Order{SampleOrder("s-1"), SampleOrder("s-2"), restored} {
+		c := mustCreate(t, repo, o)
+		if c.TrackingSecret == "" || c.PickupCode == "" {
+			t.Fatalf("CreateOrder(%s) returned tracking secret %q and pickup code %q; want both set", o.ID, c.TrackingSecret, c.PickupCode)
+		}
+		created[o.ID] = c
+	}
+	checkSecrets(t, "CreateOrder of an order that carries its secrets", created["s-3"], restored)
+	wantStoredSecrets := func(what string) {
+		t.Helper()
+		for id, want := range created {
+			got, err := repo.GetOrder(ctx, id)
+			if err != nil {
+				t.Fatalf("%s: GetOrder(%s): %v", what, id, err)
+			}
+			checkSecrets(t, what+": GetOrder", got, want)
+		}
+		list, err := repo.ListOrders(ctx, orders.OrderFilter{})
+		if err != nil || len(list) != len(created) {
+			t.Fatalf("%s: ListOrders = %d orders, %v; want %d", what, len(list), err, len(created))
+		}
+		for _, got := range list {
+			checkSecrets(t, what+": ListOrders", got, created[got.ID])
+		}
+	}
+	wantStoredSecrets("after CreateOrder")
+
+	at := FestivalStart.Add(time.Minute)
+	o := mustUpdate(t, repo, "s-1", func(o *orders.Order) (orders.Event, error) { return o.SendTicket(at) })
+	checkSecrets(t, "UpdateOrder", o, created["s-1"])
+	// A change of content too: the order is written as a whole.
+	o = mustUpdate(t, repo, "s-1", func(o *orders.Order) (orders.Event, error) {
+		o.Address = "Gate 3, Jinshui Road 1"
+		return o.MerchantAccept(at)
+	})
+	checkSecrets(t, "UpdateOrder that changes the address", o, created["s-1"])
+	wantStoredSecrets("after UpdateOrder")
+
+	if bu, ok := repo.(orders.BatchUpdater); ok {
+		// A batch of the orders' life alone, then one that changes an order's content too.
+		for i, step := range []func(o *orders.Order) (orders.Event, error){
+			func(o *orders.Order) (orders.Event, error) { return o.SendTicket(at) },
+			func(o *orders.Order) (orders.Event, error) {
+				if o.ID == "s-3" {
+					o.Address = "Gate 3, Jinshui Road 1"
+				}
+				return o.MerchantAccept(at)
+			},
+		} {
+			errs, err := bu.UpdateOrders(ctx, []string{"s-2", "s-3"}, func(o *orders.Order) ([]orders.Event, error) {
+				ev, err := step(o)
+				return []orders.Event{ev}, err
+			})
+			if err != nil || errs[0] != nil || errs[1] != nil {
+				t.Fatalf("UpdateOrders %d = %v, %v", i+1, errs, err)
+			}
+		}
+		wantStoredSecrets("after UpdateOrders")
+	}
+
+	resent := SampleOrder("s-1-resent")
+	resent.PlatformOrderID = "s-1"
+	n, ev := MustNewOrder(t, resent)
+	stored, isNew, err := repo.CreateOrder(ctx, n, ev)
+	if err != nil || isNew {
+		t.Fatalf("CreateOrder of a resend = new %v, %v; want the stored order", isNew, err)
+	}
+	checkSecrets(t, "CreateOrder of a resend", stored, created["s-1"])
+	wantStoredSecrets("after a resend")
+}
+
+// checkSecrets reports got's secrets unless they are want's.
+func checkSecrets(t *testing.T, what string, got, want orders.Order) {
+	t.Helper()
+	if got.TrackingSecret != want.TrackingSecret || got.PickupCode != want.PickupCode {
+		t.Errorf("%s: order %s has tracking secret %q and pickup code %q, want %q and %q",
+			what, got.ID, got.TrackingSecret, got.PickupCode, want.TrackingSecret, want.PickupCode)
+	}
+}
+
 func testUpdateOrderRejected(t *testing.T, newRepo func(t *testing.T) orders.Repository) {
 	at := FestivalStart.Add(time.Minute)
 	errBoom := orders.Unavailable("printer offline")
@@ -368,6 +459,20 @@ func testUpdateOrderRejected(t *testing.T, newRepo func(t *testing.T) orders.Rep
 		{"changed key", func(o *orders.Order) ([]orders.Event, error) {
 			ev, err := o.SendTicket(at)
 			o.PlatformOrderID = "other"
+			return []orders.Event{ev}, err
+		}, orders.KindInvalid},
+		{"changed tracking secret", func(o *orders.Order) ([]orders.Event, error) {
+			ev, err := o.SendTicket(at)
+			o.TrackingSecret = orders.NewTrackingSecret()
+			return []orders.Event{ev}, err
+		}, orders.KindInvalid},
+		{"changed pickup code", func(o *orders.Order) ([]orders.Event, error) {
+			ev, err := o.SendTicket(at)
+			if o.PickupCode == "000000" {
+				o.PickupCode = "000001"
+			} else {
+				o.PickupCode = "000000"
+			}
 			return []orders.Event{ev}, err
 		}, orders.KindInvalid},
 	} {

@@ -307,3 +307,40 @@ func testCreateOrdersEmpty(t *testing.T, repo orders.Repository) {
 		t.Errorf("ListOrders after an empty batch = %v, %v", got, err)
 	}
 }
+
+// testCreateOrdersSecrets checks that CreateOrders stores the secrets of each order, drawn by
+// NewOrder or carried by the order, and that a resend, in the batch of the order it repeats or in
+// a later one, gets the stored secrets rather than those NewOrder gave it.
+func testCreateOrdersSecrets(t *testing.T, repo orders.Repository) {
+	bc := batchCreator(t, repo)
+	restored := SampleOrder("c-2")
+	restored.TrackingSecret, restored.PickupCode = "_-0123456789abcdefABCD", "004200"
+	resent := SampleOrder("c-1-again")
+	resent.PlatformOrderID = "c-1"
+	ps := []orders.Placement{
+		MustPlacement(t, SampleOrder("c-1"), stepSendTicket),
+		MustPlacement(t, restored),
+		MustPlacement(t, resent),
+	}
+	out := mustCreateOrders(t, bc, ps)
+	wantNew(t, repo, "order with drawn secrets", out[0], ps[0])
+	wantNew(t, repo, "order that carries its secrets", out[1], ps[1])
+	checkSecrets(t, "order that carries its secrets", out[1].Order, restored)
+	if c := out[2]; c.Err != nil || c.New {
+		t.Fatalf("resend in the batch of its first: New %v, %v; want the stored order", c.New, c.Err)
+	}
+	checkSecrets(t, "resend in the batch of its first", out[2].Order, ps[0].Order)
+
+	out = mustCreateOrders(t, bc, []orders.Placement{MustPlacement(t, resent, stepSendTicket)})
+	if c := out[0]; c.Err != nil || c.New {
+		t.Fatalf("resend in a later batch: New %v, %v; want the stored order", c.New, c.Err)
+	}
+	checkSecrets(t, "resend in a later batch", out[0].Order, ps[0].Order)
+	list, err := repo.ListOrders(t.Context(), orders.OrderFilter{})
+	if err != nil || len(list) != 2 {
+		t.Fatalf("ListOrders = %d orders, %v; want c-1 and c-2", len(list), err)
+	}
+	for i, got := range list {
+		checkSecrets(t, "ListOrders", got, ps[i].Order)
+	}
+}

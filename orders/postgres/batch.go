@@ -23,26 +23,28 @@ import (
 
 // orderColumnTypes are the SQL types of orderColumns, in the same order; the arrays of orderRows
 // are cast to them. items travels as text and is cast to jsonb where it is written.
-var orderColumnTypes = []string{"text", "text", "text", "text", "text", "text", "bigint",
+var orderColumnTypes = []string{"text", "text", "text", "text", "text", "text", "text", "text", "bigint",
 	"bigint", "double precision", "double precision", "text", "text", "timestamptz", "timestamptz", "timestamptz",
 	"text", "text", "text", "timestamptz", "text", "timestamptz", "timestamptz", "timestamptz",
 	"timestamptz", "timestamptz", "timestamptz", "text", "text", "bigint", "boolean"}
 
 // orderRows are orders column by column, in the order of orderColumns.
 type orderRows struct {
-	id, platform, platformOrderID, storeID, section, items []string
-	subtotal, fee                                          []int64
-	lat, lng                                               []float64
-	address, district                                      []string
-	placed, ready, promise                                 []pgtype.Timestamptz
-	status, delivery, riderID                              []string
-	offerExpires                                           []pgtype.Timestamptz
-	handover                                               []string
-	accepted, readyMarked, assigned                        []pgtype.Timestamptz
-	pickedUp, delivered, ended                             []pgtype.Timestamptz
-	reason, actor                                          []string
-	seq                                                    []int64
-	active                                                 []bool
+	id, platform, platformOrderID   []string
+	trackingSecret, pickupCode      []string
+	storeID, section, items         []string
+	subtotal, fee                   []int64
+	lat, lng                        []float64
+	address, district               []string
+	placed, ready, promise          []pgtype.Timestamptz
+	status, delivery, riderID       []string
+	offerExpires                    []pgtype.Timestamptz
+	handover                        []string
+	accepted, readyMarked, assigned []pgtype.Timestamptz
+	pickedUp, delivered, ended      []pgtype.Timestamptz
+	reason, actor                   []string
+	seq                             []int64
+	active                          []bool
 }
 
 func (r *orderRows) len() int { return len(r.id) }
@@ -53,6 +55,8 @@ func (r *orderRows) add(o *orders.Order) {
 	r.id = append(r.id, o.ID)
 	r.platform = append(r.platform, o.Platform)
 	r.platformOrderID = append(r.platformOrderID, o.PlatformOrderID)
+	r.trackingSecret = append(r.trackingSecret, o.TrackingSecret)
+	r.pickupCode = append(r.pickupCode, o.PickupCode)
 	r.storeID = append(r.storeID, o.StoreID)
 	r.section = append(r.section, string(o.Section))
 	r.items = append(r.items, string(items))
@@ -84,10 +88,10 @@ func (r *orderRows) add(o *orders.Order) {
 
 // args are the arrays in the order of orderColumns.
 func (r *orderRows) args() []any {
-	return []any{r.id, r.platform, r.platformOrderID, r.storeID, r.section, r.items, r.subtotal, r.fee,
-		r.lat, r.lng, r.address, r.district, r.placed, r.ready, r.promise, r.status, r.delivery, r.riderID,
-		r.offerExpires, r.handover, r.accepted, r.readyMarked, r.assigned, r.pickedUp, r.delivered, r.ended,
-		r.reason, r.actor, r.seq, r.active}
+	return []any{r.id, r.platform, r.platformOrderID, r.trackingSecret, r.pickupCode, r.storeID, r.section,
+		r.items, r.subtotal, r.fee, r.lat, r.lng, r.address, r.district, r.placed, r.ready, r.promise, r.status,
+		r.delivery, r.riderID, r.offerExpires, r.handover, r.accepted, r.readyMarked, r.assigned, r.pickedUp,
+		r.delivered, r.ended, r.reason, r.actor, r.seq, r.active}
 }
 
 // eventRows are events and their outbox rows, column by column: eventColumns, then the outbox's
@@ -342,30 +346,43 @@ var openAssignments = `INSERT INTO assignments (` + strings.Join(assignmentCols,
 var insertDeliveries = `INSERT INTO deliveries (` + strings.Join(deliveryCols, ", ") + `)
 	SELECT ` + prefixed("d", deliveryCols) + ` FROM ` + unnest(1, "d", deliveryCols, deliveryTypes)
 
-// updateOrders writes every column but the identity of the orders of orderRows.args, each only
-// if it is still at the seq of the last array, and returns the ids of the orders written.
-var updateOrders = updateOrdersOf(columns(orderColumns), orderColumnTypes)
+// updateOrders writes every column but the identity and the secrets of the orders of the arrays
+// of orderRows.args at updatedColumns, each only if it is still at the seq of the last array, and
+// returns the ids of the orders written.
+var updateOrders = updateOrdersOf(pick(columns(orderColumns), updatedColumns), pick(orderColumnTypes, updatedColumns))
 
 // updateProgress is updateOrders for orders whose content is as it was (sameContent): it writes
-// only the columns that follow an order's life, from the arrays of progressArgs.
+// only the columns that follow an order's life, from the arrays of orderRows.args at
+// progressColumns.
 var updateProgress = updateOrdersOf(pick(columns(orderColumns), progressColumns), pick(orderColumnTypes, progressColumns))
+
+// secretColumns are the secrets an order is created with (TrackingSecret, PickupCode); they never
+// change, so no update writes them.
+var secretColumns = map[string]bool{"tracking_secret": true, "pickup_code": true}
 
 // contentColumns are what an order was placed with; no change of its life alters them.
 var contentColumns = map[string]bool{"store_id": true, "section": true, "items": true, "subtotal_cents": true,
 	"delivery_fee_cents": true, "dropoff_lat": true, "dropoff_lng": true, "address": true, "district": true,
 	"placed_at": true}
 
+// updatedColumns are the positions in orderColumns of the identity and of the columns that an
+// update writes: all but the secrets.
+var updatedColumns = orderColumnsWhere(func(c string) bool { return !secretColumns[c] })
+
 // progressColumns are the positions in orderColumns of the identity and of the columns that are
-// not content.
-var progressColumns = func() []int {
+// neither content nor secrets.
+var progressColumns = orderColumnsWhere(func(c string) bool { return !contentColumns[c] && !secretColumns[c] })
+
+// orderColumnsWhere returns the positions in orderColumns of the columns that keep accepts.
+func orderColumnsWhere(keep func(column string) bool) []int {
 	var idx []int
 	for i, c := range columns(orderColumns) {
-		if !contentColumns[c] {
+		if keep(c) {
 			idx = append(idx, i)
 		}
 	}
 	return idx
-}()
+}
 
 // pick returns the elements of xs at the positions idx.
 func pick[T any](xs []T, idx []int) []T {
@@ -579,10 +596,11 @@ func (c *changeSet) batch() *pgx.Batch {
 		rows.add(&n)
 		oldSeq = append(oldSeq, ch.oldSeq)
 	}
-	stmt, args := updateOrders, rows.args()
+	stmt, cols := updateOrders, updatedColumns
 	if same {
-		stmt, args = updateProgress, pick(args, progressColumns)
+		stmt, cols = updateProgress, progressColumns
 	}
+	args := pick(rows.args(), cols)
 	b := &pgx.Batch{}
 	b.Queue(stmt, append(args, oldSeq)...).Query(func(res pgx.Rows) error {
 		written := make(map[string]bool, len(c.ids))
@@ -624,7 +642,7 @@ func (c *changeSet) rowBatch() *pgx.Batch {
 	b := &pgx.Batch{}
 	for _, id := range c.ids {
 		ch := c.byID[id]
-		b.Queue(updateOrder, append(orderArgs(&ch.n), ch.oldSeq)...).Exec(func(tag pgconn.CommandTag) error {
+		b.Queue(updateOrder, append(pick(orderArgs(&ch.n), updatedColumns), ch.oldSeq)...).Exec(func(tag pgconn.CommandTag) error {
 			if tag.RowsAffected() != 1 {
 				return orders.Conflict("order %s changed since it was read at seq %d", id, ch.oldSeq)
 			}
@@ -669,10 +687,12 @@ const (
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
 )
 
-// updateOrder writes every column but the identity ($1 to $3) of an order read at seq $31.
+// updateOrder writes every column but the identity ($1 to $3) and the secrets of an order read
+// at the seq of the last parameter, from orderArgs at updatedColumns.
 var updateOrder = func() string {
+	cols := pick(columns(orderColumns), updatedColumns)
 	var set []string
-	for i, c := range columns(orderColumns) {
+	for i, c := range cols {
 		switch c {
 		case "id", "platform", "platform_order_id":
 			continue
@@ -680,5 +700,5 @@ var updateOrder = func() string {
 		set = append(set, c+" = $"+strconv.Itoa(i+1))
 	}
 	return `UPDATE orders SET ` + strings.Join(set, ", ") +
-		` WHERE id = $1 AND platform = $2 AND platform_order_id = $3 AND seq = $` + strconv.Itoa(numOrderColumns+1)
+		` WHERE id = $1 AND platform = $2 AND platform_order_id = $3 AND seq = $` + strconv.Itoa(len(cols)+1)
 }()

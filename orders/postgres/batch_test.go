@@ -111,8 +111,8 @@ func scripts(at time.Time) map[string][]stepFn {
 	return out
 }
 
-// history is what the database holds of an order, without its id: the order, its events, its
-// outbox rows in id order, its assignments in id order and its delivery.
+// history is what the database holds of an order, without its id and its secrets: the order,
+// its events, its outbox rows in id order, its assignments in id order and its delivery.
 type history struct {
 	order                           orders.Order
 	events                          []orders.Event
@@ -131,7 +131,10 @@ func historyOf(t *testing.T, db *postgres.DB, id string) history {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o.ID, o.PlatformOrderID = "", ""
+	if o.TrackingSecret == "" || o.PickupCode == "" {
+		t.Errorf("order %s has tracking secret %q and pickup code %q; want both set", id, o.TrackingSecret, o.PickupCode)
+	}
+	o.ID, o.PlatformOrderID, o.TrackingSecret, o.PickupCode = "", "", "", ""
 	for i := range evs {
 		evs[i].OrderID = ""
 	}

@@ -57,19 +57,20 @@ const (
 	selectEvents          = `SELECT ` + eventColumns + ` FROM order_events WHERE order_id = $1 ORDER BY seq`
 )
 
-// insertOrder writes a new order with its creation event and outbox row in one statement, or
-// nothing when the id or the key is taken; it reports the outbox rows written (1 or 0).
+// insertOrder writes a new order ($1 to $32, orderArgs) with its creation event ($33 to $42,
+// eventArgs without the order id) and outbox row ($43) in one statement, or nothing when the id
+// or the key is taken; it reports the outbox rows written (1 or 0).
 var insertOrder = `WITH o AS (
 		INSERT INTO orders (` + orderColumns + `) VALUES (` + params(1, numOrderColumns) + `)
 		ON CONFLICT DO NOTHING
 		RETURNING id
 	), e AS (
 		INSERT INTO order_events (` + eventColumns + `)
-		SELECT o.id, $31::bigint, $32::text, $33::timestamptz, $34::text, $35::text, $36::text,
-			$37::text, $38::text, $39::text, $40::timestamptz
+		SELECT o.id, $33::bigint, $34::text, $35::timestamptz, $36::text, $37::text, $38::text,
+			$39::text, $40::text, $41::text, $42::timestamptz
 		FROM o
 	)
-	INSERT INTO outbox (order_id, seq, event) SELECT o.id, $31::bigint, $41::jsonb FROM o`
+	INSERT INTO outbox (order_id, seq, event) SELECT o.id, $33::bigint, $43::jsonb FROM o`
 
 // params returns "$from, ..., $to".
 func params(from, to int) string {
@@ -315,7 +316,9 @@ func (r *Repository) GetOrder(ctx context.Context, id string) (orders.Order, err
 // check out (orders.CheckEvents), writes in one transaction: the order (only if it is still at
 // the seq read), its events, one outbox row per event, and the assignments and deliveries the
 // events imply (see rowSet). A second active assignment of the order is refused by the
-// database and reported as KindConflict. fn runs inside the transaction, so it must be quick.
+// database and reported as KindConflict. A change of the order's identity or of its secrets
+// (TrackingSecret, PickupCode), which no update writes, is KindInvalid. fn runs inside the
+// transaction, so it must be quick.
 func (r *Repository) UpdateOrder(ctx context.Context, id string, fn func(o *orders.Order) ([]orders.Event, error)) (orders.Order, error) {
 	var (
 		out   orders.Order
@@ -341,6 +344,9 @@ func (r *Repository) UpdateOrder(ctx context.Context, id string, fn func(o *orde
 		}
 		if n.ID != old.ID || n.Key() != old.Key() {
 			return orders.Invalid("order.id", "update of order %s changed its identity to %s (%s)", id, n.ID, n.Key())
+		}
+		if n.TrackingSecret != old.TrackingSecret || n.PickupCode != old.PickupCode {
+			return orders.Invalid("order.tracking_secret", "update of order %s changed its tracking secret or pickup code", id)
 		}
 		if err := orders.CheckEvents(old.Seq, n, evs); err != nil {
 			return err
@@ -369,8 +375,8 @@ func (r *Repository) UpdateOrder(ctx context.Context, id string, fn func(o *orde
 // that two batches cannot deadlock), calls fn on a copy of each in the order of ids, and writes
 // every change that fn made and whose events check out; see orders.BatchUpdater. An order
 // missing or refused by fn, or whose change the database could not store (a NUL byte in a
-// reason, say), is reported in errs and left alone. An id given twice is changed twice: the
-// second fn sees the first one's change.
+// reason, say), or whose identity or secrets fn changed, is reported in errs and left alone. An
+// id given twice is changed twice: the second fn sees the first one's change.
 //
 // The writes are set-based: whatever the number of orders, one UPDATE of the orders (each only
 // if it is still at the seq read), one INSERT of the events with their outbox rows, and, when
@@ -423,6 +429,10 @@ func (r *Repository) UpdateOrders(ctx context.Context, ids []string, fn func(o *
 			}
 			if n.ID != old.ID || n.Key() != old.Key() {
 				errs[i] = orders.Invalid("order.id", "update of order %s changed its identity to %s (%s)", id, n.ID, n.Key())
+				continue
+			}
+			if n.TrackingSecret != old.TrackingSecret || n.PickupCode != old.PickupCode {
+				errs[i] = orders.Invalid("order.tracking_secret", "update of order %s changed its tracking secret or pickup code", id)
 				continue
 			}
 			if err := orders.CheckEvents(old.Seq, n, evs); err != nil {

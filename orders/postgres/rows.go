@@ -96,17 +96,18 @@ func truncateOrder(o *orders.Order) {
 }
 
 // orderColumns are the columns of orders in the order orderArgs and scanOrder use.
-const orderColumns = `id, platform, platform_order_id, store_id, section, items, subtotal_cents,
-	delivery_fee_cents, dropoff_lat, dropoff_lng, address, district, placed_at, ready_at, promise_at,
-	status, delivery, rider_id, offer_expires_at, handover, accepted_at, ready_marked_at, assigned_at,
-	picked_up_at, delivered_at, ended_at, reason, actor, seq, active`
+const orderColumns = `id, platform, platform_order_id, tracking_secret, pickup_code, store_id, section,
+	items, subtotal_cents, delivery_fee_cents, dropoff_lat, dropoff_lng, address, district, placed_at,
+	ready_at, promise_at, status, delivery, rider_id, offer_expires_at, handover, accepted_at,
+	ready_marked_at, assigned_at, picked_up_at, delivered_at, ended_at, reason, actor, seq, active`
 
 // numOrderColumns is the number of orderColumns.
-const numOrderColumns = 30
+const numOrderColumns = 32
 
 // orderArgs are o's values for orderColumns.
 func orderArgs(o *orders.Order) []any {
-	return []any{o.ID, o.Platform, o.PlatformOrderID, o.StoreID, string(o.Section), itemsJSON(o.Items),
+	return []any{o.ID, o.Platform, o.PlatformOrderID, o.TrackingSecret, o.PickupCode, o.StoreID,
+		string(o.Section), itemsJSON(o.Items),
 		o.SubtotalCents, o.DeliveryFeeCents, o.Dropoff.Lat, o.Dropoff.Lng, o.Address, o.District,
 		ts(o.PlacedAt), ts(o.ReadyAt), ts(o.PromiseAt), string(o.Status), string(o.Delivery), o.RiderID,
 		ts(o.OfferExpiresAt), string(o.Handover), ts(o.AcceptedAt), ts(o.ReadyMarkedAt), ts(o.AssignedAt),
@@ -123,9 +124,9 @@ func scanOrder(row pgx.Row) (orders.Order, error) {
 		assigned, picked, delivered, ended              pgtype.Timestamptz
 		active                                          bool
 	)
-	err := row.Scan(&o.ID, &o.Platform, &o.PlatformOrderID, &o.StoreID, &section, &items,
-		&o.SubtotalCents, &o.DeliveryFeeCents, &o.Dropoff.Lat, &o.Dropoff.Lng, &o.Address, &o.District,
-		&placed, &ready, &promise, &status, &delivery, &o.RiderID,
+	err := row.Scan(&o.ID, &o.Platform, &o.PlatformOrderID, &o.TrackingSecret, &o.PickupCode, &o.StoreID,
+		&section, &items, &o.SubtotalCents, &o.DeliveryFeeCents, &o.Dropoff.Lat, &o.Dropoff.Lng, &o.Address,
+		&o.District, &placed, &ready, &promise, &status, &delivery, &o.RiderID,
 		&offer, &handover, &accepted, &marked, &assigned,
 		&picked, &delivered, &ended, &o.Reason, &o.Actor, &o.Seq, &active)
 	if err != nil {
