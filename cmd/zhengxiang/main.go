@@ -124,6 +124,7 @@ Commands:
   demo          simulate a festival day in Zhengzhou on the embedded default, then serve it
   serve         run the service: Kafka intake, dispatcher, PostgreSQL record, events out
   migrate       apply the record's migrations to PostgreSQL
+  keys          create, list and revoke the public API's keys
   replay mdrp   replay Grubhub MDRP instances through the dispatcher and check them
   bench geo     measure the live rider index, beside Redis and PostGIS
   bench e2e     measure serve end to end on Kafka and PostgreSQL, beside their own limits
@@ -181,7 +182,8 @@ type parsed interface {
 }
 
 // flagSet returns the flags of the named command. A command of two words
-// (replay mdrp, bench geo, bench e2e) takes its second word from rest.
+// (keys create, replay mdrp, bench geo, bench e2e) takes its second word
+// from rest.
 func (m *Main) flagSet(name string, rest []string) (*flag.FlagSet, parsed, error) {
 	sub := ""
 	if len(rest) > 0 {
@@ -199,6 +201,14 @@ func (m *Main) flagSet(name string, rest []string) (*flag.FlagSet, parsed, error
 	case "migrate":
 		fs = flag.NewFlagSet("migrate", flag.ContinueOnError)
 		cmd = newMigrateCmd(fs)
+	case "keys":
+		switch sub {
+		case "create", "list", "revoke":
+			fs = flag.NewFlagSet("keys "+sub, flag.ContinueOnError)
+			cmd = newKeysCmd(fs, sub)
+		default:
+			return nil, nil, usagef("keys: want 'keys create', 'keys list' or 'keys revoke', got %q", sub)
+		}
 	case "replay":
 		if sub != "mdrp" {
 			return nil, nil, usagef("replay: want 'replay mdrp', the only benchmark replayed, got %q", sub)
@@ -289,6 +299,21 @@ stream. --fleet adds simulated riders and stores that work the orders.`,
 
 Applies the record's numbered migrations to the database, under an advisory
 lock so that several processes may run it at once. serve applies them too.`,
+	"keys create": `Usage: zhengxiang keys create --role ROLE [--platform P] [--store S]... [--rider R] [flags]
+
+Makes an API key of the public API for a principal: a platform (--platform),
+a merchant (one --store or more), a rider (--rider), an operator (--platform,
+or none for the city's) or the bureau. Prints the key once, alone on a line;
+only its hash is kept, in PostgreSQL with --pg (or ` + EnvPGURL + `), else in
+the key file.`,
+	"keys list": `Usage: zhengxiang keys list [--pg URL | --file FILE]
+
+Lists the API keys: id, role, scope, name, rate limit, when created and when
+revoked. Never a key or its hash.`,
+	"keys revoke": `Usage: zhengxiang keys revoke [--pg URL | --file FILE] ID
+
+Revokes the API key with the id (or the key itself). Running servers refuse
+it once their cache of keys has expired, within 30 s.`,
 	"replay mdrp": `Usage: zhengxiang replay mdrp [flags] INSTANCE_DIR...
 
 Replays Grubhub Meal Delivery Routing Problem instances online through the
