@@ -28,6 +28,7 @@ const (
 	EventCancelled        EventType = "CANCELLED"
 	EventFailed           EventType = "FAILED"
 	EventReturned         EventType = "RETURNED"
+	EventReceiptConfirmed EventType = "RECEIPT_CONFIRMED"
 )
 
 // Event is one change of an order, with the statuses it left the order in. Seq is the order's
@@ -36,8 +37,8 @@ const (
 //
 // RiderID is the rider concerned: the one offered, assigned or delivering, and for an event that
 // releases a rider (OFFER_DECLINED, OFFER_EXPIRED, REASSIGNED, MERCHANT_REJECTED, AUTO_CANCELLED,
-// CANCELLED) the rider released. ExpiresAt is set on OFFERED, Handover on DELIVERED, Reason and
-// Actor on the events that end or undo something.
+// CANCELLED) the rider released; RECEIPT_CONFIRMED names none. ExpiresAt is set on OFFERED,
+// Handover on DELIVERED, Reason and Actor on the events that end or undo something.
 type Event struct {
 	OrderID   string
 	Seq       int64
@@ -108,6 +109,7 @@ const (
 	opCancel
 	opFail
 	opReturn
+	opConfirmReceipt
 	numOps
 )
 
@@ -134,7 +136,9 @@ var (
 // rules is the state machine. A transition is legal when the order has not ended, its Status is in
 // from and its Delivery in delivery; the method then checks its own arguments (rider, expiry,
 // reason, handover). Offers and assignment may happen while the merchant prepares; everything from
-// pickup on needs the goods ready, so the order side stays READY_FOR_PICKUP to the end.
+// pickup on needs the goods ready, so the order side stays READY_FOR_PICKUP to the end. The one
+// transition of an ended order is the consumer's confirmation of a delivered order's receipt
+// (afterEnd).
 var rules = [numOps]rule{
 	opSendTicket:      {"send the ticket", EventTicketSent, []OrderStatus{StatusCreated}, beforePickup, StatusTicketSent, ""},
 	opMerchantAccept:  {"accept as merchant", EventMerchantAccepted, []OrderStatus{StatusTicketSent}, beforePickup, StatusMerchantAccepted, ""},
@@ -154,13 +158,18 @@ var rules = [numOps]rule{
 	opCancel:          {"cancel", EventCancelled, live, beforePickup, StatusCancelled, DeliveryCancelled},
 	opFail:            {"fail", EventFailed, ready, []DeliveryStatus{DeliveryPickedUp, DeliveryArrivedAtDropoff}, "", DeliveryFailed},
 	opReturn:          {"return", EventReturned, ready, []DeliveryStatus{DeliveryFailed}, "", DeliveryReturned},
+	opConfirmReceipt:  {"confirm receipt", EventReceiptConfirmed, ready, []DeliveryStatus{DeliveryDelivered}, "", ""},
 }
+
+// afterEnd reports whether op may run on an ended order: only ConfirmReceipt, which records
+// what the consumer says of a delivery that has ended and changes neither status.
+func afterEnd(op op) bool { return op == opConfirmReceipt }
 
 // check returns the KindConflict error of an illegal transition, or nil.
 func (o *Order) check(op op) error {
 	r := &rules[op]
 	switch {
-	case o.Terminal():
+	case o.Terminal() && !afterEnd(op):
 		return Conflict("order %s has ended (%s/%s): cannot %s", o.ID, o.Status, o.Delivery, r.verb)
 	case op == opPickUp && has(r.delivery, o.Delivery) && has(live, o.Status) && o.Status != StatusReadyForPickup:
 		return Conflict("order %s is not ready (%s/%s): cannot %s", o.ID, o.Status, o.Delivery, r.verb)
@@ -404,4 +413,19 @@ func (o *Order) Fail(at time.Time, reason string) (Event, error) {
 // Return records that a failed delivery's goods are back at the store: FAILED → RETURNED.
 func (o *Order) Return(at time.Time) (Event, error) {
 	return o.apply(opReturn, at, nil, nil)
+}
+
+// ConfirmReceipt records that the consumer confirmed having the goods of a DELIVERED order: it
+// sets ReceiptConfirmedAt and leaves Status, Delivery and EndedAt as they are. It is the one
+// step an ended order takes. Any other delivery status, or a receipt confirmed already, is
+// KindConflict. The event names no rider: the delivery was over before.
+func (o *Order) ConfirmReceipt(at time.Time) (Event, error) {
+	ev, err := o.apply(opConfirmReceipt, at, func() error {
+		if !o.ReceiptConfirmedAt.IsZero() {
+			return Conflict("order %s: receipt already confirmed at %s", o.ID, o.ReceiptConfirmedAt.Format(time.RFC3339))
+		}
+		return nil
+	}, func(n *Order, _ *Event) { n.ReceiptConfirmedAt = at })
+	ev.RiderID = ""
+	return ev, err
 }

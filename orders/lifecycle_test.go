@@ -26,11 +26,14 @@ var (
 )
 
 // inState returns a valid order placed at FestivalStart and put straight into st, with the rider
-// fields that go with st, at seq 7.
+// fields that go with st, at seq 7. An order in an ended state ended a minute before at.
 func inState(t *testing.T, st state) orders.Order {
 	t.Helper()
 	o, _ := orderstest.MustNewOrder(t, orderstest.SampleOrder("o-1"))
 	o.Status, o.Delivery, o.Seq = st.s, st.d, 7
+	if o.Terminal() {
+		o.EndedAt = at.Add(-time.Minute)
+	}
 	switch st.d {
 	case orders.DeliveryUnassigned, orders.DeliveryCancelled:
 	case orders.DeliveryOffered:
@@ -94,6 +97,8 @@ var transitions = []transition{
 		call: func(o *orders.Order) (orders.Event, error) { return o.Fail(at, "nobody at the address") }},
 	{name: "Return", event: orders.EventReturned, at: at,
 		call: func(o *orders.Order) (orders.Event, error) { return o.Return(at) }},
+	{name: "ConfirmReceipt", event: orders.EventReceiptConfirmed, at: at,
+		call: func(o *orders.Order) (orders.Event, error) { return o.ConfirmReceipt(at) }},
 }
 
 // legalMoves is the specification of the state machine, DESIGN.md §3: for each transition, the
@@ -157,6 +162,9 @@ func legalMoves() map[string]map[state]state {
 		add("Fail", state{ready, d}, state{ready, failed})
 	}
 	add("Return", state{ready, failed}, state{ready, orders.DeliveryReturned})
+	// The consumer confirms the receipt of a delivered order, which has ended: the one step
+	// after the end, and it changes neither side.
+	add("ConfirmReceipt", state{ready, orders.DeliveryDelivered}, state{ready, orders.DeliveryDelivered})
 	return m
 }
 
@@ -256,8 +264,26 @@ func checkMoved(t *testing.T, tr transition, before, o orders.Order, ev orders.E
 	if !orders.SameContent(o, before) || o.Key() != before.Key() || !o.PlacedAt.Equal(before.PlacedAt) {
 		t.Errorf("the change altered what was ordered")
 	}
-	if o.Terminal() != o.EndedAt.Equal(tr.at) || (!o.Terminal() && !o.EndedAt.IsZero()) {
+	if before.Terminal() {
+		if !o.EndedAt.Equal(before.EndedAt) {
+			t.Errorf("ended at %v, want %v as before", o.EndedAt, before.EndedAt)
+		}
+	} else if o.Terminal() != o.EndedAt.Equal(tr.at) || (!o.Terminal() && !o.EndedAt.IsZero()) {
 		t.Errorf("terminal %v, ended at %v", o.Terminal(), o.EndedAt)
+	}
+	if tr.event == orders.EventReceiptConfirmed {
+		if !o.ReceiptConfirmedAt.Equal(tr.at) {
+			t.Errorf("receipt confirmed at %v, want %v", o.ReceiptConfirmedAt, tr.at)
+		}
+		// The delivery is over: the order keeps its rider, the event names none.
+		if ev.RiderID != "" || o.RiderID != before.RiderID || !o.AssignedAt.Equal(before.AssignedAt) {
+			t.Errorf("event names rider %q; order rider %q assigned at %v, want %q at %v",
+				ev.RiderID, o.RiderID, o.AssignedAt, before.RiderID, before.AssignedAt)
+		}
+		return
+	}
+	if !o.ReceiptConfirmedAt.IsZero() {
+		t.Errorf("%s set the receipt confirmation to %v", tr.name, o.ReceiptConfirmedAt)
 	}
 	switch to.d {
 	case orders.DeliveryUnassigned, orders.DeliveryCancelled:
@@ -326,6 +352,12 @@ func TestTransitionArguments(t *testing.T) {
 			func(o *orders.Order) (orders.Event, error) { return o.Cancel(at, "consumer", "too late") }, orders.KindConflict, "cannot cancel"},
 		{"reject after accepting", state{accepted, orders.DeliveryUnassigned},
 			func(o *orders.Order) (orders.Event, error) { return o.MerchantReject(at, "out of stock") }, orders.KindConflict, "MERCHANT_ACCEPTED"},
+		{"confirm receipt without time", state{ready, orders.DeliveryDelivered},
+			func(o *orders.Order) (orders.Event, error) { return o.ConfirmReceipt(time.Time{}) }, orders.KindInvalid, "at"},
+		{"confirm receipt on the way", state{ready, orders.DeliveryArrivedAtDropoff},
+			func(o *orders.Order) (orders.Event, error) { return o.ConfirmReceipt(at) }, orders.KindConflict, "cannot confirm receipt"},
+		{"confirm receipt of a returned order", state{ready, orders.DeliveryReturned},
+			func(o *orders.Order) (orders.Event, error) { return o.ConfirmReceipt(at) }, orders.KindConflict, "RETURNED"},
 		{"anything after delivery", state{ready, orders.DeliveryDelivered},
 			func(o *orders.Order) (orders.Event, error) { return o.Fail(at, "changed mind") }, orders.KindConflict, "has ended"},
 		{"anything after rejection", state{orders.StatusRejected, orders.DeliveryCancelled},
@@ -412,6 +444,30 @@ func TestLifecycle(t *testing.T) {
 		if !o.Terminal() || o.Active() || o.Handover != orders.HandoverLocker || o.RiderID != "rider-2" {
 			t.Errorf("delivered order: %+v", o)
 		}
+		if !o.ReceiptConfirmedAt.IsZero() {
+			t.Errorf("delivered order has its receipt confirmed at %v", o.ReceiptConfirmedAt)
+		}
+
+		delivered := o
+		ev = must(o.ConfirmReceipt(minute(40)))
+		want := orders.Event{OrderID: "o-1", Seq: 13, Type: orders.EventReceiptConfirmed, At: minute(40),
+			Status: orders.StatusReadyForPickup, Delivery: orders.DeliveryDelivered}
+		if ev != want {
+			t.Errorf("confirm receipt: event %+v, want %+v", ev, want)
+		}
+		confirmed := delivered
+		confirmed.Seq, confirmed.ReceiptConfirmedAt = 13, minute(40)
+		if !reflect.DeepEqual(o, confirmed) {
+			t.Errorf("confirmed order:\n got %+v\nwant %+v", o, confirmed)
+		}
+		before := o
+		ev, err := o.ConfirmReceipt(minute(41))
+		checkRefused(t, err, orders.KindConflict, o, before, ev)
+		if err != nil && !strings.Contains(err.Error(), "already confirmed") {
+			t.Errorf("second confirmation: %v, want it to say the receipt is already confirmed", err)
+		}
+		ev, err = o.Fail(minute(42), "changed mind")
+		checkRefused(t, err, orders.KindConflict, o, before, ev)
 	})
 
 	t.Run("failed and returned", func(t *testing.T) {

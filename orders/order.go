@@ -237,6 +237,10 @@ type Order struct {
 
 	AcceptedAt, ReadyMarkedAt, AssignedAt, PickedUpAt, DeliveredAt, EndedAt time.Time
 
+	// ReceiptConfirmedAt is when the consumer confirmed having the goods (ConfirmReceipt), after
+	// the order was DELIVERED; zero until then, and for an order never confirmed.
+	ReceiptConfirmedAt time.Time
+
 	// Reason and Actor are those of the last cancel, reject, failure or reassignment; Actor is
 	// empty when the change names none (Reassign, Fail).
 	Reason, Actor string
@@ -247,7 +251,8 @@ type Order struct {
 // Key returns the idempotency key of the order: platform + "/" + platform order id.
 func (o Order) Key() string { return o.Platform + "/" + o.PlatformOrderID }
 
-// Terminal reports whether the order has ended: rejected, cancelled, delivered or returned.
+// Terminal reports whether the order has ended: rejected, cancelled, delivered or returned. The
+// consumer may still confirm the receipt of a delivered order (ConfirmReceipt).
 func (o Order) Terminal() bool { return o.Status.Ended() || o.Delivery.Ended() }
 
 // Active reports whether the order has not ended.

@@ -36,6 +36,7 @@ func RunRepositoryContract(t *testing.T, newRepo func(t *testing.T) orders.Repos
 	t.Run("CreateOrdersInvalid", func(t *testing.T) { testCreateOrdersInvalid(t, newRepo(t)) })
 	t.Run("CreateOrdersEmpty", func(t *testing.T) { testCreateOrdersEmpty(t, newRepo(t)) })
 	t.Run("CreateOrdersSecrets", func(t *testing.T) { testCreateOrdersSecrets(t, newRepo(t)) })
+	t.Run("ConfirmReceipt", func(t *testing.T) { testConfirmReceipt(t, newRepo(t)) })
 }
 
 // mustCreate stores a new order made from o and returns it.
@@ -711,7 +712,7 @@ func sameOrder(a, b orders.Order) bool {
 
 func timesOf(o *orders.Order) []*time.Time {
 	return []*time.Time{&o.PlacedAt, &o.ReadyAt, &o.PromiseAt, &o.OfferExpiresAt, &o.AcceptedAt,
-		&o.ReadyMarkedAt, &o.AssignedAt, &o.PickedUpAt, &o.DeliveredAt, &o.EndedAt}
+		&o.ReadyMarkedAt, &o.AssignedAt, &o.PickedUpAt, &o.DeliveredAt, &o.EndedAt, &o.ReceiptConfirmedAt}
 }
 
 func sameEvent(a, b orders.Event) bool {

@@ -26,7 +26,7 @@ import (
 var orderColumnTypes = []string{"text", "text", "text", "text", "text", "text", "text", "text", "bigint",
 	"bigint", "double precision", "double precision", "text", "text", "timestamptz", "timestamptz", "timestamptz",
 	"text", "text", "text", "timestamptz", "text", "timestamptz", "timestamptz", "timestamptz",
-	"timestamptz", "timestamptz", "timestamptz", "text", "text", "bigint", "boolean"}
+	"timestamptz", "timestamptz", "timestamptz", "timestamptz", "text", "text", "bigint", "boolean"}
 
 // orderRows are orders column by column, in the order of orderColumns.
 type orderRows struct {
@@ -42,6 +42,7 @@ type orderRows struct {
 	handover                        []string
 	accepted, readyMarked, assigned []pgtype.Timestamptz
 	pickedUp, delivered, ended      []pgtype.Timestamptz
+	receiptConfirmed                []pgtype.Timestamptz
 	reason, actor                   []string
 	seq                             []int64
 	active                          []bool
@@ -80,6 +81,7 @@ func (r *orderRows) add(o *orders.Order) {
 	r.pickedUp = append(r.pickedUp, ts(o.PickedUpAt))
 	r.delivered = append(r.delivered, ts(o.DeliveredAt))
 	r.ended = append(r.ended, ts(o.EndedAt))
+	r.receiptConfirmed = append(r.receiptConfirmed, ts(o.ReceiptConfirmedAt))
 	r.reason = append(r.reason, o.Reason)
 	r.actor = append(r.actor, o.Actor)
 	r.seq = append(r.seq, o.Seq)
@@ -91,7 +93,7 @@ func (r *orderRows) args() []any {
 	return []any{r.id, r.platform, r.platformOrderID, r.trackingSecret, r.pickupCode, r.storeID, r.section,
 		r.items, r.subtotal, r.fee, r.lat, r.lng, r.address, r.district, r.placed, r.ready, r.promise, r.status,
 		r.delivery, r.riderID, r.offerExpires, r.handover, r.accepted, r.readyMarked, r.assigned, r.pickedUp,
-		r.delivered, r.ended, r.reason, r.actor, r.seq, r.active}
+		r.delivered, r.ended, r.receiptConfirmed, r.reason, r.actor, r.seq, r.active}
 }
 
 // eventRows are events and their outbox rows, column by column: eventColumns, then the outbox's
@@ -424,11 +426,12 @@ func updateOrdersOf(cols, types []string) string {
 }
 
 // insertPlacements writes new orders with their events, outbox rows, assignments and deliveries
-// in one statement: the orders of orderRows.args ($1..$30) in array order, each unless its id or
-// key is taken (by a stored order or by an earlier one of the arrays), then the rows of the
-// other tables whose pi is the position (from 1) of an order written. It returns those
-// positions. Rows of one order position never meet those of another: two positions with the
-// same id and key cannot both be written, and only the first of them counts as written.
+// in one statement: the orders of orderRows.args (the first numOrderColumns parameters) in array
+// order, each unless its id or key is taken (by a stored order or by an earlier one of the
+// arrays), then the rows of the other tables whose pi is the position (from 1) of an order
+// written. It returns those positions. Rows of one order position never meet those of another:
+// two positions with the same id and key cannot both be written, and only the first of them
+// counts as written.
 var insertPlacements = func() string {
 	cols := columns(orderColumns)
 	n := numOrderColumns

@@ -76,6 +76,7 @@ func scripts(at time.Time) map[string][]stepFn {
 			steps(func(o *orders.Order) (orders.Event, error) {
 				return o.Deliver(next(), "rider-1", orders.HandoverLocker)
 			}),
+			steps(func(o *orders.Order) (orders.Event, error) { return o.ConfirmReceipt(next()) }),
 		},
 		"reassigned": {
 			steps(assign("rider-2")),

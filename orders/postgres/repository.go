@@ -57,20 +57,27 @@ const (
 	selectEvents          = `SELECT ` + eventColumns + ` FROM order_events WHERE order_id = $1 ORDER BY seq`
 )
 
-// insertOrder writes a new order ($1 to $32, orderArgs) with its creation event ($33 to $42,
-// eventArgs without the order id) and outbox row ($43) in one statement, or nothing when the id
-// or the key is taken; it reports the outbox rows written (1 or 0).
-var insertOrder = `WITH o AS (
+// insertOrder writes a new order ($1 to $numOrderColumns, orderArgs) with its creation event
+// (the next ten parameters, eventArgs without the order id) and outbox row (the last one) in one
+// statement, or nothing when the id or the key is taken; it reports the outbox rows written (1
+// or 0).
+var insertOrder = func() string {
+	var ev []string // the event's parameters, cast to eventTypes without order_id and event
+	for i, t := range eventTypes[1 : len(eventTypes)-1] {
+		ev = append(ev, "$"+strconv.Itoa(numOrderColumns+1+i)+"::"+t)
+	}
+	seq, outbox := ev[0], "$"+strconv.Itoa(numOrderColumns+1+len(ev))
+	return `WITH o AS (
 		INSERT INTO orders (` + orderColumns + `) VALUES (` + params(1, numOrderColumns) + `)
 		ON CONFLICT DO NOTHING
 		RETURNING id
 	), e AS (
 		INSERT INTO order_events (` + eventColumns + `)
-		SELECT o.id, $33::bigint, $34::text, $35::timestamptz, $36::text, $37::text, $38::text,
-			$39::text, $40::text, $41::text, $42::timestamptz
+		SELECT o.id, ` + strings.Join(ev, ", ") + `
 		FROM o
 	)
-	INSERT INTO outbox (order_id, seq, event) SELECT o.id, $33::bigint, $43::jsonb FROM o`
+	INSERT INTO outbox (order_id, seq, event) SELECT o.id, ` + seq + `, ` + outbox + `::jsonb FROM o`
+}()
 
 // params returns "$from, ..., $to".
 func params(from, to int) string {

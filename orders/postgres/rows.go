@@ -90,7 +90,7 @@ func (j eventJSON) event() orders.Event {
 // truncateOrder truncates o's times to microseconds, as they will be stored.
 func truncateOrder(o *orders.Order) {
 	for _, t := range [...]*time.Time{&o.PlacedAt, &o.ReadyAt, &o.PromiseAt, &o.OfferExpiresAt, &o.AcceptedAt,
-		&o.ReadyMarkedAt, &o.AssignedAt, &o.PickedUpAt, &o.DeliveredAt, &o.EndedAt} {
+		&o.ReadyMarkedAt, &o.AssignedAt, &o.PickedUpAt, &o.DeliveredAt, &o.EndedAt, &o.ReceiptConfirmedAt} {
 		*t = micro(*t)
 	}
 }
@@ -99,10 +99,11 @@ func truncateOrder(o *orders.Order) {
 const orderColumns = `id, platform, platform_order_id, tracking_secret, pickup_code, store_id, section,
 	items, subtotal_cents, delivery_fee_cents, dropoff_lat, dropoff_lng, address, district, placed_at,
 	ready_at, promise_at, status, delivery, rider_id, offer_expires_at, handover, accepted_at,
-	ready_marked_at, assigned_at, picked_up_at, delivered_at, ended_at, reason, actor, seq, active`
+	ready_marked_at, assigned_at, picked_up_at, delivered_at, ended_at, receipt_confirmed_at, reason, actor,
+	seq, active`
 
 // numOrderColumns is the number of orderColumns.
-const numOrderColumns = 32
+const numOrderColumns = 33
 
 // orderArgs are o's values for orderColumns.
 func orderArgs(o *orders.Order) []any {
@@ -111,7 +112,8 @@ func orderArgs(o *orders.Order) []any {
 		o.SubtotalCents, o.DeliveryFeeCents, o.Dropoff.Lat, o.Dropoff.Lng, o.Address, o.District,
 		ts(o.PlacedAt), ts(o.ReadyAt), ts(o.PromiseAt), string(o.Status), string(o.Delivery), o.RiderID,
 		ts(o.OfferExpiresAt), string(o.Handover), ts(o.AcceptedAt), ts(o.ReadyMarkedAt), ts(o.AssignedAt),
-		ts(o.PickedUpAt), ts(o.DeliveredAt), ts(o.EndedAt), o.Reason, o.Actor, o.Seq, o.Active()}
+		ts(o.PickedUpAt), ts(o.DeliveredAt), ts(o.EndedAt), ts(o.ReceiptConfirmedAt), o.Reason, o.Actor, o.Seq,
+		o.Active()}
 }
 
 // scanOrder reads a row of orderColumns, without active.
@@ -121,14 +123,14 @@ func scanOrder(row pgx.Row) (orders.Order, error) {
 		items                                           []itemJSON
 		section, status, delivery, handover             string
 		placed, ready, promise, offer, accepted, marked pgtype.Timestamptz
-		assigned, picked, delivered, ended              pgtype.Timestamptz
+		assigned, picked, delivered, ended, confirmed   pgtype.Timestamptz
 		active                                          bool
 	)
 	err := row.Scan(&o.ID, &o.Platform, &o.PlatformOrderID, &o.TrackingSecret, &o.PickupCode, &o.StoreID,
 		&section, &items, &o.SubtotalCents, &o.DeliveryFeeCents, &o.Dropoff.Lat, &o.Dropoff.Lng, &o.Address,
 		&o.District, &placed, &ready, &promise, &status, &delivery, &o.RiderID,
 		&offer, &handover, &accepted, &marked, &assigned,
-		&picked, &delivered, &ended, &o.Reason, &o.Actor, &o.Seq, &active)
+		&picked, &delivered, &ended, &confirmed, &o.Reason, &o.Actor, &o.Seq, &active)
 	if err != nil {
 		return orders.Order{}, err
 	}
@@ -137,6 +139,7 @@ func scanOrder(row pgx.Row) (orders.Order, error) {
 	o.Status, o.Delivery, o.Handover = orders.OrderStatus(status), orders.DeliveryStatus(delivery), orders.Handover(handover)
 	o.OfferExpiresAt, o.AcceptedAt, o.ReadyMarkedAt, o.AssignedAt = timeOf(offer), timeOf(accepted), timeOf(marked), timeOf(assigned)
 	o.PickedUpAt, o.DeliveredAt, o.EndedAt = timeOf(picked), timeOf(delivered), timeOf(ended)
+	o.ReceiptConfirmedAt = timeOf(confirmed)
 	return o, nil
 }
 
