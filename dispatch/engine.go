@@ -790,20 +790,7 @@ func (e *Engine) noteReady(orderID string, at time.Time) {
 // Cancel cancels an order that has not been picked up.
 func (e *Engine) Cancel(ctx context.Context, orderID, actor, reason string) error {
 	now := e.clock.Now()
-	e.lock()
-	defer e.unlock()
-	if o := e.orders[orderID]; o != nil && o.trip != nil && o.trip.busy {
-		return orders.Conflict("order %s: a step of its rider is being recorded; try again", orderID)
-	}
-	if err := e.update(ctx, orderID, func(o *orders.Order) (orders.Event, error) { return o.Cancel(now, actor, reason) }); err != nil {
-		return err
-	}
-	if o := e.orders[orderID]; o != nil {
-		e.dropFromTrip(o)
-		o.ended = true
-		e.stats.Cancelled++
-	}
-	return nil
+	return e.end(ctx, orderID, func(o *orders.Order) (orders.Event, error) { return o.Cancel(now, actor, reason) })
 }
 
 // dropFromTrip takes a cancelled order out of its trip, if any.

@@ -869,7 +869,7 @@ func (e *Engine) Reassign(ctx context.Context, orderID, reason string) error {
 		return orders.Conflict("order %s has no rider to take it from before pickup", orderID)
 	}
 	if t.busy {
-		return orders.Conflict("order %s: a step of its rider is being recorded; try again", orderID)
+		return busy("order %s", orderID)
 	}
 	if err := e.update(ctx, orderID, func(x *orders.Order) (orders.Event, error) { return x.Reassign(now, reason) }); err != nil {
 		return err

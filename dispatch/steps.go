@@ -139,7 +139,7 @@ func (e *Engine) hold(s *step) ([]string, error) {
 	}
 	t := s.t
 	if t.busy {
-		return nil, orders.Conflict("trip %s: another step of it is being recorded; try again", t.id)
+		return nil, busy("trip %s", t.id)
 	}
 	switch s.kind {
 	case stepAccept, stepDecline:

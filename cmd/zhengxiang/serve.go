@@ -20,6 +20,8 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"zhengxiang/api/auth"
+	"zhengxiang/api/server"
 	"zhengxiang/bench/festival"
 	"zhengxiang/dispatch"
 	"zhengxiang/dispatch/sim"
@@ -42,6 +44,9 @@ const (
 type serveCmd struct {
 	kafka, pg   string
 	httpAddr    string
+	grpcAddr    string
+	publicURL   string
+	keyFile     string
 	group       string
 	topicPrefix string
 	eventsJSON  bool
@@ -62,7 +67,10 @@ func newServeCmd(fs *flag.FlagSet) *serveCmd {
 	if addr == "" {
 		addr = "127.0.0.1:8080"
 	}
-	fs.StringVar(&c.httpAddr, "http-addr", addr, "address of /healthz, /readyz and /stats (env "+EnvHTTPAddr+")")
+	fs.StringVar(&c.httpAddr, "http-addr", addr, "address of the REST API, the console, /healthz, /readyz, /metrics and /stats (env "+EnvHTTPAddr+")")
+	fs.StringVar(&c.grpcAddr, "grpc-addr", cmp.Or(os.Getenv(EnvGRPCAddr), "127.0.0.1:9090"), "address of the gRPC API (env "+EnvGRPCAddr+")")
+	fs.StringVar(&c.publicURL, "public-url", "", "`url` consumers reach the console at, for tracking links (default: http:// and the --http-addr)")
+	fs.StringVar(&c.keyFile, "key-file", defaultKeyFile(), "API keys made by 'zhengxiang keys create' without --pg; with --pg the keys are in PostgreSQL")
 	fs.StringVar(&c.group, "group", kafka.DefaultGroupID, "consumer `group` the dispatchers of one deployment share")
 	fs.StringVar(&c.topicPrefix, "topic-prefix", "", "put this before the four topic names, to share a cluster")
 	fs.StringVar(&c.instance, "instance", "", "`name` of this dispatcher among several of one --group that split the areas between them; each then reads every rider position (group GROUP.locations.NAME)")
@@ -153,6 +161,11 @@ func (c *serveCmd) run(ctx context.Context, m *Main) error {
 		pub = stream
 	}
 
+	// The API's watchers see every committed change on its way out.
+	hub := server.NewHub(pub)
+	pub = hub
+	keyStore := auth.Store(auth.NewFileStore(c.keyFile))
+
 	// The record: PostgreSQL with its outbox relay, or memory.
 	if c.pg != "" {
 		if err := postgres.Migrate(ctx, c.pg); err != nil {
@@ -164,6 +177,7 @@ func (c *serveCmd) run(ctx context.Context, m *Main) error {
 		}
 		defer db.Close()
 		repo = db.Repository()
+		keyStore = auth.NewPostgresStore(db.Pool())
 		relay, err := postgres.NewRelay(db.Pool(), pub, postgres.RelayConfig{Batch: relayBatch, Logger: log})
 		if err != nil {
 			return fmt.Errorf("serve: %w", err)
@@ -270,18 +284,28 @@ func (c *serveCmd) run(ctx context.Context, m *Main) error {
 		g.Go(func() error { return locations.Run(ctx) })
 	}
 
-	notify := func(dispatch.RoundStats) {}
-	if fleet != nil {
-		notify = fleet.Round
-	}
-	g.Go(func() error { return eng.Run(ctx, notify) })
-
 	var ready atomic.Bool
 	ln, err := net.Listen("tcp", c.httpAddr)
 	if err != nil {
 		return fmt.Errorf("serve: listen on %s: %w", c.httpAddr, err)
 	}
+	api, err := startAPI(ctx, g, apiSetup{grpcAddr: c.grpcAddr, publicURL: c.publicURL, engine: eng, repo: repo, hub: hub,
+		keys: keyStore, travel: travel, area: area, clock: clock, log: log}, ln.Addr())
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("serve: %w", err)
+	}
+	notify := func(st dispatch.RoundStats) { api.rounds.Observe(st.Took.Seconds()) }
+	if fleet != nil {
+		notify = func(st dispatch.RoundStats) {
+			api.rounds.Observe(st.Took.Seconds())
+			fleet.Round(st)
+		}
+	}
+	g.Go(func() error { return eng.Run(ctx, notify) })
+
 	mux := http.NewServeMux()
+	api.mount(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if !ready.Load() {
@@ -327,7 +351,7 @@ func (c *serveCmd) run(ctx context.Context, m *Main) error {
 	case c.pg != "":
 		mode = "PostgreSQL, in-process stream"
 	}
-	log.Info("serving", "mode", mode, "http", "http://"+ln.Addr().String(), "fleet", c.fleet, "time_scale", c.timeScale)
+	log.Info("serving", "mode", mode, "http", "http://"+ln.Addr().String(), "grpc", api.grpcAddr, "fleet", c.fleet, "time_scale", c.timeScale)
 	return g.Wait()
 }
 

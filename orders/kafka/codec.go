@@ -92,10 +92,12 @@ func DecodeOrderPlaced(value []byte, contentType string) (orders.Order, error) {
 	if err := unmarshal(value, contentType, &m); err != nil {
 		return orders.Order{}, err
 	}
-	return orderFromProto(&m)
+	return OrderFromProto(&m)
 }
 
-func orderFromProto(m *pb.OrderPlaced) (orders.Order, error) {
+// OrderFromProto checks an OrderPlaced message field by field as DecodeOrderPlaced does, for
+// callers that hold the message already (the API's CreateOrder).
+func OrderFromProto(m *pb.OrderPlaced) (orders.Order, error) {
 	var o orders.Order
 	var err error
 	if o.Platform, err = checkID("platform", m.GetPlatform()); err != nil {
@@ -108,7 +110,7 @@ func orderFromProto(m *pb.OrderPlaced) (orders.Order, error) {
 		return orders.Order{}, err
 	}
 	if m.GetSection() != pb.Section_SECTION_UNSPECIFIED {
-		s, ok := sectionFromProto(m.GetSection())
+		s, ok := SectionFromProto(m.GetSection())
 		if !ok {
 			return orders.Order{}, orders.Invalid("section", "%d is not a section", m.GetSection())
 		}
@@ -187,7 +189,7 @@ func EncodeOrderPlaced(o orders.Order, contentType string) ([]byte, error) {
 	sec := pb.Section_SECTION_UNSPECIFIED
 	if o.Section != "" {
 		var ok bool
-		if sec, ok = sectionToProto(o.Section); !ok {
+		if sec, ok = SectionToProto(o.Section); !ok {
 			return nil, orders.Invalid("section", "%q is not a section", o.Section)
 		}
 	}
@@ -273,14 +275,15 @@ func EncodeEvent(ev orders.Event, ref OrderRef) ([]byte, error) {
 // EncodeEventAs encodes an event as protobuf or, with ContentTypeJSON, as
 // the JSON form of the same message.
 func EncodeEventAs(ev orders.Event, ref OrderRef, contentType string) ([]byte, error) {
-	m, err := eventToProto(ev, ref)
+	m, err := EventToProto(ev, ref)
 	if err != nil {
 		return nil, err
 	}
 	return marshal(m, contentType)
 }
 
-func eventToProto(ev orders.Event, ref OrderRef) (*pb.OrderEvent, error) {
+// EventToProto converts an event of the order ref names to its message.
+func EventToProto(ev orders.Event, ref OrderRef) (*pb.OrderEvent, error) {
 	if ev.OrderID == "" {
 		return nil, orders.Invalid("event.order_id", "must not be empty")
 	}
@@ -578,11 +581,14 @@ func fromEnum[S ~string](names map[int32]string, prefix string, v int32) (S, boo
 	return S(strings.TrimPrefix(name, prefix)), true
 }
 
-func sectionToProto(s orders.Section) (pb.Section, bool) {
+// SectionToProto returns the enum value of a section, and false for an unknown one.
+func SectionToProto(s orders.Section) (pb.Section, bool) {
 	return toEnum[pb.Section](pb.Section_value, "SECTION_", strings.ToUpper(string(s)))
 }
 
-func sectionFromProto(v pb.Section) (orders.Section, bool) {
+// SectionFromProto returns the section of an enum value, and false for UNSPECIFIED or an
+// unknown value.
+func SectionFromProto(v pb.Section) (orders.Section, bool) {
 	s, ok := fromEnum[orders.Section](pb.Section_name, "SECTION_", int32(v))
 	s = orders.Section(strings.ToLower(string(s)))
 	return s, ok && s.Valid()

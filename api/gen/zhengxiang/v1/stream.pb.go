@@ -142,6 +142,8 @@ const (
 	EventType_EVENT_TYPE_FAILED EventType = 17
 	// A failed delivery's goods are back at the store. The order ends.
 	EventType_EVENT_TYPE_RETURNED EventType = 18
+	// The consumer confirmed having the goods, after DELIVERED; statuses do not change.
+	EventType_EVENT_TYPE_RECEIPT_CONFIRMED EventType = 19
 )
 
 // Enum value maps for EventType.
@@ -166,6 +168,7 @@ var (
 		16: "EVENT_TYPE_CANCELLED",
 		17: "EVENT_TYPE_FAILED",
 		18: "EVENT_TYPE_RETURNED",
+		19: "EVENT_TYPE_RECEIPT_CONFIRMED",
 	}
 	EventType_value = map[string]int32{
 		"EVENT_TYPE_UNSPECIFIED":        0,
@@ -187,6 +190,7 @@ var (
 		"EVENT_TYPE_CANCELLED":          16,
 		"EVENT_TYPE_FAILED":             17,
 		"EVENT_TYPE_RETURNED":           18,
+		"EVENT_TYPE_RECEIPT_CONFIRMED":  19,
 	}
 )
 
@@ -1150,7 +1154,7 @@ const file_zhengxiang_v1_stream_proto_rawDesc = "" +
 	"\x13SECTION_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rSECTION_DEALS\x10\x01\x12\x10\n" +
 	"\fSECTION_MADE\x10\x02\x12\x14\n" +
-	"\x10SECTION_FLAVOURS\x10\x03*\xb1\x04\n" +
+	"\x10SECTION_FLAVOURS\x10\x03*\xd3\x04\n" +
 	"\tEventType\x12\x1a\n" +
 	"\x16EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18EVENT_TYPE_ORDER_CREATED\x10\x01\x12\x1a\n" +
@@ -1171,7 +1175,8 @@ const file_zhengxiang_v1_stream_proto_rawDesc = "" +
 	"\x14EVENT_TYPE_DELIVERED\x10\x0f\x12\x18\n" +
 	"\x14EVENT_TYPE_CANCELLED\x10\x10\x12\x15\n" +
 	"\x11EVENT_TYPE_FAILED\x10\x11\x12\x17\n" +
-	"\x13EVENT_TYPE_RETURNED\x10\x12*\x82\x02\n" +
+	"\x13EVENT_TYPE_RETURNED\x10\x12\x12 \n" +
+	"\x1cEVENT_TYPE_RECEIPT_CONFIRMED\x10\x13*\x82\x02\n" +
 	"\vOrderStatus\x12\x1c\n" +
 	"\x18ORDER_STATUS_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14ORDER_STATUS_CREATED\x10\x01\x12\x1c\n" +

@@ -1,0 +1,67 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"zhengxiang/api"
+	pb "zhengxiang/api/gen/zhengxiang/v1"
+)
+
+// Gateway returns the REST API: grpc-gateway's translation of every call to
+// the gRPC server at grpcAddr, which it dials, so that REST calls pass the
+// same access check. JSON field names are the protos' own (snake_case), as
+// in the OpenAPI document; the Idempotency-Key header reaches CreateOrder
+// and a rate-limited call answers 429 with Retry-After.
+func Gateway(ctx context.Context, grpcAddr string) (http.Handler, error) {
+	mux := runtime.NewServeMux(
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
+			MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true},
+			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
+		}),
+		runtime.WithIncomingHeaderMatcher(func(key string) (string, bool) {
+			if strings.EqualFold(key, "Idempotency-Key") {
+				return "idempotency-key", true
+			}
+			return runtime.DefaultHeaderMatcher(key)
+		}),
+		runtime.WithOutgoingHeaderMatcher(func(key string) (string, bool) {
+			if key == "retry-after" {
+				return "Retry-After", true
+			}
+			return "", false
+		}),
+	)
+	opts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	for _, register := range []func(context.Context, *runtime.ServeMux, string, []grpc.DialOption) error{
+		pb.RegisterPlatformServiceHandlerFromEndpoint,
+		pb.RegisterStoreServiceHandlerFromEndpoint,
+		pb.RegisterRiderServiceHandlerFromEndpoint,
+		pb.RegisterConsumerServiceHandlerFromEndpoint,
+		pb.RegisterOperatorServiceHandlerFromEndpoint,
+		pb.RegisterBureauServiceHandlerFromEndpoint,
+	} {
+		if err := register(ctx, mux, grpcAddr, opts); err != nil {
+			return nil, fmt.Errorf("gateway: %w", err)
+		}
+	}
+	return mux, nil
+}
+
+// Mount puts the REST API and its documents on mux: /v1/ (the gateway),
+// /openapi.json and /docs (the same document for people).
+func Mount(mux *http.ServeMux, gateway http.Handler) {
+	mux.Handle("/v1/", gateway)
+	mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(api.OpenAPI)
+	})
+	mux.HandleFunc("GET /docs", serveDocs)
+}

@@ -1,0 +1,126 @@
+package server
+
+import (
+	"context"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"zhengxiang/api/auth"
+	pb "zhengxiang/api/gen/zhengxiang/v1"
+	"zhengxiang/orders"
+)
+
+// GetDispatchView returns the live state of dispatch in the caller's scope.
+func (s *Server) GetDispatchView(ctx context.Context, req *pb.GetDispatchViewRequest) (*pb.GetDispatchViewResponse, error) {
+	p := principalOf(ctx)
+	limit := int(req.GetLimit())
+	switch {
+	case limit < 0 || limit > 5000:
+		return nil, orders.Invalid("limit", "%d is not between 0 and 5000", limit)
+	case limit == 0:
+		limit = 500
+	}
+	st := s.cfg.Engine.Stats()
+	resp := &pb.GetDispatchViewResponse{
+		At: ts(s.cfg.Clock.Now()),
+		Figures: &pb.DispatchFigures{
+			Rounds: int64(st.Rounds), Offers: int64(st.Offers), Accepted: int64(st.Accepted), Declined: int64(st.Declined),
+			Expired: int64(st.Expired), Reassigned: int64(st.Reassigned), Cancelled: int64(st.Cancelled),
+			Pending: int64(st.Pending), Riders: int64(st.Riders), ActiveTrips: int64(st.ActiveTrips),
+		},
+	}
+	list, err := s.cfg.Repo.ListOrders(ctx, orders.OrderFilter{Platform: p.Platform, Active: true, Limit: limit})
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range list {
+		resp.Orders = append(resp.Orders, s.orderPB(o, seesOf(p, o)))
+	}
+	for _, r := range s.cfg.Engine.Riders(limit) {
+		resp.Riders = append(resp.Riders, &pb.RiderPosition{RiderId: r.ID, Position: latLng(r.Point),
+			Load: int32(r.Load), Capacity: int32(r.Capacity)})
+	}
+	return resp, nil
+}
+
+// ReassignOrder takes a delivery back from its rider.
+func (s *Server) ReassignOrder(ctx context.Context, req *pb.ReassignOrderRequest) (*pb.ReassignOrderResponse, error) {
+	o, err := s.order(ctx, req.GetOrderId())
+	if err != nil {
+		return nil, err
+	}
+	why, err := reason(req.GetReason())
+	if err != nil {
+		return nil, err
+	}
+	if err := retryBusy(ctx, func() error { return s.cfg.Engine.Reassign(ctx, o.ID, why) }); err != nil {
+		return nil, err
+	}
+	return reread(s, ctx, o.ID, func(o *pb.Order) *pb.ReassignOrderResponse { return &pb.ReassignOrderResponse{Order: o} })
+}
+
+// cityOperator refuses a platform's operator: suspending a store stops it
+// on every platform, which is the city's call.
+func cityOperator(ctx context.Context) error {
+	if p := principalOf(ctx); p.Role != auth.RoleOperator || p.Platform != "" {
+		return status.Error(codes.PermissionDenied, "only the city's operators suspend and restore stores")
+	}
+	return nil
+}
+
+// SuspendStore stops a store's sales and cancels its orders not yet picked
+// up; orders on the road finish.
+func (s *Server) SuspendStore(ctx context.Context, req *pb.SuspendStoreRequest) (*pb.SuspendStoreResponse, error) {
+	if err := cityOperator(ctx); err != nil {
+		return nil, err
+	}
+	if req.GetStoreId() == "" {
+		return nil, orders.Invalid("store_id", "required")
+	}
+	why, err := reason(req.GetReason())
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.cfg.Engine.SetSuspended(ctx, req.GetStoreId(), true); err != nil {
+		return nil, err
+	}
+	open, err := s.cfg.Repo.ListOrders(ctx, orders.OrderFilter{StoreID: req.GetStoreId(), Active: true})
+	if err != nil {
+		return nil, err
+	}
+	resp := &pb.SuspendStoreResponse{StoreId: req.GetStoreId()}
+	who := actor(principalOf(ctx))
+	for _, o := range open {
+		switch o.Delivery {
+		case orders.DeliveryPickedUp, orders.DeliveryArrivedAtDropoff:
+			continue // on the road: it finishes
+		}
+		err := retryBusy(ctx, func() error { return s.cfg.Engine.Cancel(ctx, o.ID, who, "store suspended: "+why) })
+		if orders.IsKind(err, orders.KindConflict) {
+			continue // picked up meanwhile
+		}
+		if err != nil {
+			return nil, err
+		}
+		resp.CancelledOrderIds = append(resp.CancelledOrderIds, o.ID)
+	}
+	return resp, nil
+}
+
+// RestoreStore lets a store sell again.
+func (s *Server) RestoreStore(ctx context.Context, req *pb.RestoreStoreRequest) (*pb.RestoreStoreResponse, error) {
+	if err := cityOperator(ctx); err != nil {
+		return nil, err
+	}
+	if req.GetStoreId() == "" {
+		return nil, orders.Invalid("store_id", "required")
+	}
+	if _, err := reason(req.GetReason()); err != nil {
+		return nil, err
+	}
+	if _, err := s.cfg.Engine.SetSuspended(ctx, req.GetStoreId(), false); err != nil {
+		return nil, err
+	}
+	return &pb.RestoreStoreResponse{StoreId: req.GetStoreId()}, nil
+}

@@ -1,0 +1,358 @@
+package server
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"zhengxiang/api/auth"
+	pb "zhengxiang/api/gen/zhengxiang/v1"
+	"zhengxiang/dispatch"
+	"zhengxiang/geo"
+	"zhengxiang/orders"
+	"zhengxiang/orders/kafka"
+)
+
+// circleMinutes is the promise of the 1-hour consumption circle.
+const circleMinutes = 60
+
+// The delivery fee: a base within baseFeeM, then a charge per started km.
+const (
+	baseFeeCents  = 500
+	baseFeeM      = 3000
+	perKmFeeCents = 100
+)
+
+// deliveryFee is the fee of a delivery over distM metres as the crow flies.
+func deliveryFee(distM float64) int64 {
+	if distM <= baseFeeM {
+		return baseFeeCents
+	}
+	return baseFeeCents + perKmFeeCents*int64(math.Ceil((distM-baseFeeM)/1000))
+}
+
+// point checks a position given in a request.
+func (s *Server) point(field string, ll *pb.LatLng) (geo.Point, error) {
+	if ll == nil {
+		return geo.Point{}, orders.Invalid(field, "required")
+	}
+	p := geo.Point{Lat: ll.GetLat(), Lng: ll.GetLng()}
+	if err := p.Validate(); err != nil {
+		return geo.Point{}, orders.Invalid(field, "%v", err)
+	}
+	if !s.cfg.Area.Contains(p) {
+		return geo.Point{}, orders.Invalid(field, "%.6f,%.6f is outside the service area", p.Lat, p.Lng)
+	}
+	return p, nil
+}
+
+// QuoteDelivery lists the stores whose circle covers the address.
+func (s *Server) QuoteDelivery(ctx context.Context, req *pb.QuoteDeliveryRequest) (*pb.QuoteDeliveryResponse, error) {
+	drop, err := s.point("dropoff", req.GetDropoff())
+	if err != nil {
+		return nil, err
+	}
+	var section orders.Section
+	if req.GetSection() != pb.Section_SECTION_UNSPECIFIED {
+		var ok bool
+		if section, ok = kafka.SectionFromProto(req.GetSection()); !ok {
+			return nil, orders.Invalid("section", "%d is not a section", req.GetSection())
+		}
+	}
+	max := int(req.GetMaxStores())
+	switch {
+	case max < 0 || max > 100:
+		return nil, orders.Invalid("max_stores", "%d is not between 0 and 100", max)
+	case max == 0:
+		max = 20
+	}
+	cov, err := s.coverage(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := s.cfg.Clock.Now()
+	var out []*pb.StoreQuote
+	for _, id := range cov.Stores(drop) {
+		st, err := s.cfg.Repo.GetStore(ctx, id)
+		if err != nil || st.Suspended || (section != "" && st.Section != section) {
+			continue
+		}
+		promise := dispatch.Promise(s.cfg.Travel, st.PrepMinutes, st.Point, drop)
+		dist := geo.DistanceM(st.Point, drop)
+		out = append(out, &pb.StoreQuote{
+			StoreId: st.ID, Name: st.Name, Section: sectionPB(st.Section), District: st.District,
+			PromiseMinutes: math.Round(promise.Minutes()*10) / 10, PromiseAt: ts(now.Add(promise)),
+			DeliveryFeeCents: deliveryFee(dist), DistanceM: math.Round(dist),
+		})
+	}
+	slices.SortFunc(out, func(a, b *pb.StoreQuote) int {
+		if a.PromiseMinutes != b.PromiseMinutes {
+			return cmpFloat(a.PromiseMinutes, b.PromiseMinutes)
+		}
+		return strings.Compare(a.StoreId, b.StoreId)
+	})
+	if len(out) > max {
+		out = out[:max]
+	}
+	return &pb.QuoteDeliveryResponse{Stores: out}, nil
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// clientOrderID returns the idempotency key of a creation: client_order_id
+// or the Idempotency-Key header, which must agree when both are given.
+func clientOrderID(ctx context.Context, req *pb.CreateOrderRequest) (string, error) {
+	id := req.GetClientOrderId()
+	md, _ := metadata.FromIncomingContext(ctx)
+	if h := md.Get("idempotency-key"); len(h) > 0 && h[0] != "" {
+		if id != "" && id != h[0] {
+			return "", orders.Invalid("client_order_id", "%q differs from the Idempotency-Key header %q", id, h[0])
+		}
+		id = h[0]
+	}
+	if id == "" {
+		return "", orders.Invalid("client_order_id", "required (or the Idempotency-Key header)")
+	}
+	if len(id) > 64 || strings.TrimLeft(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:") != "" {
+		return "", orders.Invalid("client_order_id", "letters, digits and -_.: only, at most 64")
+	}
+	return id, nil
+}
+
+// CreateOrder creates an order, idempotently by its client_order_id.
+func (s *Server) CreateOrder(ctx context.Context, req *pb.CreateOrderRequest) (*pb.CreateOrderResponse, error) {
+	p := principalOf(ctx)
+	key, err := clientOrderID(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	if req.GetStoreId() == "" {
+		return nil, orders.Invalid("store_id", "required")
+	}
+	st, err := s.cfg.Repo.GetStore(ctx, req.GetStoreId())
+	if orders.IsKind(err, orders.KindNotFound) {
+		return nil, orders.Invalid("store_id", "unknown store %q", req.GetStoreId())
+	}
+	if err != nil {
+		return nil, err
+	}
+	drop, err := s.point("dropoff", req.GetDropoff())
+	if err != nil {
+		return nil, err
+	}
+	if c, err := s.coverage(ctx); err != nil {
+		return nil, err
+	} else if !slices.Contains(c.Stores(drop), st.ID) {
+		return nil, orders.Invalid("dropoff", "outside the 1-hour circle of store %s", st.ID)
+	}
+	now := s.cfg.Clock.Now()
+	fee := req.DeliveryFeeCents
+	if fee == nil {
+		f := deliveryFee(geo.DistanceM(st.Point, drop))
+		fee = &f
+	}
+	o, err := kafka.OrderFromProto(&pb.OrderPlaced{
+		Platform: p.Platform, PlatformOrderId: key, StoreId: st.ID, Section: req.GetSection(),
+		Items: req.GetItems(), SubtotalCents: req.SubtotalCents, DeliveryFeeCents: *fee,
+		Dropoff: req.GetDropoff(), Address: req.GetAddress(), PlacedAt: timestamppb.New(now),
+	})
+	if err != nil {
+		return nil, renameField(err, "platform_order_id", "client_order_id")
+	}
+	if o, err = kafka.FillFromStore(o, st); err != nil {
+		return nil, err
+	}
+	o.PromiseAt = now.Add(dispatch.Promise(s.cfg.Travel, st.PrepMinutes, st.Point, drop))
+	if d, ok := s.cfg.Area.District(drop); ok {
+		o.District = d.NameZH
+	}
+	o.ID = dispatch.NewOrderID()
+	stored, err := s.cfg.Engine.Submit(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	return &pb.CreateOrderResponse{Order: s.orderPB(stored, seesOf(p, stored)), Created: stored.ID == o.ID}, nil
+}
+
+// renameField gives an invalid-input error the API's name of its field.
+func renameField(err error, from, to string) error {
+	if e, ok := err.(*orders.Error); ok && e.Field == from {
+		c := *e
+		c.Field = to
+		return &c
+	}
+	return err
+}
+
+// GetOrder returns one order of the caller.
+func (s *Server) GetOrder(ctx context.Context, req *pb.GetOrderRequest) (*pb.GetOrderResponse, error) {
+	o, err := s.order(ctx, req.GetOrderId())
+	if err != nil {
+		return nil, err
+	}
+	return &pb.GetOrderResponse{Order: s.orderPB(o, seesOf(principalOf(ctx), o))}, nil
+}
+
+// pageToken encodes the offset of the next page.
+func pageToken(offset int) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("o" + strconv.Itoa(offset)))
+}
+
+func pageOffset(tok string) (int, error) {
+	if tok == "" {
+		return 0, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil || len(b) < 2 || b[0] != 'o' {
+		return 0, orders.Invalid("page_token", "not a token this service gave")
+	}
+	n, err := strconv.Atoi(string(b[1:]))
+	if err != nil || n < 0 {
+		return 0, orders.Invalid("page_token", "not a token this service gave")
+	}
+	return n, nil
+}
+
+// ListOrders lists the caller's orders, a page at a time.
+func (s *Server) ListOrders(ctx context.Context, req *pb.ListOrdersRequest) (*pb.ListOrdersResponse, error) {
+	p := principalOf(ctx)
+	size := int(req.GetPageSize())
+	switch {
+	case size < 0 || size > 500:
+		return nil, orders.Invalid("page_size", "%d is not between 0 and 500", size)
+	case size == 0:
+		size = 50
+	}
+	off, err := pageOffset(req.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	f := orders.OrderFilter{StoreID: req.GetStoreId(), Platform: p.Platform, Active: req.GetActiveOnly(), Limit: off + size + 1}
+	list, err := s.cfg.Repo.ListOrders(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	resp := &pb.ListOrdersResponse{}
+	if off < len(list) {
+		list = list[off:]
+	} else {
+		list = nil
+	}
+	if len(list) > size {
+		list = list[:size]
+		resp.NextPageToken = pageToken(off + size)
+	}
+	for _, o := range list {
+		resp.Orders = append(resp.Orders, s.orderPB(o, seesOf(p, o)))
+	}
+	return resp, nil
+}
+
+// ListOrderEvents returns an order's events.
+func (s *Server) ListOrderEvents(ctx context.Context, req *pb.ListOrderEventsRequest) (*pb.ListOrderEventsResponse, error) {
+	o, err := s.order(ctx, req.GetOrderId())
+	if err != nil {
+		return nil, err
+	}
+	if req.GetAfterSeq() < 0 {
+		return nil, orders.Invalid("after_seq", "%d is negative", req.GetAfterSeq())
+	}
+	evs, err := s.cfg.Repo.Events(ctx, o.ID)
+	if err != nil {
+		return nil, err
+	}
+	resp := &pb.ListOrderEventsResponse{}
+	for _, ev := range evs {
+		if ev.Seq <= req.GetAfterSeq() {
+			continue
+		}
+		m, err := eventPB(o, ev)
+		if err != nil {
+			return nil, err
+		}
+		resp.Events = append(resp.Events, m)
+	}
+	return resp, nil
+}
+
+// actor names the caller in the order's record.
+func actor(p auth.Principal) string {
+	switch p.Role {
+	case auth.RolePlatform:
+		return "platform:" + p.Platform
+	case auth.RoleMerchant:
+		return "merchant"
+	}
+	return string(p.Role) + ":" + p.KeyID
+}
+
+// reason checks a required reason.
+func reason(r string) (string, error) {
+	r = strings.TrimSpace(r)
+	switch {
+	case r == "":
+		return "", orders.Invalid("reason", "required")
+	case len(r) > 500:
+		return "", orders.Invalid("reason", "%d bytes, at most 500", len(r))
+	}
+	return r, nil
+}
+
+// CancelOrder cancels an order before pickup.
+func (s *Server) CancelOrder(ctx context.Context, req *pb.CancelOrderRequest) (*pb.CancelOrderResponse, error) {
+	o, err := s.order(ctx, req.GetOrderId())
+	if err != nil {
+		return nil, err
+	}
+	why, err := reason(req.GetReason())
+	if err != nil {
+		return nil, err
+	}
+	if err := retryBusy(ctx, func() error { return s.cfg.Engine.Cancel(ctx, o.ID, actor(principalOf(ctx)), why) }); err != nil {
+		return nil, err
+	}
+	return reread(s, ctx, o.ID, func(o *pb.Order) *pb.CancelOrderResponse { return &pb.CancelOrderResponse{Order: o} })
+}
+
+// reread returns an order as the caller sees it after a step.
+func reread[R any](s *Server, ctx context.Context, id string, wrap func(*pb.Order) R) (R, error) {
+	o, err := s.cfg.Repo.GetOrder(ctx, id)
+	if err != nil {
+		var zero R
+		return zero, err
+	}
+	return wrap(s.orderPB(o, seesOf(principalOf(ctx), o))), nil
+}
+
+// retryBusy runs a step that the engine refuses while a rider's step on
+// the same trip is being recorded, a few times over a short while.
+func retryBusy(ctx context.Context, step func() error) error {
+	var err error
+	for i := range 20 {
+		if err = step(); !errors.Is(err, dispatch.ErrBusy) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(5*(i+1)) * time.Millisecond):
+		}
+	}
+	return err
+}

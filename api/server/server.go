@@ -1,0 +1,115 @@
+// Package server implements Zhengxiang's public API: the gRPC services of
+// api/proto over the dispatch engine and the order record, the access
+// check of every call, and the REST gateway in front of them.
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"sync"
+
+	"google.golang.org/grpc"
+
+	"zhengxiang/api/auth"
+	pb "zhengxiang/api/gen/zhengxiang/v1"
+	"zhengxiang/dispatch"
+	"zhengxiang/geo"
+	"zhengxiang/orders"
+)
+
+// Config is what the API serves from.
+type Config struct {
+	Engine *dispatch.Engine
+	Repo   orders.Repository
+	// Hub must be the publisher the record publishes through, so that
+	// watchers see every change (see NewHub).
+	Hub     *Hub
+	Keys    *auth.Keys
+	Limiter *auth.Limiter
+	Travel  geo.Travel
+	Area    *geo.Area
+	Clock   dispatch.Clock
+	// PublicURL is where consumers reach the web console, such as
+	// "https://zx.example.cn"; tracking links are PublicURL/track/TOKEN.
+	PublicURL string
+	Logger    *slog.Logger
+	// Metrics receives the API's metrics (nil: none are kept).
+	Metrics *Metrics
+}
+
+// Server implements the services of zhengxiang.v1.
+type Server struct {
+	pb.UnimplementedPlatformServiceServer
+	pb.UnimplementedStoreServiceServer
+	pb.UnimplementedRiderServiceServer
+	pb.UnimplementedConsumerServiceServer
+	pb.UnimplementedOperatorServiceServer
+	pb.UnimplementedBureauServiceServer
+
+	cfg     Config
+	log     *slog.Logger
+	metrics *Metrics
+	public  string
+
+	covMu sync.Mutex
+	cov   *geo.Coverage
+}
+
+// New checks cfg and returns the server.
+func New(cfg Config) (*Server, error) {
+	switch {
+	case cfg.Engine == nil || cfg.Repo == nil || cfg.Hub == nil:
+		return nil, fmt.Errorf("api server: engine, record and hub are required")
+	case cfg.Keys == nil || cfg.Limiter == nil:
+		return nil, fmt.Errorf("api server: keys and limiter are required")
+	case cfg.Travel == nil || cfg.Area == nil || cfg.Clock == nil:
+		return nil, fmt.Errorf("api server: travel model, area and clock are required")
+	}
+	u, err := url.Parse(cfg.PublicURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("api server: public url %q is not an http(s) address", cfg.PublicURL)
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Server{cfg: cfg, log: log, metrics: cfg.Metrics, public: u.String()}, nil
+}
+
+// GRPC returns a gRPC server with every service registered behind the
+// access check.
+func (s *Server) GRPC(opts ...grpc.ServerOption) *grpc.Server {
+	opts = append(opts, grpc.ChainUnaryInterceptor(s.unary), grpc.ChainStreamInterceptor(s.stream))
+	g := grpc.NewServer(opts...)
+	pb.RegisterPlatformServiceServer(g, s)
+	pb.RegisterStoreServiceServer(g, s)
+	pb.RegisterRiderServiceServer(g, s)
+	pb.RegisterConsumerServiceServer(g, s)
+	pb.RegisterOperatorServiceServer(g, s)
+	pb.RegisterBureauServiceServer(g, s)
+	return g
+}
+
+func (s *Server) trackingURL(token string) string { return s.public + "/track/" + token }
+
+// coverage returns the index of the stores' 1-hour circles, built on first
+// use (and again after a failure).
+func (s *Server) coverage(ctx context.Context) (*geo.Coverage, error) {
+	s.covMu.Lock()
+	defer s.covMu.Unlock()
+	if s.cov != nil {
+		return s.cov, nil
+	}
+	stores, err := s.cfg.Repo.ListStores(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cov := geo.NewCoverage()
+	for _, st := range stores {
+		cov.Add(geo.CircleOf(st.ID, st.Point, st.PrepMinutes, circleMinutes, s.cfg.Travel, s.cfg.Area))
+	}
+	s.cov = cov
+	return cov, nil
+}

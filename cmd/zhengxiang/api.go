@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sync/errgroup"
+
+	"zhengxiang/api/auth"
+	"zhengxiang/api/server"
+	"zhengxiang/dispatch"
+	"zhengxiang/geo"
+	"zhengxiang/orders"
+)
+
+// EnvGRPCAddr stands in for the --grpc-addr flag of serve and demo.
+const EnvGRPCAddr = "ZX_GRPC_ADDR"
+
+// apiSetup is what the public API of serve and demo is built from.
+type apiSetup struct {
+	grpcAddr  string
+	publicURL string // "" : http:// and the HTTP listener's address
+	engine    *dispatch.Engine
+	repo      orders.Repository
+	hub       *server.Hub
+	keys      auth.Store
+	travel    geo.Travel
+	area      *geo.Area
+	clock     dispatch.Clock
+	log       *slog.Logger
+}
+
+// apiServing is the API once started: its gRPC address and the handler to
+// mount on the HTTP listener.
+type apiServing struct {
+	grpcAddr string
+	registry *prometheus.Registry
+	rounds   prometheus.Histogram
+	mount    func(mux *http.ServeMux)
+}
+
+// startAPI starts the gRPC server on s.grpcAddr (until ctx ends, in g) and
+// returns the REST gateway, the documents and /metrics to mount on the
+// HTTP listener at httpAddr.
+func startAPI(ctx context.Context, g *errgroup.Group, s apiSetup, httpAddr net.Addr) (*apiServing, error) {
+	keys, err := auth.NewKeys(s.keys, auth.KeysConfig{})
+	if err != nil {
+		return nil, err
+	}
+	limiter, err := auth.NewLimiter(auth.LimiterConfig{PerKey: keys.RateLimit})
+	if err != nil {
+		return nil, err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	public := s.publicURL
+	if public == "" {
+		public = "http://" + httpAddr.String()
+	}
+	srv, err := server.New(server.Config{
+		Engine: s.engine, Repo: s.repo, Hub: s.hub, Keys: keys, Limiter: limiter,
+		Travel: s.travel, Area: s.area, Clock: s.clock, PublicURL: public, Logger: s.log,
+		Metrics: server.NewMetrics(reg),
+	})
+	if err != nil {
+		return nil, err
+	}
+	rounds := registerEngineMetrics(reg, s.engine)
+	ln, err := net.Listen("tcp", s.grpcAddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s (gRPC): %w", s.grpcAddr, err)
+	}
+	gs := srv.GRPC()
+	g.Go(func() error {
+		if err := gs.Serve(ln); err != nil && !errors.Is(err, net.ErrClosed) {
+			return fmt.Errorf("gRPC: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-ctx.Done()
+		gs.GracefulStop()
+		return nil
+	})
+	gw, err := server.Gateway(ctx, ln.Addr().String())
+	if err != nil {
+		return nil, err
+	}
+	return &apiServing{
+		grpcAddr: ln.Addr().String(),
+		registry: reg,
+		rounds:   rounds,
+		mount: func(mux *http.ServeMux) {
+			server.Mount(mux, gw)
+			mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+		},
+	}, nil
+}
+
+// registerEngineMetrics exports the dispatcher's running totals, and
+// returns the histogram of round times for the rounds' callback to fill.
+func registerEngineMetrics(reg *prometheus.Registry, eng *dispatch.Engine) prometheus.Histogram {
+	rounds := prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "zx_dispatch_round_seconds",
+		Help:    "Time a dispatch round took, from its start to its offers recorded.",
+		Buckets: prometheus.ExponentialBuckets(0.005, 2, 12),
+	})
+	reg.MustRegister(rounds,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "zx_pending_orders", Help: "Orders waiting for a rider."},
+			func() float64 { return float64(eng.Stats().Pending) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "zx_riders_on_shift", Help: "Riders on shift."},
+			func() float64 { return float64(eng.Stats().Riders) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "zx_active_trips", Help: "Trips offered or under way."},
+			func() float64 { return float64(eng.Stats().ActiveTrips) }),
+	)
+	for _, o := range []struct {
+		outcome string
+		get     func(dispatch.Stats) int
+	}{
+		{"made", func(s dispatch.Stats) int { return s.Offers }},
+		{"accepted", func(s dispatch.Stats) int { return s.Accepted }},
+		{"declined", func(s dispatch.Stats) int { return s.Declined }},
+		{"expired", func(s dispatch.Stats) int { return s.Expired }},
+	} {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "zx_offers_total", Help: "Offers to riders, by outcome.", ConstLabels: prometheus.Labels{"outcome": o.outcome},
+		}, func() float64 { return float64(o.get(eng.Stats())) }))
+	}
+	return rounds
+}
