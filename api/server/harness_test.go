@@ -37,6 +37,7 @@ type env struct {
 	keys  auth.Store
 	clock *dispatch.ManualClock
 	base  string // the REST API, http://127.0.0.1:port
+	grpc  string // the gRPC API, 127.0.0.1:port
 	http  *http.Client
 }
 
@@ -120,7 +121,7 @@ func newEnv(t *testing.T, backend string) *env {
 	server.Mount(mux, gw)
 	hs := httptest.NewServer(mux)
 	t.Cleanup(hs.Close)
-	return &env{t: t, ctx: ctx, eng: eng, repo: repo, keys: keys, clock: clock, base: hs.URL, http: hs.Client()}
+	return &env{t: t, ctx: ctx, eng: eng, repo: repo, keys: keys, clock: clock, base: hs.URL, grpc: ln.Addr().String(), http: hs.Client()}
 }
 
 // key issues an API key for p.
