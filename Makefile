@@ -17,7 +17,7 @@ SHELL       := bash
 # Optional baselines for `make services-up`, e.g. WITH=redis,postgis.
 WITH     ?=
 
-.PHONY: help build demo test replay bench fmt vet clean services-up services-down services-status generate
+.PHONY: help build demo test replay bench fmt vet clean services-up services-down services-status generate generate-check
 
 help:
 	@echo "make build    build $(BIN)"
@@ -31,6 +31,7 @@ help:
 	@echo "make services-down   stop the services this checkout started (data kept)"
 	@echo "make services-status what runs, pids and ports"
 	@echo "make generate lint the protos of api/proto and regenerate api/gen (committed)"
+	@echo "make generate-check  fail when api/gen is not what make generate makes (run by make test)"
 
 build:
 	$(GO) build -o $(BIN) ./cmd/zhengxiang
@@ -43,7 +44,7 @@ demo:
 # ZX_REQUIRE_SERVICES=1, fail instead of skipping when a service is missing.
 # The crash tests restart Kafka and PostgreSQL, so they run alone, after the
 # rest.
-test:
+test: generate-check
 	deploy/services.sh up
 	set -a; . ./.services.env; set +a; ZX_REQUIRE_SERVICES=1 $(GO) test -timeout 30m -skip '^TestCrashSafety$$' ./...
 	set -a; . ./.services.env; set +a; ZX_REQUIRE_SERVICES=1 $(GO) test -timeout 20m -run '^TestCrashSafety$$' ./cmd/zhengxiang
@@ -74,6 +75,11 @@ vet:
 
 generate:
 	cd api && $(BUF) lint && $(BUF) generate
+
+# The committed api/gen must be what the protos generate, byte for byte.
+generate-check: generate
+	@git diff --exit-code --stat -- api/gen || { echo "api/gen differs from what 'make generate' makes: run it and commit"; exit 1; }
+	@test -z "$$(git status --porcelain --untracked-files=all -- api/gen)" || { git status --short -- api/gen; echo "api/gen has files 'make generate' does not make, or makes files not committed"; exit 1; }
 
 clean:
 	rm -rf bin $(OUT)
