@@ -56,6 +56,7 @@ var access = map[string][]auth.Role{
 	"/zhengxiang.v1.ConsumerService/ConfirmReceipt": {public},
 
 	"/zhengxiang.v1.OperatorService/GetDispatchView": {auth.RoleOperator},
+	"/zhengxiang.v1.OperatorService/ListStores":      {auth.RoleOperator, auth.RolePlatform},
 	"/zhengxiang.v1.OperatorService/ReassignOrder":   {auth.RoleOperator},
 	"/zhengxiang.v1.OperatorService/SuspendStore":    {auth.RoleOperator},
 	"/zhengxiang.v1.OperatorService/RestoreStore":    {auth.RoleOperator},

@@ -337,6 +337,16 @@ func accessCases() []accessCase {
 			call: func(ctx context.Context, c clients, w *world) (any, error) {
 				return c.operator.GetDispatchView(ctx, &pb.GetDispatchViewRequest{})
 			}},
+		{method: "OperatorService/ListStores", allowed: []string{op, opE, plat, plat2},
+			sees: func(t *testing.T, caller string, w *world, resp any) {
+				r := resp.(*pb.ListStoresResponse)
+				if len(r.GetStores()) != 3 || len(r.GetStores()[0].GetCircleCells()) == 0 {
+					t.Errorf("%s: stores %v, want 3 with circles", caller, r)
+				}
+			},
+			call: func(ctx context.Context, c clients, w *world) (any, error) {
+				return c.operator.ListStores(ctx, &pb.ListStoresRequest{IncludeCircles: true})
+			}},
 		{method: "OperatorService/ReassignOrder", allowed: []string{op},
 			call: func(ctx context.Context, c clients, w *world) (any, error) {
 				return c.operator.ReassignOrder(ctx, &pb.ReassignOrderRequest{OrderId: w.o1.ID, Reason: "rider unwell"})

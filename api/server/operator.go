@@ -8,6 +8,7 @@ import (
 
 	"zhengxiang/api/auth"
 	pb "zhengxiang/api/gen/zhengxiang/v1"
+	"zhengxiang/geo"
 	"zhengxiang/orders"
 )
 
@@ -123,4 +124,33 @@ func (s *Server) RestoreStore(ctx context.Context, req *pb.RestoreStoreRequest) 
 		return nil, err
 	}
 	return &pb.RestoreStoreResponse{StoreId: req.GetStoreId()}, nil
+}
+
+// ListStores lists the stores, with their circles when asked.
+func (s *Server) ListStores(ctx context.Context, req *pb.ListStoresRequest) (*pb.ListStoresResponse, error) {
+	stores, err := s.cfg.Repo.ListStores(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var cov *geo.Coverage
+	if req.GetIncludeCircles() {
+		if cov, err = s.coverage(ctx); err != nil {
+			return nil, err
+		}
+	}
+	resp := &pb.ListStoresResponse{}
+	for _, st := range stores {
+		info := &pb.StoreInfo{StoreId: st.ID, Name: st.Name, Section: sectionPB(st.Section), District: st.District,
+			Position: latLng(st.Point), PrepMinutes: st.PrepMinutes, Suspended: st.Suspended}
+		if cov != nil {
+			if c, ok := cov.Circle(st.ID); ok {
+				info.CircleCells = make([]string, len(c.Cells))
+				for i, cell := range c.Cells {
+					info.CircleCells[i] = cell.String()
+				}
+			}
+		}
+		resp.Stores = append(resp.Stores, info)
+	}
+	return resp, nil
 }

@@ -657,6 +657,207 @@ func (x *RestoreStoreResponse) GetStoreId() string {
 	return ""
 }
 
+// ListStoresRequest says how much to tell of each store.
+type ListStoresRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Include each store's 1-hour circle as H3 cells (resolution 8).
+	IncludeCircles bool `protobuf:"varint,1,opt,name=include_circles,json=includeCircles,proto3" json:"include_circles,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *ListStoresRequest) Reset() {
+	*x = ListStoresRequest{}
+	mi := &file_zhengxiang_v1_operator_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListStoresRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListStoresRequest) ProtoMessage() {}
+
+func (x *ListStoresRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_zhengxiang_v1_operator_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListStoresRequest.ProtoReflect.Descriptor instead.
+func (*ListStoresRequest) Descriptor() ([]byte, []int) {
+	return file_zhengxiang_v1_operator_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ListStoresRequest) GetIncludeCircles() bool {
+	if x != nil {
+		return x.IncludeCircles
+	}
+	return false
+}
+
+// StoreInfo is a store on the map.
+type StoreInfo struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The store.
+	StoreId string `protobuf:"bytes,1,opt,name=store_id,json=storeId,proto3" json:"store_id,omitempty"`
+	// Its name.
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// Its section.
+	Section Section `protobuf:"varint,3,opt,name=section,proto3,enum=zhengxiang.v1.Section" json:"section,omitempty"`
+	// Its district.
+	District string `protobuf:"bytes,4,opt,name=district,proto3" json:"district,omitempty"`
+	// Where it is.
+	Position *LatLng `protobuf:"bytes,5,opt,name=position,proto3" json:"position,omitempty"`
+	// Its usual minutes from acceptance to ready.
+	PrepMinutes float64 `protobuf:"fixed64,6,opt,name=prep_minutes,json=prepMinutes,proto3" json:"prep_minutes,omitempty"`
+	// True while an operator has stopped its sales.
+	Suspended bool `protobuf:"varint,7,opt,name=suspended,proto3" json:"suspended,omitempty"`
+	// The H3 cells (resolution 8, hexadecimal) of its 1-hour circle, when asked.
+	CircleCells   []string `protobuf:"bytes,8,rep,name=circle_cells,json=circleCells,proto3" json:"circle_cells,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StoreInfo) Reset() {
+	*x = StoreInfo{}
+	mi := &file_zhengxiang_v1_operator_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StoreInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StoreInfo) ProtoMessage() {}
+
+func (x *StoreInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_zhengxiang_v1_operator_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StoreInfo.ProtoReflect.Descriptor instead.
+func (*StoreInfo) Descriptor() ([]byte, []int) {
+	return file_zhengxiang_v1_operator_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *StoreInfo) GetStoreId() string {
+	if x != nil {
+		return x.StoreId
+	}
+	return ""
+}
+
+func (x *StoreInfo) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *StoreInfo) GetSection() Section {
+	if x != nil {
+		return x.Section
+	}
+	return Section_SECTION_UNSPECIFIED
+}
+
+func (x *StoreInfo) GetDistrict() string {
+	if x != nil {
+		return x.District
+	}
+	return ""
+}
+
+func (x *StoreInfo) GetPosition() *LatLng {
+	if x != nil {
+		return x.Position
+	}
+	return nil
+}
+
+func (x *StoreInfo) GetPrepMinutes() float64 {
+	if x != nil {
+		return x.PrepMinutes
+	}
+	return 0
+}
+
+func (x *StoreInfo) GetSuspended() bool {
+	if x != nil {
+		return x.Suspended
+	}
+	return false
+}
+
+func (x *StoreInfo) GetCircleCells() []string {
+	if x != nil {
+		return x.CircleCells
+	}
+	return nil
+}
+
+// ListStoresResponse holds the stores.
+type ListStoresResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The stores, by id.
+	Stores        []*StoreInfo `protobuf:"bytes,1,rep,name=stores,proto3" json:"stores,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListStoresResponse) Reset() {
+	*x = ListStoresResponse{}
+	mi := &file_zhengxiang_v1_operator_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListStoresResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListStoresResponse) ProtoMessage() {}
+
+func (x *ListStoresResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_zhengxiang_v1_operator_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListStoresResponse.ProtoReflect.Descriptor instead.
+func (*ListStoresResponse) Descriptor() ([]byte, []int) {
+	return file_zhengxiang_v1_operator_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ListStoresResponse) GetStores() []*StoreInfo {
+	if x != nil {
+		return x.Stores
+	}
+	return nil
+}
+
 var File_zhengxiang_v1_operator_proto protoreflect.FileDescriptor
 
 const file_zhengxiang_v1_operator_proto_rawDesc = "" +
@@ -703,9 +904,24 @@ const file_zhengxiang_v1_operator_proto_rawDesc = "" +
 	"\bstore_id\x18\x01 \x01(\tR\astoreId\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\"1\n" +
 	"\x14RestoreStoreResponse\x12\x19\n" +
-	"\bstore_id\x18\x01 \x01(\tR\astoreId2\x81\x03\n" +
+	"\bstore_id\x18\x01 \x01(\tR\astoreId\"<\n" +
+	"\x11ListStoresRequest\x12'\n" +
+	"\x0finclude_circles\x18\x01 \x01(\bR\x0eincludeCircles\"\x9f\x02\n" +
+	"\tStoreInfo\x12\x19\n" +
+	"\bstore_id\x18\x01 \x01(\tR\astoreId\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x120\n" +
+	"\asection\x18\x03 \x01(\x0e2\x16.zhengxiang.v1.SectionR\asection\x12\x1a\n" +
+	"\bdistrict\x18\x04 \x01(\tR\bdistrict\x121\n" +
+	"\bposition\x18\x05 \x01(\v2\x15.zhengxiang.v1.LatLngR\bposition\x12!\n" +
+	"\fprep_minutes\x18\x06 \x01(\x01R\vprepMinutes\x12\x1c\n" +
+	"\tsuspended\x18\a \x01(\bR\tsuspended\x12!\n" +
+	"\fcircle_cells\x18\b \x03(\tR\vcircleCells\"F\n" +
+	"\x12ListStoresResponse\x120\n" +
+	"\x06stores\x18\x01 \x03(\v2\x18.zhengxiang.v1.StoreInfoR\x06stores2\xd4\x03\n" +
 	"\x0fOperatorService\x12`\n" +
-	"\x0fGetDispatchView\x12%.zhengxiang.v1.GetDispatchViewRequest\x1a&.zhengxiang.v1.GetDispatchViewResponse\x12Z\n" +
+	"\x0fGetDispatchView\x12%.zhengxiang.v1.GetDispatchViewRequest\x1a&.zhengxiang.v1.GetDispatchViewResponse\x12Q\n" +
+	"\n" +
+	"ListStores\x12 .zhengxiang.v1.ListStoresRequest\x1a!.zhengxiang.v1.ListStoresResponse\x12Z\n" +
 	"\rReassignOrder\x12#.zhengxiang.v1.ReassignOrderRequest\x1a$.zhengxiang.v1.ReassignOrderResponse\x12W\n" +
 	"\fSuspendStore\x12\".zhengxiang.v1.SuspendStoreRequest\x1a#.zhengxiang.v1.SuspendStoreResponse\x12W\n" +
 	"\fRestoreStore\x12\".zhengxiang.v1.RestoreStoreRequest\x1a#.zhengxiang.v1.RestoreStoreResponseB/Z-zhengxiang/api/gen/zhengxiang/v1;zhengxiangv1b\x06proto3"
@@ -722,7 +938,7 @@ func file_zhengxiang_v1_operator_proto_rawDescGZIP() []byte {
 	return file_zhengxiang_v1_operator_proto_rawDescData
 }
 
-var file_zhengxiang_v1_operator_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_zhengxiang_v1_operator_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_zhengxiang_v1_operator_proto_goTypes = []any{
 	(*GetDispatchViewRequest)(nil),  // 0: zhengxiang.v1.GetDispatchViewRequest
 	(*RiderPosition)(nil),           // 1: zhengxiang.v1.RiderPosition
@@ -734,30 +950,39 @@ var file_zhengxiang_v1_operator_proto_goTypes = []any{
 	(*SuspendStoreResponse)(nil),    // 7: zhengxiang.v1.SuspendStoreResponse
 	(*RestoreStoreRequest)(nil),     // 8: zhengxiang.v1.RestoreStoreRequest
 	(*RestoreStoreResponse)(nil),    // 9: zhengxiang.v1.RestoreStoreResponse
-	(*LatLng)(nil),                  // 10: zhengxiang.v1.LatLng
-	(*timestamppb.Timestamp)(nil),   // 11: google.protobuf.Timestamp
-	(*Order)(nil),                   // 12: zhengxiang.v1.Order
+	(*ListStoresRequest)(nil),       // 10: zhengxiang.v1.ListStoresRequest
+	(*StoreInfo)(nil),               // 11: zhengxiang.v1.StoreInfo
+	(*ListStoresResponse)(nil),      // 12: zhengxiang.v1.ListStoresResponse
+	(*LatLng)(nil),                  // 13: zhengxiang.v1.LatLng
+	(*timestamppb.Timestamp)(nil),   // 14: google.protobuf.Timestamp
+	(*Order)(nil),                   // 15: zhengxiang.v1.Order
+	(Section)(0),                    // 16: zhengxiang.v1.Section
 }
 var file_zhengxiang_v1_operator_proto_depIdxs = []int32{
-	10, // 0: zhengxiang.v1.RiderPosition.position:type_name -> zhengxiang.v1.LatLng
-	11, // 1: zhengxiang.v1.GetDispatchViewResponse.at:type_name -> google.protobuf.Timestamp
+	13, // 0: zhengxiang.v1.RiderPosition.position:type_name -> zhengxiang.v1.LatLng
+	14, // 1: zhengxiang.v1.GetDispatchViewResponse.at:type_name -> google.protobuf.Timestamp
 	2,  // 2: zhengxiang.v1.GetDispatchViewResponse.figures:type_name -> zhengxiang.v1.DispatchFigures
-	12, // 3: zhengxiang.v1.GetDispatchViewResponse.orders:type_name -> zhengxiang.v1.Order
+	15, // 3: zhengxiang.v1.GetDispatchViewResponse.orders:type_name -> zhengxiang.v1.Order
 	1,  // 4: zhengxiang.v1.GetDispatchViewResponse.riders:type_name -> zhengxiang.v1.RiderPosition
-	12, // 5: zhengxiang.v1.ReassignOrderResponse.order:type_name -> zhengxiang.v1.Order
-	0,  // 6: zhengxiang.v1.OperatorService.GetDispatchView:input_type -> zhengxiang.v1.GetDispatchViewRequest
-	4,  // 7: zhengxiang.v1.OperatorService.ReassignOrder:input_type -> zhengxiang.v1.ReassignOrderRequest
-	6,  // 8: zhengxiang.v1.OperatorService.SuspendStore:input_type -> zhengxiang.v1.SuspendStoreRequest
-	8,  // 9: zhengxiang.v1.OperatorService.RestoreStore:input_type -> zhengxiang.v1.RestoreStoreRequest
-	3,  // 10: zhengxiang.v1.OperatorService.GetDispatchView:output_type -> zhengxiang.v1.GetDispatchViewResponse
-	5,  // 11: zhengxiang.v1.OperatorService.ReassignOrder:output_type -> zhengxiang.v1.ReassignOrderResponse
-	7,  // 12: zhengxiang.v1.OperatorService.SuspendStore:output_type -> zhengxiang.v1.SuspendStoreResponse
-	9,  // 13: zhengxiang.v1.OperatorService.RestoreStore:output_type -> zhengxiang.v1.RestoreStoreResponse
-	10, // [10:14] is the sub-list for method output_type
-	6,  // [6:10] is the sub-list for method input_type
-	6,  // [6:6] is the sub-list for extension type_name
-	6,  // [6:6] is the sub-list for extension extendee
-	0,  // [0:6] is the sub-list for field type_name
+	15, // 5: zhengxiang.v1.ReassignOrderResponse.order:type_name -> zhengxiang.v1.Order
+	16, // 6: zhengxiang.v1.StoreInfo.section:type_name -> zhengxiang.v1.Section
+	13, // 7: zhengxiang.v1.StoreInfo.position:type_name -> zhengxiang.v1.LatLng
+	11, // 8: zhengxiang.v1.ListStoresResponse.stores:type_name -> zhengxiang.v1.StoreInfo
+	0,  // 9: zhengxiang.v1.OperatorService.GetDispatchView:input_type -> zhengxiang.v1.GetDispatchViewRequest
+	10, // 10: zhengxiang.v1.OperatorService.ListStores:input_type -> zhengxiang.v1.ListStoresRequest
+	4,  // 11: zhengxiang.v1.OperatorService.ReassignOrder:input_type -> zhengxiang.v1.ReassignOrderRequest
+	6,  // 12: zhengxiang.v1.OperatorService.SuspendStore:input_type -> zhengxiang.v1.SuspendStoreRequest
+	8,  // 13: zhengxiang.v1.OperatorService.RestoreStore:input_type -> zhengxiang.v1.RestoreStoreRequest
+	3,  // 14: zhengxiang.v1.OperatorService.GetDispatchView:output_type -> zhengxiang.v1.GetDispatchViewResponse
+	12, // 15: zhengxiang.v1.OperatorService.ListStores:output_type -> zhengxiang.v1.ListStoresResponse
+	5,  // 16: zhengxiang.v1.OperatorService.ReassignOrder:output_type -> zhengxiang.v1.ReassignOrderResponse
+	7,  // 17: zhengxiang.v1.OperatorService.SuspendStore:output_type -> zhengxiang.v1.SuspendStoreResponse
+	9,  // 18: zhengxiang.v1.OperatorService.RestoreStore:output_type -> zhengxiang.v1.RestoreStoreResponse
+	14, // [14:19] is the sub-list for method output_type
+	9,  // [9:14] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_zhengxiang_v1_operator_proto_init() }
@@ -773,7 +998,7 @@ func file_zhengxiang_v1_operator_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_zhengxiang_v1_operator_proto_rawDesc), len(file_zhengxiang_v1_operator_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -24,6 +24,7 @@ const _ = grpc.SupportPackageIsVersion9
 
 const (
 	OperatorService_GetDispatchView_FullMethodName = "/zhengxiang.v1.OperatorService/GetDispatchView"
+	OperatorService_ListStores_FullMethodName      = "/zhengxiang.v1.OperatorService/ListStores"
 	OperatorService_ReassignOrder_FullMethodName   = "/zhengxiang.v1.OperatorService/ReassignOrder"
 	OperatorService_SuspendStore_FullMethodName    = "/zhengxiang.v1.OperatorService/SuspendStore"
 	OperatorService_RestoreStore_FullMethodName    = "/zhengxiang.v1.OperatorService/RestoreStore"
@@ -37,6 +38,8 @@ const (
 type OperatorServiceClient interface {
 	// GetDispatchView returns the live state of dispatch. GET /v1/dispatch.
 	GetDispatchView(ctx context.Context, in *GetDispatchViewRequest, opts ...grpc.CallOption) (*GetDispatchViewResponse, error)
+	// ListStores lists the stores with their 1-hour circles. GET /v1/stores.
+	ListStores(ctx context.Context, in *ListStoresRequest, opts ...grpc.CallOption) (*ListStoresResponse, error)
 	// ReassignOrder takes a delivery back from its rider before pickup. POST
 	// /v1/orders/{order_id}:reassign.
 	ReassignOrder(ctx context.Context, in *ReassignOrderRequest, opts ...grpc.CallOption) (*ReassignOrderResponse, error)
@@ -58,6 +61,16 @@ func (c *operatorServiceClient) GetDispatchView(ctx context.Context, in *GetDisp
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetDispatchViewResponse)
 	err := c.cc.Invoke(ctx, OperatorService_GetDispatchView_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *operatorServiceClient) ListStores(ctx context.Context, in *ListStoresRequest, opts ...grpc.CallOption) (*ListStoresResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListStoresResponse)
+	err := c.cc.Invoke(ctx, OperatorService_ListStores_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -102,6 +115,8 @@ func (c *operatorServiceClient) RestoreStore(ctx context.Context, in *RestoreSto
 type OperatorServiceServer interface {
 	// GetDispatchView returns the live state of dispatch. GET /v1/dispatch.
 	GetDispatchView(context.Context, *GetDispatchViewRequest) (*GetDispatchViewResponse, error)
+	// ListStores lists the stores with their 1-hour circles. GET /v1/stores.
+	ListStores(context.Context, *ListStoresRequest) (*ListStoresResponse, error)
 	// ReassignOrder takes a delivery back from its rider before pickup. POST
 	// /v1/orders/{order_id}:reassign.
 	ReassignOrder(context.Context, *ReassignOrderRequest) (*ReassignOrderResponse, error)
@@ -121,6 +136,9 @@ type UnimplementedOperatorServiceServer struct{}
 
 func (UnimplementedOperatorServiceServer) GetDispatchView(context.Context, *GetDispatchViewRequest) (*GetDispatchViewResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetDispatchView not implemented")
+}
+func (UnimplementedOperatorServiceServer) ListStores(context.Context, *ListStoresRequest) (*ListStoresResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListStores not implemented")
 }
 func (UnimplementedOperatorServiceServer) ReassignOrder(context.Context, *ReassignOrderRequest) (*ReassignOrderResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ReassignOrder not implemented")
@@ -166,6 +184,24 @@ func _OperatorService_GetDispatchView_Handler(srv interface{}, ctx context.Conte
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(OperatorServiceServer).GetDispatchView(ctx, req.(*GetDispatchViewRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _OperatorService_ListStores_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListStoresRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OperatorServiceServer).ListStores(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: OperatorService_ListStores_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OperatorServiceServer).ListStores(ctx, req.(*ListStoresRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -234,6 +270,10 @@ var OperatorService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetDispatchView",
 			Handler:    _OperatorService_GetDispatchView_Handler,
+		},
+		{
+			MethodName: "ListStores",
+			Handler:    _OperatorService_ListStores_Handler,
 		},
 		{
 			MethodName: "ReassignOrder",
