@@ -18,6 +18,7 @@ import (
 	"zhengxiang/dispatch"
 	"zhengxiang/geo"
 	"zhengxiang/orders"
+	"zhengxiang/orders/kafka"
 )
 
 // EnvGRPCAddr stands in for the --grpc-addr flag of serve and demo.
@@ -134,4 +135,20 @@ func registerEngineMetrics(reg *prometheus.Registry, eng *dispatch.Engine) prome
 		}, func() float64 { return float64(o.get(eng.Stats())) }))
 	}
 	return rounds
+}
+
+// watchConsumer exports a Kafka consumer's lag and counts.
+func (a *apiServing) watchConsumer(topic string, stats func() kafka.ConsumerStats) {
+	labels := prometheus.Labels{"topic": topic}
+	a.registry.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "zx_consumer_lag_messages", ConstLabels: labels,
+			Help: "Messages of the partitions held not yet taken, as of each partition's last batch."},
+			func() float64 { return float64(stats().Lag) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "zx_consumer_handled_total", ConstLabels: labels,
+			Help: "Messages taken by the handler."},
+			func() float64 { return float64(stats().Handled) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "zx_consumer_deadlettered_total", ConstLabels: labels,
+			Help: "Messages sent to the dead-letter topic."},
+			func() float64 { return float64(stats().DeadLettered) }),
+	)
 }

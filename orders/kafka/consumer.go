@@ -81,6 +81,9 @@ type ConsumerStats struct {
 	Commits      int64 // offset commits acknowledged by the group coordinator
 	Generations  int64 // group generations joined (the first one and one per rebalance)
 	Batches      int64 // batches handed to the handler (with NewIntake, one message at a time)
+	// Lag is how many messages the partitions held lay beyond the last batch taken from each,
+	// as the broker's high-water mark told with that batch.
+	Lag int64
 }
 
 // Intake feeds placed orders from orders.placed to a handler, as a member of the dispatchers'
@@ -282,6 +285,7 @@ type consumer[T any] struct {
 
 	mu         sync.Mutex
 	partitions []int
+	lags       map[int]int64 // partition → lag after its last batch
 
 	handled, deadLettered, retries, commits, generations, batches atomic.Int64
 }
@@ -298,9 +302,29 @@ func newConsumer[T any, H ~func(context.Context, []T, []Meta) []error](cfg Confi
 }
 
 func (c *consumer[T]) stats() ConsumerStats {
+	var lag int64
+	c.mu.Lock()
+	for _, l := range c.lags {
+		lag += l
+	}
+	c.mu.Unlock()
 	return ConsumerStats{Handled: c.handled.Load(), DeadLettered: c.deadLettered.Load(),
 		Retries: c.retries.Load(), Commits: c.commits.Load(), Generations: c.generations.Load(),
-		Batches: c.batches.Load()}
+		Batches: c.batches.Load(), Lag: lag}
+}
+
+// setLag records a partition's lag; a negative lag forgets the partition.
+func (c *consumer[T]) setLag(partition int, lag int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if lag < 0 {
+		delete(c.lags, partition)
+		return
+	}
+	if c.lags == nil {
+		c.lags = map[int]int64{}
+	}
+	c.lags[partition] = lag
 }
 
 func (c *consumer[T]) assigned() []int {
@@ -450,6 +474,7 @@ func (c *consumer[T]) read(ctx, genCtx context.Context, a kafkago.PartitionAssig
 
 	batch := make([]kafkago.Message, 0, c.cfg.MaxBatch)
 	var w work[T]
+	defer c.setLag(a.ID, -1)
 	for {
 		select {
 		case <-stop.Done():
@@ -474,6 +499,8 @@ func (c *consumer[T]) read(ctx, genCtx context.Context, a kafkago.PartitionAssig
 		if err := c.take(ctx, stop, batch, &w, tr); err != nil {
 			return
 		}
+		last := batch[len(batch)-1]
+		c.setLag(a.ID, max(0, last.HighWaterMark-last.Offset-1))
 	}
 }
 
