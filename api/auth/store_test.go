@@ -2,8 +2,6 @@ package auth
 
 import (
 	"context"
-	"crypto/rand"
-	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -11,10 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"zhengxiang/orders"
-	"zhengxiang/orders/postgres"
+	"zhengxiang/orders/postgres/pgtest"
 )
 
 // TestStore runs the Store contract against every implementation: memory and file always,
@@ -26,7 +22,7 @@ func TestStore(t *testing.T) {
 	}{
 		{"memory", func(*testing.T) Store { return NewMemoryStore() }},
 		{"file", func(t *testing.T) Store { return NewFileStore(filepath.Join(t.TempDir(), "zhengxiang", "keys.json")) }},
-		{"postgres", func(t *testing.T) Store { return NewPostgresStore(MustDB(t).Pool()) }},
+		{"postgres", func(t *testing.T) Store { return NewPostgresStore(pgtest.DB(t).Pool()) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) { testStore(t, tc.open(t)) })
 	}
@@ -185,7 +181,7 @@ func TestFileStoreFile(t *testing.T) {
 }
 
 func TestPostgresStoreUnavailable(t *testing.T) {
-	db := MustDB(t)
+	db := pgtest.DB(t)
 	s := NewPostgresStore(db.Pool())
 	_, sk := MustKey(t, Principal{Role: RoleBureau})
 	db.Close()
@@ -197,73 +193,7 @@ func TestPostgresStoreUnavailable(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := NewPostgresStore(MustDB(t).Pool()).List(ctx); !strings.Contains(err.Error(), context.Canceled.Error()) {
+	if _, err := NewPostgresStore(pgtest.DB(t).Pool()).List(ctx); !strings.Contains(err.Error(), context.Canceled.Error()) {
 		t.Errorf("List with a cancelled context: %v", err)
 	}
-}
-
-// MustURL returns the test database's URL from ZX_PG_URL. Without it the test skips, unless
-// ZX_REQUIRE_SERVICES=1 (CI), where a missing database is a failure.
-func MustURL(tb testing.TB) string {
-	tb.Helper()
-	u := os.Getenv("ZX_PG_URL")
-	if u == "" {
-		if os.Getenv("ZX_REQUIRE_SERVICES") == "1" {
-			tb.Fatal("ZX_PG_URL is not set, and ZX_REQUIRE_SERVICES=1 requires PostgreSQL")
-		}
-		tb.Skip("ZX_PG_URL is not set: skipping the PostgreSQL tests (make services-up writes it to .services.env)")
-	}
-	return u
-}
-
-// MustDB creates a schema of the test's own, dropped when it ends, migrates it with
-// postgres.Migrate and opens it; the pool closes when the test ends.
-func MustDB(tb testing.TB) *postgres.DB {
-	tb.Helper()
-	base := MustURL(tb)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	name := "zx_test_" + strings.ToLower(rand.Text()[:12])
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		tb.Fatalf("connect to ZX_PG_URL: %v", err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+name); err != nil {
-		tb.Fatalf("create schema %s: %v", name, err)
-	}
-	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			tb.Errorf("connect to drop schema %s: %v", name, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA "+name+" CASCADE"); err != nil {
-			tb.Errorf("drop schema %s: %v", name, err)
-		}
-	})
-	u := withSearchPath(base, name)
-	if err := postgres.Migrate(ctx, u); err != nil {
-		tb.Fatalf("Migrate: %v", err)
-	}
-	db, err := postgres.Open(ctx, u)
-	if err != nil {
-		tb.Fatalf("Open: %v", err)
-	}
-	tb.Cleanup(db.Close)
-	return db
-}
-
-// withSearchPath adds search_path=schema to a postgres:// URL or a keyword/value string.
-func withSearchPath(base, schema string) string {
-	if u, err := url.Parse(base); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
-		return u.String()
-	}
-	return base + " search_path=" + schema
 }

@@ -16,6 +16,7 @@ import (
 	"zhengxiang/orders"
 	"zhengxiang/orders/orderstest"
 	"zhengxiang/orders/postgres"
+	"zhengxiang/orders/postgres/pgtest"
 )
 
 // stepFn is one change of an order: the events of one or more state machine steps.
@@ -184,7 +185,7 @@ func sameHistory(t *testing.T, what string, got, want history) {
 // change at a time and once by UpdateOrders in batches where an order comes up to three times,
 // and checks that both leave the same rows.
 func TestUpdateOrdersAsOneByOne(t *testing.T) {
-	db := MustDB(t)
+	db := pgtest.DB(t)
 	repo, ctx := db.Repository(), t.Context()
 	at := orderstest.FestivalStart
 	one, batch := scripts(at), scripts(at)
@@ -260,7 +261,7 @@ func TestUpdateOrdersAsOneByOne(t *testing.T) {
 // TestUpdateOrdersSecondActiveAssignment: a stray active assignment of one order of a batch makes
 // the database refuse its Assign, and the whole batch is rolled back as a conflict.
 func TestUpdateOrdersSecondActiveAssignment(t *testing.T) {
-	db := MustDB(t)
+	db := pgtest.DB(t)
 	repo, ctx := db.Repository(), t.Context()
 	ids := []string{"o-1", "o-2", "o-3"}
 	for _, id := range ids {
@@ -296,7 +297,7 @@ func TestUpdateOrdersSecondActiveAssignment(t *testing.T) {
 // TestUpdateOrdersNULByte: a change the database would refuse fails alone, the rest of the batch
 // is written.
 func TestUpdateOrdersNULByte(t *testing.T) {
-	db := MustDB(t)
+	db := pgtest.DB(t)
 	repo, ctx := db.Repository(), t.Context()
 	for _, id := range []string{"o-1", "o-2"} {
 		create(t, repo, id)
@@ -325,7 +326,7 @@ func TestUpdateOrdersNULByte(t *testing.T) {
 // only what follows their lives and keeps the rest; a batch in which one change alters content
 // writes it.
 func TestUpdateOrdersContent(t *testing.T) {
-	db := MustDB(t)
+	db := pgtest.DB(t)
 	repo, ctx := db.Repository(), t.Context()
 	before := map[string]orders.Order{}
 	for _, id := range []string{"o-1", "o-2"} {
@@ -377,7 +378,7 @@ func TestUpdateOrdersContent(t *testing.T) {
 // the same by CreateOrder and UpdateOrder, and checks that both leave the same rows, outbox
 // events included; the relay then publishes every event once, in order, as Events returns it.
 func TestCreateOrdersAsOneByOne(t *testing.T) {
-	db := MustDB(t)
+	db := pgtest.DB(t)
 	repo, ctx := db.Repository(), t.Context()
 	at := orderstest.FestivalStart
 	one, batch := scripts(at), scripts(at)
@@ -432,7 +433,7 @@ func TestCreateOrdersAsOneByOne(t *testing.T) {
 // TestCreateOrdersAtomic: when the database refuses a write of the batch, nothing of it is
 // stored.
 func TestCreateOrdersAtomic(t *testing.T) {
-	db := MustDB(t)
+	db := pgtest.DB(t)
 	repo, ctx := db.Repository(), t.Context()
 	// An outbox row left for an order that does not exist makes the outbox refuse o-2's events.
 	if _, err := db.Pool().Exec(ctx, "INSERT INTO outbox (order_id, seq, event) VALUES ('o-2', 1, '{}')"); err != nil {
@@ -465,7 +466,7 @@ func TestCreateOrdersAtomic(t *testing.T) {
 
 // TestCreateOrdersNULByte: a placement the database would refuse fails alone.
 func TestCreateOrdersNULByte(t *testing.T) {
-	db := MustDB(t)
+	db := pgtest.DB(t)
 	repo := db.Repository()
 	bad := orderstest.SampleOrder("o-2")
 	bad.Address = "金水区\x00花园路"
@@ -493,7 +494,7 @@ func TestCreateOrdersNULByte(t *testing.T) {
 // TestConcurrentCreateOrders has batches of overlapping keys stored at once: each key is stored
 // once, and every placement of it is that order, new in exactly one batch.
 func TestConcurrentCreateOrders(t *testing.T) {
-	db := MustDB(t)
+	db := pgtest.DB(t)
 	repo := db.Repository()
 	const writers, keys = 4, 60
 	var (
@@ -585,7 +586,7 @@ func (s *statements) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEnd
 // TestStatementsPerBatch checks that CreateOrders and UpdateOrders send as many statements for
 // a large batch as for a small one.
 func TestStatementsPerBatch(t *testing.T) {
-	u := MustSchema(t)
+	u := pgtest.Schema(t)
 	ctx := t.Context()
 	if err := postgres.Migrate(ctx, u); err != nil {
 		t.Fatal(err)

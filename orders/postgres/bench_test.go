@@ -10,6 +10,7 @@ import (
 	"zhengxiang/orders"
 	"zhengxiang/orders/orderstest"
 	"zhengxiang/orders/postgres"
+	"zhengxiang/orders/postgres/pgtest"
 )
 
 // orderNumber numbers the benchmark's orders across its runs.
@@ -19,7 +20,7 @@ var orderNumber atomic.Int64
 // UpdateOrder calls (ticket sent, merchant accepted, rider assigned), each a transaction with
 // its events and outbox rows. One op is one order.
 func BenchmarkCreateAndUpdate(b *testing.B) {
-	repo := MustDB(b).Repository()
+	repo := pgtest.DB(b).Repository()
 	at := orderstest.FestivalStart.Add(time.Minute)
 	steps := []func(o *orders.Order) (orders.Event, error){
 		func(o *orders.Order) (orders.Event, error) { return o.SendTicket(at) },
@@ -98,7 +99,7 @@ func mustCreateOrders(tb testing.TB, repo orders.BatchCreator, ps []orders.Place
 // 1,000 outbox rows. One op is one batch; making the placements is not timed.
 func BenchmarkCreateOrders500(b *testing.B) {
 	const batch = 500
-	repo := MustDB(b).Repository()
+	repo := pgtest.DB(b).Repository()
 	for b.Loop() {
 		b.StopTimer()
 		ps := newPlacements(b, batch)
@@ -128,7 +129,7 @@ func BenchmarkUpdateOrders1000(b *testing.B) {
 		}},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			repo := MustDB(b).Repository()
+			repo := pgtest.DB(b).Repository()
 			for b.Loop() {
 				b.StopTimer()
 				ps := newPlacements(b, batch)
@@ -172,7 +173,7 @@ const publishedBacklog = 200_000
 func BenchmarkRelay(b *testing.B) {
 	for _, batch := range []int{500, 2000} {
 		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
-			db := MustDB(b)
+			db := pgtest.DB(b)
 			repo, ctx := db.Repository(), context.Background()
 			pub := &counter{}
 			r, err := postgres.NewRelay(db.Pool(), pub, postgres.RelayConfig{Batch: batch})

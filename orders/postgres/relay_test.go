@@ -11,6 +11,7 @@ import (
 	"zhengxiang/orders"
 	"zhengxiang/orders/orderstest"
 	"zhengxiang/orders/postgres"
+	"zhengxiang/orders/postgres/pgtest"
 )
 
 func mustRelay(t *testing.T, db *postgres.DB, pub orders.Publisher, cfg postgres.RelayConfig) *postgres.Relay {
@@ -99,7 +100,7 @@ func lifecycle(ctx context.Context, repo orders.Repository, id string, at time.T
 // TestTwoRelays runs two relays while writers create orders and change them, some of them from
 // several goroutines at once, and checks that every event is published once and in order.
 func TestTwoRelays(t *testing.T) {
-	db := MustDB(t)
+	db := pgtest.DB(t)
 	repo := db.Repository()
 	rec := &recorder{delay: time.Millisecond}
 	pubs := []*tee{{recorder: rec}, {recorder: rec}}
@@ -160,7 +161,7 @@ func TestTwoRelays(t *testing.T) {
 }
 
 func TestRelayPublishError(t *testing.T) {
-	db := MustDB(t)
+	db := pgtest.DB(t)
 	repo := db.Repository()
 	at := orderstest.FestivalStart.Add(time.Minute)
 	for _, id := range []string{"o-1", "o-2", "o-3"} {
@@ -220,7 +221,7 @@ func TestRelayWaitsForEarlierEvent(t *testing.T) {
 		{"other relay publishes", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			db := MustDB(t)
+			db := pgtest.DB(t)
 			repo, ctx := db.Repository(), t.Context()
 			at := orderstest.FestivalStart.Add(time.Minute)
 			create(t, repo, "o-1")
@@ -300,7 +301,7 @@ func TestRelayConfig(t *testing.T) {
 // TestRelayDeletesPublished takes the published rows out of the outbox and keeps the rest, and
 // the events stay in the order's history.
 func TestRelayDeletesPublished(t *testing.T) {
-	db := MustDB(t)
+	db := pgtest.DB(t)
 	repo := db.Repository()
 	at := orderstest.FestivalStart.Add(time.Minute)
 	for _, id := range []string{"o-1", "o-2"} {

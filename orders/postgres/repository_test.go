@@ -14,12 +14,13 @@ import (
 	"zhengxiang/orders"
 	"zhengxiang/orders/orderstest"
 	"zhengxiang/orders/postgres"
+	"zhengxiang/orders/postgres/pgtest"
 )
 
 func TestRepositoryContract(t *testing.T) {
-	MustURL(t)
+	pgtest.URL(t)
 	orderstest.RunRepositoryContract(t, func(t *testing.T) orders.Repository {
-		return MustDB(t).Repository()
+		return pgtest.DB(t).Repository()
 	})
 }
 
@@ -47,7 +48,7 @@ func step(t *testing.T, repo orders.Repository, id string, f func(o *orders.Orde
 }
 
 func TestSecondActiveAssignmentRefused(t *testing.T) {
-	db := MustDB(t)
+	db := pgtest.DB(t)
 	repo, ctx := db.Repository(), t.Context()
 	at := orderstest.FestivalStart.Add(time.Minute)
 
@@ -92,7 +93,7 @@ func TestSecondActiveAssignmentRefused(t *testing.T) {
 }
 
 func TestAssignmentsAndDeliveries(t *testing.T) {
-	db := MustDB(t)
+	db := pgtest.DB(t)
 	repo := db.Repository()
 	at := orderstest.FestivalStart
 	next := func() time.Time { at = at.Add(time.Minute); return at }
@@ -179,7 +180,7 @@ func TestAssignmentsAndDeliveries(t *testing.T) {
 // outbox ids of the order grow with its seqs, which the relay's ordering rests on.
 func TestConcurrentUpdatesOutbox(t *testing.T) {
 	const workers, perWorker = 16, 25
-	db := MustDB(t)
+	db := pgtest.DB(t)
 	repo := db.Repository()
 	create(t, repo, "o-1")
 	at := orderstest.FestivalStart.Add(time.Minute)
@@ -235,7 +236,7 @@ func TestConcurrentUpdatesOutbox(t *testing.T) {
 }
 
 func TestErrorKinds(t *testing.T) {
-	repo := MustDB(t).Repository()
+	repo := pgtest.DB(t).Repository()
 	s := orderstest.SampleStore("store-1")
 	s.Name = "bad\x00name"
 	err := repo.PutStore(t.Context(), s)
@@ -269,7 +270,7 @@ func TestUnreachable(t *testing.T) {
 }
 
 func TestMigrate(t *testing.T) {
-	u := MustSchema(t)
+	u := pgtest.Schema(t)
 	ctx := t.Context()
 	var wg sync.WaitGroup
 	errs := make([]error, 3)
