@@ -1,56 +1,127 @@
 package main
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
+	"math"
+	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"text/tabwriter"
+	"time"
 
+	"zhengxiang/api/auth"
 	"zhengxiang/bench/festival"
 	"zhengxiang/dispatch"
+	"zhengxiang/geo"
 	"zhengxiang/orders"
 )
 
-// EnvHTTPAddr is the environment variable behind demo's --http-addr.
+// EnvHTTPAddr is the environment variable behind the --http-addr of demo
+// and serve.
 const EnvHTTPAddr = "ZX_HTTP_ADDR"
 
+// demoCmd runs the live service on the embedded default with a simulated
+// fleet, stores and platform, or, with --simulate-day, a festival day to
+// its end and then its summary.
 type demoCmd struct {
+	fs       *flag.FlagSet
+	day      bool // --simulate-day
 	cfg      festival.Config
 	algo     string
 	headless bool
 	json     bool
 	httpAddr string
+
+	// The live service.
+	grpcAddr  string
+	timeScale float64
+	fleet     int
+	orderRate float64
 }
 
+// Defaults of the live demo.
+const (
+	demoTimeScale = 30
+	demoFleet     = 300
+	demoOrderRate = 2
+	// demoShift is how long the simulated riders stay on shift, on the
+	// service's clock: a week, longer than anyone watches a demo.
+	demoShift = 7 * 24 * time.Hour
+	// demoPlatform is the platform of the demo's orders and platform key.
+	demoPlatform = "meituan"
+)
+
+// dayFlags and liveFlags are the flags of one mode only.
+var (
+	dayFlags  = []string{"sim-hours", "start-hour", "riders", "orders-per-day", "algo", "headless"}
+	liveFlags = []string{"grpc-addr", "time-scale", "fleet", "order-rate"}
+)
+
 func newDemoCmd(fs *flag.FlagSet) *demoCmd {
-	c := &demoCmd{}
-	fs.Float64Var(&c.cfg.Hours, "sim-hours", festival.DefaultHours, "simulated `hours` of orders, from the start hour")
-	fs.Float64Var(&c.cfg.StartHour, "start-hour", festival.DefaultStartHour, "`hour` of the day the simulation starts at")
+	c := &demoCmd{fs: fs}
+	fs.BoolVar(&c.day, "simulate-day", false, "simulate a festival day to its end, print its summary and serve /summary, instead of the live service")
 	fs.Int64Var(&c.cfg.Seed, "seed", 0, "random `seed` of the city, the orders and the people")
-	fs.IntVar(&c.cfg.Riders, "riders", festival.DefaultRiders, "riders over the day's shifts")
 	fs.IntVar(&c.cfg.Stores, "stores", festival.DefaultStores, "stores of the three sections")
-	fs.IntVar(&c.cfg.OrdersPerDay, "orders-per-day", 0,
-		fmt.Sprintf("orders a whole day brings (0: %v per rider)", festival.DefaultOrdersPerRider))
-	fs.StringVar(&c.algo, "algo", string(dispatch.AlgoEngine), "dispatch algorithm: engine or greedy")
-	fs.BoolVar(&c.headless, "headless", false, "exit after the summary instead of serving it")
-	fs.BoolVar(&c.json, "json", false, "print the summary as one JSON object on the last line of output")
+	fs.BoolVar(&c.json, "json", false, "also print the links and keys (live) or the summary (--simulate-day) as one JSON object on a line")
 	addr := os.Getenv(EnvHTTPAddr)
 	if addr == "" {
 		addr = "127.0.0.1:8080"
 	}
-	fs.StringVar(&c.httpAddr, "http-addr", addr, "address to serve on after the run (env "+EnvHTTPAddr+")")
+	fs.StringVar(&c.httpAddr, "http-addr", addr, "address of the REST API and the console, or of /summary with --simulate-day (env "+EnvHTTPAddr+")")
+
+	fs.StringVar(&c.grpcAddr, "grpc-addr", cmp.Or(os.Getenv(EnvGRPCAddr), "127.0.0.1:9090"), "live: address of the gRPC API (env "+EnvGRPCAddr+")")
+	fs.Float64Var(&c.timeScale, "time-scale", demoTimeScale, "live: run the clock this many times faster than real time")
+	fs.IntVar(&c.fleet, "fleet", demoFleet, "live: simulated riders")
+	fs.Float64Var(&c.orderRate, "order-rate", demoOrderRate, "live: orders per second of real time the simulated platform places through the REST API (0: none)")
+
+	fs.Float64Var(&c.cfg.Hours, "sim-hours", festival.DefaultHours, "--simulate-day: simulated `hours` of orders, from the start hour")
+	fs.Float64Var(&c.cfg.StartHour, "start-hour", festival.DefaultStartHour, "--simulate-day: `hour` of the day the simulation starts at")
+	fs.IntVar(&c.cfg.Riders, "riders", festival.DefaultRiders, "--simulate-day: riders over the day's shifts")
+	fs.IntVar(&c.cfg.OrdersPerDay, "orders-per-day", 0,
+		fmt.Sprintf("--simulate-day: orders a whole day brings (0: %v per rider)", festival.DefaultOrdersPerRider))
+	fs.StringVar(&c.algo, "algo", string(dispatch.AlgoEngine), "--simulate-day: dispatch algorithm, engine or greedy")
+	fs.BoolVar(&c.headless, "headless", false, "--simulate-day: exit after the summary instead of serving it")
 	return c
 }
 
 func (c *demoCmd) setup(args []string) error {
 	if len(args) > 0 {
 		return usagef("demo: unexpected argument %q", args[0])
+	}
+	set := map[string]bool{}
+	c.fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	other, mode := liveFlags, "--simulate-day"
+	if !c.day {
+		other, mode = dayFlags, "the live demo (it needs --simulate-day)"
+	}
+	for _, name := range other {
+		if set[name] {
+			return usagef("demo: --%s does not apply to %s", name, mode)
+		}
+	}
+	if c.cfg.Stores < 1 {
+		return usagef("demo: --stores: %d must be at least 1", c.cfg.Stores)
+	}
+	if !c.day {
+		switch {
+		case !(c.timeScale > 0) || math.IsInf(c.timeScale, 0):
+			return usagef("demo: --time-scale: %v must be a positive number", c.timeScale)
+		case c.fleet < 0:
+			return usagef("demo: --fleet: %d is negative", c.fleet)
+		case !(c.orderRate >= 0) || math.IsInf(c.orderRate, 0):
+			return usagef("demo: --order-rate: %v is not a rate", c.orderRate)
+		}
+		return nil
 	}
 	algo, err := parseAlgo("demo", c.algo)
 	if err != nil {
@@ -65,13 +136,8 @@ func (c *demoCmd) setup(args []string) error {
 	if !(c.cfg.Hours > 0) {
 		return usagef("demo: --sim-hours: %v must be a positive number of hours", c.cfg.Hours)
 	}
-	for _, f := range []struct {
-		name string
-		v    int
-	}{{"riders", c.cfg.Riders}, {"stores", c.cfg.Stores}} {
-		if f.v < 1 {
-			return usagef("demo: --%s: %d must be at least 1", f.name, f.v)
-		}
+	if c.cfg.Riders < 1 {
+		return usagef("demo: --riders: %d must be at least 1", c.cfg.Riders)
 	}
 	cfg := c.cfg
 	if err := cfg.Validate(); err != nil {
@@ -89,6 +155,9 @@ func parseAlgo(cmd, s string) (dispatch.Algo, error) {
 }
 
 func (c *demoCmd) run(ctx context.Context, m *Main) error {
+	if !c.day {
+		return c.runLive(ctx, m)
+	}
 	cfg := c.cfg
 	cfg.Logger = m.Logger
 	b := newBar(m.Stderr, "festival day", " sim min")
@@ -179,4 +248,323 @@ func writeSummary(w io.Writer, s festival.Summary) error {
 	}
 	_, err := fmt.Fprintf(w, "\nSimulated in %.1f s\n", s.WallSeconds)
 	return err
+}
+
+// runLive runs serve's embedded default (in-memory record, in-process
+// stream) with the demo's fleet and festival stores on a fast clock, keys
+// in memory, and a simulated platform placing orders through the REST API,
+// until ctx ends.
+func (c *demoCmd) runLive(ctx context.Context, m *Main) error {
+	keys := auth.NewMemoryStore()
+	s := newServeCmd(flag.NewFlagSet("serve", flag.ContinueOnError))
+	s.kafka, s.pg = "", "" // the embedded default, whatever the environment names
+	s.httpAddr, s.grpcAddr, s.timeScale = c.httpAddr, c.grpcAddr, c.timeScale
+	s.fleet, s.fleetShift, s.stores, s.seed = c.fleet, demoShift, c.cfg.Stores, c.cfg.Seed
+	s.keys = keys
+	s.onServe = func(ctx context.Context, sv serving) error { return c.live(ctx, m, keys, sv) }
+	if err := s.run(ctx, m); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	return nil
+}
+
+// demoStart is what the live demo prints when it has started: --json
+// prints it as is.
+type demoStart struct {
+	Console       string               `json:"console"`
+	REST          string               `json:"rest"`
+	OpenAPI       string               `json:"openapi"`
+	GRPC          string               `json:"grpc"`
+	TrackingURL   string               `json:"tracking_url"`
+	TrackingToken string               `json:"tracking_token"`
+	OrderID       string               `json:"order_id"`
+	StoreID       string               `json:"store_id"`
+	RiderID       string               `json:"rider_id"`
+	Platform      string               `json:"platform"`
+	Keys          map[auth.Role]string `json:"keys"`
+}
+
+// live is the demo's part of a running service: it feeds the simulated
+// stores every order created, makes a key per role, places a sample order
+// and prints the links, then places orders at the rate until ctx ends.
+func (c *demoCmd) live(ctx context.Context, m *Main, keys auth.Store, sv serving) error {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	if sv.fleet != nil && sv.stream != nil {
+		// The simulated stores work every order, whoever created it: the
+		// demo's platform, a person with the platform key, a test.
+		evs := sv.stream.Subscribe(ctx, true)
+		wg.Go(func() {
+			for ev := range evs {
+				if ev.Type != orders.EventOrderCreated {
+					continue
+				}
+				o, err := sv.repo.GetOrder(ctx, ev.OrderID)
+				if err != nil {
+					if ctx.Err() == nil {
+						m.Logger.Warn("demo: a new order is not in the record", "order", ev.OrderID, "err", err)
+					}
+					continue
+				}
+				sv.fleet.Placed(o)
+			}
+		})
+	}
+
+	put := func(p auth.Principal, rate float64) (string, error) {
+		key, sk, err := auth.NewKey(p)
+		if err != nil {
+			return "", err
+		}
+		sk.RatePerSecond = rate
+		if err := keys.Put(ctx, sk); err != nil {
+			return "", err
+		}
+		return key, nil
+	}
+	// The platform's key is also the simulated platform's, which makes two
+	// calls an order: it gets the rate that needs, when that is more than
+	// the default.
+	var rate float64
+	if need := 4 * c.orderRate; need > auth.DefaultRatePerSecond {
+		rate = need
+	}
+	platformKey, err := put(auth.Principal{Role: auth.RolePlatform, Platform: demoPlatform, Name: "demo platform"}, rate)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	stores, err := sv.repo.ListStores(ctx)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	if len(stores) == 0 {
+		return fmt.Errorf("demo: the record has no store")
+	}
+	p := &demoPlatformClient{
+		base: "http://" + sv.httpAddr, key: platformKey, stores: stores, area: geo.Zhengzhou(),
+		r: rand.New(rand.NewPCG(uint64(c.cfg.Seed), 11)), http: &http.Client{Timeout: 10 * time.Second},
+	}
+	sample, err := p.place(ctx)
+	if err != nil {
+		return fmt.Errorf("demo: the sample order: %w", err)
+	}
+
+	riderID := fleetRiderID(0, max(c.fleet, 1))
+	st := demoStart{
+		REST: "http://" + sv.httpAddr + "/v1/", OpenAPI: "http://" + sv.httpAddr + "/openapi.json", GRPC: sv.grpcAddr,
+		TrackingURL: sample.TrackingURL, TrackingToken: sample.TrackingToken, OrderID: sample.ID,
+		StoreID: sample.StoreID, RiderID: riderID, Platform: demoPlatform,
+		Keys: map[auth.Role]string{auth.RolePlatform: platformKey},
+	}
+	for _, k := range []struct {
+		role auth.Role
+		p    auth.Principal
+	}{
+		{auth.RoleMerchant, auth.Principal{Role: auth.RoleMerchant, Stores: []string{sample.StoreID}, Name: "demo merchant"}},
+		{auth.RoleRider, auth.Principal{Role: auth.RoleRider, Rider: riderID, Name: "demo rider"}},
+		{auth.RoleOperator, auth.Principal{Role: auth.RoleOperator, Name: "demo city operator"}},
+		{auth.RoleBureau, auth.Principal{Role: auth.RoleBureau, Name: "demo bureau"}},
+	} {
+		if st.Keys[k.role], err = put(k.p, 0); err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+	}
+	st.Console = "http://" + sv.httpAddr + "/?" + url.Values{
+		"operator_key": {st.Keys[auth.RoleOperator]}, "bureau_key": {st.Keys[auth.RoleBureau]},
+	}.Encode()
+	if err := c.printStart(m.Stdout, st); err != nil {
+		return err
+	}
+
+	if c.orderRate == 0 {
+		<-ctx.Done()
+		return nil
+	}
+	tick := time.NewTicker(time.Duration(float64(time.Second) / c.orderRate))
+	defer tick.Stop()
+	placed, failed := 1, 0
+	report := time.NewTicker(time.Minute)
+	defer report.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-report.C:
+			m.Logger.Info("demo: orders placed through the REST API", "placed", placed, "failed", failed)
+		case <-tick.C:
+			if _, err := p.place(ctx); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				failed++
+				m.Logger.Warn("demo: an order was not placed", "err", err)
+				continue
+			}
+			placed++
+		}
+	}
+}
+
+// printStart prints the links and keys for people, and with --json as one
+// JSON object on a line.
+func (c *demoCmd) printStart(w io.Writer, st demoStart) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Zhengxiang demo: the live service on the embedded default, the clock %g times real time,\n", c.timeScale)
+	fmt.Fprintf(&b, "%d festival stores, %d simulated riders, %g orders/s placed through the REST API by %s.\n\n",
+		c.cfg.Stores, c.fleet, c.orderRate, demoPlatform)
+	fmt.Fprintf(&b, "  console   %s\n", st.Console)
+	fmt.Fprintf(&b, "  REST API  %s  (OpenAPI %s, docs %s)\n", st.REST, st.OpenAPI, strings.TrimSuffix(st.OpenAPI, "/openapi.json")+"/docs")
+	fmt.Fprintf(&b, "  gRPC API  %s\n", st.GRPC)
+	fmt.Fprintf(&b, "  tracking  %s\n", st.TrackingURL)
+	fmt.Fprintf(&b, "            (order %s of store %s; REST: %sv1/tracking/%s)\n\n", st.OrderID, st.StoreID,
+		strings.TrimSuffix(st.REST, "v1/"), st.TrackingToken)
+	fmt.Fprintf(&b, "API keys, kept in memory until the demo stops; send \"Authorization: Bearer KEY\":\n")
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	scopes := map[auth.Role]string{
+		auth.RolePlatform: "platform=" + st.Platform, auth.RoleMerchant: "stores=" + st.StoreID,
+		auth.RoleRider: "rider=" + st.RiderID, auth.RoleOperator: "every platform", auth.RoleBureau: "aggregates",
+	}
+	for _, r := range auth.Roles {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", r, scopes[r], st.Keys[r])
+	}
+	tw.Flush()
+	b.WriteString("\nCtrl-C stops the demo.\n")
+	if c.json {
+		line, err := json.Marshal(st)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(&b, "%s\n", line)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// demoPlatformClient is the demo's simulated platform: it places orders
+// through the REST API as a platform does, a quote for a consumer's
+// address, then the order at one of the stores quoted.
+type demoPlatformClient struct {
+	base, key string
+	stores    []orders.Store
+	area      *geo.Area
+	http      *http.Client
+
+	mu sync.Mutex
+	r  *rand.Rand
+	n  int
+}
+
+// demoItems are what the demo's consumers buy, by section.
+var demoItems = map[orders.Section][]orders.Item{
+	orders.SectionFlavours: {
+		{SKU: "huimian-lamb", Name: "羊肉烩面 lamb huimian", PriceCents: 2200},
+		{SKU: "hulatang", Name: "胡辣汤 hot and spicy soup", PriceCents: 800},
+		{SKU: "set-back-to-work", Name: "复工套餐 back-to-work set meal", PriceCents: 2800},
+	},
+	orders.SectionDeals: {
+		{SKU: "veg-box", Name: "蔬菜组合 vegetable box", PriceCents: 3990},
+		{SKU: "rice-5kg", Name: "大米5kg rice 5 kg", PriceCents: 3590},
+		{SKU: "masks-10", Name: "口罩10只 masks ×10", PriceCents: 1990},
+	},
+	orders.SectionMade: {
+		{SKU: "dumplings-frozen", Name: "速冻水饺 frozen dumplings", PriceCents: 2590},
+		{SKU: "jujube", Name: "新郑红枣 Xinzheng jujubes", PriceCents: 3990},
+	},
+}
+
+// demoOrder is what the demo reads of a created order.
+type demoOrder struct {
+	ID            string `json:"id"`
+	StoreID       string `json:"store_id"`
+	TrackingToken string `json:"tracking_token"`
+	TrackingURL   string `json:"tracking_url"`
+}
+
+// maxDemoAddressTries bounds the addresses drawn for one order.
+const maxDemoAddressTries = 20
+
+// place draws a consumer near a store, asks for a quote and orders from
+// one of the stores quoted.
+func (p *demoPlatformClient) place(ctx context.Context) (demoOrder, error) {
+	p.mu.Lock()
+	p.n++
+	n, r := p.n, p.r
+	var drops []geo.Point
+	for range maxDemoAddressTries {
+		drops = append(drops, p.area.RandomPointNear(r, p.stores[r.IntN(len(p.stores))].Point, 2500))
+	}
+	pick := r.Float64()
+	p.mu.Unlock()
+
+	for _, drop := range drops {
+		var q struct {
+			Stores []struct {
+				StoreID string `json:"store_id"`
+			} `json:"stores"`
+		}
+		dropoff := map[string]float64{"lat": drop.Lat, "lng": drop.Lng}
+		if err := p.call(ctx, "/v1/quotes", "", map[string]any{"dropoff": dropoff, "max_stores": 5}, &q); err != nil {
+			return demoOrder{}, err
+		}
+		if len(q.Stores) == 0 {
+			continue
+		}
+		id := q.Stores[int(pick*float64(len(q.Stores)))].StoreID
+		var section orders.Section
+		for _, s := range p.stores {
+			if s.ID == id {
+				section = s.Section
+			}
+		}
+		items := demoItems[section]
+		if len(items) == 0 {
+			items = demoItems[orders.SectionDeals]
+		}
+		it := items[n%len(items)]
+		body := map[string]any{
+			"store_id": id, "dropoff": dropoff, "address": fmt.Sprintf("演示小区 %d 号楼", 1+n%30),
+			"items": []any{map[string]any{"sku": it.SKU, "name": it.Name, "qty": 1 + n%2, "price_cents": it.PriceCents}},
+		}
+		var created struct {
+			Order demoOrder `json:"order"`
+		}
+		if err := p.call(ctx, "/v1/orders", fmt.Sprintf("demo-%d", n), body, &created); err != nil {
+			return demoOrder{}, err
+		}
+		return created.Order, nil
+	}
+	return demoOrder{}, fmt.Errorf("no store serves any of %d addresses drawn", maxDemoAddressTries)
+}
+
+// call posts body to the REST API and decodes the answer into out.
+func (p *demoPlatformClient) call(ctx context.Context, path, idempotencyKey string, body, out any) error {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.base+path, bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+p.key)
+	if idempotencyKey != "" {
+		req.Header.Set("Idempotency-Key", idempotencyKey)
+	}
+	resp, err := p.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("POST %s: %w", path, err)
+	}
+	defer resp.Body.Close()
+	rb, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fmt.Errorf("POST %s: %w", path, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("POST %s: %s: %s", path, resp.Status, bytes.TrimSpace(rb))
+	}
+	if err := json.Unmarshal(rb, out); err != nil {
+		return fmt.Errorf("POST %s: %w", path, err)
+	}
+	return nil
 }

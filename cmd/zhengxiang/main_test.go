@@ -51,7 +51,7 @@ func lastLine(s string) string {
 }
 
 func TestDemoHeadlessJSON(t *testing.T) {
-	m, out, errOut := MustRun(t, "demo", "--sim-hours", "0.5", "--headless", "--json", "--riders", "150", "--stores", "40", "--seed", "7")
+	m, out, errOut := MustRun(t, "demo", "--simulate-day", "--sim-hours", "0.5", "--headless", "--json", "--riders", "150", "--stores", "40", "--seed", "7")
 	if m.Serving() {
 		t.Error("a headless demo left a server running")
 	}
@@ -82,7 +82,7 @@ func TestDemoHeadlessJSON(t *testing.T) {
 }
 
 func TestDemoServesSummary(t *testing.T) {
-	m, _, _ := MustRun(t, "demo", "--sim-hours", "0.25", "--riders", "100", "--stores", "30", "--http-addr", "127.0.0.1:0")
+	m, _, _ := MustRun(t, "demo", "--simulate-day", "--sim-hours", "0.25", "--riders", "100", "--stores", "30", "--http-addr", "127.0.0.1:0")
 	if !m.Serving() {
 		t.Fatal("demo without --headless is not serving")
 	}

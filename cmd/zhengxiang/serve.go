@@ -57,6 +57,20 @@ type serveCmd struct {
 	stores      int
 	seed        int64
 	roundEvery  time.Duration
+
+	// Not flags: demo runs serve's embedded default with these set.
+	keys       auth.Store                                 // nil: the key file, or PostgreSQL with --pg
+	onServe    func(ctx context.Context, s serving) error // nil: none; run beside the servers once they listen
+	fleetShift time.Duration                              // how long the fleet rides (0: 12 hours)
+}
+
+// serving is what a running serve hands its onServe hook.
+type serving struct {
+	httpAddr, grpcAddr string
+	repo               orders.Repository
+	eng                *dispatch.Engine
+	fleet              *sim.Sim       // nil without --fleet
+	stream             *memory.Stream // nil with Kafka
 }
 
 func newServeCmd(fs *flag.FlagSet) *serveCmd {
@@ -164,7 +178,10 @@ func (c *serveCmd) run(ctx context.Context, m *Main) error {
 	// The API's watchers see every committed change on its way out.
 	hub := server.NewHub(pub)
 	pub = hub
-	keyStore := auth.Store(auth.NewFileStore(c.keyFile))
+	keyStore := c.keys
+	if keyStore == nil {
+		keyStore = auth.NewFileStore(c.keyFile)
+	}
 
 	// The record: PostgreSQL with its outbox relay, or memory.
 	if c.pg != "" {
@@ -352,6 +369,10 @@ func (c *serveCmd) run(ctx context.Context, m *Main) error {
 		mode = "PostgreSQL, in-process stream"
 	}
 	log.Info("serving", "mode", mode, "http", "http://"+ln.Addr().String(), "grpc", api.grpcAddr, "fleet", c.fleet, "time_scale", c.timeScale)
+	if c.onServe != nil {
+		s := serving{httpAddr: ln.Addr().String(), grpcAddr: api.grpcAddr, repo: repo, eng: eng, fleet: fleet, stream: stream}
+		g.Go(func() error { return c.onServe(ctx, s) })
+	}
 	return g.Wait()
 }
 
@@ -463,15 +484,21 @@ func (c *serveCmd) startFleet(ctx context.Context, repo orders.Repository, fleet
 	r := rand.New(rand.NewPCG(uint64(c.seed), 7))
 	area := geo.Zhengzhou()
 	now := clock.Now()
-	width := max(4, len(strconv.Itoa(c.fleet))) // F0001, or F00001 past 9999 riders
+	shift := cmp.Or(c.fleetShift, 12*time.Hour)
 	for i := range c.fleet {
 		s := stores[r.IntN(len(stores))]
 		fleet.StartRider(sim.Rider{
-			ID: fmt.Sprintf("F%0*d", width, i+1), Start: area.RandomPointNear(r, s.Point, 800),
-			On: now, Off: now.Add(12 * time.Hour), Capacity: 3 + r.IntN(3),
+			ID: fleetRiderID(i, c.fleet), Start: area.RandomPointNear(r, s.Point, 800),
+			On: now, Off: now.Add(shift), Capacity: 3 + r.IntN(3),
 		})
 	}
 	return nil
+}
+
+// fleetRiderID is the id of simulated rider i (from 0) of a fleet of n:
+// F0001, or F00001 past 9999 riders.
+func fleetRiderID(i, n int) string {
+	return fmt.Sprintf("F%0*d", max(4, len(strconv.Itoa(n))), i+1)
 }
 
 // storeCache keeps the stores the intake has looked up, so that an order

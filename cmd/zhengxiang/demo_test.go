@@ -1,0 +1,196 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"zhengxiang/api/auth"
+)
+
+// syncBuffer is a buffer that a running command writes to while the test
+// reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestDemoLive runs the live demo: it prints the console, the APIs, the
+// keys and a sample order's tracking link; the order is tracked through
+// the REST API and the simulated store takes it; the simulated platform
+// places more orders; and the demo stops when its context ends.
+func TestDemoLive(t *testing.T) {
+	m := NewMain(nil)
+	var out, errOut syncBuffer
+	m.Stdout, m.Stderr = &out, &errOut
+	args := []string{"demo", "--http-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0", "--json",
+		"--stores", "30", "--fleet", "40", "--time-scale", "60", "--order-rate", "10", "--seed", "3"}
+	if err := m.ParseFlags(args); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+
+	var st demoStart
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		s := out.String()
+		if i := strings.Index(s, "\n{"); i >= 0 && strings.HasSuffix(s, "}\n") {
+			if err := json.Unmarshal([]byte(lastLine(s)), &st); err != nil {
+				t.Fatalf("the last line is not JSON: %v\n%s", err, s)
+			}
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("demo ended before printing its links: %v\nstdout:\n%s\nstderr:\n%s", err, s, errOut.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no links within a minute:\n%s\nstderr:\n%s", s, errOut.String())
+		}
+	}
+	text := out.String()
+	console, err := url.Parse(st.Console)
+	if err != nil || console.Query().Get("operator_key") != st.Keys[auth.RoleOperator] || console.Query().Get("bureau_key") != st.Keys[auth.RoleBureau] {
+		t.Errorf("console link %q does not carry the operator and bureau keys %v", st.Console, st.Keys)
+	}
+	for _, role := range auth.Roles {
+		if k := st.Keys[role]; !strings.HasPrefix(k, "zx_") || !strings.Contains(text, k) {
+			t.Errorf("the %s key %q is not printed", role, k)
+		}
+	}
+	for _, want := range []string{st.Console, st.GRPC, st.TrackingURL, "/openapi.json"} {
+		if want == "" || !strings.Contains(text, want) {
+			t.Errorf("the output lacks %q:\n%s", want, text)
+		}
+	}
+	base := strings.TrimSuffix(st.REST, "/v1/")
+	if !strings.HasSuffix(st.TrackingURL, "/track/"+st.TrackingToken) || !strings.HasPrefix(st.TrackingURL, base) {
+		t.Errorf("tracking link %q: want %s/track/%s", st.TrackingURL, base, st.TrackingToken)
+	}
+
+	client := &http.Client{Timeout: 5 * time.Second}
+	get := func(path, key string) (int, map[string]any) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, base+path, nil)
+		if key != "" {
+			req.Header.Set("Authorization", "Bearer "+key)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		var v map[string]any
+		if err := json.Unmarshal(b, &v); err != nil {
+			t.Fatalf("GET %s: %d, not JSON: %v: %s", path, resp.StatusCode, err, b)
+		}
+		return resp.StatusCode, v
+	}
+	// The tracking link's token opens the order through the REST API, and
+	// the simulated store takes it (a minute of its clock: a second here).
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		code, tr := get("/v1/tracking/"+st.TrackingToken, "")
+		if code != http.StatusOK || str(tr, "tracking", "order_id") != st.OrderID {
+			t.Fatalf("tracking: %d %v", code, tr)
+		}
+		if strings.Contains(jsonText(tr), "EVENT_TYPE_MERCHANT_ACCEPTED") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the simulated store never took the sample order: %v", tr)
+		}
+	}
+	// The simulated platform places orders; the merchant sees its store's.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		code, list := get("/v1/orders?page_size=500", st.Keys[auth.RolePlatform])
+		if code != http.StatusOK {
+			t.Fatalf("list orders: %d %v", code, list)
+		}
+		if n, _ := list["orders"].([]any); len(n) >= 5 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the simulated platform placed no orders: %v", list)
+		}
+	}
+	if code, v := get("/v1/stores/"+st.StoreID+"/tickets", st.Keys[auth.RoleMerchant]); code != http.StatusOK {
+		t.Errorf("the merchant's tickets: %d %v", code, v)
+	}
+	if code, v := get("/v1/figures", st.Keys[auth.RoleBureau]); code != http.StatusOK {
+		t.Errorf("the bureau's figures: %d %v", code, v)
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("demo: %v\nstderr:\n%s", err, errOut.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("demo did not stop within 15 s of its context's end")
+	}
+	if _, err := client.Get(base + "/healthz"); err == nil {
+		t.Error("still serving after the demo stopped")
+	}
+}
+
+// str returns the string at a path of object keys, "" when absent.
+func str(v map[string]any, path ...string) string {
+	var cur any = v
+	for _, k := range path {
+		m, _ := cur.(map[string]any)
+		cur = m[k]
+	}
+	s, _ := cur.(string)
+	return s
+}
+
+func jsonText(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func TestDemoUsage(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"a day flag without --simulate-day", []string{"demo", "--sim-hours", "2"}},
+		{"headless live", []string{"demo", "--headless"}},
+		{"a live flag with --simulate-day", []string{"demo", "--simulate-day", "--fleet", "10"}},
+		{"time scale zero", []string{"demo", "--time-scale", "0"}},
+		{"negative fleet", []string{"demo", "--fleet", "-1"}},
+		{"negative order rate", []string{"demo", "--order-rate", "-1"}},
+		{"no stores", []string{"demo", "--stores", "0"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, _, _ := newTestMain()
+			if err := m.ParseFlags(tc.args); !IsUsage(err) {
+				t.Errorf("ParseFlags(%q): got %v, want a usage error", tc.args, err)
+			}
+		})
+	}
+}
