@@ -2,6 +2,7 @@
 # The services the tests and local runs use, on 127.0.0.1 only:
 #   Kafka 4 (KRaft, one node)  127.0.0.1:19092   state in .services/kafka/
 #   PostgreSQL 15              127.0.0.1:15432   data in /var/tmp/zhengxiang-pg-<hash>/ (.services/pg links to it)
+# and Debian's Chromium (with a CJK font) for the console's browser tests (api/console);
 # and, only when asked, the baselines of `bench geo --baseline`:
 #   redis                      127.0.0.1:16379   in memory
 #   postgis                    database zhengxiang_bench in the same PostgreSQL
@@ -41,6 +42,18 @@ write_env() {
 	mv -f "$ENV_FILE.tmp" "$ENV_FILE"
 }
 
+# ensure_browser installs what the console's browser tests drive: Debian's
+# Chromium, and a CJK font so that their screenshots show the Chinese text.
+# Nothing to do when both are there.
+ensure_browser() {
+	local pkgs=()
+	zx_have chromium || pkgs+=(chromium)
+	[[ -e /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ]] || pkgs+=(fonts-wqy-zenhei)
+	((${#pkgs[@]} == 0)) && return 0
+	zx_log "installing ${pkgs[*]} for the browser tests"
+	zx_apt_install "${pkgs[@]}"
+}
+
 cmd_up() {
 	local with="${ZX_SERVICES_WITH:-}"
 	while (($#)); do
@@ -58,6 +71,7 @@ cmd_up() {
 
 	local t0
 	t0=$(zx_now)
+	ensure_browser
 	"$ZX_DEPLOY/postgres.sh" start
 	"$ZX_DEPLOY/kafka.sh" start
 	for x in "${extras[@]}"; do

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"zhengxiang/api/auth"
+	"zhengxiang/api/console"
 	"zhengxiang/api/server"
 	"zhengxiang/dispatch"
 	"zhengxiang/geo"
@@ -101,6 +102,7 @@ func startAPI(ctx context.Context, g *errgroup.Group, s apiSetup, httpAddr net.A
 		mount: func(mux *http.ServeMux) {
 			server.Mount(mux, gw)
 			mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+			mux.Handle("/", console.Handler())
 		},
 	}, nil
 }

@@ -1,0 +1,445 @@
+package console_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
+
+	"zhengxiang/api/auth"
+)
+
+// The browser tests load the console's pages in headless Chromium against
+// the whole API on loopback, read what the pages show, and keep a
+// screenshot of each in $ZX_ARTIFACTS (default out/artifacts).
+
+// EnvArtifacts names the folder the screenshots go to.
+const EnvArtifacts = "ZX_ARTIFACTS"
+
+// scene is the data the pages show: three orders of store A through the
+// REST API, one delivered (and its receipt), one on the road, one waiting
+// for a rider, and the keys of everyone who looks at them.
+type scene struct {
+	e                                    *env
+	operator, bureau, merchant, platform string
+	delivered, onRoad, waiting           order
+}
+
+type order struct{ id, token, code string }
+
+func mustScene(t *testing.T) *scene {
+	t.Helper()
+	e := mustEnv(t)
+	sc := &scene{
+		e:        e,
+		operator: e.key(auth.Principal{Role: auth.RoleOperator}),
+		bureau:   e.key(auth.Principal{Role: auth.RoleBureau}),
+		merchant: e.key(auth.Principal{Role: auth.RoleMerchant, Stores: []string{storeA.ID}}),
+		platform: e.key(auth.Principal{Role: auth.RolePlatform, Platform: "meituan"}),
+	}
+	rider := e.key(auth.Principal{Role: auth.RoleRider, Rider: "R1"})
+	create := func(client string, lat, lng float64, items ...map[string]any) order {
+		o := e.must(sc.platform, "POST", "/v1/orders", map[string]any{
+			"client_order_id": client, "store_id": storeA.ID, "address": "二七区 建设东路 8 号 3 单元",
+			"items": items, "dropoff": map[string]any{"lat": lat, "lng": lng},
+		})
+		return order{id: str(o, "order", "id"), token: str(o, "order", "tracking_token"), code: str(o, "order", "pickup_code")}
+	}
+	// pickUp takes an order from the store to the rider's box.
+	pickUp := func(o order) {
+		e.must(sc.merchant, "POST", "/v1/orders/"+o.id+":accept", map[string]any{})
+		e.must(sc.merchant, "POST", "/v1/orders/"+o.id+":markReady", map[string]any{})
+		e.roundUntilOffered(rider, "R1", storeA.Point)
+		trip := str(e.must(rider, "GET", "/v1/riders/R1/trips", nil), "trips", 0, "trip_id")
+		e.must(rider, "POST", "/v1/riders/R1/trips/"+trip+":accept", map[string]any{})
+		e.must(rider, "POST", "/v1/riders/R1/trips/"+trip+":arrive", map[string]any{})
+		e.must(rider, "POST", "/v1/riders/R1/trips/"+trip+":pickUp", map[string]any{"pickup_codes": []string{o.code}})
+	}
+	milk := map[string]any{"sku": "milk-1l", "name": "牛奶 1L", "qty": 2, "price_cents": 1290}
+	bread := map[string]any{"sku": "bread", "name": "全麦面包", "qty": 1, "price_cents": 800}
+
+	e.must(rider, "POST", "/v1/riders/R1:startShift", map[string]any{"position": map[string]any{"lat": storeA.Point.Lat, "lng": storeA.Point.Lng}})
+	sc.delivered = create("mt-1", near.Lat, near.Lng, milk, bread)
+	pickUp(sc.delivered)
+	e.must(rider, "POST", "/v1/riders/R1/orders/"+sc.delivered.id+":arrive", map[string]any{})
+	e.must(rider, "POST", "/v1/riders/R1/orders/"+sc.delivered.id+":dropOff", map[string]any{"handover": "HANDOVER_DOOR"})
+
+	sc.onRoad = create("mt-2", 34.7590, 113.6400, bread)
+	pickUp(sc.onRoad)
+	sc.waiting = create("mt-3", 34.7420, 113.6350, milk)
+	return sc
+}
+
+// mustChromium finds Debian's Chromium, or skips the test (fails it under
+// ZX_REQUIRE_SERVICES=1).
+func mustChromium(t *testing.T) string {
+	t.Helper()
+	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
+		return "/usr/bin/chromium"
+	}
+	if p, err := exec.LookPath("chromium"); err == nil {
+		return p
+	}
+	msg := "no chromium at /usr/bin/chromium or on PATH: install it with deploy/services.sh up (apt-get install chromium)"
+	if os.Getenv("ZX_REQUIRE_SERVICES") == "1" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// mustBrowser starts headless Chromium for the test.
+func mustBrowser(t *testing.T, path string) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.WindowSize(1440, 1000))
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	bctx, cancelBrowser := chromedp.NewContext(actx)
+	t.Cleanup(func() {
+		cancelBrowser()
+		cancelAlloc()
+	})
+	// The first run starts the browser; it must have no deadline.
+	if err := chromedp.Do(bctx); err != nil {
+		t.Fatalf("start %s: %v", path, err)
+	}
+	return bctx
+}
+
+// tab is one browser tab (its own sessionStorage) and the messages its
+// pages write to the console.
+type tab struct {
+	t   *testing.T
+	ctx context.Context
+	mu  sync.Mutex
+	log []chromedp.ConsoleMessage
+}
+
+// newTab opens a tab that closes, and whose actions stop, after 30 s at
+// most.
+func newTab(t *testing.T, browser context.Context) *tab {
+	t.Helper()
+	tctx, cancelTab := chromedp.NewContext(browser)
+	if err := chromedp.Do(tctx); err != nil {
+		cancelTab()
+		t.Fatalf("open a tab: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(tctx, 30*time.Second)
+	t.Cleanup(func() {
+		cancel()
+		cancelTab()
+	})
+	tb := &tab{t: t, ctx: ctx}
+	messages := chromedp.Console(ctx)
+	go func() {
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			tb.mu.Lock()
+			tb.log = append(tb.log, m)
+			tb.mu.Unlock()
+		}
+	}()
+	return tb
+}
+
+// do runs the actions, failing the test on an error.
+func (tb *tab) do(what string, steps ...chromedp.Action[chromedp.Void]) {
+	tb.t.Helper()
+	if err := chromedp.Do(tb.ctx, steps...); err != nil {
+		tb.t.Fatalf("%s: %v%s", what, err, tb.errors())
+	}
+}
+
+// poll waits until the JavaScript expression is truthy and returns its
+// value.
+func poll[T any](tb *tab, what, expr string) T {
+	tb.t.Helper()
+	v, err := chromedp.Run(tb.ctx, chromedp.Poll[T](expr, chromedp.WithPollingTimeout(20*time.Second)))
+	if err != nil {
+		text, _ := chromedp.Run(tb.ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ''`))
+		tb.t.Fatalf("waiting for %s: %v%s\npage text:\n%s", what, err, tb.errors(), text)
+	}
+	return v
+}
+
+// errors lists what the page logged as an error or threw.
+func (tb *tab) errors() string {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	var b strings.Builder
+	for _, m := range tb.log {
+		if m.IsException() || m.Type == chromedp.ConsoleError {
+			fmt.Fprintf(&b, "\n  browser console: %s", m)
+		}
+	}
+	return b.String()
+}
+
+// clean fails the test when the page threw or logged an error.
+func (tb *tab) clean() {
+	tb.t.Helper()
+	if errs := tb.errors(); errs != "" {
+		tb.t.Errorf("the page logged errors:%s", errs)
+	}
+}
+
+// shot saves a screenshot of the whole page.
+func (tb *tab) shot(dir, name string) {
+	tb.t.Helper()
+	png, err := chromedp.Run(tb.ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		tb.t.Fatalf("screenshot: %v", err)
+	}
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, png, 0o644); err != nil {
+		tb.t.Fatal(err)
+	}
+	tb.t.Logf("screenshot: %s", p)
+}
+
+// artifacts returns the folder for screenshots: $ZX_ARTIFACTS, or
+// out/artifacts at the root of the repository.
+func artifacts(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv(EnvArtifacts)
+	if dir == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			t.Fatal(err)
+		}
+		root := wd
+		for {
+			if _, err := os.Stat(filepath.Join(root, "go.mod")); err == nil {
+				break
+			}
+			up := filepath.Dir(root)
+			if up == root {
+				t.Fatalf("no go.mod above %s", wd)
+			}
+			root = up
+		}
+		dir = filepath.Join(root, "out", "artifacts")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return abs
+}
+
+func TestBrowserPages(t *testing.T) {
+	chrome := mustChromium(t)
+	sc := mustScene(t)
+	e := sc.e
+	browser := mustBrowser(t, chrome)
+	dir := artifacts(t)
+
+	t.Run("console", func(t *testing.T) {
+		tb := newTab(t, browser)
+		tb.do("open the console", chromedp.Navigate(e.base+"/?operator_key="+url.QueryEscape(sc.operator)+
+			"&bureau_key="+url.QueryEscape(sc.bureau)))
+		type shown struct {
+			Href, Stored                        string
+			Cells, Districts, Heat, HeatOrders  int
+			Pending, Moving, Riders, BusyRiders int
+			Figures                             map[string]string
+			Table                               string
+			ChartWidth                          int
+		}
+		got := poll[shown](tb, "the map and the figures", `(() => {
+			const n = (sel) => document.querySelectorAll(sel).length;
+			const text = (id) => (document.getElementById(id) || {}).textContent || '—';
+			if (!n('#map path.heat') || text('fig-riders') === '—' || text('tot-orders') === '—'
+				|| !n('#district-table tbody tr')) return false;
+			const figures = {};
+			for (const el of document.querySelectorAll('[id^="fig-"], [id^="tot-"]')) figures[el.id] = el.textContent;
+			return {
+				href: location.href, stored: sessionStorage.getItem('zx.operator_key'),
+				cells: n('#map path.cell'), districts: n('#map path.district.urban'), heat: n('#map path.heat'),
+				heatOrders: [...document.querySelectorAll('#map path.heat')].reduce((s, p) => s + Number(p.dataset.count), 0),
+				pending: n('#map circle.order.pending'), moving: n('#map circle.order.moving'),
+				riders: n('#map circle.rider'), busyRiders: n('#map circle.rider.busy'),
+				figures, table: document.getElementById('district-table').innerText,
+				chartWidth: document.getElementById('chart-district').width,
+			};
+		})()`)
+		tb.shot(dir, "console.png")
+		if strings.Contains(got.Href, "_key") || got.Stored != sc.operator {
+			t.Errorf("the keys were not moved from the address (%s) into sessionStorage (%q)", got.Href, got.Stored)
+		}
+		if got.Cells < 100 || got.Districts != 5 {
+			t.Errorf("the city: %d grid cells and %d urban districts, want 100+ and 5", got.Cells, got.Districts)
+		}
+		// Two active orders (one waiting, one on the road), one rider carrying one.
+		if got.Heat < 1 || got.HeatOrders != 2 || got.Pending != 1 || got.Moving != 1 || got.Riders != 1 || got.BusyRiders != 1 {
+			t.Errorf("map layers: %d heat cells of %d orders, %d pending, %d moving, %d riders (%d busy); want 2 orders, 1, 1, 1 (1)",
+				got.Heat, got.HeatOrders, got.Pending, got.Moving, got.Riders, got.BusyRiders)
+		}
+		st := e.eng.Stats()
+		for id, want := range map[string]string{
+			"fig-pending": fmt.Sprint(st.Pending), "fig-riders": "1", "fig-active_trips": fmt.Sprint(st.ActiveTrips),
+			"fig-rounds": fmt.Sprint(st.Rounds), "fig-moving": "1", "tot-orders": "3", "tot-delivered": "1", "tot-within": "100.0%",
+		} {
+			if got.Figures[id] != want {
+				t.Errorf("%s shows %q, want %q", id, got.Figures[id], want)
+			}
+		}
+		if !strings.Contains(got.Table, "二七区") || got.ChartWidth == 0 {
+			t.Errorf("bureau table %q (want 二七区), chart width %d", got.Table, got.ChartWidth)
+		}
+		tb.clean()
+	})
+
+	t.Run("tracking", func(t *testing.T) {
+		tb := newTab(t, browser)
+		tb.do("open the tracking page", chromedp.Navigate(e.base+"/track/"+sc.delivered.token))
+		type shown struct {
+			Text, OrderID, Status string
+			Steps                 []string
+			Health, Confirm       bool
+		}
+		const read = `(() => {
+			const li = document.querySelectorAll('#timeline li');
+			if (li.length < %d) return false;
+			return {
+				text: document.body.innerText, orderId: document.getElementById('order-id').textContent,
+				status: document.getElementById('status').textContent, steps: [...li].map((l) => l.dataset.type),
+				health: !!document.getElementById('health-card'), confirm: !!document.getElementById('confirm'),
+			};
+		})()`
+		got := poll[shown](tb, "the timeline", fmt.Sprintf(read, 10))
+		want := []string{"ORDER_CREATED", "TICKET_SENT", "MERCHANT_ACCEPTED", "READY_FOR_PICKUP", "OFFERED", "ASSIGNED",
+			"ARRIVED_AT_PICKUP", "PICKED_UP", "ARRIVED_AT_DROPOFF", "DELIVERED"}
+		for i := range want {
+			want[i] = "EVENT_TYPE_" + want[i]
+		}
+		slices.Reverse(want) // newest first
+		if !slices.Equal(got.Steps, want) {
+			t.Errorf("timeline %v, want %v", got.Steps, want)
+		}
+		if got.OrderID != sc.delivered.id || !strings.HasPrefix(got.Status, "已送达") {
+			t.Errorf("order %q status %q, want %s 已送达", got.OrderID, got.Status, sc.delivered.id)
+		}
+		for _, s := range []string{storeA.Name, "Delivered", "无接触配送：已放在门口", "牛奶 1L", "承诺送达", "送达时间"} {
+			if !strings.Contains(got.Text, s) {
+				t.Errorf("the page does not show %q:\n%s", s, got.Text)
+			}
+		}
+		if got.Health || !got.Confirm {
+			t.Errorf("health card shown %v (the API has none), confirm button %v (want one)", got.Health, got.Confirm)
+		}
+		tb.shot(dir, "tracking.png")
+
+		// The consumer confirms receipt.
+		tb.do("confirm receipt", chromedp.Click(chromedp.CSS("#confirm")))
+		got = poll[shown](tb, "the confirmation", fmt.Sprintf(read, 11))
+		if got.Steps[0] != "EVENT_TYPE_RECEIPT_CONFIRMED" || got.Confirm || !strings.Contains(got.Text, "已确认收货") {
+			t.Errorf("after confirming: steps %v, confirm button %v", got.Steps, got.Confirm)
+		}
+
+		// An order on the road shows the rider in its cell on the small map.
+		tb.do("open the order on the road", chromedp.Navigate(e.base+"/track/"+sc.onRoad.token))
+		text := poll[string](tb, "the rider's position", `document.querySelector('#rider-map path.rider-cell')
+			&& document.querySelector('#rider-map circle.rider') && document.getElementById('eta') && document.body.innerText`)
+		for _, s := range []string{"配送中", "骑手位置", "预计送达", "无接触配送"} {
+			if !strings.Contains(text, s) {
+				t.Errorf("the order on the road does not show %q:\n%s", s, text)
+			}
+		}
+		tb.shot(dir, "tracking-on-road.png")
+		tb.clean()
+	})
+
+	t.Run("receipt", func(t *testing.T) {
+		rc := e.must(sc.merchant, "GET", "/v1/orders/"+sc.delivered.id+"/receipt", nil)
+		tb := newTab(t, browser)
+		tb.do("open the receipt", chromedp.Navigate(e.base+"/receipt/"+sc.delivered.id))
+		// A fresh tab has no key: the page asks for one.
+		poll[bool](tb, "the key form", `!!document.getElementById('key-merchant_key')`)
+		tb.do("type the merchant key",
+			chromedp.SendKeys(chromedp.CSS("#key-merchant_key"), sc.merchant),
+			chromedp.Click(chromedp.CSS("#key-form button[type=submit]")))
+		type shown struct{ Store, Number, Total, Lines, Text string }
+		got := poll[shown](tb, "the receipt", `document.getElementById('receipt-total') && {
+			store: document.getElementById('receipt-store').textContent,
+			number: document.getElementById('receipt-number').textContent,
+			total: document.getElementById('receipt-total').textContent,
+			lines: document.getElementById('receipt-lines').innerText, text: document.body.innerText,
+		}`)
+		tb.shot(dir, "receipt.png")
+		wantTotal := fmt.Sprintf("¥%d.%02d", atoi(t, str(rc, "receipt", "total_cents"))/100, atoi(t, str(rc, "receipt", "total_cents"))%100)
+		if got.Store != storeA.Name || got.Number != str(rc, "receipt", "number") || got.Total != wantTotal {
+			t.Errorf("receipt shows store %q, number %q, total %q; want %q, %q, %q",
+				got.Store, got.Number, got.Total, storeA.Name, str(rc, "receipt", "number"), wantTotal)
+		}
+		for _, s := range []string{"牛奶 1L", "全麦面包", "¥25.80", "¥8.00", "销售凭证", "美团"} {
+			if !strings.Contains(got.Text, s) {
+				t.Errorf("the receipt does not show %q:\n%s", s, got.Text)
+			}
+		}
+		// On paper only the receipt is printed.
+		if _, err := chromedp.Call(tb.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: "print"}); err != nil {
+			t.Fatal(err)
+		}
+		hidden := poll[string](tb, "print styles", `(() => {
+			const d = (sel) => getComputedStyle(document.querySelector(sel)).display;
+			return d('.bar') + ' ' + d('.receipt-actions') + ' ' + d('#receipt');
+		})()`)
+		if hidden != "none none block" {
+			t.Errorf("printed: top bar, buttons, receipt display %q, want none none block", hidden)
+		}
+		tb.shot(dir, "receipt-print.png")
+		tb.clean()
+	})
+
+	t.Run("store", func(t *testing.T) {
+		tb := newTab(t, browser)
+		tb.do("open the store page", chromedp.Navigate(e.base+"/store?store_id="+storeA.ID+"&merchant_key="+url.QueryEscape(sc.merchant)))
+		sel := `article.ticket[data-order="` + sc.waiting.id + `"]`
+		type shown struct{ Href, Code, Status, Text string }
+		read := `document.querySelector('` + sel + `') && {
+			href: location.href, code: document.querySelector('` + sel + ` .code').textContent,
+			status: document.querySelector('` + sel + `').dataset.status, text: document.getElementById('tickets').innerText,
+		}`
+		got := poll[shown](tb, "the ticket", read)
+		if strings.Contains(got.Href, "merchant_key") || got.Code != sc.waiting.code || got.Status != "ORDER_STATUS_TICKET_SENT" {
+			t.Errorf("ticket: address %s, pickup code %q, status %s; want no key, %q, ORDER_STATUS_TICKET_SENT",
+				got.Href, got.Code, got.Status, sc.waiting.code)
+		}
+		if !strings.Contains(got.Text, sc.onRoad.id) || !strings.Contains(got.Text, "牛奶 1L") {
+			t.Errorf("the tickets do not show the order on the road and the goods:\n%s", got.Text)
+		}
+		tb.do("accept", chromedp.Click(chromedp.CSS(sel+` button[data-action="accept"]`)))
+		poll[bool](tb, "the accepted ticket", `document.querySelector('`+sel+`[data-status="ORDER_STATUS_MERCHANT_ACCEPTED"] button[data-action="ready"]') !== null`)
+		tb.shot(dir, "store.png")
+		if s := str(e.must(sc.platform, "GET", "/v1/orders/"+sc.waiting.id, nil), "order", "status"); s != "ORDER_STATUS_MERCHANT_ACCEPTED" {
+			t.Errorf("after the click the order is %s, want ORDER_STATUS_MERCHANT_ACCEPTED", s)
+		}
+		tb.clean()
+	})
+}
+
+func atoi(t *testing.T, s string) int {
+	t.Helper()
+	var n int
+	if _, err := fmt.Sscan(s, &n); err != nil {
+		t.Fatal(errors.Join(fmt.Errorf("not a number: %q", s), err))
+	}
+	return n
+}

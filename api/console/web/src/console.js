@@ -1,0 +1,317 @@
+// The dispatch console (/): the live map of the city in H3 hexagons with the
+// demand of active orders, pending and moving orders and the riders; the
+// dispatcher's running figures (GET /v1/dispatch, an operator key); and the
+// bureau's festival charts (GET /v1/figures, a bureau key).
+
+import {
+  ArcElement, BarController, BarElement, CategoryScale, Chart, DoughnutController, Legend, LinearScale,
+  LineController, LineElement, PointElement, Tooltip,
+} from 'chart.js';
+import { interpolateYlOrRd } from 'd3-scale-chromatic';
+import {
+  adoptURLKeys, api, bi, deliveryLabel, fmtInt, getKey, h, header, hhmm, hhmmss, isMoving, isPending, keyForm,
+  notice, num, orderStatusLabel, pct, platformLabel, replace, s, sectionLabel, yuan,
+} from './common.js';
+import { boundsOf, districtCells, districtLayer, hexPath, latLngToCell, Projection, urbanFeatures } from './map.js';
+
+Chart.register(ArcElement, BarController, BarElement, CategoryScale, DoughnutController, Legend, LinearScale,
+  LineController, LineElement, PointElement, Tooltip);
+Chart.defaults.font.family = getComputedStyle(document.documentElement).getPropertyValue('--font').trim() || 'sans-serif';
+Chart.defaults.animation = false;
+
+const MAP_W = 900;
+const MAP_H = 720;
+// HEAT_RES is the H3 resolution of the demand heat (about 0.7 km² a cell);
+// GRID_RES that of the city's base grid.
+const HEAT_RES = 8;
+const GRID_RES = 7;
+const DISPATCH_EVERY = 2000;
+const FIGURES_EVERY = 10000;
+
+const DISPATCH_FIGURES = [
+  ['pending', '待分配订单', 'Pending orders'],
+  ['riders', '在岗骑手', 'Riders on shift'],
+  ['active_trips', '进行中行程', 'Active trips'],
+  ['rounds', '调度轮次', 'Rounds'],
+  ['offers', '派单', 'Offers'],
+  ['accepted', '接单', 'Accepted'],
+  ['declined', '拒单', 'Declined'],
+  ['expired', '派单超时', 'Expired'],
+  ['reassigned', '改派', 'Reassigned'],
+  ['cancelled', '取消', 'Cancelled'],
+];
+
+const BUREAU_TOTALS = [
+  ['orders', '订单', 'Orders', (r) => fmtInt(r.orders)],
+  ['delivered', '已送达', 'Delivered', (r) => fmtInt(r.delivered)],
+  ['within', '60分钟送达率', 'Within 60 min', (r) => pct(r.within_60_min_share)],
+  ['p50', '送达时长中位数', 'Click-to-door p50', (r) => num(r.click_to_door_p50_min).toFixed(1) + ' min'],
+  ['p90', '送达时长 P90', 'Click-to-door p90', (r) => num(r.click_to_door_p90_min).toFixed(1) + ' min'],
+  ['gmv', '成交额', 'GMV delivered', (r) => yuan(r.gmv_cents)],
+  ['cancelled', '未送达结束', 'Ended undelivered', (r) => fmtInt(r.cancelled)],
+];
+
+const COLORS = { orders: '#3b6fd8', delivered: '#2e9d6a', cancelled: '#c9524a', p50: '#8a5cd1', p90: '#e0912f' };
+
+export function start(root) {
+  adoptURLKeys();
+  const el = {};
+  const changeKeys = h('button', { class: 'ghost', type: 'button', onclick: () => showKeys() }, bi('更换密钥', 'Keys'));
+  const updated = h('span', { class: 'muted small', id: 'updated' });
+  const keysBox = h('div', { id: 'keys-box' });
+
+  // The map: the base grid, district outlines, then the live layers.
+  const proj = new Projection(boundsOf(urbanFeatures), MAP_W, MAP_H);
+  const grid = s('g', { class: 'layer-grid' },
+    districtCells(GRID_RES).map(({ code, cell }) => s('path', { class: 'cell d' + code, d: hexPath(proj, cell) })));
+  el.heat = s('g', { class: 'layer-heat' });
+  el.orders = s('g', { class: 'layer-orders' });
+  el.riders = s('g', { class: 'layer-riders' });
+  const svg = s('svg', {
+    id: 'map', class: 'map', viewBox: `0 0 ${MAP_W} ${MAP_H}`, role: 'img', 'aria-label': '郑州实时配送地图 Live map of Zhengzhou',
+  }, grid, districtLayer(proj), el.heat, el.orders, el.riders);
+
+  const legend = h('ul', { class: 'legend' },
+    h('li', {}, h('span', { class: 'swatch heat-ramp' }), bi('需求热度（H3 8级六边形，活跃订单数）', 'Demand: active orders per H3 res-8 cell')),
+    h('li', {}, h('span', { class: 'dot order pending' }), bi('待分配订单', 'Pending order')),
+    h('li', {}, h('span', { class: 'dot order moving' }), bi('配送中订单', 'Moving order')),
+    h('li', {}, h('span', { class: 'dot rider' }), bi('骑手（空闲）', 'Rider, free')),
+    h('li', {}, h('span', { class: 'dot rider busy' }), bi('骑手（载货）', 'Rider, loaded')),
+    h('li', { class: 'muted' }, bi('门店服务圈：接口尚未提供门店位置', 'Store circles: the API has no store positions yet')));
+
+  el.figures = h('div', { class: 'tiles', id: 'dispatch-figures' },
+    DISPATCH_FIGURES.map(([k, zh, en]) => h('div', { class: 'tile' },
+      h('div', { class: 'tile-value', id: 'fig-' + k }, '—'), h('div', { class: 'tile-label' }, bi(zh, en)))),
+    h('div', { class: 'tile' }, h('div', { class: 'tile-value', id: 'fig-acceptance' }, '—'),
+      h('div', { class: 'tile-label' }, bi('接单率', 'Acceptance'))),
+    h('div', { class: 'tile' }, h('div', { class: 'tile-value', id: 'fig-moving' }, '—'),
+      h('div', { class: 'tile-label' }, bi('配送中订单', 'Moving orders'))));
+  el.dispatchMsg = h('div', { id: 'dispatch-msg' });
+  el.waiting = h('tbody', {});
+
+  el.totals = h('div', { class: 'tiles', id: 'bureau-totals' },
+    BUREAU_TOTALS.map(([k, zh, en]) => h('div', { class: 'tile' },
+      h('div', { class: 'tile-value', id: 'tot-' + k }, '—'), h('div', { class: 'tile-label' }, bi(zh, en)))));
+  el.bureauMsg = h('div', { id: 'bureau-msg' });
+  el.districtRows = h('tbody', {});
+  const canvas = (id) => h('div', { class: 'chart' }, h('canvas', { id }));
+
+  replace(root,
+    header('调度台', 'Dispatch console', updated, changeKeys),
+    keysBox,
+    h('main', { class: 'console' },
+      h('section', { class: 'card map-card' },
+        h('div', { class: 'card-head' }, h('h2', {}, bi('实时地图', 'Live map')),
+          h('span', { class: 'muted small' }, bi('每 2 秒刷新', 'refreshes every 2 s'))),
+        svg, legend),
+      h('aside', { class: 'side' },
+        h('section', { class: 'card' }, h('h2', {}, bi('调度数据', 'Dispatch figures')), el.dispatchMsg, el.figures),
+        h('section', { class: 'card' }, h('h2', {}, bi('等待骑手的订单', 'Orders waiting for a rider')),
+          h('table', { class: 'list' },
+            h('thead', {}, h('tr', {}, h('th', {}, bi('订单', 'Order')), h('th', {}, bi('区', 'District')),
+              h('th', {}, bi('状态', 'Status')), h('th', {}, bi('承诺', 'Promise')), h('th', {}))),
+            el.waiting)))),
+    h('section', { class: 'card bureau' },
+      h('div', { class: 'card-head' }, h('h2', {}, bi('购物节数据（商务局）', 'Festival figures for the Commerce Bureau')),
+        h('span', { class: 'muted small' }, bi('汇总数据，不含个人信息', 'aggregates only, no personal data'))),
+      el.bureauMsg, el.totals,
+      h('div', { class: 'charts' },
+        h('figure', { class: 'wide' }, h('figcaption', {}, bi('各区订单', 'Orders by district')), canvas('chart-district')),
+        h('figure', {}, h('figcaption', {}, bi('板块', 'By section')), canvas('chart-section')),
+        h('figure', {}, h('figcaption', {}, bi('各区送达时效', 'Timeliness by district')), canvas('chart-timeliness')),
+        h('figure', {}, h('figcaption', {}, bi('平台', 'By platform')), canvas('chart-platform')),
+        h('figure', {}, h('figcaption', {}, bi('每日', 'By day')), canvas('chart-day'))),
+      h('table', { class: 'list figures-table', id: 'district-table' },
+        h('thead', {}, h('tr', {}, ['区 District', '订单 Orders', '送达 Delivered', '60分钟内 ≤60 min', 'P50', 'P90',
+          '成交额 GMV', '未送达 Undelivered'].map((t) => h('th', {}, t)))),
+        el.districtRows)));
+
+  const charts = makeCharts();
+  let dispatchTimer = 0;
+  let figuresTimer = 0;
+  // gen tells the refresh loops of an earlier set of keys to stop.
+  let gen = 0;
+
+  function showKeys() {
+    replace(keysBox, keyForm([
+      { name: 'operator_key', zh: '运营密钥', en: 'Operator key (dispatch view)' },
+      { name: 'bureau_key', zh: '商务局密钥', en: 'Bureau key (festival figures)' },
+    ], () => {
+      replace(keysBox);
+      restart();
+    }, '调度视图需要运营密钥，购物节图表需要商务局密钥。 The dispatch view needs an operator key, the charts a bureau key.'));
+  }
+
+  function restart() {
+    clearTimeout(dispatchTimer);
+    clearTimeout(figuresTimer);
+    gen++;
+    refreshDispatch(gen);
+    refreshFigures(gen);
+  }
+
+  async function refreshDispatch(g) {
+    const key = getKey('operator_key');
+    if (!key) {
+      replace(el.dispatchMsg, notice('info', bi('未设置运营密钥。', 'No operator key.')));
+      return;
+    }
+    try {
+      const view = await api('/v1/dispatch?limit=2000', { key });
+      if (g !== gen) return;
+      replace(el.dispatchMsg);
+      drawDispatch(view);
+      updated.textContent = '更新于 ' + hhmmss(view.at);
+    } catch (err) {
+      replace(el.dispatchMsg, notice('error', bi('调度视图', 'Dispatch view'), ': ', err.message));
+      if (err.denied) return;
+    }
+    if (g === gen) dispatchTimer = setTimeout(refreshDispatch, DISPATCH_EVERY, g);
+  }
+
+  function drawDispatch(view) {
+    const f = view.figures || {};
+    for (const [k] of DISPATCH_FIGURES) document.getElementById('fig-' + k).textContent = fmtInt(f[k]);
+    const answered = num(f.accepted) + num(f.declined) + num(f.expired);
+    document.getElementById('fig-acceptance').textContent = answered ? pct(num(f.accepted) / answered) : '—';
+    const orders = view.orders || [];
+    const riders = view.riders || [];
+    document.getElementById('fig-moving').textContent = fmtInt(orders.filter(isMoving).length);
+
+    // Demand heat: active orders' drop-offs counted per H3 cell.
+    const counts = new Map();
+    for (const o of orders) {
+      if (!o.dropoff) continue;
+      const c = latLngToCell(o.dropoff.lat, o.dropoff.lng, HEAT_RES);
+      counts.set(c, (counts.get(c) || 0) + 1);
+    }
+    const max = Math.max(1, ...counts.values());
+    replace(el.heat, [...counts].map(([cell, n]) => s('path', {
+      class: 'hex heat', d: hexPath(proj, cell), fill: interpolateYlOrRd(0.2 + (0.8 * n) / max), 'data-cell': cell, 'data-count': n,
+    }, s('title', {}, `需求 ${n} 单 · demand ${n} · ${cell}`))));
+
+    replace(el.orders, orders.filter((o) => o.dropoff).map((o) => {
+      const [x, y] = proj.point(o.dropoff.lng, o.dropoff.lat);
+      const kind = isPending(o) ? 'pending' : isMoving(o) ? 'moving' : 'other';
+      const [zh, en] = deliveryLabel(o.delivery);
+      return s('circle', { class: 'order ' + kind, cx: x.toFixed(1), cy: y.toFixed(1), r: 2.6, 'data-order': o.id },
+        s('title', {}, `${o.id} · ${zh} ${en} · ${o.district || ''}`));
+    }));
+    replace(el.riders, riders.filter((r) => r.position).map((r) => {
+      const [x, y] = proj.point(r.position.lng, r.position.lat);
+      const load = num(r.load);
+      return s('circle', { class: 'rider' + (load > 0 ? ' busy' : ''), cx: x.toFixed(1), cy: y.toFixed(1), r: 3.4, 'data-rider': r.rider_id },
+        s('title', {}, `骑手 Rider ${r.rider_id} · ${load}/${num(r.capacity)}`));
+    }));
+
+    const waiting = orders.filter(isPending).slice(0, 10);
+    replace(el.waiting, waiting.length ? waiting.map((o) => {
+      const [zh, en] = deliveryLabel(o.delivery);
+      const [szh] = orderStatusLabel(o.status);
+      return h('tr', {},
+        h('td', { class: 'mono' }, o.id),
+        h('td', {}, o.district || '—'),
+        h('td', {}, zh, ' ', h('span', { class: 'en' }, en), h('div', { class: 'muted small' }, szh)),
+        h('td', {}, hhmm(o.promise_at)),
+        h('td', { class: 'links' },
+          o.tracking_token ? h('a', { href: '/track/' + encodeURIComponent(o.tracking_token) }, '跟踪') : null,
+          ' ', h('a', { href: '/receipt/' + encodeURIComponent(o.id) }, '凭证')));
+    }) : h('tr', {}, h('td', { colspan: 5, class: 'muted' }, bi('没有等待中的订单', 'No order is waiting'))));
+  }
+
+  async function refreshFigures(g) {
+    const key = getKey('bureau_key');
+    if (!key) {
+      replace(el.bureauMsg, notice('info', bi('未设置商务局密钥。', 'No bureau key.')));
+      return;
+    }
+    try {
+      const [district, section, platform, day] = await Promise.all(
+        ['GROUPING_DISTRICT', 'GROUPING_SECTION', 'GROUPING_PLATFORM', 'GROUPING_DAY']
+          .map((g) => api('/v1/figures?group_by=' + g, { key })));
+      if (g !== gen) return;
+      replace(el.bureauMsg);
+      drawFigures(district, section, platform, day);
+    } catch (err) {
+      replace(el.bureauMsg, notice('error', bi('购物节数据', 'Festival figures'), ': ', err.message));
+      if (err.denied) return;
+    }
+    if (g === gen) figuresTimer = setTimeout(refreshFigures, FIGURES_EVERY, g);
+  }
+
+  function drawFigures(district, section, platform, day) {
+    const total = district.total || {};
+    for (const [k, , , fmt] of BUREAU_TOTALS) document.getElementById('tot-' + k).textContent = fmt(total);
+    const rows = district.rows || [];
+    set(charts.district, rows.map((r) => r.group), [
+      rows.map((r) => num(r.orders)), rows.map((r) => num(r.delivered)), rows.map((r) => num(r.cancelled))]);
+    set(charts.timeliness, rows.map((r) => r.group), [
+      rows.map((r) => num(r.click_to_door_p50_min)), rows.map((r) => num(r.click_to_door_p90_min)),
+      rows.map((r) => 100 * num(r.within_60_min_share))]);
+    const sec = section.rows || [];
+    set(charts.section, sec.map((r) => sectionLabel(r.group).join(' ')), [sec.map((r) => num(r.orders))]);
+    const pf = platform.rows || [];
+    set(charts.platform, pf.map((r) => platformLabel(r.group).join(' ')), [
+      pf.map((r) => num(r.orders)), pf.map((r) => num(r.delivered))]);
+    const days = day.rows || [];
+    set(charts.day, days.map((r) => r.group), [days.map((r) => num(r.orders)), days.map((r) => num(r.delivered))]);
+
+    replace(el.districtRows, rows.map((r) => h('tr', {},
+      h('td', {}, r.group), h('td', {}, fmtInt(r.orders)), h('td', {}, fmtInt(r.delivered)),
+      h('td', {}, pct(r.within_60_min_share)), h('td', {}, num(r.click_to_door_p50_min).toFixed(1)),
+      h('td', {}, num(r.click_to_door_p90_min).toFixed(1)), h('td', {}, yuan(r.gmv_cents)), h('td', {}, fmtInt(r.cancelled)))));
+  }
+
+  if (!getKey('operator_key') && !getKey('bureau_key')) showKeys();
+  restart();
+}
+
+function set(chart, labels, series) {
+  chart.data.labels = labels;
+  series.forEach((data, i) => (chart.data.datasets[i].data = data));
+  chart.update('none');
+}
+
+function makeCharts() {
+  const opts = (extra = {}) => ({
+    responsive: true, maintainAspectRatio: false,
+    plugins: { legend: { position: 'bottom', labels: { boxWidth: 12 } } },
+    ...extra,
+  });
+  const bar = (label, color) => ({ label, data: [], backgroundColor: color, borderRadius: 3 });
+  return {
+    district: new Chart(document.getElementById('chart-district'), {
+      type: 'bar',
+      data: { labels: [], datasets: [bar('订单 Orders', COLORS.orders), bar('送达 Delivered', COLORS.delivered),
+        bar('未送达 Undelivered', COLORS.cancelled)] },
+      options: opts({ scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } }),
+    }),
+    timeliness: new Chart(document.getElementById('chart-timeliness'), {
+      type: 'bar',
+      data: { labels: [], datasets: [bar('P50 分钟 min', COLORS.p50), bar('P90 分钟 min', COLORS.p90),
+        { type: 'line', label: '60分钟内 % ≤60 min', data: [], yAxisID: 'share', borderColor: COLORS.delivered,
+          backgroundColor: COLORS.delivered, pointRadius: 3 }] },
+      options: opts({ scales: {
+        y: { beginAtZero: true, title: { display: true, text: '分钟 min' } },
+        share: { position: 'right', min: 0, max: 100, grid: { drawOnChartArea: false }, title: { display: true, text: '%' } },
+      } }),
+    }),
+    section: new Chart(document.getElementById('chart-section'), {
+      type: 'doughnut',
+      data: { labels: [], datasets: [{ label: '订单 Orders', data: [], backgroundColor: ['#3b6fd8', '#e0912f', '#2e9d6a', '#8a5cd1'] }] },
+      options: opts(),
+    }),
+    platform: new Chart(document.getElementById('chart-platform'), {
+      type: 'bar',
+      data: { labels: [], datasets: [bar('订单 Orders', COLORS.orders), bar('送达 Delivered', COLORS.delivered)] },
+      options: opts({ indexAxis: 'y', scales: { x: { beginAtZero: true, ticks: { precision: 0 } } } }),
+    }),
+    day: new Chart(document.getElementById('chart-day'), {
+      type: 'line',
+      data: { labels: [], datasets: [
+        { label: '订单 Orders', data: [], borderColor: COLORS.orders, backgroundColor: COLORS.orders },
+        { label: '送达 Delivered', data: [], borderColor: COLORS.delivered, backgroundColor: COLORS.delivered }] },
+      options: opts({ scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } }),
+    }),
+  };
+}

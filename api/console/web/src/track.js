@@ -1,0 +1,185 @@
+// The consumer's tracking page (/track/{token}): GET /v1/tracking/{token}
+// needs no key, the token in the address is the consumer's right to the one
+// order. It shows the status, the promise and the live ETA, the rider's
+// rough position on a small map between pickup and drop-off, how the goods
+// are handed over, the rider's health card once the API carries one, the
+// goods, and every step of the order's life.
+
+import {
+  api, bi, dateTime, deliveryLabel, ended, eventLabel, h, handoverLabel, header, hhmm, notice, orderStatusLabel,
+  replace, s, yuan, num,
+} from './common.js';
+import { boxAround, districtLayer, hexPath, latLngToCell, Projection } from './map.js';
+
+const REFRESH_EVERY = 5000;
+
+export function start(root) {
+  const token = decodeURIComponent(location.pathname.split('/')[2] || '');
+  const body = h('main', { class: 'track' });
+  replace(root, header('订单跟踪', 'Order tracking'), body);
+  if (!token) {
+    replace(body, notice('error', bi('链接不完整', 'The tracking link is incomplete')));
+    return;
+  }
+  const path = '/v1/tracking/' + encodeURIComponent(token);
+  let timer = 0;
+
+  async function refresh() {
+    clearTimeout(timer);
+    try {
+      const { tracking } = await api(path);
+      draw(tracking);
+      if (!ended(tracking.delivery, tracking.status)) timer = setTimeout(refresh, REFRESH_EVERY);
+    } catch (err) {
+      if (err.status === 404) {
+        replace(body, notice('error', bi('找不到该订单，请检查链接。', 'No order has this tracking link.')));
+        return;
+      }
+      body.prepend(notice('error', bi('暂时无法更新', 'Could not refresh'), ': ', err.message));
+      timer = setTimeout(refresh, REFRESH_EVERY);
+    }
+  }
+
+  async function confirm(btn) {
+    btn.disabled = true;
+    try {
+      const { tracking } = await api(path + ':confirm', { method: 'POST', body: {} });
+      draw(tracking);
+    } catch (err) {
+      btn.disabled = false;
+      btn.after(notice('error', err.message));
+    }
+  }
+
+  function draw(t) {
+    const done = ended(t.delivery, t.status);
+    const cancelled = done && t.delivery !== 'DELIVERY_STATUS_DELIVERED';
+    // The store's ending says more than the delivery's "cancelled".
+    const storeEnded = ['ORDER_STATUS_REJECTED', 'ORDER_STATUS_AUTO_CANCELLED'].includes(t.status);
+    const [zh, en] = storeEnded ? orderStatusLabel(t.status) : deliveryLabel(t.delivery);
+    const timeline = t.timeline || [];
+    const delivered = timeline.find((e) => e.type === 'EVENT_TYPE_DELIVERED');
+    const last = timeline[timeline.length - 1];
+    const reason = [...timeline].reverse().find((e) => e.reason)?.reason;
+
+    const times = h('dl', { class: 'promise' },
+      h('div', {}, h('dt', {}, bi('承诺送达', 'Promised by')), h('dd', { id: 'promise' }, hhmm(t.promise_at))),
+      delivered
+        ? h('div', {}, h('dt', {}, bi('送达时间', 'Delivered at')), h('dd', { id: 'delivered-at' }, hhmm(delivered.at),
+          ' ', onTime(delivered.at, t.promise_at)))
+        : t.eta
+          ? h('div', {}, h('dt', {}, bi('预计送达', 'ETA')), h('dd', { id: 'eta' }, hhmm(t.eta), ' ',
+            h('span', { class: 'muted small' }, minutesUntil(t.eta))))
+          : null);
+
+    replace(body,
+      h('section', { class: 'card status-card' },
+        h('div', { class: 'status-line' },
+          h('div', { class: 'status ' + (cancelled ? 'bad' : done ? 'good' : 'live'), id: 'status' }, zh,
+            h('div', { class: 'en' }, en)),
+          times),
+        h('p', { class: 'store' }, t.store_name || ''),
+        h('p', { class: 'muted small' }, bi('订单号', 'Order'), ' ', h('span', { class: 'mono', id: 'order-id' }, t.order_id)),
+        reason ? notice('info', bi('原因', 'Reason'), ': ', reason) : null,
+        t.delivery === 'DELIVERY_STATUS_DELIVERED' && !t.receipt_confirmed
+          ? h('button', { class: 'primary', id: 'confirm', type: 'button', onclick: (ev) => confirm(ev.currentTarget) },
+            bi('确认收货', 'Confirm receipt'))
+          : t.receipt_confirmed ? h('p', { class: 'ok' }, bi('✓ 已确认收货', 'Receipt confirmed')) : null),
+      t.rider_position ? riderCard(t.rider_position) : null,
+      handoverCard(t),
+      healthCard(t),
+      h('section', { class: 'card' }, h('h2', {}, bi('商品', 'Goods')), itemsTable(t.items || [])),
+      h('section', { class: 'card' }, h('h2', {}, bi('订单进度', 'Timeline')),
+        h('ol', { class: 'timeline', id: 'timeline' }, [...timeline].reverse().map((e) => {
+          const [ezh, een] = eventLabel(e.type);
+          return h('li', { class: e === last ? 'current' : '', 'data-type': e.type },
+            h('time', { datetime: e.at }, dateTime(e.at)),
+            h('div', { class: 'step' }, ezh, ' ', h('span', { class: 'en' }, een)),
+            e.reason ? h('div', { class: 'muted small' }, e.reason) : null);
+        }))));
+  }
+
+  refresh();
+}
+
+function onTime(at, promise) {
+  if (!at || !promise) return null;
+  return new Date(at) <= new Date(promise)
+    ? h('span', { class: 'chip good' }, '准时 On time')
+    : h('span', { class: 'chip bad' }, '超时 Late');
+}
+
+function minutesUntil(ts) {
+  const m = Math.round((new Date(ts) - Date.now()) / 60000);
+  return m > 0 ? `约 ${m} 分钟 · in about ${m} min` : '即将送达 · any minute';
+}
+
+// riderCard draws the rider's rough position (about 100 m, as the API
+// rounds it) in its H3 cell on a small map of the streets' districts.
+function riderCard(p) {
+  const W = 360, H = 240;
+  const proj = new Projection(boxAround(p.lat, p.lng, 1500), W, H, 0);
+  const [x, y] = proj.point(p.lng, p.lat);
+  const cell = latLngToCell(p.lat, p.lng, 9);
+  return h('section', { class: 'card' },
+    h('h2', {}, bi('骑手位置', 'Where the rider is')),
+    s('svg', { class: 'minimap', id: 'rider-map', viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': '骑手位置 Rider position' },
+      districtLayer(proj, { labels: false }),
+      s('path', { class: 'hex rider-cell', d: hexPath(proj, cell) }),
+      s('circle', { class: 'rider', cx: x, cy: y, r: 6 })),
+    h('p', { class: 'muted small' }, `约 ${p.lat.toFixed(3)}, ${p.lng.toFixed(3)}，精确到约 100 米 · rounded to about 100 m`));
+}
+
+function handoverCard(t) {
+  let text;
+  if (t.handover && t.handover !== 'HANDOVER_UNSPECIFIED') {
+    text = h('p', { class: 'handover', id: 'handover' }, bi(...handoverLabel(t.handover)));
+  } else if (ended(t.delivery, t.status)) {
+    return null;
+  } else {
+    text = h('p', { class: 'handover', id: 'handover' },
+      '本单为无接触配送：骑手到达后按您在平台上的要求放在门口、快递柜或小区取货点，并通知您取货。',
+      h('br'), h('span', { class: 'en' },
+        'Contactless delivery: the rider leaves the goods at your door, a parcel locker or the drop point as you asked, and lets you know.'));
+  }
+  return h('section', { class: 'card' }, h('h2', {}, bi('交付方式', 'Drop-off')), text);
+}
+
+// healthCard shows the rider's health card when the tracking carries one
+// (a field whose name has "health" in it); the API does not have it yet.
+function healthCard(t) {
+  const name = Object.keys(t).find((k) => /health/i.test(k));
+  const card = name && t[name];
+  if (!card) return null;
+  const rows = typeof card === 'object'
+    ? Object.entries(card).map(([k, v]) => h('div', {}, h('dt', {}, healthLabel(k)), h('dd', {}, healthValue(v))))
+    : [h('div', {}, h('dt', {}, name), h('dd', {}, String(card)))];
+  return h('section', { class: 'card', id: 'health-card' },
+    h('h2', {}, bi('骑手健康证', "Rider's health card")), h('dl', { class: 'kv' }, rows));
+}
+
+const healthLabels = {
+  valid: ['有效', 'Valid'], valid_until: ['有效期至', 'Valid until'], expires_at: ['有效期至', 'Valid until'],
+  issued_at: ['发证日期', 'Issued'], checked_at: ['检测时间', 'Checked'], number: ['证号', 'Number'],
+  temperature_c: ['体温 °C', 'Temperature °C'], status: ['状态', 'Status'],
+};
+
+function healthLabel(k) {
+  const l = healthLabels[k];
+  return l ? bi(...l) : k;
+}
+
+function healthValue(v) {
+  if (typeof v === 'boolean') return v ? '是 Yes' : '否 No';
+  if (typeof v === 'string' && /^\d{4}-\d\d-\d\dT/.test(v)) return dateTime(v);
+  return typeof v === 'object' ? JSON.stringify(v) : String(v);
+}
+
+function itemsTable(items) {
+  const total = items.reduce((sum, it) => sum + num(it.qty) * num(it.price_cents), 0);
+  return h('table', { class: 'list items' },
+    h('tbody', {}, items.map((it) => h('tr', {},
+      h('td', {}, it.name || it.sku), h('td', { class: 'num' }, '× ' + num(it.qty)),
+      h('td', { class: 'num' }, yuan(num(it.qty) * num(it.price_cents)))))),
+    h('tfoot', {}, h('tr', {}, h('td', { colspan: 2 }, bi('商品合计', 'Goods')), h('td', { class: 'num' }, yuan(total)))));
+}
