@@ -108,8 +108,8 @@ export function start(root) {
         h('section', { class: 'card' }, h('h2', {}, bi('调度数据', 'Dispatch figures')), el.dispatchMsg, el.figures),
         h('section', { class: 'card' }, h('h2', {}, bi('等待骑手的订单', 'Orders waiting for a rider')),
           h('table', { class: 'list' },
-            h('thead', {}, h('tr', {}, h('th', {}, bi('订单', 'Order')), h('th', {}, bi('区', 'District')),
-              h('th', {}, bi('状态', 'Status')), h('th', {}, bi('承诺', 'Promise')), h('th', {}))),
+            h('thead', {}, h('tr', {}, h('th', {}, bi('订单', 'Order')), h('th', {}, bi('状态', 'Status')),
+              h('th', {}, bi('承诺', 'Promise')))),
             el.waiting)))),
     h('section', { class: 'card bureau' },
       h('div', { class: 'card-head' }, h('h2', {}, bi('购物节数据（商务局）', 'Festival figures for the Commerce Bureau')),
@@ -209,14 +209,13 @@ export function start(root) {
       const [zh, en] = deliveryLabel(o.delivery);
       const [szh] = orderStatusLabel(o.status);
       return h('tr', {},
-        h('td', { class: 'mono' }, o.id),
-        h('td', {}, o.district || '—'),
+        h('td', {}, h('div', { class: 'mono' }, o.id),
+          h('div', { class: 'muted small links' }, o.district || '', ' ',
+            o.tracking_token ? h('a', { href: '/track/' + encodeURIComponent(o.tracking_token) }, '跟踪 track') : null, ' ',
+            h('a', { href: '/receipt/' + encodeURIComponent(o.id) }, '凭证 receipt'))),
         h('td', {}, zh, ' ', h('span', { class: 'en' }, en), h('div', { class: 'muted small' }, szh)),
-        h('td', {}, hhmm(o.promise_at)),
-        h('td', { class: 'links' },
-          o.tracking_token ? h('a', { href: '/track/' + encodeURIComponent(o.tracking_token) }, '跟踪') : null,
-          ' ', h('a', { href: '/receipt/' + encodeURIComponent(o.id) }, '凭证')));
-    }) : h('tr', {}, h('td', { colspan: 5, class: 'muted' }, bi('没有等待中的订单', 'No order is waiting'))));
+        h('td', {}, hhmm(o.promise_at)));
+    }) : h('tr', {}, h('td', { colspan: 3, class: 'muted' }, bi('没有等待中的订单', 'No order is waiting'))));
   }
 
   async function refreshFigures(g) {
@@ -245,9 +244,11 @@ export function start(root) {
     const rows = district.rows || [];
     set(charts.district, rows.map((r) => r.group), [
       rows.map((r) => num(r.orders)), rows.map((r) => num(r.delivered)), rows.map((r) => num(r.cancelled))]);
-    set(charts.timeliness, rows.map((r) => r.group), [
-      rows.map((r) => num(r.click_to_door_p50_min)), rows.map((r) => num(r.click_to_door_p90_min)),
-      rows.map((r) => 100 * num(r.within_60_min_share))]);
+    // Times and shares exist only where something was delivered.
+    const timed = rows.filter((r) => num(r.delivered) > 0);
+    set(charts.timeliness, timed.map((r) => r.group), [
+      timed.map((r) => num(r.click_to_door_p50_min)), timed.map((r) => num(r.click_to_door_p90_min)),
+      timed.map((r) => 100 * num(r.within_60_min_share))]);
     const sec = section.rows || [];
     set(charts.section, sec.map((r) => sectionLabel(r.group).join(' ')), [sec.map((r) => num(r.orders))]);
     const pf = platform.rows || [];
@@ -258,12 +259,18 @@ export function start(root) {
 
     replace(el.districtRows, rows.map((r) => h('tr', {},
       h('td', {}, r.group), h('td', {}, fmtInt(r.orders)), h('td', {}, fmtInt(r.delivered)),
-      h('td', {}, pct(r.within_60_min_share)), h('td', {}, num(r.click_to_door_p50_min).toFixed(1)),
-      h('td', {}, num(r.click_to_door_p90_min).toFixed(1)), h('td', {}, yuan(r.gmv_cents)), h('td', {}, fmtInt(r.cancelled)))));
+      h('td', {}, delivered(r, pct(r.within_60_min_share))), h('td', {}, delivered(r, num(r.click_to_door_p50_min).toFixed(1))),
+      h('td', {}, delivered(r, num(r.click_to_door_p90_min).toFixed(1))), h('td', {}, yuan(r.gmv_cents)),
+      h('td', {}, fmtInt(r.cancelled)))));
   }
 
   if (!getKey('operator_key') && !getKey('bureau_key')) showKeys();
   restart();
+}
+
+// delivered shows v for a group with deliveries, a dash for one without.
+function delivered(r, v) {
+  return num(r.delivered) > 0 ? v : '—';
 }
 
 function set(chart, labels, series) {

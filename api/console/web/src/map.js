@@ -4,7 +4,7 @@
 // works offline.
 
 import { geoPath, geoTransform } from 'd3-geo';
-import { cellToBoundary, cellToLatLng, latLngToCell, polygonToCells } from 'h3-js';
+import { cellToBoundary, cellToLatLng, gridDisk, latLngToCell, polygonToCells } from 'h3-js';
 import districts from '../../../../geo/data/zhengzhou-districts.geojson';
 import { s } from './common.js';
 
@@ -78,7 +78,7 @@ export function hexPath(proj, cell) {
   return proj.path({ type: 'Polygon', coordinates: [cellToBoundary(cell, true)] });
 }
 
-export { cellToLatLng, latLngToCell };
+export { cellToLatLng, gridDisk, latLngToCell };
 
 // districtCells fills each urban district with H3 cells of resolution res:
 // [{code, cell}].

@@ -5,7 +5,7 @@
 // /v1/orders/{id}:accept, :reject, :markReady, :handOver).
 
 import {
-  adoptURLKeys, api, bi, deliveryLabel, getKey, h, header, hhmm, keyForm, notice, num, orderStatusLabel,
+  adoptURLKeys, api, bi, deliveryLabel, getKey, h, header, hhmm, hhmmss, keyForm, notice, num, orderStatusLabel,
   platformLabel, replace, sectionLabel, setKey, yuan,
 } from './common.js';
 
@@ -50,7 +50,7 @@ export function start(root) {
       const { orders = [] } = await api('/v1/stores/' + encodeURIComponent(store) + '/tickets', { key: getKey('merchant_key') });
       replace(msg);
       draw(orders);
-      updated.textContent = '更新于 ' + new Date().toLocaleTimeString('zh-CN', { hour12: false });
+      updated.textContent = '更新于 ' + hhmmss(new Date());
     } catch (err) {
       if (err.denied || err.status === 404) {
         replace(msg, notice('error', err.message));
@@ -126,7 +126,8 @@ export function start(root) {
           h('td', { class: 'num qty' }, '× ' + num(it.qty)),
           h('td', { class: 'num' }, yuan(num(it.qty) * num(it.price_cents)))))),
         h('tfoot', {}, h('tr', {}, h('td', { colspan: 2 }, bi('商品金额', 'Goods')), h('td', { class: 'num' }, yuan(o.subtotal_cents))))),
-      o.address ? h('p', { class: 'small' }, bi('送至', 'To'), ' ', o.district || '', ' ', o.address) : null,
+      o.address || o.district ? h('p', { class: 'small' }, bi('送至', 'To'), ' ',
+        o.district && !String(o.address).includes(o.district) ? o.district + ' ' : '', o.address || '') : null,
       h('div', { class: 'actions' }, actions));
   }
 

@@ -9,7 +9,7 @@ import {
   api, bi, dateTime, deliveryLabel, ended, eventLabel, h, handoverLabel, header, hhmm, notice, orderStatusLabel,
   replace, s, yuan, num,
 } from './common.js';
-import { boxAround, districtLayer, hexPath, latLngToCell, Projection } from './map.js';
+import { boxAround, cellToLatLng, districtLayer, gridDisk, hexPath, latLngToCell, Projection } from './map.js';
 
 const REFRESH_EVERY = 5000;
 
@@ -115,15 +115,19 @@ function minutesUntil(ts) {
 }
 
 // riderCard draws the rider's rough position (about 100 m, as the API
-// rounds it) in its H3 cell on a small map of the streets' districts.
+// rounds it) as its H3 cell on a small map of the neighbourhood's cells and
+// district lines.
 function riderCard(p) {
   const W = 360, H = 240;
   const proj = new Projection(boxAround(p.lat, p.lng, 1500), W, H, 0);
-  const [x, y] = proj.point(p.lng, p.lat);
   const cell = latLngToCell(p.lat, p.lng, 9);
+  const [clat, clng] = cellToLatLng(cell);
+  const [x, y] = proj.point(clng, clat);
+  const around = gridDisk(latLngToCell(p.lat, p.lng, 8), 4);
   return h('section', { class: 'card' },
     h('h2', {}, bi('骑手位置', 'Where the rider is')),
     s('svg', { class: 'minimap', id: 'rider-map', viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': '骑手位置 Rider position' },
+      s('g', { class: 'layer-grid' }, around.map((c) => s('path', { class: 'cell near', d: hexPath(proj, c) }))),
       districtLayer(proj, { labels: false }),
       s('path', { class: 'hex rider-cell', d: hexPath(proj, cell) }),
       s('circle', { class: 'rider', cx: x, cy: y, r: 6 })),
