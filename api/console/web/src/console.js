@@ -44,9 +44,9 @@ const DISPATCH_FIGURES = [
 const BUREAU_TOTALS = [
   ['orders', '订单', 'Orders', (r) => fmtInt(r.orders)],
   ['delivered', '已送达', 'Delivered', (r) => fmtInt(r.delivered)],
-  ['within', '60分钟送达率', 'Within 60 min', (r) => pct(r.within_60_min_share)],
-  ['p50', '送达时长中位数', 'Click-to-door p50', (r) => num(r.click_to_door_p50_min).toFixed(1) + ' min'],
-  ['p90', '送达时长 P90', 'Click-to-door p90', (r) => num(r.click_to_door_p90_min).toFixed(1) + ' min'],
+  ['within', '60分钟送达率', 'Within 60 min', (r) => delivered(r, pct(r.within_60_min_share))],
+  ['p50', '送达时长中位数', 'Click-to-door p50', (r) => delivered(r, num(r.click_to_door_p50_min).toFixed(1) + ' min')],
+  ['p90', '送达时长 P90', 'Click-to-door p90', (r) => delivered(r, num(r.click_to_door_p90_min).toFixed(1) + ' min')],
   ['gmv', '成交额', 'GMV delivered', (r) => yuan(r.gmv_cents)],
   ['cancelled', '未送达结束', 'Ended undelivered', (r) => fmtInt(r.cancelled)],
 ];
@@ -187,7 +187,7 @@ export function start(root) {
     }
     const max = Math.max(1, ...counts.values());
     replace(el.heat, [...counts].map(([cell, n]) => s('path', {
-      class: 'hex heat', d: hexPath(proj, cell), fill: interpolateYlOrRd(0.2 + (0.8 * n) / max), 'data-cell': cell, 'data-count': n,
+      class: 'hex heat', d: hexPath(proj, cell), fill: interpolateYlOrRd(0.12 + (0.88 * n) / max), 'data-cell': cell, 'data-count': n,
     }, s('title', {}, `需求 ${n} 单 · demand ${n} · ${cell}`))));
 
     replace(el.orders, orders.filter((o) => o.dropoff).map((o) => {
@@ -204,7 +204,7 @@ export function start(root) {
         s('title', {}, `骑手 Rider ${r.rider_id} · ${load}/${num(r.capacity)}`));
     }));
 
-    const waiting = orders.filter(isPending).slice(0, 10);
+    const waiting = orders.filter(isPending).slice(0, 8);
     replace(el.waiting, waiting.length ? waiting.map((o) => {
       const [zh, en] = deliveryLabel(o.delivery);
       const [szh] = orderStatusLabel(o.status);
