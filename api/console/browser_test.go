@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -29,7 +30,8 @@ const EnvArtifacts = "ZX_ARTIFACTS"
 
 // scene is the data the pages show: three orders of store A through the
 // REST API, one delivered (and its receipt), one on the road, one waiting
-// for a rider, and the keys of everyone who looks at them.
+// for a rider, store C suspended, and the keys of everyone who looks at
+// them.
 type scene struct {
 	e                                    *env
 	operator, bureau, merchant, platform string
@@ -78,6 +80,7 @@ func mustScene(t *testing.T) *scene {
 	sc.onRoad = create("mt-2", 34.7590, 113.6400, bread)
 	pickUp(sc.onRoad)
 	sc.waiting = create("mt-3", 34.7420, 113.6350, milk)
+	e.must(sc.operator, "POST", "/v1/stores/"+storeC.ID+":suspend", map[string]any{"reason": "食品安全抽检 food safety check"})
 	return sc
 }
 
@@ -173,6 +176,21 @@ func poll[T any](tb *tab, what, expr string) T {
 		tb.t.Fatalf("waiting for %s: %v%s\npage text:\n%s", what, err, tb.errors(), text)
 	}
 	return v
+}
+
+// hover moves the mouse onto the middle of the element the CSS selector
+// finds.
+func (tb *tab) hover(sel string) {
+	tb.t.Helper()
+	type point struct{ X, Y float64 }
+	p := poll[point](tb, sel, `(() => {
+		const el = document.querySelector(`+strconv.Quote(sel)+`);
+		if (!el) return false;
+		el.scrollIntoView({ block: 'nearest' });
+		const r = el.getBoundingClientRect();
+		return { x: r.left + r.width / 2, y: r.top + r.height / 2 };
+	})()`)
+	tb.do("move the mouse onto "+sel, chromedp.MouseEvent(chromedp.MouseMoved, p.X, p.Y))
 }
 
 // errors lists what the page logged as an error or threw.
@@ -279,7 +297,6 @@ func TestBrowserPages(t *testing.T) {
 				chartWidth: document.getElementById('chart-district').width,
 			};
 		})()`)
-		tb.shot(dir, "console.png")
 		if strings.Contains(got.Href, "_key") || got.Stored != sc.operator {
 			t.Errorf("the keys were not moved from the address (%s) into sessionStorage (%q)", got.Href, got.Stored)
 		}
@@ -303,6 +320,91 @@ func TestBrowserPages(t *testing.T) {
 		if !strings.Contains(got.Table, "二七区") || got.ChartWidth == 0 {
 			t.Errorf("bureau table %q (want 二七区), chart width %d", got.Table, got.ChartWidth)
 		}
+
+		// The stores layer: a square per store the API lists, the suspended
+		// one crossed out, and each store's 1-hour circle as an outline.
+		var want []string
+		suspended := 0
+		for _, st := range e.must(sc.operator, "GET", "/v1/stores?include_circles=true", nil)["stores"].([]any) {
+			m := st.(map[string]any)
+			want = append(want, m["store_id"].(string))
+			if m["suspended"] == true {
+				suspended++
+			}
+			if cells, _ := m["circle_cells"].([]any); len(cells) == 0 {
+				t.Errorf("the API gave store %s no circle", m["store_id"])
+			}
+		}
+		type layer struct {
+			Markers, Circles          []string
+			Suspended, Marks, Outline int
+			Kinds                     map[string]string
+			Count                     string
+		}
+		ly := poll[layer](tb, "the stores and their circles", `(() => {
+			const ids = (sel) => [...document.querySelectorAll(sel)].map((e) => e.dataset.store);
+			const circles = ids('#map .layer-circles path.circle');
+			if (!circles.length || !document.getElementById('map').dataset.storesDrawMs) return false;
+			const kinds = {};
+			for (const r of document.querySelectorAll('#map rect.store')) kinds[r.dataset.store] = r.getAttribute('class');
+			return {
+				markers: ids('#map rect.store'), circles, kinds,
+				suspended: document.querySelectorAll('#map rect.store.suspended').length,
+				marks: document.querySelectorAll('#map path.store-mark').length,
+				outline: Math.min(...[...document.querySelectorAll('#map path.circle')].map((p) => (p.getAttribute('d').match(/[ML]/g) || []).length)),
+				count: document.getElementById('stores-count').textContent,
+			};
+		})()`)
+		slices.Sort(want)
+		slices.Sort(ly.Markers)
+		slices.Sort(ly.Circles)
+		if len(want) != 3 || !slices.Equal(ly.Markers, want) || !slices.Equal(ly.Circles, want) {
+			t.Errorf("stores on the map %v, circles %v; the API lists %v", ly.Markers, ly.Circles, want)
+		}
+		// An outline of a union of hexagons has at least six corners.
+		if ly.Outline < 6 {
+			t.Errorf("a circle outline has %d points", ly.Outline)
+		}
+		if suspended != 1 || ly.Suspended != 1 || ly.Marks != 1 || !strings.Contains(ly.Kinds[storeC.ID], "suspended") {
+			t.Errorf("suspended: the API %d, the map %d squares and %d crosses (%s is %q)", suspended, ly.Suspended, ly.Marks,
+				storeC.ID, ly.Kinds[storeC.ID])
+		}
+		if ly.Kinds[storeA.ID] != "store deals" || ly.Kinds[storeB.ID] != "store made" {
+			t.Errorf("store classes %v, want %s deals and %s made", ly.Kinds, storeA.ID, storeB.ID)
+		}
+		if !strings.HasPrefix(ly.Count, "3 ") {
+			t.Errorf("the legend counts %q stores, want 3", ly.Count)
+		}
+
+		// Hovering a store shows its circle strongly and its card; a click
+		// keeps them.
+		type focus struct {
+			Store, Tip string
+			Paths      int
+		}
+		readFocus := `(() => {
+			const tip = document.getElementById('store-tip');
+			const f = document.querySelectorAll('#map path.circle-focus');
+			return !tip.hidden && f.length && { store: f[0].dataset.store, tip: tip.innerText, paths: f.length };
+		})()`
+		tb.do("click store C", chromedp.Click(chromedp.CSS(`#map rect.store[data-store="`+storeC.ID+`"]`)))
+		fc := poll[focus](tb, "store C's card", readFocus)
+		for _, s := range []string{storeC.Name, "郑享百味", "Flavours", storeC.District, "备货 12.0 分钟", "已暂停销售", "Suspended", "1 小时服务圈"} {
+			if !strings.Contains(fc.Tip, s) {
+				t.Errorf("store C's card does not show %q:\n%s", s, fc.Tip)
+			}
+		}
+		if fc.Store != storeC.ID || fc.Paths != 1 {
+			t.Errorf("the focused circle is %q (%d paths), want %s", fc.Store, fc.Paths, storeC.ID)
+		}
+		tb.hover(`#map rect.store[data-store="` + storeB.ID + `"]`)
+		fc = poll[focus](tb, "store B's card", `(() => { const f = `+readFocus+`; return f && f.store === '`+storeB.ID+`' && f; })()`)
+		if !strings.Contains(fc.Tip, storeB.Name) || !strings.Contains(fc.Tip, "营业中") || !strings.Contains(fc.Tip, "郑享制造") {
+			t.Errorf("store B's card:\n%s", fc.Tip)
+		}
+		tb.do("click store A", chromedp.Click(chromedp.CSS(`#map rect.store[data-store="`+storeA.ID+`"]`)))
+		poll[bool](tb, "store A's card", `(() => { const f = `+readFocus+`; scrollTo(0, 0); return f && f.store === '`+storeA.ID+`'; })()`)
+		tb.shot(dir, "console.png")
 		tb.clean()
 	})
 

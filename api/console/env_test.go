@@ -38,11 +38,17 @@ type env struct {
 	http  *http.Client
 }
 
-// The test's store, near the Erqi Tower, and a door about 1 km from it.
+// The test's store, near the Erqi Tower, and a door about 1 km from it;
+// two more stores of the other sections for the map, the last of which the
+// scene suspends.
 var (
 	storeA = orders.Store{ID: "S-A", Name: "丹尼斯 二七店", District: "二七区", Section: orders.SectionDeals,
 		Point: orderstest.Erqi, PrepMinutes: 8}
-	near = geo.Point{Lat: 34.7540, Lng: 113.6300}
+	near   = geo.Point{Lat: 34.7540, Lng: 113.6300}
+	storeB = orders.Store{ID: "S-B", Name: "郑州制造 金水店", District: "金水区", Section: orders.SectionMade,
+		Point: geo.Point{Lat: 34.7800, Lng: 113.6850}, PrepMinutes: 15}
+	storeC = orders.Store{ID: "S-C", Name: "合记烩面 管城店", District: "管城回族区", Section: orders.SectionFlavours,
+		Point: geo.Point{Lat: 34.7400, Lng: 113.6900}, PrepMinutes: 12}
 )
 
 // mustEnv starts the API and the console; everything stops when the test
@@ -68,8 +74,10 @@ func mustEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := eng.AddStore(ctx, storeA); err != nil {
-		t.Fatal(err)
+	for _, st := range []orders.Store{storeA, storeB, storeC} {
+		if err := eng.AddStore(ctx, st); err != nil {
+			t.Fatal(err)
+		}
 	}
 	ak, err := auth.NewKeys(keys, auth.KeysConfig{})
 	if err != nil {

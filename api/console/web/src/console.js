@@ -1,5 +1,6 @@
 // The dispatch console (/): the live map of the city in H3 hexagons with the
-// demand of active orders, pending and moving orders and the riders; the
+// demand of active orders, pending and moving orders, the riders, and the
+// stores with their 1-hour circles (GET /v1/stores, an operator key); the
 // dispatcher's running figures (GET /v1/dispatch, an operator key); and the
 // bureau's festival charts (GET /v1/figures, a bureau key).
 
@@ -13,6 +14,7 @@ import {
   notice, num, orderStatusLabel, pct, platformLabel, replace, s, sectionLabel, yuan,
 } from './common.js';
 import { boundsOf, districtCells, districtLayer, hexPath, latLngToCell, Projection, urbanFeatures } from './map.js';
+import { StoresLayer } from './stores.js';
 
 Chart.register(ArcElement, BarController, BarElement, CategoryScale, DoughnutController, Legend, LinearScale,
   LineController, LineElement, PointElement, Tooltip);
@@ -27,6 +29,8 @@ const HEAT_RES = 8;
 const GRID_RES = 7;
 const DISPATCH_EVERY = 2000;
 const FIGURES_EVERY = 10000;
+// Stores change rarely and their circles are heavy: once a minute.
+const STORES_EVERY = 60000;
 
 const DISPATCH_FIGURES = [
   ['pending', '待分配订单', 'Pending orders'],
@@ -69,7 +73,22 @@ export function start(root) {
   el.riders = s('g', { class: 'layer-riders' });
   const svg = s('svg', {
     id: 'map', class: 'map', viewBox: `0 0 ${MAP_W} ${MAP_H}`, role: 'img', 'aria-label': '郑州实时配送地图 Live map of Zhengzhou',
-  }, grid, districtLayer(proj), el.heat, el.orders, el.riders);
+  });
+  // The stores' faint circles lie over the heat, under the orders and the
+  // riders; the focused circle and the stores' squares on top.
+  const stores = new StoresLayer(proj, svg);
+  svg.append(grid, districtLayer(proj), el.heat, stores.circles, el.orders, el.riders, stores.focus, stores.markers);
+  el.storesCount = h('span', { id: 'stores-count' }, '—');
+  el.storesMsg = h('div', { id: 'stores-msg' });
+  const showCircles = h('input', {
+    type: 'checkbox', id: 'show-circles', checked: true,
+    onchange: () => svg.classList.toggle('no-circles', !showCircles.checked),
+  });
+  stores.onDraw = () => {
+    const { total, suspended, bySection } = stores.summary();
+    el.storesCount.textContent = `${total} 家 stores` + (suspended ? ` · ${suspended} 家暂停 suspended` : '');
+    el.storesCount.title = Object.entries(bySection).map(([k, n]) => `${k} ${n}`).join(' · ');
+  };
 
   const legend = h('ul', { class: 'legend' },
     h('li', {}, h('span', { class: 'swatch heat-ramp' }), bi('需求热度（H3 8级六边形，活跃订单数）', 'Demand: active orders per H3 res-8 cell')),
@@ -77,7 +96,12 @@ export function start(root) {
     h('li', {}, h('span', { class: 'dot order moving' }), bi('配送中订单', 'Moving order')),
     h('li', {}, h('span', { class: 'dot rider' }), bi('骑手（空闲）', 'Rider, free')),
     h('li', {}, h('span', { class: 'dot rider busy' }), bi('骑手（载货）', 'Rider, loaded')),
-    h('li', { class: 'muted' }, bi('门店服务圈：接口尚未提供门店位置', 'Store circles: the API has no store positions yet')));
+    h('li', {}, h('span', { class: 'swatch-sq deals' }), h('span', { class: 'swatch-sq made' }),
+      h('span', { class: 'swatch-sq flavours' }), bi('门店（按板块：特惠、制造、百味）', 'Store by section: deals, made, flavours')),
+    h('li', {}, h('span', { class: 'swatch-sq suspended' }), bi('暂停销售的门店', 'Suspended store')),
+    h('li', {}, h('label', { class: 'toggle' }, showCircles, h('span', { class: 'swatch-ring' }),
+      bi('门店 1 小时服务圈（H3 8级格的外轮廓；悬停或点击门店突出显示）', 'Store 1-hour circle: outline of its H3 res-8 cells; hover or click a store'))),
+    h('li', { class: 'muted' }, bi('门店', 'Stores'), ' ', el.storesCount));
 
   el.figures = h('div', { class: 'tiles', id: 'dispatch-figures' },
     DISPATCH_FIGURES.map(([k, zh, en]) => h('div', { class: 'tile' },
@@ -102,8 +126,8 @@ export function start(root) {
     h('main', { class: 'console' },
       h('section', { class: 'card map-card' },
         h('div', { class: 'card-head' }, h('h2', {}, bi('实时地图', 'Live map')),
-          h('span', { class: 'muted small' }, bi('每 2 秒刷新', 'refreshes every 2 s'))),
-        svg, legend),
+          h('span', { class: 'muted small' }, bi('每 2 秒刷新，门店每分钟', 'refreshes every 2 s, stores every minute'))),
+        h('div', { class: 'map-wrap' }, svg, stores.tip), legend, el.storesMsg),
       h('aside', { class: 'side' },
         h('section', { class: 'card' }, h('h2', {}, bi('调度数据', 'Dispatch figures')), el.dispatchMsg, el.figures),
         h('section', { class: 'card' }, h('h2', {}, bi('等待骑手的订单', 'Orders waiting for a rider')),
@@ -129,6 +153,7 @@ export function start(root) {
   const charts = makeCharts();
   let dispatchTimer = 0;
   let figuresTimer = 0;
+  let storesTimer = 0;
   // gen tells the refresh loops of an earlier set of keys to stop.
   let gen = 0;
 
@@ -145,9 +170,27 @@ export function start(root) {
   function restart() {
     clearTimeout(dispatchTimer);
     clearTimeout(figuresTimer);
+    clearTimeout(storesTimer);
     gen++;
     refreshDispatch(gen);
     refreshFigures(gen);
+    refreshStores(gen);
+  }
+
+  async function refreshStores(g) {
+    const key = getKey('operator_key');
+    if (!key) return;
+    try {
+      const resp = await api('/v1/stores?include_circles=true', { key });
+      if (g !== gen) return;
+      replace(el.storesMsg);
+      stores.update((resp && resp.stores) || []);
+    } catch (err) {
+      if (g !== gen) return;
+      replace(el.storesMsg, notice('error', bi('门店', 'Stores'), ': ', err.message));
+      if (err.denied) return;
+    }
+    if (g === gen) storesTimer = setTimeout(refreshStores, STORES_EVERY, g);
   }
 
   async function refreshDispatch(g) {
