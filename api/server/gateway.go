@@ -8,7 +8,9 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"zhengxiang/api"
@@ -32,6 +34,7 @@ func Gateway(ctx context.Context, grpcAddr string) (http.Handler, error) {
 			}
 			return runtime.DefaultHeaderMatcher(key)
 		}),
+		runtime.WithRoutingErrorHandler(routingError),
 		runtime.WithOutgoingHeaderMatcher(func(key string) (string, bool) {
 			if key == "retry-after" {
 				return "Retry-After", true
@@ -53,6 +56,24 @@ func Gateway(ctx context.Context, grpcAddr string) (http.Handler, error) {
 		}
 	}
 	return mux, nil
+}
+
+// routingError answers a request no route takes. A path the API has, asked
+// with a method it does not serve, is 405 with the allowed methods, not the
+// gateway's default 501 (a server error for what is the client's mistake).
+func routingError(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
+	if httpStatus != http.StatusMethodNotAllowed {
+		runtime.DefaultRoutingErrorHandler(ctx, mux, m, w, r, httpStatus)
+		return
+	}
+	body, err := m.Marshal(status.New(codes.Unimplemented, r.Method+" is not a method of "+r.URL.Path).Proto())
+	if err != nil {
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	w.Header().Set("Content-Type", m.ContentType(nil))
+	w.WriteHeader(http.StatusMethodNotAllowed)
+	_, _ = w.Write(body)
 }
 
 // Mount puts the REST API and its documents on mux: /v1/ (the gateway),

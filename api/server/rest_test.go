@@ -86,3 +86,17 @@ func TestRateLimit(t *testing.T) {
 		t.Fatalf("Retry-After %q, want 1 to 3 seconds", retry)
 	}
 }
+
+// TestMethodNotAllowed checks that a path asked with a method it does not
+// serve is the client's error (405), not the server's.
+func TestMethodNotAllowed(t *testing.T) {
+	e := newEnv(t, "memory")
+	for _, c := range []struct{ method, path string }{{"PUT", "/v1/orders"}, {"DELETE", "/v1/figures"}, {"PATCH", "/v1/tracking/x"}} {
+		if r := e.call("", c.method, c.path, nil); r.Status != http.StatusMethodNotAllowed {
+			t.Errorf("%s %s: %d %s, want 405", c.method, c.path, r.Status, r.Body)
+		}
+	}
+	if r := e.call("", "GET", "/v1/nothing/here", nil); r.Status != http.StatusNotFound {
+		t.Errorf("GET /v1/nothing/here: %d, want 404", r.Status)
+	}
+}
