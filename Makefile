@@ -17,7 +17,7 @@ SHELL       := bash
 # Optional baselines for `make services-up`, e.g. WITH=redis,postgis.
 WITH     ?=
 
-.PHONY: help build demo test replay bench fmt vet clean services-up services-down services-status generate generate-check
+.PHONY: help build demo test replay bench fmt vet clean services-up services-down services-status generate generate-check api-check api-load
 
 help:
 	@echo "make build    build $(BIN)"
@@ -32,6 +32,8 @@ help:
 	@echo "make services-status what runs, pids and ports"
 	@echo "make generate lint the protos of api/proto and regenerate api/gen (committed)"
 	@echo "make generate-check  fail when api/gen is not what make generate makes (run by make test)"
+	@echo "make api-check  schemathesis against serve on the embedded default, per role's key and without (bench/api/schemathesis.sh)"
+	@echo "make api-load   wrk on loopback: tracking reads and order creation, paced and saturated (bench/api/load.sh)"
 
 build:
 	$(GO) build -o $(BIN) ./cmd/zhengxiang
@@ -75,6 +77,16 @@ vet:
 
 generate:
 	cd api && $(BUF) lint && $(BUF) generate
+
+# The public API against its OpenAPI document, with schemathesis (installed
+# from PyPI into a cache folder on the first run); outputs in $(OUT)/schemathesis.
+api-check:
+	OUT=$(OUT)/schemathesis bench/api/schemathesis.sh
+
+# Load on loopback with wrk (Debian's package, installed when missing);
+# outputs in $(OUT)/load.
+api-load:
+	OUT=$(OUT)/load bench/api/load.sh
 
 # The committed api/gen must be what the protos generate, byte for byte.
 generate-check: generate
