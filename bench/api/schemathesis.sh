@@ -45,11 +45,12 @@ api_call "${KEY[platform]}" POST /v1/orders '{"store_id":"'"$store"'","dropoff":
 
 rm -rf "$OUT"
 mkdir -p "$OUT"
+OUT="$(cd "$OUT" && pwd -P)"
 failed=()
 summary=()
 for role in $ROLES; do
 	args=(run "$API_HTTP/openapi.json" --checks "$CHECKS" --max-examples "$MAX_EXAMPLES" --seed "$SEED"
-		--request-timeout 5 --no-color --report junit --report-junit-path "$OUT/$role.xml")
+		--request-timeout 5 --generation-database none --no-color --report junit --report-junit-path "$OUT/$role.xml")
 	if [[ $role != none ]]; then
 		[[ -n ${KEY[$role]:-} ]] || api_die "no key for role $role"
 		args+=(--header "Authorization: Bearer ${KEY[$role]}")
@@ -57,7 +58,9 @@ for role in $ROLES; do
 	api_log "schemathesis as $role (log $OUT/$role.log)"
 	started=$(zx_now)
 	rc=0
-	"$ST" "${args[@]}" >"$OUT/$role.log" 2>&1 || rc=$?
+	# From $OUT, where schemathesis keeps its cache (.schemathesis/), so that
+	# `st replay ID` works there.
+	(cd "$OUT" && "$ST" "${args[@]}") >"$OUT/$role.log" 2>&1 || rc=$?
 	last="$(grep -E '^=+ .* =+$' "$OUT/$role.log" | tail -n1 | sed -E 's/^=+ (.*) =+$/\1/')"
 	cases="$(grep -E '^ +[0-9]+ generated' "$OUT/$role.log" | tail -n1 | sed -E 's/^ +//')"
 	summary+=("$(printf '%-9s %-4s %-60s %s (%d s)' "$role" "$([[ $rc == 0 ]] && echo pass || echo FAIL)" "$last" "$cases" $(($(zx_now) - started)))")
