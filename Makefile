@@ -21,7 +21,7 @@ WITH     ?=
 
 help:
 	@echo "make build    build $(BIN)"
-	@echo "make demo     simulate a festival day on the embedded default and serve it (go run ./cmd/zhengxiang demo)"
+	@echo "make demo     run the live service, its API and console on the embedded default (go run ./cmd/zhengxiang demo)"
 	@echo "make test     start the services (deploy/services.sh up), then run the whole test suite against them"
 	@echo "make replay   replay every MDRP instance of $(MDRP_DIR) with engine and greedy; tables in $(OUT)/"
 	@echo "make bench    geo benchmarks and the rider index at 100 000 riders"

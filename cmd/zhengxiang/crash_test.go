@@ -192,7 +192,7 @@ func (r *crashRun) serveArgs(fleet int, roundEvery string) []string {
 	return []string{"serve", "--kafka", r.brokers, "--pg", r.url + "&application_name=" + r.app, "--topic-prefix", r.prefix,
 		"--group", r.prefix + "dispatch", "--events-json", "--fleet", strconv.Itoa(fleet),
 		"--time-scale", crashTimeScale, "--stores", strconv.Itoa(crashStores), "--round-every", roundEvery,
-		"--http-addr", freeAddr(r.t)}
+		"--http-addr", freeAddr(r.t), "--grpc-addr", "127.0.0.1:0"}
 }
 
 // startServe starts serve and waits until it is ready.

@@ -1,6 +1,7 @@
 // Command zhengxiang runs Zhengxiang (郑享), instant delivery for Zhengzhou's
-// 1-hour consumption circle: a simulated festival day on the embedded
-// default, replays of the MDRP benchmark instances, and benchmarks.
+// 1-hour consumption circle: the service with its public API and web
+// console (serve, and demo on the embedded default), replays of the MDRP
+// benchmark instances, and benchmarks.
 //
 // Run "zhengxiang help" for the commands and their flags.
 package main
@@ -121,7 +122,7 @@ Usage:
   zhengxiang <command> [flags] [arguments]
 
 Commands:
-  demo          simulate a festival day in Zhengzhou on the embedded default, then serve it
+  demo          run the live service with its API and console on the embedded default, with simulated stores, riders and a platform
   serve         run the service: Kafka intake, dispatcher, PostgreSQL record, events out
   migrate       apply the record's migrations to PostgreSQL
   keys          create, list and revoke the public API's keys
@@ -283,10 +284,14 @@ func (m *Main) help(args []string) error {
 var synopses = map[string]string{
 	"demo": `Usage: zhengxiang demo [flags]
 
-Simulates a day of the festival in Zhengzhou (stores of 郑享特惠, 郑享百味 and
-郑享制造, riders on shifts, consumers ordering through the platforms) on the
-embedded default, prints what the consumers got and, unless --headless,
-serves /healthz and /summary over HTTP until interrupted.`,
+Runs the live service on the embedded default (no Kafka or PostgreSQL): the
+festival's stores, simulated riders on a clock 30 times faster, and a
+simulated platform ordering through the REST API. It prints the web console's
+address, the tracking link of a sample order and an API key per role, and
+serves gRPC (--grpc-addr) and REST with the console (--http-addr) until
+interrupted. With --simulate-day it simulates a whole festival day instead,
+prints what the consumers got and, unless --headless, serves /healthz and
+/summary.`,
 	"serve": `Usage: zhengxiang serve [--kafka BROKERS] [--pg URL] [flags]
 
 Runs the service until interrupted: orders from orders.placed and riders'

@@ -312,6 +312,12 @@ func (c *serveCmd) run(ctx context.Context, m *Main) error {
 		ln.Close()
 		return fmt.Errorf("serve: %w", err)
 	}
+	if intake != nil {
+		api.watchConsumer(kcfg.Topics.Placed, intake.Stats)
+	}
+	if locations != nil {
+		api.watchConsumer(kcfg.Topics.Locations, locations.Stats)
+	}
 	notify := func(st dispatch.RoundStats) { api.rounds.Observe(st.Took.Seconds()) }
 	if fleet != nil {
 		notify = func(st dispatch.RoundStats) {

@@ -116,7 +116,7 @@ func TestServeWithKcat(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	m, _, errOut := newTestMain()
 	args := []string{"serve", "--kafka", brokers, "--pg", url, "--topic-prefix", prefix, "--group", prefix + "dispatch",
-		"--events-json", "--fleet", "60", "--stores", "20", "--time-scale", "120", "--http-addr", addr}
+		"--events-json", "--fleet", "60", "--stores", "20", "--time-scale", "120", "--http-addr", addr, "--grpc-addr", "127.0.0.1:0"}
 	if err := m.ParseFlags(args); err != nil {
 		t.Fatal(err)
 	}
