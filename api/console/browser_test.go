@@ -45,14 +45,14 @@ func mustScene(t *testing.T) *scene {
 	e := mustEnv(t)
 	sc := &scene{
 		e:        e,
-		operator: e.key(auth.Principal{Role: auth.RoleOperator}),
-		bureau:   e.key(auth.Principal{Role: auth.RoleBureau}),
-		merchant: e.key(auth.Principal{Role: auth.RoleMerchant, Stores: []string{storeA.ID}}),
-		platform: e.key(auth.Principal{Role: auth.RolePlatform, Platform: "meituan"}),
+		operator: e.Key(auth.Principal{Role: auth.RoleOperator}),
+		bureau:   e.Key(auth.Principal{Role: auth.RoleBureau}),
+		merchant: e.Key(auth.Principal{Role: auth.RoleMerchant, Stores: []string{storeA.ID}}),
+		platform: e.Key(auth.Principal{Role: auth.RolePlatform, Platform: "meituan"}),
 	}
-	rider := e.key(auth.Principal{Role: auth.RoleRider, Rider: "R1"})
+	rider := e.Key(auth.Principal{Role: auth.RoleRider, Rider: "R1"})
 	create := func(client string, lat, lng float64, items ...map[string]any) order {
-		o := e.must(sc.platform, "POST", "/v1/orders", map[string]any{
+		o := e.Must(sc.platform, "POST", "/v1/orders", map[string]any{
 			"client_order_id": client, "store_id": storeA.ID, "address": "二七区 建设东路 8 号 3 单元",
 			"items": items, "dropoff": map[string]any{"lat": lat, "lng": lng},
 		})
@@ -60,27 +60,27 @@ func mustScene(t *testing.T) *scene {
 	}
 	// pickUp takes an order from the store to the rider's box.
 	pickUp := func(o order) {
-		e.must(sc.merchant, "POST", "/v1/orders/"+o.id+":accept", map[string]any{})
-		e.must(sc.merchant, "POST", "/v1/orders/"+o.id+":markReady", map[string]any{})
-		e.roundUntilOffered(rider, "R1", storeA.Point)
-		trip := str(e.must(rider, "GET", "/v1/riders/R1/trips", nil), "trips", 0, "trip_id")
-		e.must(rider, "POST", "/v1/riders/R1/trips/"+trip+":accept", map[string]any{})
-		e.must(rider, "POST", "/v1/riders/R1/trips/"+trip+":arrive", map[string]any{})
-		e.must(rider, "POST", "/v1/riders/R1/trips/"+trip+":pickUp", map[string]any{"pickup_codes": []string{o.code}})
+		e.Must(sc.merchant, "POST", "/v1/orders/"+o.id+":accept", map[string]any{})
+		e.Must(sc.merchant, "POST", "/v1/orders/"+o.id+":markReady", map[string]any{})
+		e.RoundUntilOffered(rider, "R1", storeA.Point)
+		trip := str(e.Must(rider, "GET", "/v1/riders/R1/trips", nil), "trips", 0, "trip_id")
+		e.Must(rider, "POST", "/v1/riders/R1/trips/"+trip+":accept", map[string]any{})
+		e.Must(rider, "POST", "/v1/riders/R1/trips/"+trip+":arrive", map[string]any{})
+		e.Must(rider, "POST", "/v1/riders/R1/trips/"+trip+":pickUp", map[string]any{"pickup_codes": []string{o.code}})
 	}
 	milk := map[string]any{"sku": "milk-1l", "name": "牛奶 1L", "qty": 2, "price_cents": 1290}
 	bread := map[string]any{"sku": "bread", "name": "全麦面包", "qty": 1, "price_cents": 800}
 
-	e.must(rider, "POST", "/v1/riders/R1:startShift", map[string]any{"position": map[string]any{"lat": storeA.Point.Lat, "lng": storeA.Point.Lng}})
+	e.Must(rider, "POST", "/v1/riders/R1:startShift", map[string]any{"position": map[string]any{"lat": storeA.Point.Lat, "lng": storeA.Point.Lng}})
 	sc.delivered = create("mt-1", near.Lat, near.Lng, milk, bread)
 	pickUp(sc.delivered)
-	e.must(rider, "POST", "/v1/riders/R1/orders/"+sc.delivered.id+":arrive", map[string]any{})
-	e.must(rider, "POST", "/v1/riders/R1/orders/"+sc.delivered.id+":dropOff", map[string]any{"handover": "HANDOVER_DOOR"})
+	e.Must(rider, "POST", "/v1/riders/R1/orders/"+sc.delivered.id+":arrive", map[string]any{})
+	e.Must(rider, "POST", "/v1/riders/R1/orders/"+sc.delivered.id+":dropOff", map[string]any{"handover": "HANDOVER_DOOR"})
 
 	sc.onRoad = create("mt-2", 34.7590, 113.6400, bread)
 	pickUp(sc.onRoad)
 	sc.waiting = create("mt-3", 34.7420, 113.6350, milk)
-	e.must(sc.operator, "POST", "/v1/stores/"+storeC.ID+":suspend", map[string]any{"reason": "食品安全抽检 food safety check"})
+	e.Must(sc.operator, "POST", "/v1/stores/"+storeC.ID+":suspend", map[string]any{"reason": "食品安全抽检 food safety check"})
 	return sc
 }
 
@@ -270,7 +270,7 @@ func TestBrowserPages(t *testing.T) {
 
 	t.Run("console", func(t *testing.T) {
 		tb := newTab(t, browser)
-		tb.do("open the console", chromedp.Navigate(e.base+"/?operator_key="+url.QueryEscape(sc.operator)+
+		tb.do("open the console", chromedp.Navigate(e.URL+"/?operator_key="+url.QueryEscape(sc.operator)+
 			"&bureau_key="+url.QueryEscape(sc.bureau)))
 		type shown struct {
 			Href, Stored                        string
@@ -308,7 +308,7 @@ func TestBrowserPages(t *testing.T) {
 			t.Errorf("map layers: %d heat cells of %d orders, %d pending, %d moving, %d riders (%d busy); want 2 orders, 1, 1, 1 (1)",
 				got.Heat, got.HeatOrders, got.Pending, got.Moving, got.Riders, got.BusyRiders)
 		}
-		st := e.eng.Stats()
+		st := e.Engine.Stats()
 		for id, want := range map[string]string{
 			"fig-pending": fmt.Sprint(st.Pending), "fig-riders": "1", "fig-active_trips": fmt.Sprint(st.ActiveTrips),
 			"fig-rounds": fmt.Sprint(st.Rounds), "fig-moving": "1", "tot-orders": "3", "tot-delivered": "1", "tot-within": "100.0%",
@@ -325,7 +325,7 @@ func TestBrowserPages(t *testing.T) {
 		// one crossed out, and each store's 1-hour circle as an outline.
 		var want []string
 		suspended := 0
-		for _, st := range e.must(sc.operator, "GET", "/v1/stores?include_circles=true", nil)["stores"].([]any) {
+		for _, st := range e.Must(sc.operator, "GET", "/v1/stores?include_circles=true", nil)["stores"].([]any) {
 			m := st.(map[string]any)
 			want = append(want, m["store_id"].(string))
 			if m["suspended"] == true {
@@ -410,7 +410,7 @@ func TestBrowserPages(t *testing.T) {
 
 	t.Run("tracking", func(t *testing.T) {
 		tb := newTab(t, browser)
-		tb.do("open the tracking page", chromedp.Navigate(e.base+"/track/"+sc.delivered.token))
+		tb.do("open the tracking page", chromedp.Navigate(e.URL+"/track/"+sc.delivered.token))
 		type shown struct {
 			Text, OrderID, Status string
 			Steps                 []string
@@ -456,7 +456,7 @@ func TestBrowserPages(t *testing.T) {
 		}
 
 		// An order on the road shows the rider in its cell on the small map.
-		tb.do("open the order on the road", chromedp.Navigate(e.base+"/track/"+sc.onRoad.token))
+		tb.do("open the order on the road", chromedp.Navigate(e.URL+"/track/"+sc.onRoad.token))
 		text := poll[string](tb, "the rider's position", `document.querySelector('#rider-map path.rider-cell')
 			&& document.querySelector('#rider-map circle.rider') && document.getElementById('eta') && document.body.innerText`)
 		for _, s := range []string{"配送中", "骑手位置", "预计送达", "无接触配送"} {
@@ -469,9 +469,9 @@ func TestBrowserPages(t *testing.T) {
 	})
 
 	t.Run("receipt", func(t *testing.T) {
-		rc := e.must(sc.merchant, "GET", "/v1/orders/"+sc.delivered.id+"/receipt", nil)
+		rc := e.Must(sc.merchant, "GET", "/v1/orders/"+sc.delivered.id+"/receipt", nil)
 		tb := newTab(t, browser)
-		tb.do("open the receipt", chromedp.Navigate(e.base+"/receipt/"+sc.delivered.id))
+		tb.do("open the receipt", chromedp.Navigate(e.URL+"/receipt/"+sc.delivered.id))
 		// A fresh tab has no key: the page asks for one.
 		poll[bool](tb, "the key form", `!!document.getElementById('key-merchant_key')`)
 		tb.do("type the merchant key",
@@ -512,7 +512,7 @@ func TestBrowserPages(t *testing.T) {
 
 	t.Run("store", func(t *testing.T) {
 		tb := newTab(t, browser)
-		tb.do("open the store page", chromedp.Navigate(e.base+"/store?store_id="+storeA.ID+"&merchant_key="+url.QueryEscape(sc.merchant)))
+		tb.do("open the store page", chromedp.Navigate(e.URL+"/store?store_id="+storeA.ID+"&merchant_key="+url.QueryEscape(sc.merchant)))
 		sel := `article.ticket[data-order="` + sc.waiting.id + `"]`
 		type shown struct{ Href, Code, Status, Text string }
 		read := `document.querySelector('` + sel + `') && {
@@ -530,7 +530,7 @@ func TestBrowserPages(t *testing.T) {
 		tb.do("accept", chromedp.Click(chromedp.CSS(sel+` button[data-action="accept"]`)))
 		poll[bool](tb, "the accepted ticket", `document.querySelector('`+sel+`[data-status="ORDER_STATUS_MERCHANT_ACCEPTED"] button[data-action="ready"]') !== null`)
 		tb.shot(dir, "store.png")
-		if s := str(e.must(sc.platform, "GET", "/v1/orders/"+sc.waiting.id, nil), "order", "status"); s != "ORDER_STATUS_MERCHANT_ACCEPTED" {
+		if s := str(e.Must(sc.platform, "GET", "/v1/orders/"+sc.waiting.id, nil), "order", "status"); s != "ORDER_STATUS_MERCHANT_ACCEPTED" {
 			t.Errorf("after the click the order is %s, want ORDER_STATUS_MERCHANT_ACCEPTED", s)
 		}
 		tb.clean()

@@ -19,6 +19,7 @@ import (
 
 	"zhengxiang/api/auth"
 	pb "zhengxiang/api/gen/zhengxiang/v1"
+	"zhengxiang/api/server/servertest"
 	"zhengxiang/orders"
 )
 
@@ -45,46 +46,46 @@ var callers = []struct {
 // offered to R1 on trip t2; o3 (meituan, store A) accepted by the store,
 // not ready, with no rider. R2 is on shift across town.
 type world struct {
-	*env
+	*servertest.Env
 	o1, o2, o3 orders.Order
 	t1, t2     string
-	keys       map[string]string // caller name → key
+	callerKeys map[string]string // caller name → key
 }
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
 	e := newEnv(t, "memory")
-	w := &world{env: e, keys: map[string]string{}}
+	w := &world{Env: e, callerKeys: map[string]string{}}
 	for _, c := range callers {
 		if c.p.Role != "" {
-			w.keys[c.name] = e.key(c.p)
+			w.callerKeys[c.name] = e.Key(c.p)
 		}
 	}
-	ctx := e.ctx
+	ctx := e.Ctx
 	for _, r := range []struct {
 		id string
 		at orders.Store
 	}{{"R1", storeA}, {"R2", storeC}} {
-		if err := e.eng.StartShift(ctx, orders.Rider{ID: r.id, Name: r.id, Capacity: 3, Point: r.at.Point,
-			ShiftStart: e.clock.Now(), ShiftEnd: e.clock.Now().Add(8 * time.Hour)}); err != nil {
+		if err := e.Engine.StartShift(ctx, orders.Rider{ID: r.id, Name: r.id, Capacity: 3, Point: r.at.Point,
+			ShiftStart: e.Clock.Now(), ShiftEnd: e.Clock.Now().Add(8 * time.Hour)}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	w.o1 = w.submit("w-1")
-	if err := e.eng.MerchantAcceptReady(ctx, w.o1.ID); err != nil {
+	if err := e.Engine.MerchantAcceptReady(ctx, w.o1.ID); err != nil {
 		t.Fatal(err)
 	}
 	w.t1 = w.offerToR1()
-	if err := e.eng.Accept(ctx, "R1", w.t1); err != nil {
+	if err := e.Engine.Accept(ctx, "R1", w.t1); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.eng.ArriveAtPickup(ctx, "R1", w.t1); err != nil {
+	if err := e.Engine.ArriveAtPickup(ctx, "R1", w.t1); err != nil {
 		t.Fatal(err)
 	}
 	w.o2 = w.submit("w-2")
 	w.t2 = w.offerToR1()
 	w.o3 = w.submit("w-3")
-	if err := e.eng.MerchantAccept(ctx, w.o3.ID); err != nil {
+	if err := e.Engine.MerchantAccept(ctx, w.o3.ID); err != nil {
 		t.Fatal(err)
 	}
 	w.o1, w.o2, w.o3 = w.reload(w.o1), w.reload(w.o2), w.reload(w.o3)
@@ -92,40 +93,40 @@ func newWorld(t *testing.T) *world {
 }
 
 func (w *world) submit(key string) orders.Order {
-	w.t.Helper()
-	now := w.clock.Now()
-	o, err := w.eng.Submit(w.ctx, orders.Order{Platform: "meituan", PlatformOrderID: key, StoreID: storeA.ID,
+	w.T.Helper()
+	now := w.Clock.Now()
+	o, err := w.Engine.Submit(w.Ctx, orders.Order{Platform: "meituan", PlatformOrderID: key, StoreID: storeA.ID,
 		Section: storeA.Section, Items: []orders.Item{{SKU: "rice-5kg", Name: "大米 5kg", Qty: 1, PriceCents: 4990}},
 		SubtotalCents: 4990, DeliveryFeeCents: 500, Dropoff: near, Address: "建设东路 8 号",
 		PlacedAt: now, ReadyAt: now.Add(8 * time.Minute), PromiseAt: now.Add(35 * time.Minute)})
 	if err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
 	return o
 }
 
 func (w *world) reload(o orders.Order) orders.Order {
-	w.t.Helper()
-	n, err := w.repo.GetOrder(w.ctx, o.ID)
+	w.T.Helper()
+	n, err := w.Repo.GetOrder(w.Ctx, o.ID)
 	if err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
 	return n
 }
 
 // offerToR1 runs rounds a minute apart until R1 has an offer.
 func (w *world) offerToR1() string {
-	w.t.Helper()
+	w.T.Helper()
 	for range 60 {
-		_ = w.eng.Ping("R1", storeA.Point)
-		_ = w.eng.Ping("R2", storeC.Point)
-		w.round()
-		if off, ok := w.eng.Offered("R1"); ok {
+		_ = w.Engine.Ping("R1", storeA.Point)
+		_ = w.Engine.Ping("R2", storeC.Point)
+		w.Round()
+		if off, ok := w.Engine.Offered("R1"); ok {
 			return off.TripID
 		}
-		w.clock.Set(w.clock.Now().Add(time.Minute))
+		w.Clock.Set(w.Clock.Now().Add(time.Minute))
 	}
-	w.t.Fatal("R1 got no offer in an hour of rounds")
+	w.T.Fatal("R1 got no offer in an hour of rounds")
 	return ""
 }
 
@@ -140,12 +141,12 @@ type clients struct {
 }
 
 func (w *world) clients() clients {
-	w.t.Helper()
-	conn, err := grpc.NewClient(w.grpc, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	w.T.Helper()
+	conn, err := grpc.NewClient(w.GRPC, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
-	w.t.Cleanup(func() { conn.Close() })
+	w.T.Cleanup(func() { conn.Close() })
 	return clients{pb.NewPlatformServiceClient(conn), pb.NewStoreServiceClient(conn), pb.NewRiderServiceClient(conn),
 		pb.NewConsumerServiceClient(conn), pb.NewOperatorServiceClient(conn), pb.NewBureauServiceClient(conn)}
 }
@@ -274,7 +275,7 @@ func accessCases() []accessCase {
 				if err != nil {
 					return nil, err
 				}
-				if err := s.Send(&pb.ReportLocationsRequest{RiderId: "R1", Location: &pb.Location{Position: nearPB(), At: timestamppb.New(w.clock.Now())}}); err != nil {
+				if err := s.Send(&pb.ReportLocationsRequest{RiderId: "R1", Location: &pb.Location{Position: nearPB(), At: timestamppb.New(w.Clock.Now())}}); err != nil {
 					_, err = s.CloseAndRecv()
 					return nil, err
 				}
@@ -283,7 +284,7 @@ func accessCases() []accessCase {
 		{method: "RiderService/BatchReportLocations", allowed: []string{rider},
 			call: func(ctx context.Context, c clients, w *world) (any, error) {
 				return c.rider.BatchReportLocations(ctx, &pb.BatchReportLocationsRequest{RiderId: "R1",
-					Locations: []*pb.Location{{Position: nearPB(), At: timestamppb.New(w.clock.Now())}}})
+					Locations: []*pb.Location{{Position: nearPB(), At: timestamppb.New(w.Clock.Now())}}})
 			}},
 		{method: "RiderService/ListTrips", allowed: []string{rider},
 			call: func(ctx context.Context, c clients, w *world) (any, error) {
@@ -373,16 +374,16 @@ func (w *world) snapshot() string {
 		n := w.reload(o)
 		fmt.Fprintf(&b, "%s@%d:%s/%s ", n.ID, n.Seq, n.Status, n.Delivery)
 	}
-	off, _ := w.eng.Offered("R1")
-	r1, _ := w.eng.Rider("R1")
+	off, _ := w.Engine.Offered("R1")
+	r1, _ := w.Engine.Rider("R1")
 	fmt.Fprintf(&b, "offer %s, R1 on shift %v at %v; orders %d", off.TripID, r1.OnShift, r1.Point, len(w.listAll()))
 	return b.String()
 }
 
 func (w *world) listAll() []orders.Order {
-	list, err := w.repo.ListOrders(w.ctx, orders.OrderFilter{})
+	list, err := w.Repo.ListOrders(w.Ctx, orders.OrderFilter{})
 	if err != nil {
-		w.t.Fatal(err)
+		w.T.Fatal(err)
 	}
 	return list
 }
@@ -459,9 +460,9 @@ func TestAccessMatrix(t *testing.T) {
 
 // callerCtx returns a context carrying the caller's key.
 func (w *world) callerCtx(name string) context.Context {
-	ctx, cancel := context.WithTimeout(w.ctx, 10*time.Second)
-	w.t.Cleanup(cancel)
-	if k := w.keys[name]; k != "" {
+	ctx, cancel := context.WithTimeout(w.Ctx, 10*time.Second)
+	w.T.Cleanup(cancel)
+	if k := w.callerKeys[name]; k != "" {
 		return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+k)
 	}
 	return ctx

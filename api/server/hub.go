@@ -70,3 +70,20 @@ func (h *Hub) unsubscribe(s *sub) {
 	delete(h.subs, s)
 	h.mu.Unlock()
 }
+
+// follow hands each event the watcher gets to fn until the call ends (nil),
+// fn fails, or the watcher fell behind (Unavailable: the client reconnects).
+func follow(ctx context.Context, s *sub, fn func(orders.Event) error) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-s.gone:
+			return orders.Unavailable("the watch fell behind the order stream; reconnect")
+		case ev := <-s.ch:
+			if err := fn(ev); err != nil {
+				return err
+			}
+		}
+	}
+}

@@ -47,18 +47,12 @@ func (s *Server) GetDispatchView(ctx context.Context, req *pb.GetDispatchViewReq
 
 // ReassignOrder takes a delivery back from its rider.
 func (s *Server) ReassignOrder(ctx context.Context, req *pb.ReassignOrderRequest) (*pb.ReassignOrderResponse, error) {
-	o, err := s.order(ctx, req.GetOrderId())
-	if err != nil {
-		return nil, err
-	}
 	why, err := reason(req.GetReason())
 	if err != nil {
 		return nil, err
 	}
-	if err := retryBusy(ctx, func() error { return s.cfg.Engine.Reassign(ctx, o.ID, why) }); err != nil {
-		return nil, err
-	}
-	return reread(s, ctx, o.ID, func(o *pb.Order) *pb.ReassignOrderResponse { return &pb.ReassignOrderResponse{Order: o} })
+	return orderStep(s, ctx, req.GetOrderId(), func(o orders.Order) error { return s.cfg.Engine.Reassign(ctx, o.ID, why) },
+		func(o *pb.Order) *pb.ReassignOrderResponse { return &pb.ReassignOrderResponse{Order: o} })
 }
 
 // cityOperator refuses a platform's operator: suspending a store stops it

@@ -316,25 +316,28 @@ func reason(r string) (string, error) {
 
 // CancelOrder cancels an order before pickup.
 func (s *Server) CancelOrder(ctx context.Context, req *pb.CancelOrderRequest) (*pb.CancelOrderResponse, error) {
-	o, err := s.order(ctx, req.GetOrderId())
-	if err != nil {
-		return nil, err
-	}
 	why, err := reason(req.GetReason())
 	if err != nil {
 		return nil, err
 	}
-	if err := retryBusy(ctx, func() error { return s.cfg.Engine.Cancel(ctx, o.ID, actor(principalOf(ctx)), why) }); err != nil {
-		return nil, err
-	}
-	return reread(s, ctx, o.ID, func(o *pb.Order) *pb.CancelOrderResponse { return &pb.CancelOrderResponse{Order: o} })
+	return orderStep(s, ctx, req.GetOrderId(), func(o orders.Order) error {
+		return s.cfg.Engine.Cancel(ctx, o.ID, actor(principalOf(ctx)), why)
+	}, func(o *pb.Order) *pb.CancelOrderResponse { return &pb.CancelOrderResponse{Order: o} })
 }
 
-// reread returns an order as the caller sees it after a step.
-func reread[R any](s *Server, ctx context.Context, id string, wrap func(*pb.Order) R) (R, error) {
-	o, err := s.cfg.Repo.GetOrder(ctx, id)
+// orderStep takes one of the caller's orders through a step, tried again
+// while a rider's step on its trip is being recorded, and returns the order
+// after it as the caller sees it, wrapped in the method's response.
+func orderStep[R any](s *Server, ctx context.Context, id string, step func(o orders.Order) error, wrap func(*pb.Order) R) (R, error) {
+	var zero R
+	o, err := s.order(ctx, id)
 	if err != nil {
-		var zero R
+		return zero, err
+	}
+	if err := retryBusy(ctx, func() error { return step(o) }); err != nil {
+		return zero, err
+	}
+	if o, err = s.cfg.Repo.GetOrder(ctx, id); err != nil {
 		return zero, err
 	}
 	return wrap(s.orderPB(o, seesOf(principalOf(ctx), o))), nil

@@ -14,12 +14,12 @@ import (
 // status of its gRPC code and a google.rpc.Status body with nothing else.
 func TestRESTRefusals(t *testing.T) {
 	e := newEnv(t, "memory")
-	platform := e.key(auth.Principal{Role: auth.RolePlatform, Platform: "meituan"})
-	other := e.key(auth.Principal{Role: auth.RolePlatform, Platform: "eleme"})
-	merchant := e.key(auth.Principal{Role: auth.RoleMerchant, Stores: []string{storeA.ID}})
+	platform := e.Key(auth.Principal{Role: auth.RolePlatform, Platform: "meituan"})
+	other := e.Key(auth.Principal{Role: auth.RolePlatform, Platform: "eleme"})
+	merchant := e.Key(auth.Principal{Role: auth.RoleMerchant, Stores: []string{storeA.ID}})
 	body := map[string]any{"store_id": storeA.ID, "dropoff": map[string]any{"lat": near.Lat, "lng": near.Lng},
 		"items": []any{map[string]any{"sku": "tea", "name": "茶", "qty": 1, "price_cents": 1500}}}
-	id := str(e.must(platform, "POST", "/v1/orders", body, "Idempotency-Key", "r-1"), "order", "id")
+	id := str(e.Must(platform, "POST", "/v1/orders", body, "Idempotency-Key", "r-1"), "order", "id")
 
 	for _, c := range []struct {
 		name, key, method, path string
@@ -36,7 +36,7 @@ func TestRESTRefusals(t *testing.T) {
 		{"outside the service area", platform, "POST", "/v1/quotes", map[string]any{"dropoff": map[string]any{"lat": 39.9, "lng": 116.4}}, http.StatusBadRequest},
 		{"a forged tracking token", "", "GET", "/v1/tracking/" + id + ".AAAAAAAAAAAAAAAAAAAAAA", nil, http.StatusNotFound},
 	} {
-		r := e.call(c.key, c.method, c.path, c.body)
+		r := e.Call(c.key, c.method, c.path, c.body)
 		if r.Status != c.want {
 			t.Errorf("%s: %d %s, want %d", c.name, r.Status, r.Body, c.want)
 			continue
@@ -53,8 +53,8 @@ func TestRESTRefusals(t *testing.T) {
 		}
 	}
 	// The bad field is named in a BadRequest detail.
-	r := e.call(platform, "POST", "/v1/quotes", map[string]any{"dropoff": map[string]any{"lat": 91, "lng": 113.6}})
-	if f := str(r.json(t), "details", 0, "field_violations", 0, "field"); f != "dropoff" {
+	r := e.Call(platform, "POST", "/v1/quotes", map[string]any{"dropoff": map[string]any{"lat": 91, "lng": 113.6}})
+	if f := str(r.JSON(t), "details", 0, "field_violations", 0, "field"); f != "dropoff" {
 		t.Errorf("bad field named %q, want dropoff: %s", f, r.Body)
 	}
 }
@@ -67,13 +67,13 @@ func TestRateLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	stored.RatePerSecond, stored.Burst = 0.5, 2
-	if err := e.keys.Put(e.ctx, stored); err != nil {
+	if err := e.Keys.Put(e.Ctx, stored); err != nil {
 		t.Fatal(err)
 	}
 	var codes []int
 	var retry string
 	for range 4 {
-		r := e.call(k, "GET", "/v1/figures", nil)
+		r := e.Call(k, "GET", "/v1/figures", nil)
 		codes = append(codes, r.Status)
 		if r.Status == http.StatusTooManyRequests {
 			retry = r.Header.Get("Retry-After")
@@ -92,11 +92,11 @@ func TestRateLimit(t *testing.T) {
 func TestMethodNotAllowed(t *testing.T) {
 	e := newEnv(t, "memory")
 	for _, c := range []struct{ method, path string }{{"PUT", "/v1/orders"}, {"DELETE", "/v1/figures"}, {"PATCH", "/v1/tracking/x"}} {
-		if r := e.call("", c.method, c.path, nil); r.Status != http.StatusMethodNotAllowed {
+		if r := e.Call("", c.method, c.path, nil); r.Status != http.StatusMethodNotAllowed {
 			t.Errorf("%s %s: %d %s, want 405", c.method, c.path, r.Status, r.Body)
 		}
 	}
-	if r := e.call("", "GET", "/v1/nothing/here", nil); r.Status != http.StatusNotFound {
+	if r := e.Call("", "GET", "/v1/nothing/here", nil); r.Status != http.StatusNotFound {
 		t.Errorf("GET /v1/nothing/here: %d, want 404", r.Status)
 	}
 }

@@ -219,20 +219,12 @@ func (s *Server) WatchOffers(req *pb.WatchOffersRequest, stream pb.RiderService_
 	if err := send(); err != nil {
 		return err
 	}
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-sub.gone:
-			return orders.Unavailable("the watch fell behind the order stream; reconnect")
-		case ev := <-sub.ch:
-			if ev.Type == orders.EventOffered && ev.RiderID == rider {
-				if err := send(); err != nil {
-					return err
-				}
-			}
+	return follow(ctx, sub, func(ev orders.Event) error {
+		if ev.Type == orders.EventOffered && ev.RiderID == rider {
+			return send()
 		}
-	}
+		return nil
+	})
 }
 
 // trip returns a trip of the rider's plan.

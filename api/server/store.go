@@ -48,88 +48,56 @@ func (s *Server) WatchTickets(req *pb.WatchTicketsRequest, stream pb.StoreServic
 			return err
 		}
 	}
-	for {
-		select {
-		case <-ctx.Done():
+	return follow(ctx, sub, func(ev orders.Event) error {
+		if !mine[ev.OrderID] && ev.Type != orders.EventOrderCreated {
 			return nil
-		case <-sub.gone:
-			return orders.Unavailable("the watch fell behind the order stream; reconnect")
-		case ev := <-sub.ch:
-			if !mine[ev.OrderID] && ev.Type != orders.EventOrderCreated {
-				continue
-			}
-			o, err := s.cfg.Repo.GetOrder(ctx, ev.OrderID)
-			if err != nil || o.StoreID != req.GetStoreId() {
-				continue
-			}
-			mine[o.ID] = o.Active()
-			if !o.Active() {
-				delete(mine, o.ID)
-			}
-			if err := send(o); err != nil {
-				return err
-			}
 		}
-	}
+		o, err := s.cfg.Repo.GetOrder(ctx, ev.OrderID)
+		if err != nil || o.StoreID != req.GetStoreId() {
+			return nil
+		}
+		mine[o.ID] = true
+		if !o.Active() {
+			delete(mine, o.ID)
+		}
+		return send(o)
+	})
 }
 
 // AcceptOrder takes an order for the store.
 func (s *Server) AcceptOrder(ctx context.Context, req *pb.AcceptOrderRequest) (*pb.AcceptOrderResponse, error) {
-	o, err := s.order(ctx, req.GetOrderId())
-	if err != nil {
-		return nil, err
-	}
-	if err := s.cfg.Engine.MerchantAccept(ctx, o.ID); err != nil {
-		return nil, err
-	}
-	return reread(s, ctx, o.ID, func(o *pb.Order) *pb.AcceptOrderResponse { return &pb.AcceptOrderResponse{Order: o} })
+	return orderStep(s, ctx, req.GetOrderId(), func(o orders.Order) error { return s.cfg.Engine.MerchantAccept(ctx, o.ID) },
+		func(o *pb.Order) *pb.AcceptOrderResponse { return &pb.AcceptOrderResponse{Order: o} })
 }
 
 // RejectOrder refuses an order.
 func (s *Server) RejectOrder(ctx context.Context, req *pb.RejectOrderRequest) (*pb.RejectOrderResponse, error) {
-	o, err := s.order(ctx, req.GetOrderId())
-	if err != nil {
-		return nil, err
-	}
 	why, err := reason(req.GetReason())
 	if err != nil {
 		return nil, err
 	}
-	if err := retryBusy(ctx, func() error { return s.cfg.Engine.MerchantReject(ctx, o.ID, why) }); err != nil {
-		return nil, err
-	}
-	return reread(s, ctx, o.ID, func(o *pb.Order) *pb.RejectOrderResponse { return &pb.RejectOrderResponse{Order: o} })
+	return orderStep(s, ctx, req.GetOrderId(), func(o orders.Order) error { return s.cfg.Engine.MerchantReject(ctx, o.ID, why) },
+		func(o *pb.Order) *pb.RejectOrderResponse { return &pb.RejectOrderResponse{Order: o} })
 }
 
 // MarkOrderReady says the goods are packed.
 func (s *Server) MarkOrderReady(ctx context.Context, req *pb.MarkOrderReadyRequest) (*pb.MarkOrderReadyResponse, error) {
-	o, err := s.order(ctx, req.GetOrderId())
-	if err != nil {
-		return nil, err
-	}
-	if err := s.cfg.Engine.MarkReady(ctx, o.ID); err != nil {
-		return nil, err
-	}
-	return reread(s, ctx, o.ID, func(o *pb.Order) *pb.MarkOrderReadyResponse { return &pb.MarkOrderReadyResponse{Order: o} })
+	return orderStep(s, ctx, req.GetOrderId(), func(o orders.Order) error { return s.cfg.Engine.MarkReady(ctx, o.ID) },
+		func(o *pb.Order) *pb.MarkOrderReadyResponse { return &pb.MarkOrderReadyResponse{Order: o} })
 }
 
 // HandOverOrder gives the goods of an order, and of the rest of its trip, to
 // the rider who told its pickup code.
 func (s *Server) HandOverOrder(ctx context.Context, req *pb.HandOverOrderRequest) (*pb.HandOverOrderResponse, error) {
-	o, err := s.order(ctx, req.GetOrderId())
-	if err != nil {
-		return nil, err
-	}
 	if req.GetPickupCode() == "" {
 		return nil, orders.Invalid("pickup_code", "required")
 	}
-	if !o.CheckPickupCode(req.GetPickupCode()) {
-		return nil, orders.Invalid("pickup_code", "does not match the order's pickup number")
-	}
-	if err := s.pickUp(ctx, o); err != nil {
-		return nil, err
-	}
-	return reread(s, ctx, o.ID, func(o *pb.Order) *pb.HandOverOrderResponse { return &pb.HandOverOrderResponse{Order: o} })
+	return orderStep(s, ctx, req.GetOrderId(), func(o orders.Order) error {
+		if !o.CheckPickupCode(req.GetPickupCode()) {
+			return orders.Invalid("pickup_code", "does not match the order's pickup number")
+		}
+		return s.pickUp(ctx, o)
+	}, func(o *pb.Order) *pb.HandOverOrderResponse { return &pb.HandOverOrderResponse{Order: o} })
 }
 
 // pickUp records that the rider holding o took the goods of its trip at the
