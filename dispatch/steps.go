@@ -41,7 +41,7 @@ type step struct {
 	rider string
 	trip  string // the trip (yes, no, at the store, picked up), or
 	order string // the order (at its door, delivered)
-	h     orders.Handover
+	drop  orders.Dropoff // how a delivery was handed over
 	at    time.Time
 	t     *trip       // held from the check to the finish
 	o     *orderState // the order of a step at a door
@@ -79,7 +79,16 @@ func (e *Engine) ArriveAtDropoff(ctx context.Context, riderID, orderID string) e
 // Deliver records a drop-off. When it is the trip's last, the rider is free
 // for its next trip.
 func (e *Engine) Deliver(ctx context.Context, riderID, orderID string, h orders.Handover) error {
-	return e.step(ctx, &step{kind: stepDeliver, rider: riderID, order: orderID, h: h})
+	return e.DeliverWith(ctx, riderID, orderID, orders.Dropoff{Handover: h})
+}
+
+// DeliverWith records a drop-off with its proof (a locker's code, a photo),
+// as Deliver does.
+func (e *Engine) DeliverWith(ctx context.Context, riderID, orderID string, d orders.Dropoff) error {
+	if err := d.Validate(); err != nil {
+		return err
+	}
+	return e.step(ctx, &step{kind: stepDeliver, rider: riderID, order: orderID, drop: d})
 }
 
 // step hands a rider's step to the engine and waits until it is recorded.
@@ -185,7 +194,7 @@ func (s *step) change(x *orders.Order) (orders.Event, error) {
 	case stepAtDoor:
 		return x.ArriveAtDropoff(s.at, s.rider)
 	default:
-		return x.Deliver(s.at, s.rider, s.h)
+		return x.DeliverWith(s.at, s.rider, s.drop)
 	}
 }
 

@@ -378,17 +378,44 @@ func (o *Order) ArriveAtDropoff(at time.Time, rider string) (Event, error) {
 
 // Deliver records the handover to the consumer: ARRIVED_AT_DROPOFF (or PICKED_UP) → DELIVERED.
 func (o *Order) Deliver(at time.Time, rider string, h Handover) (Event, error) {
+	return o.DeliverWith(at, rider, Dropoff{Handover: h})
+}
+
+// Dropoff is how the goods were handed over, with the proof of a contactless drop-off.
+type Dropoff struct {
+	Handover Handover
+	// Code opens the locker slot or the drop point's shelf, at most 64 bytes (the API requires
+	// it for LOCKER and DROP_POINT).
+	Code string
+	// PhotoRef refers to the photo of the goods left (a key in the platform's photo store), at
+	// most 512 bytes; optional.
+	PhotoRef string
+}
+
+// Validate checks a drop-off.
+func (d Dropoff) Validate() error {
+	switch {
+	case !d.Handover.Valid():
+		return Invalid("handover", "%q is not a handover", d.Handover)
+	case len(d.Code) > 64:
+		return Invalid("code", "%d bytes, at most 64", len(d.Code))
+	case len(d.PhotoRef) > 512:
+		return Invalid("photo_ref", "%d bytes, at most 512", len(d.PhotoRef))
+	}
+	return nil
+}
+
+// DeliverWith records a drop-off with its proof, as Deliver does: the order keeps the code and
+// the photo reference.
+func (o *Order) DeliverWith(at time.Time, rider string, d Dropoff) (Event, error) {
 	return o.apply(opDeliver, at, func() error {
 		if err := o.isRider(rider); err != nil {
 			return err
 		}
-		if !h.Valid() {
-			return Invalid("handover", "%q is not a handover", h)
-		}
-		return nil
+		return d.Validate()
 	}, func(n *Order, ev *Event) {
-		n.Handover, n.DeliveredAt = h, at
-		ev.Handover = h
+		n.Handover, n.DeliveredAt, n.DropoffCode, n.PhotoRef = d.Handover, at, d.Code, d.PhotoRef
+		ev.Handover = d.Handover
 	})
 }
 

@@ -1,6 +1,7 @@
 package orders_test
 
 import (
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -507,4 +508,26 @@ func TestLifecycle(t *testing.T) {
 			t.Errorf("cancelled: event %+v, order %+v", ev, o)
 		}
 	})
+}
+
+func TestDeliverWithProof(t *testing.T) {
+	for _, c := range []struct {
+		d     orders.Dropoff
+		field string // "" when valid
+	}{
+		{orders.Dropoff{Handover: orders.HandoverLocker, Code: "A-17", PhotoRef: "p.jpg"}, ""},
+		{orders.Dropoff{Handover: orders.HandoverInPerson}, ""},
+		{orders.Dropoff{Handover: "PIGEON"}, "handover"},
+		{orders.Dropoff{Handover: orders.HandoverLocker, Code: strings.Repeat("x", 65)}, "code"},
+		{orders.Dropoff{Handover: orders.HandoverDoor, PhotoRef: strings.Repeat("x", 513)}, "photo_ref"},
+	} {
+		err := c.d.Validate()
+		var e *orders.Error
+		switch {
+		case c.field == "" && err != nil:
+			t.Errorf("%+v: %v, want valid", c.d, err)
+		case c.field != "" && (!errors.As(err, &e) || e.Field != c.field):
+			t.Errorf("%+v: %v, want invalid %s", c.d, err, c.field)
+		}
+	}
 }

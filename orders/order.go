@@ -237,6 +237,11 @@ type Order struct {
 
 	AcceptedAt, ReadyMarkedAt, AssignedAt, PickedUpAt, DeliveredAt, EndedAt time.Time
 
+	// DropoffCode and PhotoRef are the rider's proof of a contactless drop-off (DeliverWith): the
+	// locker slot's or drop point's code the consumer opens it with, and a reference to the photo
+	// of the goods left; empty for a hand-over in person.
+	DropoffCode, PhotoRef string
+
 	// ReceiptConfirmedAt is when the consumer confirmed having the goods (ConfirmReceipt), after
 	// the order was DELIVERED; zero until then, and for an order never confirmed.
 	ReceiptConfirmedAt time.Time

@@ -53,21 +53,25 @@ func itemsPB(items []orders.Item) []*pb.Item {
 
 // sees says what of an order's secrets a caller is shown.
 type sees struct {
-	tracking, pickupCode bool
+	tracking, pickupCode, proof bool
 }
 
 // seesOf returns what p may see of o's secrets: the tracking link is the
 // platform's (to pass on to its consumer) and the operators'; the pickup
 // number is on the store's ticket and in the app of the rider holding the
-// delivery, and the platform and operators see it too.
+// delivery, and the platform and operators see it too; the proof of a
+// drop-off (the code that opens a locker) is the consumer's, its
+// platform's, the operators' and the rider's who left the goods, not the
+// store's.
 func seesOf(p auth.Principal, o orders.Order) sees {
 	switch p.Role {
 	case auth.RolePlatform, auth.RoleOperator:
-		return sees{tracking: true, pickupCode: true}
+		return sees{tracking: true, pickupCode: true, proof: true}
 	case auth.RoleMerchant:
 		return sees{pickupCode: true}
 	case auth.RoleRider:
-		return sees{pickupCode: o.RiderID == p.Rider && o.Delivery != orders.DeliveryOffered}
+		mine := o.RiderID == p.Rider && o.Delivery != orders.DeliveryOffered
+		return sees{pickupCode: mine, proof: mine}
 	}
 	return sees{}
 }
@@ -92,6 +96,9 @@ func (s *Server) orderPB(o orders.Order, v sees) *pb.Order {
 	}
 	if v.pickupCode {
 		out.PickupCode = o.PickupCode
+	}
+	if v.proof {
+		out.DropoffCode, out.PhotoRef = o.DropoffCode, o.PhotoRef
 	}
 	return out
 }

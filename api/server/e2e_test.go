@@ -95,11 +95,18 @@ func TestOrderLifeThroughREST(t *testing.T) {
 				t.Fatalf("tracking on the road: %v", tr)
 			}
 			e.Must(rider, "POST", "/v1/riders/R1/orders/"+id+":arrive", map[string]any{})
-			e.Must(rider, "POST", "/v1/riders/R1/orders/"+id+":dropOff", map[string]any{"handover": "HANDOVER_DOOR", "photo_ref": "photos/door-1.jpg"})
+			if r := e.Call(rider, "POST", "/v1/riders/R1/orders/"+id+":dropOff", map[string]any{"handover": "HANDOVER_LOCKER"}); r.Status != http.StatusBadRequest {
+				t.Fatalf("a locker drop-off without its code: %d %s, want 400", r.Status, r.Body)
+			}
+			e.Must(rider, "POST", "/v1/riders/R1/orders/"+id+":dropOff", map[string]any{"handover": "HANDOVER_LOCKER", "code": "A-17 4821", "photo_ref": "photos/locker-1.jpg"})
 
 			tr = e.Must("", "GET", "/v1/tracking/"+token, nil)
-			if get(tr, "tracking", "rider_position") != nil || str(tr, "tracking", "handover") != "HANDOVER_DOOR" {
-				t.Fatalf("tracking after drop-off (no rider position): %v", tr)
+			if get(tr, "tracking", "rider_position") != nil || str(tr, "tracking", "handover") != "HANDOVER_LOCKER" ||
+				str(tr, "tracking", "dropoff_code") != "A-17 4821" || str(tr, "tracking", "photo_ref") != "photos/locker-1.jpg" {
+				t.Fatalf("tracking after drop-off (no rider position, the locker's code and the photo): %v", tr)
+			}
+			if o := e.Must(platform, "GET", "/v1/orders/"+id, nil); str(o, "order", "dropoff_code") != "A-17 4821" {
+				t.Fatalf("the platform's order after drop-off: %v", o)
 			}
 			want := []string{"ORDER_CREATED", "TICKET_SENT", "MERCHANT_ACCEPTED", "READY_FOR_PICKUP", "OFFERED", "ASSIGNED",
 				"ARRIVED_AT_PICKUP", "PICKED_UP", "ARRIVED_AT_DROPOFF", "DELIVERED"}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"time"
 
 	pb "zhengxiang/api/gen/zhengxiang/v1"
@@ -334,23 +335,23 @@ func (s *Server) ArriveAtDropoff(ctx context.Context, req *pb.ArriveAtDropoffReq
 	return &pb.ArriveAtDropoffResponse{}, nil
 }
 
-// DropOff hands the goods over.
+// DropOff hands the goods over, with the proof of a contactless drop-off.
 func (s *Server) DropOff(ctx context.Context, req *pb.DropOffRequest) (*pb.DropOffResponse, error) {
 	if err := s.riderOrder(ctx, req.GetRiderId(), req.GetOrderId()); err != nil {
 		return nil, err
 	}
-	h, ok := pb.Handover_name[int32(req.GetHandover())]
-	if !ok || req.GetHandover() == pb.Handover_HANDOVER_UNSPECIFIED {
+	if req.GetHandover() == pb.Handover_HANDOVER_UNSPECIFIED {
 		return nil, orders.Invalid("handover", "required: IN_PERSON, DOOR, LOCKER or DROP_POINT")
 	}
-	handover := orders.Handover(h[len("HANDOVER_"):])
-	if (handover == orders.HandoverLocker || handover == orders.HandoverDropPoint) && req.GetCode() == "" {
-		return nil, orders.Invalid("code", "required for a %s hand-over", handover)
+	h, ok := pb.Handover_name[int32(req.GetHandover())]
+	if !ok {
+		return nil, orders.Invalid("handover", "%d is not a handover", req.GetHandover())
 	}
-	if len(req.GetCode()) > 64 || len(req.GetPhotoRef()) > 512 {
-		return nil, orders.Invalid("code", "code at most 64 bytes, photo_ref at most 512")
+	d := orders.Dropoff{Handover: orders.Handover(strings.TrimPrefix(h, "HANDOVER_")), Code: req.GetCode(), PhotoRef: req.GetPhotoRef()}
+	if (d.Handover == orders.HandoverLocker || d.Handover == orders.HandoverDropPoint) && d.Code == "" {
+		return nil, orders.Invalid("code", "required for a %s hand-over: the consumer opens it with the code", d.Handover)
 	}
-	if err := s.cfg.Engine.Deliver(ctx, req.GetRiderId(), req.GetOrderId(), handover); err != nil {
+	if err := s.cfg.Engine.DeliverWith(ctx, req.GetRiderId(), req.GetOrderId(), d); err != nil {
 		return nil, err
 	}
 	return &pb.DropOffResponse{}, nil

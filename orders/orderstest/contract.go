@@ -37,6 +37,7 @@ func RunRepositoryContract(t *testing.T, newRepo func(t *testing.T) orders.Repos
 	t.Run("CreateOrdersEmpty", func(t *testing.T) { testCreateOrdersEmpty(t, newRepo(t)) })
 	t.Run("CreateOrdersSecrets", func(t *testing.T) { testCreateOrdersSecrets(t, newRepo(t)) })
 	t.Run("ConfirmReceipt", func(t *testing.T) { testConfirmReceipt(t, newRepo(t)) })
+	t.Run("DropoffProof", func(t *testing.T) { testDropoffProof(t, newRepo(t)) })
 }
 
 // mustCreate stores a new order made from o and returns it.

@@ -26,7 +26,7 @@ import (
 var orderColumnTypes = []string{"text", "text", "text", "text", "text", "text", "text", "text", "bigint",
 	"bigint", "double precision", "double precision", "text", "text", "timestamptz", "timestamptz", "timestamptz",
 	"text", "text", "text", "timestamptz", "text", "timestamptz", "timestamptz", "timestamptz",
-	"timestamptz", "timestamptz", "timestamptz", "timestamptz", "text", "text", "bigint", "boolean"}
+	"timestamptz", "timestamptz", "timestamptz", "timestamptz", "text", "text", "text", "text", "bigint", "boolean"}
 
 // orderRows are orders column by column, in the order of orderColumns.
 type orderRows struct {
@@ -43,6 +43,7 @@ type orderRows struct {
 	accepted, readyMarked, assigned []pgtype.Timestamptz
 	pickedUp, delivered, ended      []pgtype.Timestamptz
 	receiptConfirmed                []pgtype.Timestamptz
+	dropoffCode, photoRef           []string
 	reason, actor                   []string
 	seq                             []int64
 	active                          []bool
@@ -82,6 +83,8 @@ func (r *orderRows) add(o *orders.Order) {
 	r.delivered = append(r.delivered, ts(o.DeliveredAt))
 	r.ended = append(r.ended, ts(o.EndedAt))
 	r.receiptConfirmed = append(r.receiptConfirmed, ts(o.ReceiptConfirmedAt))
+	r.dropoffCode = append(r.dropoffCode, o.DropoffCode)
+	r.photoRef = append(r.photoRef, o.PhotoRef)
 	r.reason = append(r.reason, o.Reason)
 	r.actor = append(r.actor, o.Actor)
 	r.seq = append(r.seq, o.Seq)
@@ -93,7 +96,7 @@ func (r *orderRows) args() []any {
 	return []any{r.id, r.platform, r.platformOrderID, r.trackingSecret, r.pickupCode, r.storeID, r.section,
 		r.items, r.subtotal, r.fee, r.lat, r.lng, r.address, r.district, r.placed, r.ready, r.promise, r.status,
 		r.delivery, r.riderID, r.offerExpires, r.handover, r.accepted, r.readyMarked, r.assigned, r.pickedUp,
-		r.delivered, r.ended, r.receiptConfirmed, r.reason, r.actor, r.seq, r.active}
+		r.delivered, r.ended, r.receiptConfirmed, r.dropoffCode, r.photoRef, r.reason, r.actor, r.seq, r.active}
 }
 
 // eventRows are events and their outbox rows, column by column: eventColumns, then the outbox's

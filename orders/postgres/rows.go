@@ -99,11 +99,11 @@ func truncateOrder(o *orders.Order) {
 const orderColumns = `id, platform, platform_order_id, tracking_secret, pickup_code, store_id, section,
 	items, subtotal_cents, delivery_fee_cents, dropoff_lat, dropoff_lng, address, district, placed_at,
 	ready_at, promise_at, status, delivery, rider_id, offer_expires_at, handover, accepted_at,
-	ready_marked_at, assigned_at, picked_up_at, delivered_at, ended_at, receipt_confirmed_at, reason, actor,
-	seq, active`
+	ready_marked_at, assigned_at, picked_up_at, delivered_at, ended_at, receipt_confirmed_at, dropoff_code,
+	photo_ref, reason, actor, seq, active`
 
 // numOrderColumns is the number of orderColumns.
-const numOrderColumns = 33
+const numOrderColumns = 35
 
 // orderArgs are o's values for orderColumns.
 func orderArgs(o *orders.Order) []any {
@@ -112,7 +112,8 @@ func orderArgs(o *orders.Order) []any {
 		o.SubtotalCents, o.DeliveryFeeCents, o.Dropoff.Lat, o.Dropoff.Lng, o.Address, o.District,
 		ts(o.PlacedAt), ts(o.ReadyAt), ts(o.PromiseAt), string(o.Status), string(o.Delivery), o.RiderID,
 		ts(o.OfferExpiresAt), string(o.Handover), ts(o.AcceptedAt), ts(o.ReadyMarkedAt), ts(o.AssignedAt),
-		ts(o.PickedUpAt), ts(o.DeliveredAt), ts(o.EndedAt), ts(o.ReceiptConfirmedAt), o.Reason, o.Actor, o.Seq,
+		ts(o.PickedUpAt), ts(o.DeliveredAt), ts(o.EndedAt), ts(o.ReceiptConfirmedAt), o.DropoffCode, o.PhotoRef,
+		o.Reason, o.Actor, o.Seq,
 		o.Active()}
 }
 
@@ -130,7 +131,7 @@ func scanOrder(row pgx.Row) (orders.Order, error) {
 		&section, &items, &o.SubtotalCents, &o.DeliveryFeeCents, &o.Dropoff.Lat, &o.Dropoff.Lng, &o.Address,
 		&o.District, &placed, &ready, &promise, &status, &delivery, &o.RiderID,
 		&offer, &handover, &accepted, &marked, &assigned,
-		&picked, &delivered, &ended, &confirmed, &o.Reason, &o.Actor, &o.Seq, &active)
+		&picked, &delivered, &ended, &confirmed, &o.DropoffCode, &o.PhotoRef, &o.Reason, &o.Actor, &o.Seq, &active)
 	if err != nil {
 		return orders.Order{}, err
 	}

@@ -96,8 +96,12 @@ type Tracking struct {
 	Handover Handover `protobuf:"varint,10,opt,name=handover,proto3,enum=zhengxiang.v1.Handover" json:"handover,omitempty"`
 	// True once the consumer confirmed receipt.
 	ReceiptConfirmed bool `protobuf:"varint,11,opt,name=receipt_confirmed,json=receiptConfirmed,proto3" json:"receipt_confirmed,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// The code that opens the locker slot or the drop point's shelf, once the goods are there.
+	DropoffCode string `protobuf:"bytes,12,opt,name=dropoff_code,json=dropoffCode,proto3" json:"dropoff_code,omitempty"`
+	// The reference of the photo of the goods left, once delivered contactless.
+	PhotoRef      string `protobuf:"bytes,13,opt,name=photo_ref,json=photoRef,proto3" json:"photo_ref,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Tracking) Reset() {
@@ -205,6 +209,20 @@ func (x *Tracking) GetReceiptConfirmed() bool {
 		return x.ReceiptConfirmed
 	}
 	return false
+}
+
+func (x *Tracking) GetDropoffCode() string {
+	if x != nil {
+		return x.DropoffCode
+	}
+	return ""
+}
+
+func (x *Tracking) GetPhotoRef() string {
+	if x != nil {
+		return x.PhotoRef
+	}
+	return ""
 }
 
 // TrackOrderResponse holds the tracking.
@@ -351,7 +369,7 @@ const file_zhengxiang_v1_consumer_proto_rawDesc = "" +
 	"\n" +
 	"\x1czhengxiang/v1/consumer.proto\x12\rzhengxiang.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19zhengxiang/v1/order.proto\x1a\x1azhengxiang/v1/stream.proto\")\n" +
 	"\x11TrackOrderRequest\x12\x14\n" +
-	"\x05token\x18\x01 \x01(\tR\x05token\"\xa1\x04\n" +
+	"\x05token\x18\x01 \x01(\tR\x05token\"\xe1\x04\n" +
 	"\bTracking\x12\x19\n" +
 	"\border_id\x18\x01 \x01(\tR\aorderId\x12\x1d\n" +
 	"\n" +
@@ -366,7 +384,9 @@ const file_zhengxiang_v1_consumer_proto_rawDesc = "" +
 	"\x0erider_position\x18\t \x01(\v2\x15.zhengxiang.v1.LatLngR\rriderPosition\x123\n" +
 	"\bhandover\x18\n" +
 	" \x01(\x0e2\x17.zhengxiang.v1.HandoverR\bhandover\x12+\n" +
-	"\x11receipt_confirmed\x18\v \x01(\bR\x10receiptConfirmed\"I\n" +
+	"\x11receipt_confirmed\x18\v \x01(\bR\x10receiptConfirmed\x12!\n" +
+	"\fdropoff_code\x18\f \x01(\tR\vdropoffCode\x12\x1b\n" +
+	"\tphoto_ref\x18\r \x01(\tR\bphotoRef\"I\n" +
 	"\x12TrackOrderResponse\x123\n" +
 	"\btracking\x18\x01 \x01(\v2\x17.zhengxiang.v1.TrackingR\btracking\"-\n" +
 	"\x15ConfirmReceiptRequest\x12\x14\n" +

@@ -95,7 +95,11 @@ type Order struct {
 	// The pickup number (取货码): six random digits printed on the store's ticket and shown to the
 	// rider holding the delivery; the goods change hands only against it. Hidden from other riders
 	// and from the consumer.
-	PickupCode    string `protobuf:"bytes,31,opt,name=pickup_code,json=pickupCode,proto3" json:"pickup_code,omitempty"`
+	PickupCode string `protobuf:"bytes,31,opt,name=pickup_code,json=pickupCode,proto3" json:"pickup_code,omitempty"`
+	// The code of the locker slot or drop point the goods were left in, once delivered there.
+	DropoffCode string `protobuf:"bytes,32,opt,name=dropoff_code,json=dropoffCode,proto3" json:"dropoff_code,omitempty"`
+	// The reference of the photo the rider took of the goods left, once delivered contactless.
+	PhotoRef      string `protobuf:"bytes,33,opt,name=photo_ref,json=photoRef,proto3" json:"photo_ref,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -347,6 +351,20 @@ func (x *Order) GetPickupCode() string {
 	return ""
 }
 
+func (x *Order) GetDropoffCode() string {
+	if x != nil {
+		return x.DropoffCode
+	}
+	return ""
+}
+
+func (x *Order) GetPhotoRef() string {
+	if x != nil {
+		return x.PhotoRef
+	}
+	return ""
+}
+
 // TimelineEntry is one step of an order's life as the consumer sees it.
 type TimelineEntry struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -433,8 +451,7 @@ var File_zhengxiang_v1_order_proto protoreflect.FileDescriptor
 
 const file_zhengxiang_v1_order_proto_rawDesc = "" +
 	"\n" +
-	"\x19zhengxiang/v1/order.proto\x12\rzhengxiang.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1azhengxiang/v1/stream.proto\"\xdc\n" +
-	"\n" +
+	"\x19zhengxiang/v1/order.proto\x12\rzhengxiang.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1azhengxiang/v1/stream.proto\"\x9c\v\n" +
 	"\x05Order\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
 	"\bplatform\x18\x02 \x01(\tR\bplatform\x12&\n" +
@@ -472,7 +489,9 @@ const file_zhengxiang_v1_order_proto_rawDesc = "" +
 	"\ftracking_url\x18\x1d \x01(\tR\vtrackingUrl\x12%\n" +
 	"\x0etracking_token\x18\x1e \x01(\tR\rtrackingToken\x12\x1f\n" +
 	"\vpickup_code\x18\x1f \x01(\tR\n" +
-	"pickupCode\"\xf0\x01\n" +
+	"pickupCode\x12!\n" +
+	"\fdropoff_code\x18  \x01(\tR\vdropoffCode\x12\x1b\n" +
+	"\tphoto_ref\x18! \x01(\tR\bphotoRef\"\xf0\x01\n" +
 	"\rTimelineEntry\x12,\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x18.zhengxiang.v1.EventTypeR\x04type\x12*\n" +
 	"\x02at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x122\n" +
