@@ -39,8 +39,8 @@ type step struct {
 	ctx   context.Context
 	kind  stepKind
 	rider string
-	trip  string // the trip (yes, no, at the store, picked up), or
-	order string // the order (at its door, delivered)
+	trip  string         // the trip (yes, no, at the store, picked up), or
+	order string         // the order (at its door, delivered)
 	drop  orders.Dropoff // how a delivery was handed over
 	at    time.Time
 	t     *trip       // held from the check to the finish
