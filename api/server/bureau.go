@@ -5,6 +5,7 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	pb "zhengxiang/api/gen/zhengxiang/v1"
@@ -18,6 +19,7 @@ var cst = time.FixedZone("CST", 8*3600)
 type figures struct {
 	orders, delivered, within60, cancelled, gmv int64
 	minutes                                     []float64
+	reasons                                     map[string]int64
 }
 
 func (f *figures) add(o orders.Order) {
@@ -33,11 +35,27 @@ func (f *figures) add(o orders.Order) {
 		}
 	case o.Terminal():
 		f.cancelled++
+		if f.reasons == nil {
+			f.reasons = map[string]int64{}
+		}
+		f.reasons[cancelReason(o)]++
 	}
 }
 
-func (f *figures) row(group string) *pb.FigureRow {
-	r := &pb.FigureRow{Group: group, Orders: f.orders, Delivered: f.delivered, GmvCents: f.gmv, Cancelled: f.cancelled}
+// cancelReason names why an order ended without delivery, for counting:
+// its reason, else its status.
+func cancelReason(o orders.Order) string {
+	if o.Reason != "" {
+		return o.Reason
+	}
+	if o.Status.Ended() {
+		return strings.ToLower(string(o.Status))
+	}
+	return strings.ToLower(string(o.Delivery))
+}
+
+func (f *figures) row(r *pb.FigureRow) *pb.FigureRow {
+	r.Orders, r.Delivered, r.GmvCents, r.Cancelled, r.CancelledByReason = f.orders, f.delivered, f.gmv, f.cancelled, f.reasons
 	if f.delivered > 0 {
 		r.Within_60MinShare = round3(float64(f.within60) / float64(f.delivered))
 		slices.Sort(f.minutes)
@@ -55,67 +73,117 @@ func quantile(xs []float64, q float64) float64 {
 	return xs[max(i, 0)]
 }
 
-// GetFestivalFigures returns the figures by the grouping asked.
-func (s *Server) GetFestivalFigures(ctx context.Context, req *pb.GetFestivalFiguresRequest) (*pb.GetFestivalFiguresResponse, error) {
-	var from, to time.Time
-	for _, t := range []struct {
-		field string
-		v     interface {
-			CheckValid() error
-			AsTime() time.Time
+// grouping is one way of splitting orders: the order's label and where the
+// label goes in a row.
+type grouping struct {
+	label func(o orders.Order) string
+	set   func(r *pb.FigureRow, label string)
+}
+
+var groupings = map[pb.Grouping]grouping{
+	pb.Grouping_GROUPING_DISTRICT: {
+		func(o orders.Order) string { return o.District },
+		func(r *pb.FigureRow, l string) { r.District = l }},
+	pb.Grouping_GROUPING_SECTION: {
+		func(o orders.Order) string { return string(o.Section) },
+		func(r *pb.FigureRow, l string) { r.Section = sectionPB(orders.Section(l)) }},
+	pb.Grouping_GROUPING_PLATFORM: {
+		func(o orders.Order) string { return o.Platform },
+		func(r *pb.FigureRow, l string) { r.Platform = l }},
+	pb.Grouping_GROUPING_DAY: {
+		func(o orders.Order) string { return o.PlacedAt.In(cst).Format(time.DateOnly) },
+		func(r *pb.FigureRow, l string) { r.Day = l }},
+}
+
+// splits returns the groupings a request asks for, in order.
+func splits(req *pb.GetFestivalFiguresRequest) ([]grouping, error) {
+	first := req.GetGroupBy()
+	if first == pb.Grouping_GROUPING_UNSPECIFIED {
+		first = pb.Grouping_GROUPING_DISTRICT
+	}
+	asked := append([]pb.Grouping{first}, req.GetThenBy()...)
+	var out []grouping
+	for i, g := range asked {
+		field := "group_by"
+		if i > 0 {
+			field = "then_by"
 		}
-		dst *time.Time
-		set bool
-	}{{"from", req.GetFrom(), &from, req.GetFrom() != nil}, {"to", req.GetTo(), &to, req.GetTo() != nil}} {
-		if !t.set {
-			continue
+		gr, ok := groupings[g]
+		if !ok {
+			return nil, orders.Invalid(field, "%d is not a grouping", g)
 		}
-		if err := t.v.CheckValid(); err != nil {
-			return nil, orders.Invalid(t.field, "%v", err)
+		if slices.Index(asked, g) < i {
+			return nil, orders.Invalid(field, "%s asked twice", g)
 		}
-		*t.dst = t.v.AsTime()
+		out = append(out, gr)
+	}
+	return out, nil
+}
+
+// window returns the placement window of a request.
+func window(req *pb.GetFestivalFiguresRequest) (from, to time.Time, err error) {
+	if t := req.GetFrom(); t != nil {
+		if err := t.CheckValid(); err != nil {
+			return from, to, orders.Invalid("from", "%v", err)
+		}
+		from = t.AsTime()
+	}
+	if t := req.GetTo(); t != nil {
+		if err := t.CheckValid(); err != nil {
+			return from, to, orders.Invalid("to", "%v", err)
+		}
+		to = t.AsTime()
 	}
 	if !from.IsZero() && !to.IsZero() && !from.Before(to) {
-		return nil, orders.Invalid("to", "must be after from")
+		return from, to, orders.Invalid("to", "must be after from")
 	}
-	var key func(o orders.Order) string
-	switch req.GetGroupBy() {
-	case pb.Grouping_GROUPING_UNSPECIFIED, pb.Grouping_GROUPING_DISTRICT:
-		key = func(o orders.Order) string { return o.District }
-	case pb.Grouping_GROUPING_SECTION:
-		key = func(o orders.Order) string { return string(o.Section) }
-	case pb.Grouping_GROUPING_PLATFORM:
-		key = func(o orders.Order) string { return o.Platform }
-	case pb.Grouping_GROUPING_DAY:
-		key = func(o orders.Order) string { return o.PlacedAt.In(cst).Format(time.DateOnly) }
-	default:
-		return nil, orders.Invalid("group_by", "%d is not a grouping", req.GetGroupBy())
+	return from, to, nil
+}
+
+// GetFestivalFigures returns the figures split the ways asked.
+func (s *Server) GetFestivalFigures(ctx context.Context, req *pb.GetFestivalFiguresRequest) (*pb.GetFestivalFiguresResponse, error) {
+	gs, err := splits(req)
+	if err != nil {
+		return nil, err
+	}
+	from, to, err := window(req)
+	if err != nil {
+		return nil, err
 	}
 	list, err := s.cfg.Repo.ListOrders(ctx, orders.OrderFilter{})
 	if err != nil {
 		return nil, err
 	}
 	groups := map[string]*figures{}
+	labels := map[string][]string{}
 	var total figures
 	for _, o := range list {
 		if (!from.IsZero() && o.PlacedAt.Before(from)) || (!to.IsZero() && !o.PlacedAt.Before(to)) {
 			continue
 		}
-		k := key(o)
-		if k == "" {
-			k = "unknown"
+		ls := make([]string, len(gs))
+		for i, g := range gs {
+			ls[i] = g.label(o)
+			if ls[i] == "" {
+				ls[i] = "unknown"
+			}
 		}
-		g := groups[k]
-		if g == nil {
-			g = &figures{}
-			groups[k] = g
+		k := strings.Join(ls, " / ")
+		f := groups[k]
+		if f == nil {
+			f = &figures{}
+			groups[k], labels[k] = f, ls
 		}
-		g.add(o)
+		f.add(o)
 		total.add(o)
 	}
-	resp := &pb.GetFestivalFiguresResponse{Total: total.row("total")}
+	resp := &pb.GetFestivalFiguresResponse{Total: total.row(&pb.FigureRow{Group: "total"})}
 	for _, k := range slices.Sorted(maps.Keys(groups)) {
-		resp.Rows = append(resp.Rows, groups[k].row(k))
+		r := &pb.FigureRow{Group: k}
+		for i, g := range gs {
+			g.set(r, labels[k][i])
+		}
+		resp.Rows = append(resp.Rows, groups[k].row(r))
 	}
 	return resp, nil
 }

@@ -43,19 +43,27 @@ func Gateway(ctx context.Context, grpcAddr string) (http.Handler, error) {
 		}),
 	)
 	opts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
-	for _, register := range []func(context.Context, *runtime.ServeMux, string, []grpc.DialOption) error{
-		pb.RegisterPlatformServiceHandlerFromEndpoint,
-		pb.RegisterStoreServiceHandlerFromEndpoint,
-		pb.RegisterRiderServiceHandlerFromEndpoint,
-		pb.RegisterConsumerServiceHandlerFromEndpoint,
-		pb.RegisterOperatorServiceHandlerFromEndpoint,
-		pb.RegisterBureauServiceHandlerFromEndpoint,
+	conn, err := grpc.NewClient(grpcAddr, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	context.AfterFunc(ctx, func() { conn.Close() })
+	for _, register := range []func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
+		pb.RegisterPlatformServiceHandler,
+		pb.RegisterStoreServiceHandler,
+		pb.RegisterRiderServiceHandler,
+		pb.RegisterConsumerServiceHandler,
+		pb.RegisterOperatorServiceHandler,
+		pb.RegisterBureauServiceHandler,
 	} {
-		if err := register(ctx, mux, grpcAddr, opts); err != nil {
+		if err := register(ctx, mux, conn); err != nil {
 			return nil, fmt.Errorf("gateway: %w", err)
 		}
 	}
-	return mux, nil
+	h := http.NewServeMux()
+	h.Handle("GET /v1/figures.csv", newFiguresCSV(conn))
+	h.Handle("/", mux)
+	return h, nil
 }
 
 // routingError answers a request no route takes. A path the API has, asked

@@ -94,7 +94,10 @@ type GetFestivalFiguresRequest struct {
 	// Orders placed at or after this; unset: from the first.
 	From *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=from,proto3" json:"from,omitempty"`
 	// Orders placed before this; unset: up to now.
-	To            *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=to,proto3" json:"to,omitempty"`
+	To *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=to,proto3" json:"to,omitempty"`
+	// Further splits within each group of group_by, such as GROUPING_SECTION then GROUPING_DAY;
+	// each grouping at most once.
+	ThenBy        []Grouping `protobuf:"varint,4,rep,packed,name=then_by,json=thenBy,proto3,enum=zhengxiang.v1.Grouping" json:"then_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -150,10 +153,18 @@ func (x *GetFestivalFiguresRequest) GetTo() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *GetFestivalFiguresRequest) GetThenBy() []Grouping {
+	if x != nil {
+		return x.ThenBy
+	}
+	return nil
+}
+
 // FigureRow is the figures of one group.
 type FigureRow struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The group: a district, section, platform or day (YYYY-MM-DD).
+	// The group: a district, section, platform or day (YYYY-MM-DD), or several joined by " / "
+	// when split further (then_by).
 	Group string `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
 	// Orders placed.
 	Orders int64 `protobuf:"varint,2,opt,name=orders,proto3" json:"orders,omitempty"`
@@ -168,9 +179,19 @@ type FigureRow struct {
 	// The value of the goods of delivered orders, in cents.
 	GmvCents int64 `protobuf:"varint,7,opt,name=gmv_cents,json=gmvCents,proto3" json:"gmv_cents,omitempty"`
 	// Orders that ended without delivery.
-	Cancelled     int64 `protobuf:"varint,8,opt,name=cancelled,proto3" json:"cancelled,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Cancelled int64 `protobuf:"varint,8,opt,name=cancelled,proto3" json:"cancelled,omitempty"`
+	// The district of the group, when split by district.
+	District string `protobuf:"bytes,9,opt,name=district,proto3" json:"district,omitempty"`
+	// The section of the group, when split by section.
+	Section Section `protobuf:"varint,10,opt,name=section,proto3,enum=zhengxiang.v1.Section" json:"section,omitempty"`
+	// The platform of the group, when split by platform.
+	Platform string `protobuf:"bytes,11,opt,name=platform,proto3" json:"platform,omitempty"`
+	// The day of the group (YYYY-MM-DD, China Standard Time), when split by day.
+	Day string `protobuf:"bytes,12,opt,name=day,proto3" json:"day,omitempty"`
+	// Orders that ended without delivery, by reason ("merchant no response", "sold out", …).
+	CancelledByReason map[string]int64 `protobuf:"bytes,13,rep,name=cancelled_by_reason,json=cancelledByReason,proto3" json:"cancelled_by_reason,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *FigureRow) Reset() {
@@ -259,6 +280,41 @@ func (x *FigureRow) GetCancelled() int64 {
 	return 0
 }
 
+func (x *FigureRow) GetDistrict() string {
+	if x != nil {
+		return x.District
+	}
+	return ""
+}
+
+func (x *FigureRow) GetSection() Section {
+	if x != nil {
+		return x.Section
+	}
+	return Section_SECTION_UNSPECIFIED
+}
+
+func (x *FigureRow) GetPlatform() string {
+	if x != nil {
+		return x.Platform
+	}
+	return ""
+}
+
+func (x *FigureRow) GetDay() string {
+	if x != nil {
+		return x.Day
+	}
+	return ""
+}
+
+func (x *FigureRow) GetCancelledByReason() map[string]int64 {
+	if x != nil {
+		return x.CancelledByReason
+	}
+	return nil
+}
+
 // GetFestivalFiguresResponse holds the rows.
 type GetFestivalFiguresResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -318,11 +374,12 @@ var File_zhengxiang_v1_bureau_proto protoreflect.FileDescriptor
 
 const file_zhengxiang_v1_bureau_proto_rawDesc = "" +
 	"\n" +
-	"\x1azhengxiang/v1/bureau.proto\x12\rzhengxiang.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xab\x01\n" +
+	"\x1azhengxiang/v1/bureau.proto\x12\rzhengxiang.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1azhengxiang/v1/stream.proto\"\xdd\x01\n" +
 	"\x19GetFestivalFiguresRequest\x122\n" +
 	"\bgroup_by\x18\x01 \x01(\x0e2\x17.zhengxiang.v1.GroupingR\agroupBy\x12.\n" +
 	"\x04from\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04from\x12*\n" +
-	"\x02to\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x02to\"\xa5\x02\n" +
+	"\x02to\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x02to\x120\n" +
+	"\athen_by\x18\x04 \x03(\x0e2\x17.zhengxiang.v1.GroupingR\x06thenBy\"\xc8\x04\n" +
 	"\tFigureRow\x12\x14\n" +
 	"\x05group\x18\x01 \x01(\tR\x05group\x12\x16\n" +
 	"\x06orders\x18\x02 \x01(\x03R\x06orders\x12\x1c\n" +
@@ -331,7 +388,16 @@ const file_zhengxiang_v1_bureau_proto_rawDesc = "" +
 	"\x15click_to_door_p50_min\x18\x05 \x01(\x01R\x11clickToDoorP50Min\x120\n" +
 	"\x15click_to_door_p90_min\x18\x06 \x01(\x01R\x11clickToDoorP90Min\x12\x1b\n" +
 	"\tgmv_cents\x18\a \x01(\x03R\bgmvCents\x12\x1c\n" +
-	"\tcancelled\x18\b \x01(\x03R\tcancelled\"z\n" +
+	"\tcancelled\x18\b \x01(\x03R\tcancelled\x12\x1a\n" +
+	"\bdistrict\x18\t \x01(\tR\bdistrict\x120\n" +
+	"\asection\x18\n" +
+	" \x01(\x0e2\x16.zhengxiang.v1.SectionR\asection\x12\x1a\n" +
+	"\bplatform\x18\v \x01(\tR\bplatform\x12\x10\n" +
+	"\x03day\x18\f \x01(\tR\x03day\x12_\n" +
+	"\x13cancelled_by_reason\x18\r \x03(\v2/.zhengxiang.v1.FigureRow.CancelledByReasonEntryR\x11cancelledByReason\x1aD\n" +
+	"\x16CancelledByReasonEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"z\n" +
 	"\x1aGetFestivalFiguresResponse\x12,\n" +
 	"\x04rows\x18\x01 \x03(\v2\x18.zhengxiang.v1.FigureRowR\x04rows\x12.\n" +
 	"\x05total\x18\x02 \x01(\v2\x18.zhengxiang.v1.FigureRowR\x05total*z\n" +
@@ -357,27 +423,32 @@ func file_zhengxiang_v1_bureau_proto_rawDescGZIP() []byte {
 }
 
 var file_zhengxiang_v1_bureau_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_zhengxiang_v1_bureau_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_zhengxiang_v1_bureau_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_zhengxiang_v1_bureau_proto_goTypes = []any{
 	(Grouping)(0),                      // 0: zhengxiang.v1.Grouping
 	(*GetFestivalFiguresRequest)(nil),  // 1: zhengxiang.v1.GetFestivalFiguresRequest
 	(*FigureRow)(nil),                  // 2: zhengxiang.v1.FigureRow
 	(*GetFestivalFiguresResponse)(nil), // 3: zhengxiang.v1.GetFestivalFiguresResponse
-	(*timestamppb.Timestamp)(nil),      // 4: google.protobuf.Timestamp
+	nil,                                // 4: zhengxiang.v1.FigureRow.CancelledByReasonEntry
+	(*timestamppb.Timestamp)(nil),      // 5: google.protobuf.Timestamp
+	(Section)(0),                       // 6: zhengxiang.v1.Section
 }
 var file_zhengxiang_v1_bureau_proto_depIdxs = []int32{
 	0, // 0: zhengxiang.v1.GetFestivalFiguresRequest.group_by:type_name -> zhengxiang.v1.Grouping
-	4, // 1: zhengxiang.v1.GetFestivalFiguresRequest.from:type_name -> google.protobuf.Timestamp
-	4, // 2: zhengxiang.v1.GetFestivalFiguresRequest.to:type_name -> google.protobuf.Timestamp
-	2, // 3: zhengxiang.v1.GetFestivalFiguresResponse.rows:type_name -> zhengxiang.v1.FigureRow
-	2, // 4: zhengxiang.v1.GetFestivalFiguresResponse.total:type_name -> zhengxiang.v1.FigureRow
-	1, // 5: zhengxiang.v1.BureauService.GetFestivalFigures:input_type -> zhengxiang.v1.GetFestivalFiguresRequest
-	3, // 6: zhengxiang.v1.BureauService.GetFestivalFigures:output_type -> zhengxiang.v1.GetFestivalFiguresResponse
-	6, // [6:7] is the sub-list for method output_type
-	5, // [5:6] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	5, // 1: zhengxiang.v1.GetFestivalFiguresRequest.from:type_name -> google.protobuf.Timestamp
+	5, // 2: zhengxiang.v1.GetFestivalFiguresRequest.to:type_name -> google.protobuf.Timestamp
+	0, // 3: zhengxiang.v1.GetFestivalFiguresRequest.then_by:type_name -> zhengxiang.v1.Grouping
+	6, // 4: zhengxiang.v1.FigureRow.section:type_name -> zhengxiang.v1.Section
+	4, // 5: zhengxiang.v1.FigureRow.cancelled_by_reason:type_name -> zhengxiang.v1.FigureRow.CancelledByReasonEntry
+	2, // 6: zhengxiang.v1.GetFestivalFiguresResponse.rows:type_name -> zhengxiang.v1.FigureRow
+	2, // 7: zhengxiang.v1.GetFestivalFiguresResponse.total:type_name -> zhengxiang.v1.FigureRow
+	1, // 8: zhengxiang.v1.BureauService.GetFestivalFigures:input_type -> zhengxiang.v1.GetFestivalFiguresRequest
+	3, // 9: zhengxiang.v1.BureauService.GetFestivalFigures:output_type -> zhengxiang.v1.GetFestivalFiguresResponse
+	9, // [9:10] is the sub-list for method output_type
+	8, // [8:9] is the sub-list for method input_type
+	8, // [8:8] is the sub-list for extension type_name
+	8, // [8:8] is the sub-list for extension extendee
+	0, // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_zhengxiang_v1_bureau_proto_init() }
@@ -385,13 +456,14 @@ func file_zhengxiang_v1_bureau_proto_init() {
 	if File_zhengxiang_v1_bureau_proto != nil {
 		return
 	}
+	file_zhengxiang_v1_stream_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_zhengxiang_v1_bureau_proto_rawDesc), len(file_zhengxiang_v1_bureau_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   3,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
