@@ -79,6 +79,10 @@ func (s *Server) QuoteDelivery(ctx context.Context, req *pb.QuoteDeliveryRequest
 		return nil, err
 	}
 	now := s.cfg.Clock.Now()
+	left, err := s.freeDeliveriesLeft(ctx, principalOf(ctx).Platform, now)
+	if err != nil {
+		return nil, err
+	}
 	var out []*pb.StoreQuote
 	for _, id := range cov.Stores(drop) {
 		st, err := s.cfg.Repo.GetStore(ctx, id)
@@ -91,6 +95,7 @@ func (s *Server) QuoteDelivery(ctx context.Context, req *pb.QuoteDeliveryRequest
 			StoreId: st.ID, Name: st.Name, Section: sectionPB(st.Section), District: st.District,
 			PromiseMinutes: math.Round(promise.Minutes()*10) / 10, PromiseAt: ts(now.Add(promise)),
 			DeliveryFeeCents: deliveryFee(dist), DistanceM: math.Round(dist),
+			FreeDeliveryAvailable: st.Section == orders.SectionFlavours && left > 0,
 		})
 	}
 	slices.SortFunc(out, func(a, b *pb.StoreQuote) int {
@@ -102,7 +107,7 @@ func (s *Server) QuoteDelivery(ctx context.Context, req *pb.QuoteDeliveryRequest
 	if len(out) > max {
 		out = out[:max]
 	}
-	return &pb.QuoteDeliveryResponse{Stores: out}, nil
+	return &pb.QuoteDeliveryResponse{Stores: out, FreeDeliveriesLeft: left}, nil
 }
 
 func cmpFloat(a, b float64) int {
@@ -183,11 +188,22 @@ func (s *Server) CreateOrder(ctx context.Context, req *pb.CreateOrderRequest) (*
 		o.District = d.NameZH
 	}
 	o.ID = dispatch.NewOrderID()
+	// Checked before a free delivery is taken, so that an invalid order takes none.
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	free, err := s.freeDelivery(ctx, st, p.Platform, key, req.DeliveryFeeCents, now)
+	if err != nil {
+		return nil, err
+	}
+	if free {
+		o.DeliveryFeeCents = 0
+	}
 	stored, err := s.cfg.Engine.Submit(ctx, o)
 	if err != nil {
 		return nil, err
 	}
-	return &pb.CreateOrderResponse{Order: s.orderPB(stored, seesOf(p, stored)), Created: stored.ID == o.ID}, nil
+	return &pb.CreateOrderResponse{Order: s.orderPB(stored, seesOf(p, stored)), Created: stored.ID == o.ID, FreeDelivery: free}, nil
 }
 
 // renameField gives an invalid-input error the API's name of its field.

@@ -31,6 +31,9 @@ type Config struct {
 	Travel  geo.Travel
 	Area    *geo.Area
 	Clock   dispatch.Clock
+	// Quota keeps the platforms' daily free deliveries of 郑享百味 (nil:
+	// there are none).
+	Quota orders.QuotaStore
 	// PublicURL is where consumers reach the web console, such as
 	// "https://zx.example.cn"; tracking links are PublicURL/track/TOKEN.
 	PublicURL string

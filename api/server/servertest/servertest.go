@@ -38,6 +38,9 @@ type Options struct {
 	Stores []orders.Store
 	// Mount, when set, adds handlers beside the API's (the console).
 	Mount func(mux *http.ServeMux)
+	// FreeDeliveryQuota is each platform's daily number of free deliveries
+	// of 郑享百味 (Env.Quota sets others).
+	FreeDeliveryQuota int
 }
 
 // Env is the API under test. Everything stops when the test ends.
@@ -46,6 +49,7 @@ type Env struct {
 	Ctx    context.Context
 	Engine *dispatch.Engine
 	Repo   orders.Repository
+	Quota  orders.QuotaStore
 	Keys   auth.Store
 	Clock  *dispatch.ManualClock
 	URL    string // the REST API and the rest of the mux, http://127.0.0.1:port
@@ -71,10 +75,16 @@ func New(t testing.TB, opt Options) *Env {
 	clock := dispatch.NewManualClock(time.Now().UTC().Truncate(time.Second))
 	hub := server.NewHub(nil)
 	var repo orders.Repository
+	var quota orders.QuotaStore
 	var keys auth.Store
 	switch opt.Backend {
 	case "", "memory":
 		repo, keys = memory.NewRepository(hub), auth.NewMemoryStore()
+		q, err := memory.NewQuota(opt.FreeDeliveryQuota)
+		if err != nil {
+			t.Fatal(err)
+		}
+		quota = q
 	case "postgres":
 		db := pgtest.DB(t)
 		relay, err := postgres.NewRelay(db.Pool(), hub, postgres.RelayConfig{Idle: 5 * time.Millisecond})
@@ -83,6 +93,9 @@ func New(t testing.TB, opt Options) *Env {
 		}
 		g.Go(func() error { return relay.Run(gctx) })
 		repo, keys = db.Repository(), auth.NewPostgresStore(db.Pool())
+		if quota, err = db.Quota(opt.FreeDeliveryQuota); err != nil {
+			t.Fatal(err)
+		}
 	default:
 		t.Fatalf("servertest: unknown backend %q", opt.Backend)
 	}
@@ -106,7 +119,7 @@ func New(t testing.TB, opt Options) *Env {
 		t.Fatal(err)
 	}
 	srv, err := server.New(server.Config{Engine: eng, Repo: repo, Hub: hub, Keys: ak, Limiter: limiter,
-		Travel: travel, Area: geo.Zhengzhou(), Clock: clock, PublicURL: PublicURL, Logger: log})
+		Travel: travel, Area: geo.Zhengzhou(), Clock: clock, Quota: quota, PublicURL: PublicURL, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +141,7 @@ func New(t testing.TB, opt Options) *Env {
 	}
 	hs := httptest.NewServer(mux)
 	t.Cleanup(hs.Close)
-	return &Env{T: t, Ctx: ctx, Engine: eng, Repo: repo, Keys: keys, Clock: clock, URL: hs.URL, GRPC: ln.Addr().String(), HTTP: hs.Client()}
+	return &Env{T: t, Ctx: ctx, Engine: eng, Repo: repo, Quota: quota, Keys: keys, Clock: clock, URL: hs.URL, GRPC: ln.Addr().String(), HTTP: hs.Client()}
 }
 
 // Key issues an API key for p.

@@ -108,9 +108,12 @@ type StoreQuote struct {
 	// The delivery fee in cents.
 	DeliveryFeeCents int64 `protobuf:"varint,7,opt,name=delivery_fee_cents,json=deliveryFeeCents,proto3" json:"delivery_fee_cents,omitempty"`
 	// The distance from the store to the address in metres, as the crow flies.
-	DistanceM     float64 `protobuf:"fixed64,8,opt,name=distance_m,json=distanceM,proto3" json:"distance_m,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	DistanceM float64 `protobuf:"fixed64,8,opt,name=distance_m,json=distanceM,proto3" json:"distance_m,omitempty"`
+	// True when an order now would be delivered free: the store is of 郑享百味 (Flavours) and the
+	// caller's platform has a free delivery left today (free_deliveries_left).
+	FreeDeliveryAvailable bool `protobuf:"varint,9,opt,name=free_delivery_available,json=freeDeliveryAvailable,proto3" json:"free_delivery_available,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *StoreQuote) Reset() {
@@ -199,13 +202,23 @@ func (x *StoreQuote) GetDistanceM() float64 {
 	return 0
 }
 
+func (x *StoreQuote) GetFreeDeliveryAvailable() bool {
+	if x != nil {
+		return x.FreeDeliveryAvailable
+	}
+	return false
+}
+
 // QuoteDeliveryResponse lists the stores that can serve the address within the hour.
 type QuoteDeliveryResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The stores, the soonest promise first; empty when none can.
-	Stores        []*StoreQuote `protobuf:"bytes,1,rep,name=stores,proto3" json:"stores,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Stores []*StoreQuote `protobuf:"bytes,1,rep,name=stores,proto3" json:"stores,omitempty"`
+	// The free deliveries the caller's platform has left today (China Standard Time) for orders of
+	// 郑享百味 (Flavours) stores; 0 for a caller of no platform.
+	FreeDeliveriesLeft int32 `protobuf:"varint,2,opt,name=free_deliveries_left,json=freeDeliveriesLeft,proto3" json:"free_deliveries_left,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *QuoteDeliveryResponse) Reset() {
@@ -245,6 +258,13 @@ func (x *QuoteDeliveryResponse) GetStores() []*StoreQuote {
 	return nil
 }
 
+func (x *QuoteDeliveryResponse) GetFreeDeliveriesLeft() int32 {
+	if x != nil {
+		return x.FreeDeliveriesLeft
+	}
+	return 0
+}
+
 // CreateOrderRequest is a new order from a platform. The platform is the caller's.
 type CreateOrderRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -259,7 +279,10 @@ type CreateOrderRequest struct {
 	Items []*Item `protobuf:"bytes,4,rep,name=items,proto3" json:"items,omitempty"`
 	// The amount of the goods in cents; when left out, the sum of qty × price_cents.
 	SubtotalCents *int64 `protobuf:"varint,5,opt,name=subtotal_cents,json=subtotalCents,proto3,oneof" json:"subtotal_cents,omitempty"`
-	// The delivery fee in cents; when left out, the quoted fee.
+	// The delivery fee in cents; when left out, the quoted fee, or 0 when the store is of 郑享百味
+	// (Flavours) and the platform has a free delivery left today, which the order then takes. 0 for
+	// such a store asks for one of the free deliveries: without one left the order is refused
+	// (409); a fee above 0 takes none.
 	DeliveryFeeCents *int64 `protobuf:"varint,6,opt,name=delivery_fee_cents,json=deliveryFeeCents,proto3,oneof" json:"delivery_fee_cents,omitempty"`
 	// Where the goods go; required, within the store's circle.
 	Dropoff *LatLng `protobuf:"bytes,7,opt,name=dropoff,proto3" json:"dropoff,omitempty"`
@@ -361,7 +384,10 @@ type CreateOrderResponse struct {
 	// The order.
 	Order *Order `protobuf:"bytes,1,opt,name=order,proto3" json:"order,omitempty"`
 	// False when the key was known and the stored order is returned.
-	Created       bool `protobuf:"varint,2,opt,name=created,proto3" json:"created,omitempty"`
+	Created bool `protobuf:"varint,2,opt,name=created,proto3" json:"created,omitempty"`
+	// True when the order took one of its platform's free deliveries of the day (its
+	// delivery_fee_cents is then 0); a resend gets the answer of the first sending.
+	FreeDelivery  bool `protobuf:"varint,3,opt,name=free_delivery,json=freeDelivery,proto3" json:"free_delivery,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -406,6 +432,13 @@ func (x *CreateOrderResponse) GetOrder() *Order {
 func (x *CreateOrderResponse) GetCreated() bool {
 	if x != nil {
 		return x.Created
+	}
+	return false
+}
+
+func (x *CreateOrderResponse) GetFreeDelivery() bool {
+	if x != nil {
+		return x.FreeDelivery
 	}
 	return false
 }
@@ -841,7 +874,7 @@ const file_zhengxiang_v1_platform_proto_rawDesc = "" +
 	"\adropoff\x18\x01 \x01(\v2\x15.zhengxiang.v1.LatLngR\adropoff\x120\n" +
 	"\asection\x18\x02 \x01(\x0e2\x16.zhengxiang.v1.SectionR\asection\x12\x1d\n" +
 	"\n" +
-	"max_stores\x18\x03 \x01(\x05R\tmaxStores\"\xba\x02\n" +
+	"max_stores\x18\x03 \x01(\x05R\tmaxStores\"\xf2\x02\n" +
 	"\n" +
 	"StoreQuote\x12\x19\n" +
 	"\bstore_id\x18\x01 \x01(\tR\astoreId\x12\x12\n" +
@@ -853,9 +886,11 @@ const file_zhengxiang_v1_platform_proto_rawDesc = "" +
 	"promise_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tpromiseAt\x12,\n" +
 	"\x12delivery_fee_cents\x18\a \x01(\x03R\x10deliveryFeeCents\x12\x1d\n" +
 	"\n" +
-	"distance_m\x18\b \x01(\x01R\tdistanceM\"J\n" +
+	"distance_m\x18\b \x01(\x01R\tdistanceM\x126\n" +
+	"\x17free_delivery_available\x18\t \x01(\bR\x15freeDeliveryAvailable\"|\n" +
 	"\x15QuoteDeliveryResponse\x121\n" +
-	"\x06stores\x18\x01 \x03(\v2\x19.zhengxiang.v1.StoreQuoteR\x06stores\"\x88\x03\n" +
+	"\x06stores\x18\x01 \x03(\v2\x19.zhengxiang.v1.StoreQuoteR\x06stores\x120\n" +
+	"\x14free_deliveries_left\x18\x02 \x01(\x05R\x12freeDeliveriesLeft\"\x88\x03\n" +
 	"\x12CreateOrderRequest\x12&\n" +
 	"\x0fclient_order_id\x18\x01 \x01(\tR\rclientOrderId\x12\x19\n" +
 	"\bstore_id\x18\x02 \x01(\tR\astoreId\x120\n" +
@@ -866,10 +901,11 @@ const file_zhengxiang_v1_platform_proto_rawDesc = "" +
 	"\adropoff\x18\a \x01(\v2\x15.zhengxiang.v1.LatLngR\adropoff\x12\x18\n" +
 	"\aaddress\x18\b \x01(\tR\aaddressB\x11\n" +
 	"\x0f_subtotal_centsB\x15\n" +
-	"\x13_delivery_fee_cents\"[\n" +
+	"\x13_delivery_fee_cents\"\x80\x01\n" +
 	"\x13CreateOrderResponse\x12*\n" +
 	"\x05order\x18\x01 \x01(\v2\x14.zhengxiang.v1.OrderR\x05order\x12\x18\n" +
-	"\acreated\x18\x02 \x01(\bR\acreated\",\n" +
+	"\acreated\x18\x02 \x01(\bR\acreated\x12#\n" +
+	"\rfree_delivery\x18\x03 \x01(\bR\ffreeDelivery\",\n" +
 	"\x0fGetOrderRequest\x12\x19\n" +
 	"\border_id\x18\x01 \x01(\tR\aorderId\">\n" +
 	"\x10GetOrderResponse\x12*\n" +
