@@ -34,6 +34,8 @@ type Repository struct {
 	orders map[string]*entry
 	byKey  map[string]*entry
 	outbox []orders.Event
+	// health holds the riders' health cards (health.go).
+	health healthBook
 
 	pubMu sync.Mutex // held while publishing, so that batches leave in commit order
 }
