@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"os/exec"
@@ -15,7 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"zhengxiang/api/auth"
@@ -28,15 +31,25 @@ import (
 // EnvArtifacts names the folder the screenshots go to.
 const EnvArtifacts = "ZX_ARTIFACTS"
 
-// scene is the data the pages show: three orders of store A through the
-// REST API, one delivered (and its receipt), one on the road, one waiting
-// for a rider, store C suspended, and the keys of everyone who looks at
-// them.
+// scene is the data the pages show: five orders of store A through the
+// REST API, one delivered to a parcel locker (and its receipt), one on the
+// road, one waiting for a rider, one the store rejected and one the
+// platform cancelled, store C suspended, and the keys of everyone who looks
+// at them.
 type scene struct {
 	e                                    *env
 	operator, bureau, merchant, platform string
 	delivered, onRoad, waiting           order
 }
+
+// The locker the delivered order was left in, the rider's photo of it, and
+// why the two other orders ended.
+const (
+	lockerCode   = "A-17 4821"
+	photoRef     = "photos/locker-1.jpg"
+	rejectReason = "sold out"
+	cancelReason = "顾客取消 customer cancelled"
+)
 
 type order struct{ id, token, code string }
 
@@ -75,11 +88,16 @@ func mustScene(t *testing.T) *scene {
 	sc.delivered = create("mt-1", near.Lat, near.Lng, milk, bread)
 	pickUp(sc.delivered)
 	e.Must(rider, "POST", "/v1/riders/R1/orders/"+sc.delivered.id+":arrive", map[string]any{})
-	e.Must(rider, "POST", "/v1/riders/R1/orders/"+sc.delivered.id+":dropOff", map[string]any{"handover": "HANDOVER_DOOR"})
+	e.Must(rider, "POST", "/v1/riders/R1/orders/"+sc.delivered.id+":dropOff", map[string]any{
+		"handover": "HANDOVER_LOCKER", "code": lockerCode, "photo_ref": photoRef})
 
 	sc.onRoad = create("mt-2", 34.7590, 113.6400, bread)
 	pickUp(sc.onRoad)
 	sc.waiting = create("mt-3", 34.7420, 113.6350, milk)
+	rejected := create("mt-4", 34.7480, 113.6250, bread)
+	e.Must(sc.merchant, "POST", "/v1/orders/"+rejected.id+":reject", map[string]any{"reason": rejectReason})
+	cancelled := create("mt-5", 34.7510, 113.6330, milk)
+	e.Must(sc.platform, "POST", "/v1/orders/"+cancelled.id+":cancel", map[string]any{"reason": cancelReason})
 	e.Must(sc.operator, "POST", "/v1/stores/"+storeC.ID+":suspend", map[string]any{"reason": "食品安全抽检 food safety check"})
 	return sc
 }
@@ -270,6 +288,7 @@ func TestBrowserPages(t *testing.T) {
 
 	t.Run("console", func(t *testing.T) {
 		tb := newTab(t, browser)
+		tb.addScript(csvHook)
 		tb.do("open the console", chromedp.Navigate(e.URL+"/?operator_key="+url.QueryEscape(sc.operator)+
 			"&bureau_key="+url.QueryEscape(sc.bureau)))
 		type shown struct {
@@ -311,7 +330,8 @@ func TestBrowserPages(t *testing.T) {
 		st := e.Engine.Stats()
 		for id, want := range map[string]string{
 			"fig-pending": fmt.Sprint(st.Pending), "fig-riders": "1", "fig-active_trips": fmt.Sprint(st.ActiveTrips),
-			"fig-rounds": fmt.Sprint(st.Rounds), "fig-moving": "1", "tot-orders": "3", "tot-delivered": "1", "tot-within": "100.0%",
+			"fig-rounds": fmt.Sprint(st.Rounds), "fig-moving": "1", "tot-orders": "5", "tot-delivered": "1", "tot-within": "100.0%",
+			"tot-cancelled": "2",
 		} {
 			if got.Figures[id] != want {
 				t.Errorf("%s shows %q, want %q", id, got.Figures[id], want)
@@ -320,6 +340,7 @@ func TestBrowserPages(t *testing.T) {
 		if !strings.Contains(got.Table, "二七区") || got.ChartWidth == 0 {
 			t.Errorf("bureau table %q (want 二七区), chart width %d", got.Table, got.ChartWidth)
 		}
+		checkBureau(t, tb, sc)
 
 		// The stores layer: a square per store the API lists, the suspended
 		// one crossed out, and each store's 1-hour circle as an outline.
@@ -438,13 +459,29 @@ func TestBrowserPages(t *testing.T) {
 		if got.OrderID != sc.delivered.id || !strings.HasPrefix(got.Status, "已送达") {
 			t.Errorf("order %q status %q, want %s 已送达", got.OrderID, got.Status, sc.delivered.id)
 		}
-		for _, s := range []string{storeA.Name, "Delivered", "无接触配送：已放在门口", "牛奶 1L", "承诺送达", "送达时间"} {
+		for _, s := range []string{storeA.Name, "Delivered", "无接触配送：已放入快递柜", "牛奶 1L", "承诺送达", "送达时间"} {
 			if !strings.Contains(got.Text, s) {
 				t.Errorf("the page does not show %q:\n%s", s, got.Text)
 			}
 		}
 		if got.Health || !got.Confirm {
 			t.Errorf("health card shown %v (the API has none), confirm button %v (want one)", got.Health, got.Confirm)
+		}
+		// The goods are in a locker: the page shows the code that opens it
+		// and the reference of the rider's photo.
+		type dropoff struct{ Code, Photo, Card string }
+		do := poll[dropoff](tb, "the locker code", `document.getElementById('dropoff-code') && {
+			code: document.getElementById('dropoff-code').textContent,
+			photo: (document.getElementById('photo-ref') || {}).textContent || '',
+			card: document.getElementById('dropoff-code').closest('section').innerText,
+		}`)
+		if do.Code != lockerCode || do.Photo != photoRef {
+			t.Errorf("drop-off card shows code %q and photo %q, want %q and %q", do.Code, do.Photo, lockerCode, photoRef)
+		}
+		for _, s := range []string{"快递柜取件码", "Locker code", "送达照片"} {
+			if !strings.Contains(do.Card, s) {
+				t.Errorf("the drop-off card does not show %q:\n%s", s, do.Card)
+			}
 		}
 		tb.shot(dir, "tracking.png")
 
@@ -458,13 +495,66 @@ func TestBrowserPages(t *testing.T) {
 		// An order on the road shows the rider in its cell on the small map.
 		tb.do("open the order on the road", chromedp.Navigate(e.URL+"/track/"+sc.onRoad.token))
 		text := poll[string](tb, "the rider's position", `document.querySelector('#rider-map path.rider-cell')
-			&& document.querySelector('#rider-map circle.rider') && document.getElementById('eta') && document.body.innerText`)
+			&& document.querySelector('#rider-map circle.rider') && document.getElementById('eta')
+			&& (document.getElementById('dropoff-code') ? 'a drop-off code before delivery' : document.body.innerText)`)
 		for _, s := range []string{"配送中", "骑手位置", "预计送达", "无接触配送"} {
 			if !strings.Contains(text, s) {
 				t.Errorf("the order on the road does not show %q:\n%s", s, text)
 			}
 		}
 		tb.shot(dir, "tracking-on-road.png")
+		tb.clean()
+	})
+
+	t.Run("health card", func(t *testing.T) {
+		// The API has no health card yet: the tab's fetch adds one to the
+		// tracking, shaped as ?health= asks, as another field name could.
+		tb := newTab(t, browser)
+		tb.addScript(healthHook)
+		type card struct {
+			Rows   map[string]string
+			Code   string
+			Title  string
+			Fields []string
+		}
+		read := `(() => {
+			const c = document.getElementById('health-card');
+			if (!c) return false;
+			const rows = {};
+			const fields = [];
+			for (const d of c.querySelectorAll('dl > div')) {
+				fields.push(d.dataset.field);
+				rows[d.querySelector('dt').innerText.split(/\s+/)[0]] = d.querySelector('dd').innerText;
+			}
+			const code = c.querySelector('.health-code');
+			return { rows, code: code ? code.dataset.code : '', title: c.querySelector('h2').innerText, fields };
+		})()`
+		for _, tc := range []struct {
+			shape, code, temp, fever, chip, at string
+		}{
+			// recorded_at 2026-05-01T02:30:00Z is 10:30 in Zhengzhou.
+			{shape: "snake", code: "GREEN", temp: "36.6 °C", fever: "Normal", chip: "绿码 GREEN", at: "10:30"},
+			{shape: "camel", code: "RED", temp: "38.2 °C", fever: "Fever", chip: "红码 RED", at: "11:45"},
+		} {
+			tb.do("open the order on the road with a "+tc.shape+" health card",
+				chromedp.Navigate(e.URL+"/track/"+sc.onRoad.token+"?health="+tc.shape))
+			got := poll[card](tb, "the health card", read)
+			if got.Code != tc.code || !strings.Contains(got.Rows["健康码"], tc.chip) {
+				t.Errorf("%s: health code %q shown %q, want %s (%s); fields %v", tc.shape, got.Code, got.Rows["健康码"], tc.code, tc.chip, got.Fields)
+			}
+			if !strings.HasPrefix(got.Rows["体温"], tc.temp) || !strings.Contains(got.Rows["体温"], tc.fever) {
+				t.Errorf("%s: temperature %q, want %s (%s)", tc.shape, got.Rows["体温"], tc.temp, tc.fever)
+			}
+			if at := got.Rows["记录时间"]; !strings.Contains(at, tc.at) || strings.Contains(at, "T") {
+				t.Errorf("%s: recorded at %q, want a local time with %s", tc.shape, at, tc.at)
+			}
+			if len(got.Rows) != 3 {
+				t.Errorf("%s: health card rows %v, want temperature, code and time", tc.shape, got.Rows)
+			}
+			if tc.shape == "snake" {
+				tb.shot(dir, "tracking-health.png")
+			}
+		}
 		tb.clean()
 	})
 
@@ -535,6 +625,136 @@ func TestBrowserPages(t *testing.T) {
 		}
 		tb.clean()
 	})
+}
+
+// csvHook records the answers of the page's fetches of /v1/figures.csv in
+// window.__zxCSV, so the test sees the download's status whatever the page
+// does with it.
+const csvHook = `(() => {
+	const fetch0 = window.fetch;
+	window.__zxCSV = [];
+	window.fetch = async function (input, init) {
+		const resp = await fetch0.call(this, input, init);
+		const url = String((input && input.url) || input);
+		if (url.includes('/v1/figures.csv')) {
+			window.__zxCSV.push({ url, status: resp.status, type: resp.headers.get('Content-Type') || '' });
+		}
+		return resp;
+	};
+})()`
+
+// healthHook adds a rider's health card to the tracking the page fetches:
+// ?health=snake names its fields temperature_c, health_code, recorded_at;
+// ?health=camel as a JSON encoder of another kind might.
+const healthHook = `(() => {
+	const shape = new URLSearchParams(location.search).get('health');
+	if (!shape) return;
+	const cards = {
+		snake: { rider_health: { temperature_c: 36.6, health_code: 'HEALTH_CODE_GREEN', recorded_at: '2026-05-01T02:30:00Z' } },
+		camel: { riderHealthCard: { temperatureC: 38.2, healthCode: 'RED', measuredAt: '2026-05-01T03:45:00Z' } },
+	};
+	const fetch0 = window.fetch;
+	window.fetch = async function (input, init) {
+		const resp = await fetch0.call(this, input, init);
+		const url = String((input && input.url) || input);
+		if (!url.includes('/v1/tracking/') || !resp.ok) return resp;
+		const data = await resp.json();
+		Object.assign(data.tracking, cards[shape]);
+		return new Response(JSON.stringify(data), { status: resp.status, headers: resp.headers });
+	};
+})()`
+
+// addScript runs the script in every document the tab opens from now on,
+// before the page's own scripts.
+func (tb *tab) addScript(src string) {
+	tb.t.Helper()
+	if _, err := chromedp.Call(tb.ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: src}); err != nil {
+		tb.t.Fatalf("add a script to the tab: %v", err)
+	}
+}
+
+// checkBureau checks the bureau's cancellations by reason, the section ×
+// day table against the API, and the CSV export: the download answered
+// 200 and the browser saved the file.
+func checkBureau(t *testing.T, tb *tab, sc *scene) {
+	t.Helper()
+	type bureau struct {
+		Reasons       map[string]string
+		ReasonText    string
+		ReasonsWidth  int
+		SectionDay    [][]string
+		Keys          []string
+		SectionDayTxt string
+	}
+	got := poll[bureau](tb, "the cancellations and the section × day table", `(() => {
+		const reasons = {};
+		for (const tr of document.querySelectorAll('#reason-table tbody tr[data-reason]')) reasons[tr.dataset.reason] = tr.cells[1].textContent;
+		const rows = [...document.querySelectorAll('#section-day-table tbody tr[data-day]')];
+		if (Object.keys(reasons).length < 2 || !rows.length) return false;
+		return {
+			reasons, reasonText: document.getElementById('reason-table').innerText,
+			reasonsWidth: document.getElementById('chart-reasons').width,
+			sectionDay: rows.map((tr) => [...tr.cells].map((c) => c.innerText.replace(/\s+/g, ' ').trim())),
+			keys: rows.map((tr) => tr.dataset.section + ' ' + tr.dataset.day),
+			sectionDayTxt: document.getElementById('section-day-table').innerText,
+		};
+	})()`)
+	if want := map[string]string{rejectReason: "1", cancelReason: "1"}; !maps.Equal(got.Reasons, want) {
+		t.Errorf("cancellations by reason %v, want %v", got.Reasons, want)
+	}
+	if !strings.Contains(got.ReasonText, "售罄") || !strings.Contains(got.ReasonText, "50.0%") || got.ReasonsWidth == 0 {
+		t.Errorf("the reasons (want 售罄 Sold out, 50.0%% each, a chart):\n%s\nchart width %d", got.ReasonText, got.ReasonsWidth)
+	}
+
+	// The table holds the API's rows, the section written once.
+	api := sc.e.Must(sc.bureau, "GET", "/v1/figures?group_by=GROUPING_SECTION&then_by=GROUPING_DAY", nil)
+	rows, _ := api["rows"].([]any)
+	var keys []string
+	for _, r := range rows {
+		m := r.(map[string]any)
+		keys = append(keys, fmt.Sprint(m["section"], " ", m["day"]))
+	}
+	if !slices.Equal(got.Keys, keys) || len(keys) != 1 {
+		t.Fatalf("section × day rows %v, the API's %v (want one)", got.Keys, keys)
+	}
+	m := rows[0].(map[string]any)
+	p50, _ := m["click_to_door_p50_min"].(float64)
+	p90, _ := m["click_to_door_p90_min"].(float64)
+	want := []string{"郑享特惠 Deals", m["day"].(string), "5", "1", "100.0%", fmt.Sprintf("%.1f", p50), fmt.Sprintf("%.1f", p90)}
+	if !slices.Equal(got.SectionDay[0], want) {
+		t.Errorf("section × day row %q, want %q", got.SectionDay[0], want)
+	}
+
+	// Export CSV: the browser saves the file in a folder of the test's.
+	downloads := t.TempDir()
+	if _, err := chromedp.CallBrowser(tb.ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+		Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: downloads}); err != nil {
+		t.Fatalf("allow downloads: %v", err)
+	}
+	tb.do("click Export CSV", chromedp.Click(chromedp.CSS("#export-csv")))
+	type fetched struct {
+		URL, Type, Status string
+		Code              int
+	}
+	f := poll[fetched](tb, "the CSV download", `(() => {
+		const b = document.getElementById('export-csv');
+		const f = (window.__zxCSV || [])[0];
+		return f && b.dataset.status && b.dataset.status !== 'pending' && { url: f.url, type: f.type, code: f.status, status: b.dataset.status };
+	})()`)
+	if f.Code != 200 || f.Status != "200" || !strings.HasPrefix(f.Type, "text/csv") ||
+		!strings.Contains(f.URL, "/v1/figures.csv?group_by=district&then_by=day") {
+		t.Fatalf("the CSV fetch %s answered %d (%s), the button says %s; want 200 text/csv by district and day", f.URL, f.Code, f.Type, f.Status)
+	}
+	var saved []byte
+	for deadline := time.Now().Add(10 * time.Second); saved == nil && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		files, _ := filepath.Glob(filepath.Join(downloads, "zhengxiang-figures-*.csv"))
+		if len(files) == 1 {
+			saved, _ = os.ReadFile(files[0])
+		}
+	}
+	if !strings.HasPrefix(string(saved), "group,district,section,platform,day,orders") || !strings.Contains(string(saved), "二七区 / "+m["day"].(string)) {
+		t.Errorf("the saved CSV:\n%s", saved)
+	}
 }
 
 func atoi(t *testing.T, s string) int {

@@ -4,8 +4,12 @@
 //   - / is the dispatch console: a live map of the city in H3 hexagons
 //     (demand heat of the active orders, pending and moving orders, riders),
 //     the dispatcher's figures (GET /v1/dispatch, an operator key) and the
-//     commerce bureau's festival charts (GET /v1/figures, a bureau key);
-//   - /track/{token} is the consumer's tracking page (GET /v1/tracking/{token});
+//     commerce bureau's festival charts (GET /v1/figures, a bureau key:
+//     cancellations by reason, a section × day table, and the CSV of the
+//     figures by district and day, GET /v1/figures.csv fetched with the key);
+//   - /track/{token} is the consumer's tracking page (GET /v1/tracking/{token}),
+//     with the locker's or drop point's code and the photo's reference once
+//     delivered, and the rider's health card when the API carries one;
 //   - /store is a store's ticket page (GET /v1/stores/{id}/tickets, accept,
 //     reject, mark ready, hand over), with a merchant key;
 //   - /receipt/{order_id} is the printable sales receipt (销售凭证) of an

@@ -84,6 +84,37 @@ export async function api(path, { key, method = 'GET', body } = {}) {
   return data;
 }
 
+// download fetches a file of the API with the key (GET, sent as a bearer
+// token, which a plain link cannot carry) and saves it through a Blob link.
+// It returns the response's status and the bytes saved; a failed call
+// throws an APIError as api does.
+export async function download(path, { key, filename } = {}) {
+  const headers = {};
+  if (key) headers.Authorization = 'Bearer ' + key;
+  const resp = await fetch(path, { headers, cache: 'no-store' });
+  if (!resp.ok) {
+    const text = await resp.text();
+    let message = text.trim() || resp.statusText;
+    try {
+      message = JSON.parse(text).message || message;
+    } catch {
+      // not JSON: the text as it is
+    }
+    throw new APIError(resp.status, message);
+  }
+  const blob = await resp.blob();
+  const disposition = resp.headers.get('Content-Disposition') || '';
+  const name = filename || (disposition.match(/filename="?([^";]+)"?/) || [])[1] || 'download';
+  const url = URL.createObjectURL(blob);
+  const a = h('a', { href: url, download: name, hidden: true });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  // The click has handed the Blob to the download; let it start first.
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+  return { status: resp.status, bytes: blob.size, filename: name };
+}
+
 // Keys live in sessionStorage: they last as long as the tab, are not sent
 // anywhere but the API, and are gone when the tab closes.
 const KEY_PARAMS = ['operator_key', 'bureau_key', 'merchant_key'];

@@ -2,7 +2,10 @@
 // demand of active orders, pending and moving orders, the riders, and the
 // stores with their 1-hour circles (GET /v1/stores, an operator key); the
 // dispatcher's running figures (GET /v1/dispatch, an operator key); and the
-// bureau's festival charts (GET /v1/figures, a bureau key).
+// bureau's festival charts (GET /v1/figures, a bureau key): orders by
+// district, section, platform and day, the cancellations by reason, a
+// section × day table (then_by), and the CSV of the figures by district and
+// day (GET /v1/figures.csv, fetched with the key and saved through a Blob).
 
 import {
   ArcElement, BarController, BarElement, CategoryScale, Chart, DoughnutController, Legend, LinearScale,
@@ -10,7 +13,7 @@ import {
 } from 'chart.js';
 import { interpolateYlOrRd } from 'd3-scale-chromatic';
 import {
-  adoptURLKeys, api, bi, deliveryLabel, fmtInt, getKey, h, header, hhmm, hhmmss, isMoving, isPending, keyForm,
+  adoptURLKeys, api, bi, deliveryLabel, download, fmtInt, getKey, h, header, hhmm, hhmmss, isMoving, isPending, keyForm,
   notice, num, orderStatusLabel, pct, platformLabel, replace, s, sectionLabel, yuan,
 } from './common.js';
 import { boundsOf, districtCells, districtLayer, hexPath, latLngToCell, Projection, urbanFeatures } from './map.js';
@@ -54,6 +57,39 @@ const BUREAU_TOTALS = [
   ['gmv', '成交额', 'GMV delivered', (r) => yuan(r.gmv_cents)],
   ['cancelled', '未送达结束', 'Ended undelivered', (r) => fmtInt(r.cancelled)],
 ];
+
+// EXPORT_QUERY is the query of the CSV the bureau downloads: the figures by
+// district, then by day.
+const EXPORT_QUERY = 'group_by=district&then_by=day';
+
+// The figures fetched at each refresh: the groupings of the charts, then
+// the section × day table.
+const FIGURE_QUERIES = {
+  district: 'group_by=GROUPING_DISTRICT',
+  section: 'group_by=GROUPING_SECTION',
+  platform: 'group_by=GROUPING_PLATFORM',
+  day: 'group_by=GROUPING_DAY',
+  sectionDay: 'group_by=GROUPING_SECTION&then_by=GROUPING_DAY',
+};
+
+// The reasons the API counts, as words: an order's own reason is free text
+// (shown as it is), the rest are the ending's status in lower case.
+const REASONS = {
+  rejected: ['商家拒单', 'Rejected by the store'],
+  auto_cancelled: ['商家未确认，自动取消', 'Auto-cancelled, store did not answer'],
+  cancelled: ['订单取消', 'Cancelled'],
+  returned: ['退回门店', 'Returned to the store'],
+  failed: ['配送失败', 'Delivery failed'],
+  'merchant no response': ['商家未响应', 'Merchant no response'],
+  'no answer': ['商家未响应', 'Store did not answer'],
+  'sold out': ['售罄', 'Sold out'],
+  'out of stock': ['缺货', 'Out of stock'],
+};
+
+function reasonLabel(reason) {
+  const l = REASONS[String(reason).trim().toLowerCase()];
+  return l ? bi(...l) : reason || '—';
+}
 
 const COLORS = { orders: '#3b6fd8', delivered: '#2e9d6a', cancelled: '#c9524a', p50: '#8a5cd1', p90: '#e0912f' };
 
@@ -118,6 +154,13 @@ export function start(root) {
       h('div', { class: 'tile-value', id: 'tot-' + k }, '—'), h('div', { class: 'tile-label' }, bi(zh, en)))));
   el.bureauMsg = h('div', { id: 'bureau-msg' });
   el.districtRows = h('tbody', {});
+  el.reasonRows = h('tbody', {});
+  el.sectionDayRows = h('tbody', {});
+  el.exportMsg = h('span', { class: 'small', id: 'export-msg', role: 'status' });
+  el.exportButton = h('button', {
+    type: 'button', id: 'export-csv', class: 'export', onclick: (ev) => exportCSV(ev.currentTarget),
+    title: '按区和日期导出 CSV · by district and day',
+  }, bi('导出 CSV', 'Export CSV'));
   const canvas = (id) => h('div', { class: 'chart' }, h('canvas', { id }));
 
   replace(root,
@@ -137,18 +180,32 @@ export function start(root) {
             el.waiting)))),
     h('section', { class: 'card bureau' },
       h('div', { class: 'card-head' }, h('h2', {}, bi('购物节数据（商务局）', 'Festival figures for the Commerce Bureau')),
-        h('span', { class: 'muted small' }, bi('汇总数据，不含个人信息', 'aggregates only, no personal data'))),
+        h('span', { class: 'muted small head-note' }, bi('汇总数据，不含个人信息', 'aggregates only, no personal data')),
+        h('span', { class: 'export-box' }, el.exportMsg, el.exportButton)),
       el.bureauMsg, el.totals,
       h('div', { class: 'charts' },
         h('figure', { class: 'wide' }, h('figcaption', {}, bi('各区订单', 'Orders by district')), canvas('chart-district')),
         h('figure', {}, h('figcaption', {}, bi('板块', 'By section')), canvas('chart-section')),
         h('figure', {}, h('figcaption', {}, bi('各区送达时效', 'Timeliness by district')), canvas('chart-timeliness')),
         h('figure', {}, h('figcaption', {}, bi('平台', 'By platform')), canvas('chart-platform')),
-        h('figure', {}, h('figcaption', {}, bi('每日', 'By day')), canvas('chart-day'))),
+        h('figure', {}, h('figcaption', {}, bi('每日', 'By day')), canvas('chart-day')),
+        h('figure', { class: 'wide' }, h('figcaption', {}, bi('未送达订单的原因（合计）', 'Orders ended undelivered, by reason (total)')),
+          canvas('chart-reasons')),
+        h('figure', {}, h('figcaption', {}, bi('原因明细', 'Reasons')),
+          h('table', { class: 'list', id: 'reason-table' },
+            h('thead', {}, h('tr', {}, h('th', {}, bi('原因', 'Reason')), h('th', { class: 'num' }, bi('单数', 'Orders')),
+              h('th', { class: 'num' }, bi('占比', 'Share')))),
+            el.reasonRows))),
       h('table', { class: 'list figures-table', id: 'district-table' },
         h('thead', {}, h('tr', {}, ['区 District', '订单 Orders', '送达 Delivered', '60分钟内 ≤60 min', 'P50', 'P90',
           '成交额 GMV', '未送达 Undelivered'].map((t) => h('th', {}, t)))),
-        el.districtRows)));
+        el.districtRows),
+      h('h3', { class: 'table-title' }, bi('板块 × 日期', 'Section × day'),
+        h('span', { class: 'muted small' }, ' · 时长为下单到送达的分钟数 · minutes from order to door')),
+      h('table', { class: 'list figures-table', id: 'section-day-table' },
+        h('thead', {}, h('tr', {}, ['板块 Section', '日期 Day', '订单 Orders', '送达 Delivered', '60分钟内 ≤60 min', 'P50 分钟 min',
+          'P90 分钟 min'].map((t, i) => h('th', { class: i > 1 ? 'num' : '' }, t)))),
+        el.sectionDayRows)));
 
   const charts = makeCharts();
   let dispatchTimer = 0;
@@ -268,12 +325,11 @@ export function start(root) {
       return;
     }
     try {
-      const [district, section, platform, day] = await Promise.all(
-        ['GROUPING_DISTRICT', 'GROUPING_SECTION', 'GROUPING_PLATFORM', 'GROUPING_DAY']
-          .map((g) => api('/v1/figures?group_by=' + g, { key })));
+      const names = Object.keys(FIGURE_QUERIES);
+      const answers = await Promise.all(names.map((n) => api('/v1/figures?' + FIGURE_QUERIES[n], { key })));
       if (g !== gen) return;
       replace(el.bureauMsg);
-      drawFigures(district, section, platform, day);
+      drawFigures(Object.fromEntries(names.map((n, i) => [n, answers[i] || {}])));
     } catch (err) {
       replace(el.bureauMsg, notice('error', bi('购物节数据', 'Festival figures'), ': ', err.message));
       if (err.denied) return;
@@ -281,7 +337,34 @@ export function start(root) {
     if (g === gen) figuresTimer = setTimeout(refreshFigures, FIGURES_EVERY, g);
   }
 
-  function drawFigures(district, section, platform, day) {
+  // exportCSV downloads the figures by district and day as CSV, with the
+  // bureau key; the button keeps the answer's status in data-status.
+  async function exportCSV(btn) {
+    const key = getKey('bureau_key');
+    if (!key) {
+      showKeys();
+      return;
+    }
+    btn.disabled = true;
+    btn.dataset.status = 'pending';
+    replace(el.exportMsg);
+    el.exportMsg.className = 'small muted';
+    try {
+      const day = new Date().toLocaleDateString('sv-SE', { timeZone: 'Asia/Shanghai' }); // YYYY-MM-DD in CST
+      const got = await download('/v1/figures.csv?' + EXPORT_QUERY, { key, filename: `zhengxiang-figures-district-day-${day}.csv` });
+      btn.dataset.status = String(got.status);
+      btn.dataset.bytes = String(got.bytes);
+      replace(el.exportMsg, '已导出 ', got.filename);
+    } catch (err) {
+      btn.dataset.status = String(err.status || 'error');
+      el.exportMsg.className = 'small error-text';
+      replace(el.exportMsg, bi('导出失败', 'Export failed'), ': ', err.message);
+    } finally {
+      btn.disabled = false;
+    }
+  }
+
+  function drawFigures({ district, section, platform, day, sectionDay }) {
     const total = district.total || {};
     for (const [k, , , fmt] of BUREAU_TOTALS) document.getElementById('tot-' + k).textContent = fmt(total);
     const rows = district.rows || [];
@@ -305,6 +388,30 @@ export function start(root) {
       h('td', {}, delivered(r, pct(r.within_60_min_share))), h('td', {}, delivered(r, num(r.click_to_door_p50_min).toFixed(1))),
       h('td', {}, delivered(r, num(r.click_to_door_p90_min).toFixed(1))), h('td', {}, yuan(r.gmv_cents)),
       h('td', {}, fmtInt(r.cancelled)))));
+
+    // The cancellations of all groups together, most frequent first.
+    const reasons = Object.entries(total.cancelled_by_reason || {}).map(([k, v]) => [k, num(v)])
+      .filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+    const ended = reasons.reduce((sum, [, n]) => sum + n, 0);
+    set(charts.reasons, reasons.map(([k]) => reasonText(k)), [reasons.map(([, n]) => n)]);
+    replace(el.reasonRows, reasons.length
+      ? reasons.map(([k, n]) => h('tr', { 'data-reason': k },
+        h('td', {}, reasonLabel(k)), h('td', { class: 'num' }, fmtInt(n)), h('td', { class: 'num' }, pct(n / ended))))
+      : h('tr', {}, h('td', { colspan: 3, class: 'muted' }, bi('没有未送达的订单', 'No order ended undelivered'))));
+
+    // Section × day: a row per section and day, the section written once.
+    const sd = sectionDay.rows || [];
+    const span = new Map();
+    for (const r of sd) span.set(r.section, (span.get(r.section) || 0) + 1);
+    replace(el.sectionDayRows, sd.length ? sd.map((r, i) => h('tr', { 'data-section': r.section || '', 'data-day': r.day || '' },
+      i === 0 || sd[i - 1].section !== r.section
+        ? h('td', { rowspan: span.get(r.section), class: 'group-cell' }, bi(...sectionLabel(r.section)))
+        : null,
+      h('td', { class: 'mono' }, r.day || '—'), h('td', { class: 'num' }, fmtInt(r.orders)),
+      h('td', { class: 'num' }, fmtInt(r.delivered)), h('td', { class: 'num' }, delivered(r, pct(r.within_60_min_share))),
+      h('td', { class: 'num' }, delivered(r, num(r.click_to_door_p50_min).toFixed(1))),
+      h('td', { class: 'num' }, delivered(r, num(r.click_to_door_p90_min).toFixed(1)))))
+      : h('tr', {}, h('td', { colspan: 7, class: 'muted' }, bi('暂无订单', 'No orders yet'))));
   }
 
   if (!getKey('operator_key') && !getKey('bureau_key')) showKeys();
@@ -314,6 +421,12 @@ export function start(root) {
 // delivered shows v for a group with deliveries, a dash for one without.
 function delivered(r, v) {
   return num(r.delivered) > 0 ? v : '—';
+}
+
+// reasonText is a reason's label as one line, for a chart's axis.
+function reasonText(reason) {
+  const l = REASONS[String(reason).trim().toLowerCase()];
+  return l ? l.join(' ') : reason || '—';
 }
 
 function set(chart, labels, series) {
@@ -362,6 +475,12 @@ function makeCharts() {
         { label: '订单 Orders', data: [], borderColor: COLORS.orders, backgroundColor: COLORS.orders },
         { label: '送达 Delivered', data: [], borderColor: COLORS.delivered, backgroundColor: COLORS.delivered }] },
       options: opts({ scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } }),
+    }),
+    reasons: new Chart(document.getElementById('chart-reasons'), {
+      type: 'bar',
+      data: { labels: [], datasets: [{ ...bar('未送达订单 Orders ended undelivered', COLORS.cancelled), maxBarThickness: 26 }] },
+      options: opts({ indexAxis: 'y', plugins: { legend: { display: false } },
+        scales: { x: { beginAtZero: true, ticks: { precision: 0 } } } }),
     }),
   };
 }

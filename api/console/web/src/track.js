@@ -2,8 +2,10 @@
 // needs no key, the token in the address is the consumer's right to the one
 // order. It shows the status, the promise and the live ETA, the rider's
 // rough position on a small map between pickup and drop-off, how the goods
-// are handed over, the rider's health card once the API carries one, the
-// goods, and every step of the order's life.
+// are handed over (with the code that opens the locker slot or the drop
+// point's shelf, and the reference of the rider's photo, once delivered),
+// the rider's health card once the API carries one, the goods, and every
+// step of the order's life.
 
 import {
   api, bi, dateTime, deliveryLabel, ended, eventLabel, h, handoverLabel, header, hhmm, notice, orderStatusLabel,
@@ -134,10 +136,31 @@ function riderCard(p) {
     h('p', { class: 'muted small' }, `约 ${p.lat.toFixed(3)}, ${p.lng.toFixed(3)}，精确到约 100 米 · rounded to about 100 m`));
 }
 
+// dropoffCodeLabel names the code by where the goods are.
+const dropoffCodeLabel = {
+  HANDOVER_LOCKER: ['快递柜取件码', 'Locker code', '在快递柜输入此码即可打开格口取货。', 'Enter it at the parcel locker to open the slot.'],
+  HANDOVER_DROP_POINT: ['取货点取件码', 'Drop point code', '在小区取货点出示此码取货。', 'Show it at the drop point to collect the goods.'],
+};
+
 function handoverCard(t) {
   let text;
   if (t.handover && t.handover !== 'HANDOVER_UNSPECIFIED') {
-    text = h('p', { class: 'handover', id: 'handover' }, bi(...handoverLabel(t.handover)));
+    const delivered = t.delivery === 'DELIVERY_STATUS_DELIVERED';
+    const [czh, cen, hintZh, hintEn] = dropoffCodeLabel[t.handover] || ['取件码', 'Pickup code', '凭此码取货。', 'Use it to collect the goods.'];
+    text = [
+      h('p', { class: 'handover', id: 'handover' }, bi(...handoverLabel(t.handover))),
+      delivered && t.dropoff_code
+        ? h('div', { class: 'dropoff-code-box' },
+          h('div', { class: 'muted small' }, bi(czh, cen)),
+          h('div', { class: 'dropoff-code', id: 'dropoff-code' }, t.dropoff_code),
+          h('div', { class: 'muted small' }, hintZh, ' ', h('span', { class: 'en' }, hintEn)))
+        : null,
+      delivered && t.photo_ref
+        ? h('p', { class: 'photo-ref small' }, bi('送达照片', 'Photo of the goods left'), ': ',
+          h('span', { class: 'mono', id: 'photo-ref' }, t.photo_ref),
+          h('span', { class: 'muted' }, ' · 骑手拍照留存，如有疑问请联系客服 · kept as proof; ask customer service to see it'))
+        : null,
+    ];
   } else if (ended(t.delivery, t.status)) {
     return null;
   } else {
@@ -150,33 +173,67 @@ function handoverCard(t) {
 }
 
 // healthCard shows the rider's health card when the tracking carries one
-// (a field whose name has "health" in it); the API does not have it yet.
+// (a field whose name has "health" in it, such as rider_health). The
+// fields are read by what they look like, not by exact names: a
+// temperature in °C, a health code's colour (绿码/黄码/红码), times.
 function healthCard(t) {
   const name = Object.keys(t).find((k) => /health/i.test(k));
   const card = name && t[name];
   if (!card) return null;
-  const rows = typeof card === 'object'
-    ? Object.entries(card).map(([k, v]) => h('div', {}, h('dt', {}, healthLabel(k)), h('dd', {}, healthValue(v))))
-    : [h('div', {}, h('dt', {}, name), h('dd', {}, String(card)))];
+  const rows = typeof card === 'object' && !Array.isArray(card)
+    ? Object.entries(card).filter(([, v]) => v !== null && v !== undefined && v !== '')
+      .map(([k, v]) => h('div', { 'data-field': k }, h('dt', {}, healthLabel(k, v)), h('dd', {}, healthValue(k, v))))
+    : [h('div', {}, h('dt', {}, name), h('dd', {}, healthValue(name, card)))];
   return h('section', { class: 'card', id: 'health-card' },
-    h('h2', {}, bi('骑手健康证', "Rider's health card")), h('dl', { class: 'kv' }, rows));
+    h('h2', {}, bi('骑手健康信息', "Rider's health card")), h('dl', { class: 'kv' }, rows));
 }
+
+// A field is a temperature, a health code, a time, or something else.
+const isTemperature = (k) => /temp/i.test(k);
+const isTime = (k, v) => (typeof v === 'string' && /^\d{4}-\d\d-\d\d[T ]\d\d:\d\d/.test(v)) || /(_at|At|time|date)$/i.test(k);
+const codeColour = (v) => {
+  const m = typeof v === 'string' && v.trim().toUpperCase().match(/(?:^|_)(GREEN|YELLOW|RED)$/);
+  return m && m[1];
+};
+
+const healthCodes = {
+  GREEN: ['绿码', 'GREEN', 'good'],
+  YELLOW: ['黄码', 'YELLOW', 'warn'],
+  RED: ['红码', 'RED', 'bad'],
+};
 
 const healthLabels = {
   valid: ['有效', 'Valid'], valid_until: ['有效期至', 'Valid until'], expires_at: ['有效期至', 'Valid until'],
-  issued_at: ['发证日期', 'Issued'], checked_at: ['检测时间', 'Checked'], number: ['证号', 'Number'],
-  temperature_c: ['体温 °C', 'Temperature °C'], status: ['状态', 'Status'],
+  issued_at: ['发证日期', 'Issued'], number: ['证号', 'Number'], status: ['状态', 'Status'],
 };
 
-function healthLabel(k) {
+function healthLabel(k, v) {
   const l = healthLabels[k];
-  return l ? bi(...l) : k;
+  if (l) return bi(...l);
+  if (isTemperature(k)) return bi('体温', 'Temperature');
+  if (codeColour(v) || /code/i.test(k)) return bi('健康码', 'Health code');
+  if (isTime(k, v)) return bi('记录时间', 'Recorded at');
+  return k.replace(/_/g, ' ');
 }
 
-function healthValue(v) {
+// FEVER is the temperature from which a rider counts as having a fever.
+const FEVER = 37.3;
+
+function healthValue(k, v) {
   if (typeof v === 'boolean') return v ? '是 Yes' : '否 No';
-  if (typeof v === 'string' && /^\d{4}-\d\d-\d\dT/.test(v)) return dateTime(v);
-  return typeof v === 'object' ? JSON.stringify(v) : String(v);
+  const colour = codeColour(v);
+  if (colour) {
+    const [zh, en, kind] = healthCodes[colour];
+    return h('span', { class: 'chip health-code ' + kind, 'data-code': colour }, zh, ' ', en);
+  }
+  if (isTemperature(k) && v !== '' && Number.isFinite(Number(v))) {
+    const c = Number(v);
+    return [h('span', { class: 'temperature' }, c.toFixed(1) + ' °C'), ' ',
+      c >= FEVER ? h('span', { class: 'chip bad' }, '体温偏高 Fever') : h('span', { class: 'chip good' }, '正常 Normal')];
+  }
+  if (isTime(k, v) && typeof v === 'string' && !Number.isNaN(Date.parse(v))) return dateTime(v);
+  if (typeof v === 'object') return JSON.stringify(v);
+  return String(v);
 }
 
 function itemsTable(items) {
