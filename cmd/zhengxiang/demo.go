@@ -47,6 +47,7 @@ type demoCmd struct {
 	timeScale float64
 	fleet     int
 	orderRate float64
+	freeQuota int
 }
 
 // Defaults of the live demo.
@@ -64,7 +65,7 @@ const (
 // dayFlags and liveFlags are the flags of one mode only.
 var (
 	dayFlags  = []string{"sim-hours", "start-hour", "riders", "orders-per-day", "algo", "headless"}
-	liveFlags = []string{"grpc-addr", "time-scale", "fleet", "order-rate"}
+	liveFlags = []string{"grpc-addr", "time-scale", "fleet", "order-rate", "free-delivery-quota"}
 )
 
 func newDemoCmd(fs *flag.FlagSet) *demoCmd {
@@ -83,6 +84,7 @@ func newDemoCmd(fs *flag.FlagSet) *demoCmd {
 	fs.Float64Var(&c.timeScale, "time-scale", demoTimeScale, "live: run the clock this many times faster than real time")
 	fs.IntVar(&c.fleet, "fleet", demoFleet, "live: simulated riders")
 	fs.Float64Var(&c.orderRate, "order-rate", demoOrderRate, "live: orders per second of real time the simulated platform places through the REST API (0: none)")
+	fs.IntVar(&c.freeQuota, "free-delivery-quota", defaultFreeQuota, "live: free deliveries of 郑享百味 each platform has a day")
 
 	fs.Float64Var(&c.cfg.Hours, "sim-hours", festival.DefaultHours, "--simulate-day: simulated `hours` of orders, from the start hour")
 	fs.Float64Var(&c.cfg.StartHour, "start-hour", festival.DefaultStartHour, "--simulate-day: `hour` of the day the simulation starts at")
@@ -120,6 +122,8 @@ func (c *demoCmd) setup(args []string) error {
 			return usagef("demo: --fleet: %d is negative", c.fleet)
 		case !(c.orderRate >= 0) || math.IsInf(c.orderRate, 0):
 			return usagef("demo: --order-rate: %v is not a rate", c.orderRate)
+		case c.freeQuota < 0 || c.freeQuota > orders.MaxFreeDeliveryQuota:
+			return usagef("demo: --free-delivery-quota: %d is not between 0 and %d", c.freeQuota, orders.MaxFreeDeliveryQuota)
 		}
 		return nil
 	}
@@ -260,7 +264,7 @@ func (c *demoCmd) runLive(ctx context.Context, m *Main) error {
 	s.kafka, s.pg = "", "" // the embedded default, whatever the environment names
 	s.httpAddr, s.grpcAddr, s.timeScale = c.httpAddr, c.grpcAddr, c.timeScale
 	s.fleet, s.fleetShift, s.stores, s.seed = c.fleet, demoShift, c.cfg.Stores, c.cfg.Seed
-	s.keys = keys
+	s.keys, s.freeQuota = keys, c.freeQuota
 	s.onServe = func(ctx context.Context, sv serving) error { return c.live(ctx, m, keys, sv) }
 	if err := s.run(ctx, m); err != nil {
 		return fmt.Errorf("demo: %w", err)

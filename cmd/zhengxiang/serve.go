@@ -57,6 +57,7 @@ type serveCmd struct {
 	stores      int
 	seed        int64
 	roundEvery  time.Duration
+	freeQuota   int
 
 	// Not flags: demo runs serve's embedded default with these set.
 	keys       auth.Store                                 // nil: the key file, or PostgreSQL with --pg
@@ -95,6 +96,7 @@ func newServeCmd(fs *flag.FlagSet) *serveCmd {
 	fs.IntVar(&c.stores, "stores", festival.DefaultStores, "festival stores registered when the record has none")
 	fs.Int64Var(&c.seed, "seed", 0, "random `seed` of the registered stores and the fleet")
 	fs.DurationVar(&c.roundEvery, "round-every", 10*time.Second, "time between dispatch rounds, on the service's clock")
+	fs.IntVar(&c.freeQuota, "free-delivery-quota", defaultFreeQuota, "free deliveries of 郑享百味 (Flavours) each platform has a day, days counted in China Standard Time")
 	return c
 }
 
@@ -114,6 +116,9 @@ func (c *serveCmd) setup(args []string) error {
 	if c.roundEvery <= 0 {
 		return usagef("serve: --round-every: %v must be positive", c.roundEvery)
 	}
+	if c.freeQuota < 0 || c.freeQuota > orders.MaxFreeDeliveryQuota {
+		return usagef("serve: --free-delivery-quota: %d is not between 0 and %d", c.freeQuota, orders.MaxFreeDeliveryQuota)
+	}
 	return nil
 }
 
@@ -125,6 +130,9 @@ const relayBatch = 2000
 // relays is how many relay loops serve runs; they share the outbox with
 // FOR UPDATE SKIP LOCKED and keep each order's events in order.
 const relays = 2
+
+// defaultFreeQuota is serve's and demo's --free-delivery-quota.
+const defaultFreeQuota = 1000
 
 // lookupFunc adapts a function to kafka.OrderLookup.
 type lookupFunc func(ctx context.Context, id string) (orders.Order, error)
@@ -153,6 +161,7 @@ func (c *serveCmd) run(ctx context.Context, m *Main) error {
 	var stream *memory.Stream
 	var pub orders.Publisher
 	var repo orders.Repository
+	var quota orders.QuotaStore
 	var kpub *kafka.Publisher
 	if c.kafka != "" {
 		if err := kcfg.Validate(); err != nil {
@@ -194,6 +203,9 @@ func (c *serveCmd) run(ctx context.Context, m *Main) error {
 		}
 		defer db.Close()
 		repo = db.Repository()
+		if quota, err = db.Quota(c.freeQuota); err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
 		keyStore = auth.NewPostgresStore(db.Pool())
 		relay, err := postgres.NewRelay(db.Pool(), pub, postgres.RelayConfig{Batch: relayBatch, Logger: log})
 		if err != nil {
@@ -206,6 +218,10 @@ func (c *serveCmd) run(ctx context.Context, m *Main) error {
 		}
 	} else {
 		repo = memory.NewRepository(pub)
+		var err error
+		if quota, err = memory.NewQuota(c.freeQuota); err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
 	}
 
 	eng, err := dispatch.New(dispatch.Config{RoundEvery: c.roundEvery, Reassign: true}, repo, travel, clock, log)
@@ -306,7 +322,7 @@ func (c *serveCmd) run(ctx context.Context, m *Main) error {
 	if err != nil {
 		return fmt.Errorf("serve: listen on %s: %w", c.httpAddr, err)
 	}
-	api, err := startAPI(ctx, g, apiSetup{grpcAddr: c.grpcAddr, publicURL: c.publicURL, engine: eng, repo: repo, hub: hub,
+	api, err := startAPI(ctx, g, apiSetup{grpcAddr: c.grpcAddr, publicURL: c.publicURL, engine: eng, repo: repo, quota: quota, hub: hub,
 		keys: keyStore, travel: travel, area: area, clock: clock, log: log}, ln.Addr())
 	if err != nil {
 		ln.Close()
