@@ -128,7 +128,7 @@ func (s *Server) ListStores(ctx context.Context, req *pb.ListStoresRequest) (*pb
 	}
 	var cov *geo.Coverage
 	if req.GetIncludeCircles() {
-		if cov, err = s.coverage(ctx); err != nil {
+		if cov, _, err = s.coverage(ctx); err != nil {
 			return nil, err
 		}
 	}

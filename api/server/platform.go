@@ -74,7 +74,7 @@ func (s *Server) QuoteDelivery(ctx context.Context, req *pb.QuoteDeliveryRequest
 	case max == 0:
 		max = 20
 	}
-	cov, err := s.coverage(ctx)
+	cov, stores, err := s.coverage(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -85,8 +85,8 @@ func (s *Server) QuoteDelivery(ctx context.Context, req *pb.QuoteDeliveryRequest
 	}
 	var out []*pb.StoreQuote
 	for _, id := range cov.Stores(drop) {
-		st, err := s.cfg.Repo.GetStore(ctx, id)
-		if err != nil || st.Suspended || (section != "" && st.Section != section) {
+		st := stores[id]
+		if !s.cfg.Engine.StoreOpen(id) || (section != "" && st.Section != section) {
 			continue
 		}
 		promise := dispatch.Promise(s.cfg.Travel, st.PrepMinutes, st.Point, drop)
@@ -161,7 +161,7 @@ func (s *Server) CreateOrder(ctx context.Context, req *pb.CreateOrderRequest) (*
 	if err != nil {
 		return nil, err
 	}
-	if c, err := s.coverage(ctx); err != nil {
+	if c, _, err := s.coverage(ctx); err != nil {
 		return nil, err
 	} else if !slices.Contains(c.Stores(drop), st.ID) {
 		return nil, orders.Invalid("dropoff", "outside the 1-hour circle of store %s", st.ID)

@@ -56,8 +56,9 @@ type Server struct {
 	metrics *Metrics
 	public  string
 
-	covMu sync.Mutex
-	cov   *geo.Coverage
+	covMu  sync.Mutex
+	cov    *geo.Coverage
+	stores map[string]orders.Store // as they were when cov was built
 }
 
 // New checks cfg and returns the server.
@@ -97,22 +98,23 @@ func (s *Server) GRPC(opts ...grpc.ServerOption) *grpc.Server {
 
 func (s *Server) trackingURL(token string) string { return s.public + "/track/" + token }
 
-// coverage returns the index of the stores' 1-hour circles, built on first
-// use (and again after a failure).
-func (s *Server) coverage(ctx context.Context) (*geo.Coverage, error) {
+// coverage returns the index of the stores' 1-hour circles and the stores
+// it was built from, built on first use (and again after a failure).
+func (s *Server) coverage(ctx context.Context) (*geo.Coverage, map[string]orders.Store, error) {
 	s.covMu.Lock()
 	defer s.covMu.Unlock()
 	if s.cov != nil {
-		return s.cov, nil
+		return s.cov, s.stores, nil
 	}
-	stores, err := s.cfg.Repo.ListStores(ctx)
+	list, err := s.cfg.Repo.ListStores(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	cov := geo.NewCoverage()
-	for _, st := range stores {
+	cov, stores := geo.NewCoverage(), make(map[string]orders.Store, len(list))
+	for _, st := range list {
 		cov.Add(geo.CircleOf(st.ID, st.Point, st.PrepMinutes, circleMinutes, s.cfg.Travel, s.cfg.Area))
+		stores[st.ID] = st
 	}
-	s.cov = cov
-	return cov, nil
+	s.cov, s.stores = cov, stores
+	return cov, stores, nil
 }
