@@ -34,6 +34,7 @@ type Repository struct {
 	orders map[string]*entry
 	byKey  map[string]*entry
 	outbox []orders.Event
+	ops    ops // suspensions, their audit and missed acknowledgements (audit.go)
 	// health holds the riders' health cards (health.go).
 	health healthBook
 
