@@ -73,6 +73,16 @@ type Config struct {
 	StaleAfter time.Duration
 	// DefaultCapacity applies to riders registered without a capacity.
 	DefaultCapacity int
+	// AckTimeout, when set, is how long a store has to accept or reject a
+	// ticket: an order it has not answered by then is auto-cancelled (reason
+	// NoResponse) and its rider released (see ack.go). Zero leaves tickets
+	// unanswered for ever, as the MDRP replays and the festival simulation
+	// do; serve and demo set it (--ack-timeout, 10 minutes).
+	AckTimeout time.Duration
+	// AckMisses and AckWindow flag to operators a store that missed
+	// AckMisses tickets within AckWindow (defaults 3 and 24 hours).
+	AckMisses int
+	AckWindow time.Duration
 	// RoundOrders caps the due orders one round matches, oldest first; the
 	// rest wait for the next round. A round then takes about as long, and
 	// writes as many offers, however far the pending orders have piled up
@@ -101,6 +111,13 @@ func (c *Config) Validate() error {
 	setDur(&c.BundleDelay, 3*time.Minute)
 	setDur(&c.ReassignGain, 5*time.Minute)
 	setDur(&c.StaleAfter, 2*time.Minute)
+	setDur(&c.AckWindow, 24*time.Hour)
+	if c.AckMisses == 0 {
+		c.AckMisses = 3
+	}
+	if c.AckTimeout < 0 || c.AckWindow < 0 || c.AckMisses < 0 {
+		return fmt.Errorf("dispatch config: ack_timeout %v, ack_window %v and ack_misses %d must not be negative", c.AckTimeout, c.AckWindow, c.AckMisses)
+	}
 	if c.MaxBundle == 0 {
 		c.MaxBundle = 3
 	}

@@ -80,6 +80,7 @@ type storeState struct {
 	id        string
 	point     geo.Point
 	suspended bool
+	stops     map[string]stop // suspensions in force by SKU, "" the store's (suspend.go)
 }
 
 type orderState struct {
@@ -96,6 +97,7 @@ type orderState struct {
 	declined  map[string]bool
 	queued    bool // in the engine's pending list
 	moved     bool // already taken from a rider for a better one
+	skus      []string
 }
 
 func (o *orderState) pending() bool { return !o.ended && o.trip == nil }
@@ -222,6 +224,8 @@ type Engine struct {
 	rechecks          recheckHeap
 	// writing counts the rounds writing their offers, without the lock.
 	writing sync.WaitGroup
+	// acks holds the tickets waiting for their store's answer (ack.go).
+	acks ackState
 }
 
 // New returns an engine that records every change in repo, prices routes
@@ -431,7 +435,9 @@ func (e *Engine) admit() {
 		}
 		if e.orders[o.id] == nil {
 			e.orders[o.id] = o
-			e.requeue(o)
+			if e.admitted(o) {
+				e.requeue(o)
+			}
 		}
 	}
 	e.pingMu.Lock()
@@ -592,7 +598,7 @@ func (e *Engine) SubmitBatch(ctx context.Context, list []orders.Order) (out []or
 	firsts := make([]orders.Order, 0, len(list)) // each order as created, before its ticket
 	at := make([]int, 0, len(list))              // list index of ps[k]
 	for i, o := range list {
-		if err := e.admissible(o.StoreID); err != nil {
+		if err := e.admits(o); err != nil {
 			errs[i] = err
 			continue
 		}
@@ -654,6 +660,7 @@ func (e *Engine) SubmitBatch(ctx context.Context, list []orders.Order) (out []or
 			ready:   e.min(out[i].ReadyAt),
 			readyAt: math.NaN(),
 			promise: e.min(out[i].PromiseAt),
+			skus:    skusOf(out[i]),
 		})
 	}
 	e.inMu.Lock()
@@ -671,7 +678,7 @@ func (e *Engine) admissible(storeID string) error {
 		return orders.Invalid("store_id", "unknown store %q", storeID)
 	}
 	if st.suspended {
-		return orders.Unavailable("store %s is suspended", storeID)
+		return orders.Conflict("store %s is suspended: it takes no orders", storeID)
 	}
 	return nil
 }
@@ -745,7 +752,11 @@ func (e *Engine) releaseEach(ctx context.Context, os []*orderState, what string,
 // MerchantAccept records that the store took the ticket.
 func (e *Engine) MerchantAccept(ctx context.Context, orderID string) error {
 	now := e.clock.Now()
-	return e.updateGrouped(ctx, orderID, oneEvent(func(o *orders.Order) (orders.Event, error) { return o.MerchantAccept(now) }))
+	if err := e.updateGrouped(ctx, orderID, oneEvent(func(o *orders.Order) (orders.Event, error) { return o.MerchantAccept(now) })); err != nil {
+		return err
+	}
+	e.noteAccepted(orderID)
+	return nil
 }
 
 // MarkReady records that the store has the order ready for pickup.

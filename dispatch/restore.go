@@ -112,6 +112,7 @@ func (e *Engine) Restore(ctx context.Context) error {
 			os.readyAt = e.min(o.ReadyMarkedAt)
 		}
 		e.orders[o.ID] = os
+		e.restored(os, o)
 		switch o.Delivery {
 		case orders.DeliveryOffered:
 			if _, err := e.repo.UpdateOrder(ctx, o.ID, func(x *orders.Order) ([]orders.Event, error) {
@@ -156,5 +157,5 @@ func (e *Engine) Restore(ctx context.Context) error {
 		r.plan = append(r.plan, t)
 		e.replan(r)
 	}
-	return nil
+	return e.restoreStops(ctx)
 }

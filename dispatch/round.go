@@ -43,6 +43,7 @@ func (e *Engine) Round(ctx context.Context) (RoundStats, error) {
 	}
 	e.expireAll(ctx, expired)
 	st.Expired = len(expired)
+	st.Cancelled = append(st.Cancelled, e.autoCancel(ctx, now)...)
 	for _, id := range e.idx.Sweep(nowT) {
 		if r := e.riders[id]; r != nil {
 			r.stale = true
