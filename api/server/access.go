@@ -60,6 +60,7 @@ var access = map[string][]auth.Role{
 	"/zhengxiang.v1.OperatorService/ReassignOrder":   {auth.RoleOperator},
 	"/zhengxiang.v1.OperatorService/SuspendStore":    {auth.RoleOperator},
 	"/zhengxiang.v1.OperatorService/RestoreStore":    {auth.RoleOperator},
+	"/zhengxiang.v1.OperatorService/ListSuspensions": {auth.RoleOperator},
 
 	"/zhengxiang.v1.BureauService/GetFestivalFigures": {auth.RoleBureau},
 }

@@ -356,9 +356,23 @@ func accessCases() []accessCase {
 			call: func(ctx context.Context, c clients, w *world) (any, error) {
 				return c.operator.SuspendStore(ctx, &pb.SuspendStoreRequest{StoreId: storeA.ID, Reason: "counterfeit goods"})
 			}},
-		{method: "OperatorService/RestoreStore", allowed: []string{op},
+		{method: "OperatorService/RestoreStore", allowed: []string{op}, stateOnly: true, // store A is not suspended
 			call: func(ctx context.Context, c clients, w *world) (any, error) {
 				return c.operator.RestoreStore(ctx, &pb.RestoreStoreRequest{StoreId: storeA.ID, Reason: "cleared"})
+			}},
+		{method: "OperatorService/SuspendStore", allowed: []string{op}, // one product
+			call: func(ctx context.Context, c clients, w *world) (any, error) {
+				return c.operator.SuspendStore(ctx, &pb.SuspendStoreRequest{StoreId: storeA.ID, Sku: "rice-5kg", Reason: "counterfeit rice"})
+			}},
+		{method: "OperatorService/ListSuspensions", allowed: []string{op, opE},
+			sees: func(t *testing.T, caller string, w *world, resp any) {
+				r := resp.(*pb.ListSuspensionsResponse)
+				if len(r.GetRecords()) != 0 || len(r.GetInForce()) != 0 {
+					t.Errorf("%s: suspensions %v, want none", caller, r)
+				}
+			},
+			call: func(ctx context.Context, c clients, w *world) (any, error) {
+				return c.operator.ListSuspensions(ctx, &pb.ListSuspensionsRequest{})
 			}},
 		{method: "BureauService/GetFestivalFigures", allowed: []string{bureau},
 			call: func(ctx context.Context, c clients, w *world) (any, error) {

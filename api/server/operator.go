@@ -42,6 +42,9 @@ func (s *Server) GetDispatchView(ctx context.Context, req *pb.GetDispatchViewReq
 		resp.Riders = append(resp.Riders, &pb.RiderPosition{RiderId: r.ID, Position: latLng(r.Point),
 			Load: int32(r.Load), Capacity: int32(r.Capacity)})
 	}
+	if resp.FlaggedStoreIds, err = s.flaggedStores(ctx); err != nil {
+		return nil, err
+	}
 	return resp, nil
 }
 
@@ -64,62 +67,6 @@ func cityOperator(ctx context.Context) error {
 	return nil
 }
 
-// SuspendStore stops a store's sales and cancels its orders not yet picked
-// up; orders on the road finish.
-func (s *Server) SuspendStore(ctx context.Context, req *pb.SuspendStoreRequest) (*pb.SuspendStoreResponse, error) {
-	if err := cityOperator(ctx); err != nil {
-		return nil, err
-	}
-	if req.GetStoreId() == "" {
-		return nil, orders.Invalid("store_id", "required")
-	}
-	why, err := reason(req.GetReason())
-	if err != nil {
-		return nil, err
-	}
-	if _, err := s.cfg.Engine.SetSuspended(ctx, req.GetStoreId(), true); err != nil {
-		return nil, err
-	}
-	open, err := s.cfg.Repo.ListOrders(ctx, orders.OrderFilter{StoreID: req.GetStoreId(), Active: true})
-	if err != nil {
-		return nil, err
-	}
-	resp := &pb.SuspendStoreResponse{StoreId: req.GetStoreId()}
-	who := actor(principalOf(ctx))
-	for _, o := range open {
-		switch o.Delivery {
-		case orders.DeliveryPickedUp, orders.DeliveryArrivedAtDropoff:
-			continue // on the road: it finishes
-		}
-		err := retryBusy(ctx, func() error { return s.cfg.Engine.Cancel(ctx, o.ID, who, "store suspended: "+why) })
-		if orders.IsKind(err, orders.KindConflict) {
-			continue // picked up meanwhile
-		}
-		if err != nil {
-			return nil, err
-		}
-		resp.CancelledOrderIds = append(resp.CancelledOrderIds, o.ID)
-	}
-	return resp, nil
-}
-
-// RestoreStore lets a store sell again.
-func (s *Server) RestoreStore(ctx context.Context, req *pb.RestoreStoreRequest) (*pb.RestoreStoreResponse, error) {
-	if err := cityOperator(ctx); err != nil {
-		return nil, err
-	}
-	if req.GetStoreId() == "" {
-		return nil, orders.Invalid("store_id", "required")
-	}
-	if _, err := reason(req.GetReason()); err != nil {
-		return nil, err
-	}
-	if _, err := s.cfg.Engine.SetSuspended(ctx, req.GetStoreId(), false); err != nil {
-		return nil, err
-	}
-	return &pb.RestoreStoreResponse{StoreId: req.GetStoreId()}, nil
-}
-
 // ListStores lists the stores, with their circles when asked.
 func (s *Server) ListStores(ctx context.Context, req *pb.ListStoresRequest) (*pb.ListStoresResponse, error) {
 	stores, err := s.cfg.Repo.ListStores(ctx)
@@ -132,10 +79,15 @@ func (s *Server) ListStores(ctx context.Context, req *pb.ListStoresRequest) (*pb
 			return nil, err
 		}
 	}
+	standing, skus, err := s.storeStanding(ctx)
+	if err != nil {
+		return nil, err
+	}
 	resp := &pb.ListStoresResponse{}
 	for _, st := range stores {
 		info := &pb.StoreInfo{StoreId: st.ID, Name: st.Name, Section: sectionPB(st.Section), District: st.District,
-			Position: latLng(st.Point), PrepMinutes: st.PrepMinutes, Suspended: st.Suspended}
+			Position: latLng(st.Point), PrepMinutes: st.PrepMinutes, Suspended: st.Suspended,
+			MissedAcks: int32(standing[st.ID].Missed), Flagged: standing[st.ID].Flagged, SuspendedSkus: skus[st.ID]}
 		if cov != nil {
 			if c, ok := cov.Circle(st.ID); ok {
 				info.CircleCells = make([]string, len(c.Cells))

@@ -38,6 +38,9 @@ type Options struct {
 	Stores []orders.Store
 	// Mount, when set, adds handlers beside the API's (the console).
 	Mount func(mux *http.ServeMux)
+	// Configure, when set, changes the engine's configuration before the
+	// engine is made (AckTimeout, say).
+	Configure func(cfg *dispatch.Config)
 	// FreeDeliveryQuota is each platform's daily number of free deliveries
 	// of 郑享百味 (Env.Quota sets others).
 	FreeDeliveryQuota int
@@ -101,7 +104,11 @@ func New(t testing.TB, opt Options) *Env {
 	}
 	log := slog.New(slog.DiscardHandler)
 	travel := geo.DefaultRoadModel()
-	eng, err := dispatch.New(dispatch.Config{RoundEvery: time.Second, Reassign: true}, repo, travel, clock, log)
+	cfg := dispatch.Config{RoundEvery: time.Second, Reassign: true}
+	if opt.Configure != nil {
+		opt.Configure(&cfg)
+	}
+	eng, err := dispatch.New(cfg, repo, travel, clock, log)
 	if err != nil {
 		t.Fatal(err)
 	}

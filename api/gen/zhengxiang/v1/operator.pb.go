@@ -26,6 +26,59 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// SuspensionAction is what an audit entry records.
+type SuspensionAction int32
+
+const (
+	// Not set.
+	SuspensionAction_SUSPENSION_ACTION_UNSPECIFIED SuspensionAction = 0
+	// A store or product was suspended.
+	SuspensionAction_SUSPENSION_ACTION_SUSPEND SuspensionAction = 1
+	// A store or product was restored.
+	SuspensionAction_SUSPENSION_ACTION_RESTORE SuspensionAction = 2
+)
+
+// Enum value maps for SuspensionAction.
+var (
+	SuspensionAction_name = map[int32]string{
+		0: "SUSPENSION_ACTION_UNSPECIFIED",
+		1: "SUSPENSION_ACTION_SUSPEND",
+		2: "SUSPENSION_ACTION_RESTORE",
+	}
+	SuspensionAction_value = map[string]int32{
+		"SUSPENSION_ACTION_UNSPECIFIED": 0,
+		"SUSPENSION_ACTION_SUSPEND":     1,
+		"SUSPENSION_ACTION_RESTORE":     2,
+	}
+)
+
+func (x SuspensionAction) Enum() *SuspensionAction {
+	p := new(SuspensionAction)
+	*p = x
+	return p
+}
+
+func (x SuspensionAction) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SuspensionAction) Descriptor() protoreflect.EnumDescriptor {
+	return file_zhengxiang_v1_operator_proto_enumTypes[0].Descriptor()
+}
+
+func (SuspensionAction) Type() protoreflect.EnumType {
+	return &file_zhengxiang_v1_operator_proto_enumTypes[0]
+}
+
+func (x SuspensionAction) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SuspensionAction.Descriptor instead.
+func (SuspensionAction) EnumDescriptor() ([]byte, []int) {
+	return file_zhengxiang_v1_operator_proto_rawDescGZIP(), []int{0}
+}
+
 // GetDispatchViewRequest limits the view.
 type GetDispatchViewRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -282,9 +335,11 @@ type GetDispatchViewResponse struct {
 	// Active orders in the caller's scope, oldest first.
 	Orders []*Order `protobuf:"bytes,3,rep,name=orders,proto3" json:"orders,omitempty"`
 	// Riders on shift with a known position.
-	Riders        []*RiderPosition `protobuf:"bytes,4,rep,name=riders,proto3" json:"riders,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Riders []*RiderPosition `protobuf:"bytes,4,rep,name=riders,proto3" json:"riders,omitempty"`
+	// The stores flagged for missing tickets (see StoreInfo.flagged).
+	FlaggedStoreIds []string `protobuf:"bytes,5,rep,name=flagged_store_ids,json=flaggedStoreIds,proto3" json:"flagged_store_ids,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *GetDispatchViewResponse) Reset() {
@@ -341,6 +396,13 @@ func (x *GetDispatchViewResponse) GetOrders() []*Order {
 func (x *GetDispatchViewResponse) GetRiders() []*RiderPosition {
 	if x != nil {
 		return x.Riders
+	}
+	return nil
+}
+
+func (x *GetDispatchViewResponse) GetFlaggedStoreIds() []string {
+	if x != nil {
+		return x.FlaggedStoreIds
 	}
 	return nil
 }
@@ -452,7 +514,9 @@ type SuspendStoreRequest struct {
 	// The store; required.
 	StoreId string `protobuf:"bytes,1,opt,name=store_id,json=storeId,proto3" json:"store_id,omitempty"`
 	// Why; required, recorded and shown on cancelled orders.
-	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	// The product (SKU) to suspend; empty: the whole store.
+	Sku           string `protobuf:"bytes,3,opt,name=sku,proto3" json:"sku,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -501,6 +565,13 @@ func (x *SuspendStoreRequest) GetReason() string {
 	return ""
 }
 
+func (x *SuspendStoreRequest) GetSku() string {
+	if x != nil {
+		return x.Sku
+	}
+	return ""
+}
+
 // SuspendStoreResponse says what the suspension did.
 type SuspendStoreResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -508,8 +579,12 @@ type SuspendStoreResponse struct {
 	StoreId string `protobuf:"bytes,1,opt,name=store_id,json=storeId,proto3" json:"store_id,omitempty"`
 	// Orders cancelled because not yet picked up.
 	CancelledOrderIds []string `protobuf:"bytes,2,rep,name=cancelled_order_ids,json=cancelledOrderIds,proto3" json:"cancelled_order_ids,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// The product suspended; empty: the whole store.
+	Sku string `protobuf:"bytes,3,opt,name=sku,proto3" json:"sku,omitempty"`
+	// The audit entry of the suspension.
+	Record        *SuspensionRecord `protobuf:"bytes,4,opt,name=record,proto3" json:"record,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SuspendStoreResponse) Reset() {
@@ -556,13 +631,29 @@ func (x *SuspendStoreResponse) GetCancelledOrderIds() []string {
 	return nil
 }
 
+func (x *SuspendStoreResponse) GetSku() string {
+	if x != nil {
+		return x.Sku
+	}
+	return ""
+}
+
+func (x *SuspendStoreResponse) GetRecord() *SuspensionRecord {
+	if x != nil {
+		return x.Record
+	}
+	return nil
+}
+
 // RestoreStoreRequest names the store.
 type RestoreStoreRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The store; required.
 	StoreId string `protobuf:"bytes,1,opt,name=store_id,json=storeId,proto3" json:"store_id,omitempty"`
 	// Why; required, recorded.
-	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	// The product (SKU) to restore; empty: the whole store.
+	Sku           string `protobuf:"bytes,3,opt,name=sku,proto3" json:"sku,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -611,11 +702,22 @@ func (x *RestoreStoreRequest) GetReason() string {
 	return ""
 }
 
+func (x *RestoreStoreRequest) GetSku() string {
+	if x != nil {
+		return x.Sku
+	}
+	return ""
+}
+
 // RestoreStoreResponse confirms the restore.
 type RestoreStoreResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The store.
-	StoreId       string `protobuf:"bytes,1,opt,name=store_id,json=storeId,proto3" json:"store_id,omitempty"`
+	StoreId string `protobuf:"bytes,1,opt,name=store_id,json=storeId,proto3" json:"store_id,omitempty"`
+	// The product restored; empty: the whole store.
+	Sku string `protobuf:"bytes,2,opt,name=sku,proto3" json:"sku,omitempty"`
+	// The audit entry of the restore.
+	Record        *SuspensionRecord `protobuf:"bytes,3,opt,name=record,proto3" json:"record,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -657,6 +759,321 @@ func (x *RestoreStoreResponse) GetStoreId() string {
 	return ""
 }
 
+func (x *RestoreStoreResponse) GetSku() string {
+	if x != nil {
+		return x.Sku
+	}
+	return ""
+}
+
+func (x *RestoreStoreResponse) GetRecord() *SuspensionRecord {
+	if x != nil {
+		return x.Record
+	}
+	return nil
+}
+
+// SuspensionRecord is one suspension or restore in the audit.
+type SuspensionRecord struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The entry's number, growing with time.
+	Id int64 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Suspended or restored.
+	Action SuspensionAction `protobuf:"varint,2,opt,name=action,proto3,enum=zhengxiang.v1.SuspensionAction" json:"action,omitempty"`
+	// The store.
+	StoreId string `protobuf:"bytes,3,opt,name=store_id,json=storeId,proto3" json:"store_id,omitempty"`
+	// The product; empty: the whole store.
+	Sku string `protobuf:"bytes,4,opt,name=sku,proto3" json:"sku,omitempty"`
+	// Who: the operator's key ("operator:KEY-ID").
+	Actor string `protobuf:"bytes,5,opt,name=actor,proto3" json:"actor,omitempty"`
+	// Why.
+	Reason string `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`
+	// When, on the dispatcher's clock.
+	At *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=at,proto3" json:"at,omitempty"`
+	// The orders the suspension cancelled (a platform's operator sees its platform's only).
+	CancelledOrderIds []string `protobuf:"bytes,8,rep,name=cancelled_order_ids,json=cancelledOrderIds,proto3" json:"cancelled_order_ids,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *SuspensionRecord) Reset() {
+	*x = SuspensionRecord{}
+	mi := &file_zhengxiang_v1_operator_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SuspensionRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SuspensionRecord) ProtoMessage() {}
+
+func (x *SuspensionRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_zhengxiang_v1_operator_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SuspensionRecord.ProtoReflect.Descriptor instead.
+func (*SuspensionRecord) Descriptor() ([]byte, []int) {
+	return file_zhengxiang_v1_operator_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *SuspensionRecord) GetId() int64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *SuspensionRecord) GetAction() SuspensionAction {
+	if x != nil {
+		return x.Action
+	}
+	return SuspensionAction_SUSPENSION_ACTION_UNSPECIFIED
+}
+
+func (x *SuspensionRecord) GetStoreId() string {
+	if x != nil {
+		return x.StoreId
+	}
+	return ""
+}
+
+func (x *SuspensionRecord) GetSku() string {
+	if x != nil {
+		return x.Sku
+	}
+	return ""
+}
+
+func (x *SuspensionRecord) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
+func (x *SuspensionRecord) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *SuspensionRecord) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+func (x *SuspensionRecord) GetCancelledOrderIds() []string {
+	if x != nil {
+		return x.CancelledOrderIds
+	}
+	return nil
+}
+
+// Suspension is a stop of sales in force.
+type Suspension struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The store.
+	StoreId string `protobuf:"bytes,1,opt,name=store_id,json=storeId,proto3" json:"store_id,omitempty"`
+	// The product; empty: the whole store.
+	Sku string `protobuf:"bytes,2,opt,name=sku,proto3" json:"sku,omitempty"`
+	// Who suspended it.
+	Actor string `protobuf:"bytes,3,opt,name=actor,proto3" json:"actor,omitempty"`
+	// Why.
+	Reason string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Since when.
+	Since         *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=since,proto3" json:"since,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Suspension) Reset() {
+	*x = Suspension{}
+	mi := &file_zhengxiang_v1_operator_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Suspension) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Suspension) ProtoMessage() {}
+
+func (x *Suspension) ProtoReflect() protoreflect.Message {
+	mi := &file_zhengxiang_v1_operator_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Suspension.ProtoReflect.Descriptor instead.
+func (*Suspension) Descriptor() ([]byte, []int) {
+	return file_zhengxiang_v1_operator_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *Suspension) GetStoreId() string {
+	if x != nil {
+		return x.StoreId
+	}
+	return ""
+}
+
+func (x *Suspension) GetSku() string {
+	if x != nil {
+		return x.Sku
+	}
+	return ""
+}
+
+func (x *Suspension) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
+func (x *Suspension) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *Suspension) GetSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Since
+	}
+	return nil
+}
+
+// ListSuspensionsRequest filters the audit.
+type ListSuspensionsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only this store's suspensions; empty: every store's.
+	StoreId string `protobuf:"bytes,1,opt,name=store_id,json=storeId,proto3" json:"store_id,omitempty"`
+	// At most this many audit entries; 0 means 100, at most 1000.
+	Limit         int32 `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSuspensionsRequest) Reset() {
+	*x = ListSuspensionsRequest{}
+	mi := &file_zhengxiang_v1_operator_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSuspensionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSuspensionsRequest) ProtoMessage() {}
+
+func (x *ListSuspensionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_zhengxiang_v1_operator_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSuspensionsRequest.ProtoReflect.Descriptor instead.
+func (*ListSuspensionsRequest) Descriptor() ([]byte, []int) {
+	return file_zhengxiang_v1_operator_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ListSuspensionsRequest) GetStoreId() string {
+	if x != nil {
+		return x.StoreId
+	}
+	return ""
+}
+
+func (x *ListSuspensionsRequest) GetLimit() int32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+// ListSuspensionsResponse holds the suspensions.
+type ListSuspensionsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The suspensions in force, by store and product.
+	InForce []*Suspension `protobuf:"bytes,1,rep,name=in_force,json=inForce,proto3" json:"in_force,omitempty"`
+	// The audit entries, newest first.
+	Records       []*SuspensionRecord `protobuf:"bytes,2,rep,name=records,proto3" json:"records,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSuspensionsResponse) Reset() {
+	*x = ListSuspensionsResponse{}
+	mi := &file_zhengxiang_v1_operator_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSuspensionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSuspensionsResponse) ProtoMessage() {}
+
+func (x *ListSuspensionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_zhengxiang_v1_operator_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSuspensionsResponse.ProtoReflect.Descriptor instead.
+func (*ListSuspensionsResponse) Descriptor() ([]byte, []int) {
+	return file_zhengxiang_v1_operator_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ListSuspensionsResponse) GetInForce() []*Suspension {
+	if x != nil {
+		return x.InForce
+	}
+	return nil
+}
+
+func (x *ListSuspensionsResponse) GetRecords() []*SuspensionRecord {
+	if x != nil {
+		return x.Records
+	}
+	return nil
+}
+
 // ListStoresRequest says how much to tell of each store.
 type ListStoresRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -668,7 +1085,7 @@ type ListStoresRequest struct {
 
 func (x *ListStoresRequest) Reset() {
 	*x = ListStoresRequest{}
-	mi := &file_zhengxiang_v1_operator_proto_msgTypes[10]
+	mi := &file_zhengxiang_v1_operator_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -680,7 +1097,7 @@ func (x *ListStoresRequest) String() string {
 func (*ListStoresRequest) ProtoMessage() {}
 
 func (x *ListStoresRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_zhengxiang_v1_operator_proto_msgTypes[10]
+	mi := &file_zhengxiang_v1_operator_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -693,7 +1110,7 @@ func (x *ListStoresRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStoresRequest.ProtoReflect.Descriptor instead.
 func (*ListStoresRequest) Descriptor() ([]byte, []int) {
-	return file_zhengxiang_v1_operator_proto_rawDescGZIP(), []int{10}
+	return file_zhengxiang_v1_operator_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListStoresRequest) GetIncludeCircles() bool {
@@ -721,14 +1138,21 @@ type StoreInfo struct {
 	// True while an operator has stopped its sales.
 	Suspended bool `protobuf:"varint,7,opt,name=suspended,proto3" json:"suspended,omitempty"`
 	// The H3 cells (resolution 8, hexadecimal) of its 1-hour circle, when asked.
-	CircleCells   []string `protobuf:"bytes,8,rep,name=circle_cells,json=circleCells,proto3" json:"circle_cells,omitempty"`
+	CircleCells []string `protobuf:"bytes,8,rep,name=circle_cells,json=circleCells,proto3" json:"circle_cells,omitempty"`
+	// Tickets it did not acknowledge in time (auto-cancelled) within the flagging window, 24
+	// hours by default; operators only.
+	MissedAcks int32 `protobuf:"varint,9,opt,name=missed_acks,json=missedAcks,proto3" json:"missed_acks,omitempty"`
+	// True when missed_acks reached the flagging threshold (3 by default); operators only.
+	Flagged bool `protobuf:"varint,10,opt,name=flagged,proto3" json:"flagged,omitempty"`
+	// Its products that are suspended.
+	SuspendedSkus []string `protobuf:"bytes,11,rep,name=suspended_skus,json=suspendedSkus,proto3" json:"suspended_skus,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *StoreInfo) Reset() {
 	*x = StoreInfo{}
-	mi := &file_zhengxiang_v1_operator_proto_msgTypes[11]
+	mi := &file_zhengxiang_v1_operator_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -740,7 +1164,7 @@ func (x *StoreInfo) String() string {
 func (*StoreInfo) ProtoMessage() {}
 
 func (x *StoreInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_zhengxiang_v1_operator_proto_msgTypes[11]
+	mi := &file_zhengxiang_v1_operator_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -753,7 +1177,7 @@ func (x *StoreInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StoreInfo.ProtoReflect.Descriptor instead.
 func (*StoreInfo) Descriptor() ([]byte, []int) {
-	return file_zhengxiang_v1_operator_proto_rawDescGZIP(), []int{11}
+	return file_zhengxiang_v1_operator_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *StoreInfo) GetStoreId() string {
@@ -812,6 +1236,27 @@ func (x *StoreInfo) GetCircleCells() []string {
 	return nil
 }
 
+func (x *StoreInfo) GetMissedAcks() int32 {
+	if x != nil {
+		return x.MissedAcks
+	}
+	return 0
+}
+
+func (x *StoreInfo) GetFlagged() bool {
+	if x != nil {
+		return x.Flagged
+	}
+	return false
+}
+
+func (x *StoreInfo) GetSuspendedSkus() []string {
+	if x != nil {
+		return x.SuspendedSkus
+	}
+	return nil
+}
+
 // ListStoresResponse holds the stores.
 type ListStoresResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -823,7 +1268,7 @@ type ListStoresResponse struct {
 
 func (x *ListStoresResponse) Reset() {
 	*x = ListStoresResponse{}
-	mi := &file_zhengxiang_v1_operator_proto_msgTypes[12]
+	mi := &file_zhengxiang_v1_operator_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -835,7 +1280,7 @@ func (x *ListStoresResponse) String() string {
 func (*ListStoresResponse) ProtoMessage() {}
 
 func (x *ListStoresResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_zhengxiang_v1_operator_proto_msgTypes[12]
+	mi := &file_zhengxiang_v1_operator_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -848,7 +1293,7 @@ func (x *ListStoresResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStoresResponse.ProtoReflect.Descriptor instead.
 func (*ListStoresResponse) Descriptor() ([]byte, []int) {
-	return file_zhengxiang_v1_operator_proto_rawDescGZIP(), []int{12}
+	return file_zhengxiang_v1_operator_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListStoresResponse) GetStores() []*StoreInfo {
@@ -883,30 +1328,59 @@ const file_zhengxiang_v1_operator_proto_rawDesc = "" +
 	"\apending\x18\b \x01(\x03R\apending\x12\x16\n" +
 	"\x06riders\x18\t \x01(\x03R\x06riders\x12!\n" +
 	"\factive_trips\x18\n" +
-	" \x01(\x03R\vactiveTrips\"\xe3\x01\n" +
+	" \x01(\x03R\vactiveTrips\"\x8f\x02\n" +
 	"\x17GetDispatchViewResponse\x12*\n" +
 	"\x02at\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x128\n" +
 	"\afigures\x18\x02 \x01(\v2\x1e.zhengxiang.v1.DispatchFiguresR\afigures\x12,\n" +
 	"\x06orders\x18\x03 \x03(\v2\x14.zhengxiang.v1.OrderR\x06orders\x124\n" +
-	"\x06riders\x18\x04 \x03(\v2\x1c.zhengxiang.v1.RiderPositionR\x06riders\"I\n" +
+	"\x06riders\x18\x04 \x03(\v2\x1c.zhengxiang.v1.RiderPositionR\x06riders\x12*\n" +
+	"\x11flagged_store_ids\x18\x05 \x03(\tR\x0fflaggedStoreIds\"I\n" +
 	"\x14ReassignOrderRequest\x12\x19\n" +
 	"\border_id\x18\x01 \x01(\tR\aorderId\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\"C\n" +
 	"\x15ReassignOrderResponse\x12*\n" +
-	"\x05order\x18\x01 \x01(\v2\x14.zhengxiang.v1.OrderR\x05order\"H\n" +
+	"\x05order\x18\x01 \x01(\v2\x14.zhengxiang.v1.OrderR\x05order\"Z\n" +
 	"\x13SuspendStoreRequest\x12\x19\n" +
 	"\bstore_id\x18\x01 \x01(\tR\astoreId\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason\"a\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x10\n" +
+	"\x03sku\x18\x03 \x01(\tR\x03sku\"\xac\x01\n" +
 	"\x14SuspendStoreResponse\x12\x19\n" +
 	"\bstore_id\x18\x01 \x01(\tR\astoreId\x12.\n" +
-	"\x13cancelled_order_ids\x18\x02 \x03(\tR\x11cancelledOrderIds\"H\n" +
+	"\x13cancelled_order_ids\x18\x02 \x03(\tR\x11cancelledOrderIds\x12\x10\n" +
+	"\x03sku\x18\x03 \x01(\tR\x03sku\x127\n" +
+	"\x06record\x18\x04 \x01(\v2\x1f.zhengxiang.v1.SuspensionRecordR\x06record\"Z\n" +
 	"\x13RestoreStoreRequest\x12\x19\n" +
 	"\bstore_id\x18\x01 \x01(\tR\astoreId\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason\"1\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x10\n" +
+	"\x03sku\x18\x03 \x01(\tR\x03sku\"|\n" +
 	"\x14RestoreStoreResponse\x12\x19\n" +
-	"\bstore_id\x18\x01 \x01(\tR\astoreId\"<\n" +
+	"\bstore_id\x18\x01 \x01(\tR\astoreId\x12\x10\n" +
+	"\x03sku\x18\x02 \x01(\tR\x03sku\x127\n" +
+	"\x06record\x18\x03 \x01(\v2\x1f.zhengxiang.v1.SuspensionRecordR\x06record\"\x92\x02\n" +
+	"\x10SuspensionRecord\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x03R\x02id\x127\n" +
+	"\x06action\x18\x02 \x01(\x0e2\x1f.zhengxiang.v1.SuspensionActionR\x06action\x12\x19\n" +
+	"\bstore_id\x18\x03 \x01(\tR\astoreId\x12\x10\n" +
+	"\x03sku\x18\x04 \x01(\tR\x03sku\x12\x14\n" +
+	"\x05actor\x18\x05 \x01(\tR\x05actor\x12\x16\n" +
+	"\x06reason\x18\x06 \x01(\tR\x06reason\x12*\n" +
+	"\x02at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12.\n" +
+	"\x13cancelled_order_ids\x18\b \x03(\tR\x11cancelledOrderIds\"\x99\x01\n" +
+	"\n" +
+	"Suspension\x12\x19\n" +
+	"\bstore_id\x18\x01 \x01(\tR\astoreId\x12\x10\n" +
+	"\x03sku\x18\x02 \x01(\tR\x03sku\x12\x14\n" +
+	"\x05actor\x18\x03 \x01(\tR\x05actor\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\x120\n" +
+	"\x05since\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\"I\n" +
+	"\x16ListSuspensionsRequest\x12\x19\n" +
+	"\bstore_id\x18\x01 \x01(\tR\astoreId\x12\x14\n" +
+	"\x05limit\x18\x02 \x01(\x05R\x05limit\"\x8a\x01\n" +
+	"\x17ListSuspensionsResponse\x124\n" +
+	"\bin_force\x18\x01 \x03(\v2\x19.zhengxiang.v1.SuspensionR\ainForce\x129\n" +
+	"\arecords\x18\x02 \x03(\v2\x1f.zhengxiang.v1.SuspensionRecordR\arecords\"<\n" +
 	"\x11ListStoresRequest\x12'\n" +
-	"\x0finclude_circles\x18\x01 \x01(\bR\x0eincludeCircles\"\x9f\x02\n" +
+	"\x0finclude_circles\x18\x01 \x01(\bR\x0eincludeCircles\"\x81\x03\n" +
 	"\tStoreInfo\x12\x19\n" +
 	"\bstore_id\x18\x01 \x01(\tR\astoreId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x120\n" +
@@ -915,16 +1389,26 @@ const file_zhengxiang_v1_operator_proto_rawDesc = "" +
 	"\bposition\x18\x05 \x01(\v2\x15.zhengxiang.v1.LatLngR\bposition\x12!\n" +
 	"\fprep_minutes\x18\x06 \x01(\x01R\vprepMinutes\x12\x1c\n" +
 	"\tsuspended\x18\a \x01(\bR\tsuspended\x12!\n" +
-	"\fcircle_cells\x18\b \x03(\tR\vcircleCells\"F\n" +
+	"\fcircle_cells\x18\b \x03(\tR\vcircleCells\x12\x1f\n" +
+	"\vmissed_acks\x18\t \x01(\x05R\n" +
+	"missedAcks\x12\x18\n" +
+	"\aflagged\x18\n" +
+	" \x01(\bR\aflagged\x12%\n" +
+	"\x0esuspended_skus\x18\v \x03(\tR\rsuspendedSkus\"F\n" +
 	"\x12ListStoresResponse\x120\n" +
-	"\x06stores\x18\x01 \x03(\v2\x18.zhengxiang.v1.StoreInfoR\x06stores2\xd4\x03\n" +
+	"\x06stores\x18\x01 \x03(\v2\x18.zhengxiang.v1.StoreInfoR\x06stores*s\n" +
+	"\x10SuspensionAction\x12!\n" +
+	"\x1dSUSPENSION_ACTION_UNSPECIFIED\x10\x00\x12\x1d\n" +
+	"\x19SUSPENSION_ACTION_SUSPEND\x10\x01\x12\x1d\n" +
+	"\x19SUSPENSION_ACTION_RESTORE\x10\x022\xb6\x04\n" +
 	"\x0fOperatorService\x12`\n" +
 	"\x0fGetDispatchView\x12%.zhengxiang.v1.GetDispatchViewRequest\x1a&.zhengxiang.v1.GetDispatchViewResponse\x12Q\n" +
 	"\n" +
 	"ListStores\x12 .zhengxiang.v1.ListStoresRequest\x1a!.zhengxiang.v1.ListStoresResponse\x12Z\n" +
 	"\rReassignOrder\x12#.zhengxiang.v1.ReassignOrderRequest\x1a$.zhengxiang.v1.ReassignOrderResponse\x12W\n" +
 	"\fSuspendStore\x12\".zhengxiang.v1.SuspendStoreRequest\x1a#.zhengxiang.v1.SuspendStoreResponse\x12W\n" +
-	"\fRestoreStore\x12\".zhengxiang.v1.RestoreStoreRequest\x1a#.zhengxiang.v1.RestoreStoreResponseB/Z-zhengxiang/api/gen/zhengxiang/v1;zhengxiangv1b\x06proto3"
+	"\fRestoreStore\x12\".zhengxiang.v1.RestoreStoreRequest\x1a#.zhengxiang.v1.RestoreStoreResponse\x12`\n" +
+	"\x0fListSuspensions\x12%.zhengxiang.v1.ListSuspensionsRequest\x1a&.zhengxiang.v1.ListSuspensionsResponseB/Z-zhengxiang/api/gen/zhengxiang/v1;zhengxiangv1b\x06proto3"
 
 var (
 	file_zhengxiang_v1_operator_proto_rawDescOnce sync.Once
@@ -938,51 +1422,66 @@ func file_zhengxiang_v1_operator_proto_rawDescGZIP() []byte {
 	return file_zhengxiang_v1_operator_proto_rawDescData
 }
 
-var file_zhengxiang_v1_operator_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_zhengxiang_v1_operator_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_zhengxiang_v1_operator_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_zhengxiang_v1_operator_proto_goTypes = []any{
-	(*GetDispatchViewRequest)(nil),  // 0: zhengxiang.v1.GetDispatchViewRequest
-	(*RiderPosition)(nil),           // 1: zhengxiang.v1.RiderPosition
-	(*DispatchFigures)(nil),         // 2: zhengxiang.v1.DispatchFigures
-	(*GetDispatchViewResponse)(nil), // 3: zhengxiang.v1.GetDispatchViewResponse
-	(*ReassignOrderRequest)(nil),    // 4: zhengxiang.v1.ReassignOrderRequest
-	(*ReassignOrderResponse)(nil),   // 5: zhengxiang.v1.ReassignOrderResponse
-	(*SuspendStoreRequest)(nil),     // 6: zhengxiang.v1.SuspendStoreRequest
-	(*SuspendStoreResponse)(nil),    // 7: zhengxiang.v1.SuspendStoreResponse
-	(*RestoreStoreRequest)(nil),     // 8: zhengxiang.v1.RestoreStoreRequest
-	(*RestoreStoreResponse)(nil),    // 9: zhengxiang.v1.RestoreStoreResponse
-	(*ListStoresRequest)(nil),       // 10: zhengxiang.v1.ListStoresRequest
-	(*StoreInfo)(nil),               // 11: zhengxiang.v1.StoreInfo
-	(*ListStoresResponse)(nil),      // 12: zhengxiang.v1.ListStoresResponse
-	(*LatLng)(nil),                  // 13: zhengxiang.v1.LatLng
-	(*timestamppb.Timestamp)(nil),   // 14: google.protobuf.Timestamp
-	(*Order)(nil),                   // 15: zhengxiang.v1.Order
-	(Section)(0),                    // 16: zhengxiang.v1.Section
+	(SuspensionAction)(0),           // 0: zhengxiang.v1.SuspensionAction
+	(*GetDispatchViewRequest)(nil),  // 1: zhengxiang.v1.GetDispatchViewRequest
+	(*RiderPosition)(nil),           // 2: zhengxiang.v1.RiderPosition
+	(*DispatchFigures)(nil),         // 3: zhengxiang.v1.DispatchFigures
+	(*GetDispatchViewResponse)(nil), // 4: zhengxiang.v1.GetDispatchViewResponse
+	(*ReassignOrderRequest)(nil),    // 5: zhengxiang.v1.ReassignOrderRequest
+	(*ReassignOrderResponse)(nil),   // 6: zhengxiang.v1.ReassignOrderResponse
+	(*SuspendStoreRequest)(nil),     // 7: zhengxiang.v1.SuspendStoreRequest
+	(*SuspendStoreResponse)(nil),    // 8: zhengxiang.v1.SuspendStoreResponse
+	(*RestoreStoreRequest)(nil),     // 9: zhengxiang.v1.RestoreStoreRequest
+	(*RestoreStoreResponse)(nil),    // 10: zhengxiang.v1.RestoreStoreResponse
+	(*SuspensionRecord)(nil),        // 11: zhengxiang.v1.SuspensionRecord
+	(*Suspension)(nil),              // 12: zhengxiang.v1.Suspension
+	(*ListSuspensionsRequest)(nil),  // 13: zhengxiang.v1.ListSuspensionsRequest
+	(*ListSuspensionsResponse)(nil), // 14: zhengxiang.v1.ListSuspensionsResponse
+	(*ListStoresRequest)(nil),       // 15: zhengxiang.v1.ListStoresRequest
+	(*StoreInfo)(nil),               // 16: zhengxiang.v1.StoreInfo
+	(*ListStoresResponse)(nil),      // 17: zhengxiang.v1.ListStoresResponse
+	(*LatLng)(nil),                  // 18: zhengxiang.v1.LatLng
+	(*timestamppb.Timestamp)(nil),   // 19: google.protobuf.Timestamp
+	(*Order)(nil),                   // 20: zhengxiang.v1.Order
+	(Section)(0),                    // 21: zhengxiang.v1.Section
 }
 var file_zhengxiang_v1_operator_proto_depIdxs = []int32{
-	13, // 0: zhengxiang.v1.RiderPosition.position:type_name -> zhengxiang.v1.LatLng
-	14, // 1: zhengxiang.v1.GetDispatchViewResponse.at:type_name -> google.protobuf.Timestamp
-	2,  // 2: zhengxiang.v1.GetDispatchViewResponse.figures:type_name -> zhengxiang.v1.DispatchFigures
-	15, // 3: zhengxiang.v1.GetDispatchViewResponse.orders:type_name -> zhengxiang.v1.Order
-	1,  // 4: zhengxiang.v1.GetDispatchViewResponse.riders:type_name -> zhengxiang.v1.RiderPosition
-	15, // 5: zhengxiang.v1.ReassignOrderResponse.order:type_name -> zhengxiang.v1.Order
-	16, // 6: zhengxiang.v1.StoreInfo.section:type_name -> zhengxiang.v1.Section
-	13, // 7: zhengxiang.v1.StoreInfo.position:type_name -> zhengxiang.v1.LatLng
-	11, // 8: zhengxiang.v1.ListStoresResponse.stores:type_name -> zhengxiang.v1.StoreInfo
-	0,  // 9: zhengxiang.v1.OperatorService.GetDispatchView:input_type -> zhengxiang.v1.GetDispatchViewRequest
-	10, // 10: zhengxiang.v1.OperatorService.ListStores:input_type -> zhengxiang.v1.ListStoresRequest
-	4,  // 11: zhengxiang.v1.OperatorService.ReassignOrder:input_type -> zhengxiang.v1.ReassignOrderRequest
-	6,  // 12: zhengxiang.v1.OperatorService.SuspendStore:input_type -> zhengxiang.v1.SuspendStoreRequest
-	8,  // 13: zhengxiang.v1.OperatorService.RestoreStore:input_type -> zhengxiang.v1.RestoreStoreRequest
-	3,  // 14: zhengxiang.v1.OperatorService.GetDispatchView:output_type -> zhengxiang.v1.GetDispatchViewResponse
-	12, // 15: zhengxiang.v1.OperatorService.ListStores:output_type -> zhengxiang.v1.ListStoresResponse
-	5,  // 16: zhengxiang.v1.OperatorService.ReassignOrder:output_type -> zhengxiang.v1.ReassignOrderResponse
-	7,  // 17: zhengxiang.v1.OperatorService.SuspendStore:output_type -> zhengxiang.v1.SuspendStoreResponse
-	9,  // 18: zhengxiang.v1.OperatorService.RestoreStore:output_type -> zhengxiang.v1.RestoreStoreResponse
-	14, // [14:19] is the sub-list for method output_type
-	9,  // [9:14] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	18, // 0: zhengxiang.v1.RiderPosition.position:type_name -> zhengxiang.v1.LatLng
+	19, // 1: zhengxiang.v1.GetDispatchViewResponse.at:type_name -> google.protobuf.Timestamp
+	3,  // 2: zhengxiang.v1.GetDispatchViewResponse.figures:type_name -> zhengxiang.v1.DispatchFigures
+	20, // 3: zhengxiang.v1.GetDispatchViewResponse.orders:type_name -> zhengxiang.v1.Order
+	2,  // 4: zhengxiang.v1.GetDispatchViewResponse.riders:type_name -> zhengxiang.v1.RiderPosition
+	20, // 5: zhengxiang.v1.ReassignOrderResponse.order:type_name -> zhengxiang.v1.Order
+	11, // 6: zhengxiang.v1.SuspendStoreResponse.record:type_name -> zhengxiang.v1.SuspensionRecord
+	11, // 7: zhengxiang.v1.RestoreStoreResponse.record:type_name -> zhengxiang.v1.SuspensionRecord
+	0,  // 8: zhengxiang.v1.SuspensionRecord.action:type_name -> zhengxiang.v1.SuspensionAction
+	19, // 9: zhengxiang.v1.SuspensionRecord.at:type_name -> google.protobuf.Timestamp
+	19, // 10: zhengxiang.v1.Suspension.since:type_name -> google.protobuf.Timestamp
+	12, // 11: zhengxiang.v1.ListSuspensionsResponse.in_force:type_name -> zhengxiang.v1.Suspension
+	11, // 12: zhengxiang.v1.ListSuspensionsResponse.records:type_name -> zhengxiang.v1.SuspensionRecord
+	21, // 13: zhengxiang.v1.StoreInfo.section:type_name -> zhengxiang.v1.Section
+	18, // 14: zhengxiang.v1.StoreInfo.position:type_name -> zhengxiang.v1.LatLng
+	16, // 15: zhengxiang.v1.ListStoresResponse.stores:type_name -> zhengxiang.v1.StoreInfo
+	1,  // 16: zhengxiang.v1.OperatorService.GetDispatchView:input_type -> zhengxiang.v1.GetDispatchViewRequest
+	15, // 17: zhengxiang.v1.OperatorService.ListStores:input_type -> zhengxiang.v1.ListStoresRequest
+	5,  // 18: zhengxiang.v1.OperatorService.ReassignOrder:input_type -> zhengxiang.v1.ReassignOrderRequest
+	7,  // 19: zhengxiang.v1.OperatorService.SuspendStore:input_type -> zhengxiang.v1.SuspendStoreRequest
+	9,  // 20: zhengxiang.v1.OperatorService.RestoreStore:input_type -> zhengxiang.v1.RestoreStoreRequest
+	13, // 21: zhengxiang.v1.OperatorService.ListSuspensions:input_type -> zhengxiang.v1.ListSuspensionsRequest
+	4,  // 22: zhengxiang.v1.OperatorService.GetDispatchView:output_type -> zhengxiang.v1.GetDispatchViewResponse
+	17, // 23: zhengxiang.v1.OperatorService.ListStores:output_type -> zhengxiang.v1.ListStoresResponse
+	6,  // 24: zhengxiang.v1.OperatorService.ReassignOrder:output_type -> zhengxiang.v1.ReassignOrderResponse
+	8,  // 25: zhengxiang.v1.OperatorService.SuspendStore:output_type -> zhengxiang.v1.SuspendStoreResponse
+	10, // 26: zhengxiang.v1.OperatorService.RestoreStore:output_type -> zhengxiang.v1.RestoreStoreResponse
+	14, // 27: zhengxiang.v1.OperatorService.ListSuspensions:output_type -> zhengxiang.v1.ListSuspensionsResponse
+	22, // [22:28] is the sub-list for method output_type
+	16, // [16:22] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_zhengxiang_v1_operator_proto_init() }
@@ -997,13 +1496,14 @@ func file_zhengxiang_v1_operator_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_zhengxiang_v1_operator_proto_rawDesc), len(file_zhengxiang_v1_operator_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   13,
+			NumEnums:      1,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_zhengxiang_v1_operator_proto_goTypes,
 		DependencyIndexes: file_zhengxiang_v1_operator_proto_depIdxs,
+		EnumInfos:         file_zhengxiang_v1_operator_proto_enumTypes,
 		MessageInfos:      file_zhengxiang_v1_operator_proto_msgTypes,
 	}.Build()
 	File_zhengxiang_v1_operator_proto = out.File

@@ -28,6 +28,7 @@ const (
 	OperatorService_ReassignOrder_FullMethodName   = "/zhengxiang.v1.OperatorService/ReassignOrder"
 	OperatorService_SuspendStore_FullMethodName    = "/zhengxiang.v1.OperatorService/SuspendStore"
 	OperatorService_RestoreStore_FullMethodName    = "/zhengxiang.v1.OperatorService/RestoreStore"
+	OperatorService_ListSuspensions_FullMethodName = "/zhengxiang.v1.OperatorService/ListSuspensions"
 )
 
 // OperatorServiceClient is the client API for OperatorService service.
@@ -43,10 +44,16 @@ type OperatorServiceClient interface {
 	// ReassignOrder takes a delivery back from its rider before pickup. POST
 	// /v1/orders/{order_id}:reassign.
 	ReassignOrder(ctx context.Context, in *ReassignOrderRequest, opts ...grpc.CallOption) (*ReassignOrderResponse, error)
-	// SuspendStore stops a store's sales at once. POST /v1/stores/{store_id}:suspend.
+	// SuspendStore stops a store's sales at once, or one product's when sku is set: new orders
+	// for it are refused and its orders not yet picked up are cancelled. City operators only.
+	// POST /v1/stores/{store_id}:suspend.
 	SuspendStore(ctx context.Context, in *SuspendStoreRequest, opts ...grpc.CallOption) (*SuspendStoreResponse, error)
-	// RestoreStore lets a suspended store sell again. POST /v1/stores/{store_id}:restore.
+	// RestoreStore lets a suspended store, or product, sell again. City operators only. POST
+	// /v1/stores/{store_id}:restore.
 	RestoreStore(ctx context.Context, in *RestoreStoreRequest, opts ...grpc.CallOption) (*RestoreStoreResponse, error)
+	// ListSuspensions returns the suspensions in force and the audit of every suspension and
+	// restore, newest first. GET /v1/suspensions.
+	ListSuspensions(ctx context.Context, in *ListSuspensionsRequest, opts ...grpc.CallOption) (*ListSuspensionsResponse, error)
 }
 
 type operatorServiceClient struct {
@@ -107,6 +114,16 @@ func (c *operatorServiceClient) RestoreStore(ctx context.Context, in *RestoreSto
 	return out, nil
 }
 
+func (c *operatorServiceClient) ListSuspensions(ctx context.Context, in *ListSuspensionsRequest, opts ...grpc.CallOption) (*ListSuspensionsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListSuspensionsResponse)
+	err := c.cc.Invoke(ctx, OperatorService_ListSuspensions_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // OperatorServiceServer is the server API for OperatorService service.
 // All implementations must embed UnimplementedOperatorServiceServer
 // for forward compatibility.
@@ -120,10 +137,16 @@ type OperatorServiceServer interface {
 	// ReassignOrder takes a delivery back from its rider before pickup. POST
 	// /v1/orders/{order_id}:reassign.
 	ReassignOrder(context.Context, *ReassignOrderRequest) (*ReassignOrderResponse, error)
-	// SuspendStore stops a store's sales at once. POST /v1/stores/{store_id}:suspend.
+	// SuspendStore stops a store's sales at once, or one product's when sku is set: new orders
+	// for it are refused and its orders not yet picked up are cancelled. City operators only.
+	// POST /v1/stores/{store_id}:suspend.
 	SuspendStore(context.Context, *SuspendStoreRequest) (*SuspendStoreResponse, error)
-	// RestoreStore lets a suspended store sell again. POST /v1/stores/{store_id}:restore.
+	// RestoreStore lets a suspended store, or product, sell again. City operators only. POST
+	// /v1/stores/{store_id}:restore.
 	RestoreStore(context.Context, *RestoreStoreRequest) (*RestoreStoreResponse, error)
+	// ListSuspensions returns the suspensions in force and the audit of every suspension and
+	// restore, newest first. GET /v1/suspensions.
+	ListSuspensions(context.Context, *ListSuspensionsRequest) (*ListSuspensionsResponse, error)
 	mustEmbedUnimplementedOperatorServiceServer()
 }
 
@@ -148,6 +171,9 @@ func (UnimplementedOperatorServiceServer) SuspendStore(context.Context, *Suspend
 }
 func (UnimplementedOperatorServiceServer) RestoreStore(context.Context, *RestoreStoreRequest) (*RestoreStoreResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RestoreStore not implemented")
+}
+func (UnimplementedOperatorServiceServer) ListSuspensions(context.Context, *ListSuspensionsRequest) (*ListSuspensionsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListSuspensions not implemented")
 }
 func (UnimplementedOperatorServiceServer) mustEmbedUnimplementedOperatorServiceServer() {}
 func (UnimplementedOperatorServiceServer) testEmbeddedByValue()                         {}
@@ -260,6 +286,24 @@ func _OperatorService_RestoreStore_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _OperatorService_ListSuspensions_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListSuspensionsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OperatorServiceServer).ListSuspensions(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: OperatorService_ListSuspensions_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OperatorServiceServer).ListSuspensions(ctx, req.(*ListSuspensionsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // OperatorService_ServiceDesc is the grpc.ServiceDesc for OperatorService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -286,6 +330,10 @@ var OperatorService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RestoreStore",
 			Handler:    _OperatorService_RestoreStore_Handler,
+		},
+		{
+			MethodName: "ListSuspensions",
+			Handler:    _OperatorService_ListSuspensions_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
