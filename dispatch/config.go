@@ -88,6 +88,16 @@ type Config struct {
 	// writes as many offers, however far the pending orders have piled up
 	// at a peak, and the rounds that follow it come soon.
 	RoundOrders int
+	// RequireHealthCard offers trips only to riders with a valid health
+	// card of the day (orders.HealthCard.ValidOn); the repository must be an
+	// orders.HealthStore. The MDRP replays and the benchmarks, whose riders
+	// keep no cards, leave it off; serve and demo turn it on.
+	RequireHealthCard bool
+	// WorkWarn and WorkLimit bound a rider's time on shift in a day of China
+	// Standard Time, across its shifts: past WorkWarn the engine warns (a log
+	// line, RiderView.WorkWarning), from WorkLimit it offers the rider
+	// nothing more that day. Zero: DefaultWorkWarn, DefaultWorkLimit.
+	WorkWarn, WorkLimit time.Duration
 }
 
 // Validate fills defaults and reports a setting that makes no sense.
@@ -181,5 +191,5 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("dispatch config: %s: %v must be a non-negative number", w.name, w.v)
 		}
 	}
-	return nil
+	return c.validateProtection()
 }

@@ -159,6 +159,8 @@ type riderState struct {
 	// touch); recheck: when its place in them changes with time alone.
 	touched bool
 	recheck float64
+	// prot is the rider's health card and working time (protect.go).
+	prot protection
 }
 
 func (r *riderState) load() int {
@@ -236,6 +238,9 @@ func New(cfg Config, repo orders.Repository, travel geo.Travel, clock Clock, log
 	}
 	if repo == nil || travel == nil || clock == nil {
 		return nil, fmt.Errorf("dispatch: repository, travel model and clock are required")
+	}
+	if err := requireCards(cfg, repo); err != nil {
+		return nil, err
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -483,6 +488,13 @@ func (e *Engine) StartShift(ctx context.Context, r orders.Rider) error {
 	}
 	now := e.clock.Now()
 	r.OnShift, r.LastPing = true, now
+	if r.ShiftStart.IsZero() {
+		r.ShiftStart = now // a restart counts the rider's working time from it
+	}
+	card, hasCard, err := e.cardOfToday(ctx, r.ID, now)
+	if err != nil {
+		return fmt.Errorf("start shift of %s: %w", r.ID, err)
+	}
 	if err := e.repo.PutRider(ctx, r); err != nil {
 		return fmt.Errorf("start shift of %s: %w", r.ID, err)
 	}
@@ -495,6 +507,7 @@ func (e *Engine) StartShift(ctx context.Context, r orders.Rider) error {
 		e.know(r.ID)
 		e.rlist = append(e.rlist, rs)
 	}
+	e.clockIn(rs, e.min(now), card, hasCard)
 	if !rs.onShift {
 		e.onShift++
 	}
@@ -520,6 +533,7 @@ func (e *Engine) EndShift(ctx context.Context, riderID string) error {
 	if r.onShift {
 		e.onShift--
 	}
+	e.clockOut(r, e.min(e.clock.Now()))
 	r.onShift = false
 	e.touch(r)
 	if r.offer != nil && !r.offer.busy {

@@ -32,6 +32,10 @@ func (e *Engine) Restore(ctx context.Context) error {
 		return fmt.Errorf("restore orders: %w", err)
 	}
 	now := e.clock.Now()
+	cards, err := e.cardsOfToday(ctx, now)
+	if err != nil {
+		return fmt.Errorf("restore riders: %w", err)
+	}
 	e.lock()
 	defer e.unlock()
 	e.storesMu.Lock()
@@ -77,6 +81,9 @@ func (e *Engine) Restore(ctx context.Context) error {
 			rs.shiftEnd = e.min(r.ShiftEnd)
 		}
 		rs.elsewhere = !home || away[r.ID]
+		if c, ok := cards[r.ID]; ok {
+			e.giveCard(rs, c)
+		}
 		e.riders[r.ID] = rs
 		e.onShift++
 		e.touch(rs)

@@ -459,7 +459,7 @@ func (e *Engine) touch(r *riderState) {
 // reindex puts a rider where it belongs in the round's indexes.
 func (e *Engine) reindex(r *riderState, now float64, at time.Time) {
 	r.touched = false
-	p, from, ok, until := e.available(r, now)
+	p, from, ok, until := e.eligible(r, now)
 	if !math.IsInf(until, 1) {
 		// Looked at again in the first round at or after until, never in
 		// this one again.

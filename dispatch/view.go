@@ -38,6 +38,10 @@ type RiderView struct {
 	Load     int // orders held
 	Capacity int
 	OnShift  bool
+	// WorkingMinutes is the rider's time on shift in the day (China
+	// Standard Time), across shifts; WorkWarning is set past Config.WorkWarn.
+	WorkingMinutes int
+	WorkWarning    bool
 }
 
 // Rider returns a rider's state, and false for a rider the engine does not
@@ -49,7 +53,7 @@ func (e *Engine) Rider(riderID string) (RiderView, bool) {
 	if r == nil {
 		return RiderView{}, false
 	}
-	return RiderView{ID: r.id, Point: r.pos, Load: r.load(), Capacity: r.capacity, OnShift: r.onShift}, true
+	return e.withWork(RiderView{ID: r.id, Point: r.pos, Load: r.load(), Capacity: r.capacity, OnShift: r.onShift}, r), true
 }
 
 // Riders returns up to limit riders on shift (0: all), in the order they
@@ -65,7 +69,7 @@ func (e *Engine) Riders(limit int) []RiderView {
 		if limit > 0 && len(out) == limit {
 			break
 		}
-		out = append(out, RiderView{ID: r.id, Point: r.pos, Load: r.load(), Capacity: r.capacity, OnShift: true})
+		out = append(out, e.withWork(RiderView{ID: r.id, Point: r.pos, Load: r.load(), Capacity: r.capacity, OnShift: true}, r))
 	}
 	return out
 }

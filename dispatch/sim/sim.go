@@ -255,6 +255,7 @@ func (s *Sim) fail(err error) {
 func (s *Sim) AddRider(r Rider) {
 	sr := &simRider{spec: r, pos: r.Start}
 	s.riders[r.ID] = sr
+	s.scheduleCards(r)
 	s.schedule(s.min(r.On), evShiftStart, func() {
 		sr.onShift = true
 		rider := orders.Rider{ID: r.ID, Capacity: r.Capacity, ShiftStart: r.On, ShiftEnd: r.Off, Point: sr.pos}

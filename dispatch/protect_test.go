@@ -1,0 +1,101 @@
+package dispatch_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"zhengxiang/dispatch"
+	"zhengxiang/geo"
+	"zhengxiang/orders"
+	"zhengxiang/orders/memory"
+)
+
+// TestHealthCardRestoredAndDaily: an engine that requires health cards
+// reads the riders' cards of the day back from the record when it restarts,
+// and a card lasts its day: after midnight (China Standard Time) the rider
+// is offered nothing until it records the new day's card.
+func TestHealthCardRestoredAndDaily(t *testing.T) {
+	ctx := context.Background()
+	repo := memory.NewRepository(nil)
+	day := orders.DayOf(t0).AddDays(1)
+	clock := dispatch.NewManualClock(day.Start().Add(22 * time.Hour)) // 22:00
+	travel := geo.DefaultRoadModel()
+	cfg := dispatch.Config{RoundEvery: 15 * time.Second, RequireHealthCard: true}
+	store := orders.Store{ID: "S1", Name: "S1", Section: orders.SectionFlavours, Point: geo.Point{Lat: 34.75, Lng: 113.63}, PrepMinutes: 5}
+	first, err := dispatch.New(cfg, repo, travel, clock, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := first.AddStore(ctx, store); err != nil {
+		t.Fatal(err)
+	}
+	if err := first.StartShift(ctx, orders.Rider{ID: "R1", Capacity: 3, Point: store.Point, ShiftEnd: clock.Now().Add(4 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := first.RecordHealthCard(ctx, "R1", 36.5, orders.HealthGreen); err != nil {
+		t.Fatal(err)
+	}
+
+	// The dispatcher restarts: the card comes back with the rider.
+	e, err := dispatch.New(cfg, repo, travel, clock, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Restore(ctx); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	offered := func(rounds int) bool {
+		t.Helper()
+		n++
+		now := clock.Now()
+		o, err := e.Submit(ctx, orders.Order{Platform: "p", PlatformOrderID: "o" + strings.Repeat("x", n), StoreID: "S1",
+			Section: orders.SectionFlavours, Items: []orders.Item{{SKU: "a", Qty: 1, PriceCents: 100}}, SubtotalCents: 100,
+			Dropoff: geo.Point{Lat: 34.755, Lng: 113.635}, PlacedAt: now, ReadyAt: now, PromiseAt: now.Add(40 * time.Minute)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.MerchantAcceptReady(ctx, o.ID); err != nil {
+			t.Fatal(err)
+		}
+		for range rounds {
+			if err := e.Ping("R1", store.Point); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.Round(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if off, ok := e.Offered("R1"); ok {
+				if err := e.Decline(ctx, "R1", off.TripID); err != nil {
+					t.Fatal(err)
+				}
+				return true
+			}
+			clock.Set(clock.Now().Add(time.Minute))
+		}
+		return false
+	}
+	if !offered(10) {
+		t.Fatal("R1, whose card was recorded before the restart, got no offer")
+	}
+	// Past midnight the card is yesterday's.
+	clock.Set(day.AddDays(1).Start().Add(time.Minute))
+	if offered(10) {
+		t.Fatal("R1 was offered a trip with yesterday's card")
+	}
+	if _, err := e.RecordHealthCard(ctx, "R1", 36.7, orders.HealthGreen); err != nil {
+		t.Fatal(err)
+	}
+	if !offered(10) {
+		t.Fatal("R1 got no offer with the new day's card")
+	}
+	// An engine that requires cards needs a record that keeps them.
+	if _, err := dispatch.New(cfg, noCards{repo}, travel, clock, nil); err == nil {
+		t.Fatal("New requires cards over a record without them")
+	}
+}
+
+// noCards is a record that keeps no health cards.
+type noCards struct{ orders.Repository }
