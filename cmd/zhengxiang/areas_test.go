@@ -110,8 +110,10 @@ func TestServeSplitsAreas(t *testing.T) {
 	}
 	defer logf.Close()
 	start := func(name string) *serveProc {
+		// No store answers the tickets here: none is auto-cancelled (--ack-timeout 0).
 		args := []string{"serve", "--kafka", brokers, "--pg", url, "--topic-prefix", prefix, "--group", prefix + "dispatch",
-			"--instance", name, "--time-scale", areasTimeScale, "--round-every", "30s", "--http-addr", freeAddr(t), "--grpc-addr", "127.0.0.1:0"}
+			"--instance", name, "--time-scale", areasTimeScale, "--round-every", "30s", "--ack-timeout", "0",
+			"--http-addr", freeAddr(t), "--grpc-addr", "127.0.0.1:0"}
 		p, _, err := startServe(bin, args, logf)
 		if err != nil {
 			t.Fatalf("serve %s: %v", name, err)

@@ -57,6 +57,7 @@ type serveCmd struct {
 	stores      int
 	seed        int64
 	roundEvery  time.Duration
+	ackTimeout  time.Duration
 	freeQuota   int
 
 	// Not flags: demo runs serve's embedded default with these set.
@@ -96,6 +97,7 @@ func newServeCmd(fs *flag.FlagSet) *serveCmd {
 	fs.IntVar(&c.stores, "stores", festival.DefaultStores, "festival stores registered when the record has none")
 	fs.Int64Var(&c.seed, "seed", 0, "random `seed` of the registered stores and the fleet")
 	fs.DurationVar(&c.roundEvery, "round-every", 10*time.Second, "time between dispatch rounds, on the service's clock")
+	fs.DurationVar(&c.ackTimeout, "ack-timeout", 10*time.Minute, "how long a store has to accept or reject a ticket before its order is auto-cancelled, on the service's clock (0: never)")
 	fs.IntVar(&c.freeQuota, "free-delivery-quota", defaultFreeQuota, "free deliveries of 郑享百味 (Flavours) each platform has a day, days counted in China Standard Time")
 	return c
 }
@@ -115,6 +117,9 @@ func (c *serveCmd) setup(args []string) error {
 	}
 	if c.roundEvery <= 0 {
 		return usagef("serve: --round-every: %v must be positive", c.roundEvery)
+	}
+	if c.ackTimeout < 0 {
+		return usagef("serve: --ack-timeout: %v is negative", c.ackTimeout)
 	}
 	if c.freeQuota < 0 || c.freeQuota > orders.MaxFreeDeliveryQuota {
 		return usagef("serve: --free-delivery-quota: %d is not between 0 and %d", c.freeQuota, orders.MaxFreeDeliveryQuota)
@@ -224,7 +229,7 @@ func (c *serveCmd) run(ctx context.Context, m *Main) error {
 		}
 	}
 
-	eng, err := dispatch.New(dispatch.Config{RoundEvery: c.roundEvery, Reassign: true}, repo, travel, clock, log)
+	eng, err := dispatch.New(dispatch.Config{RoundEvery: c.roundEvery, Reassign: true, AckTimeout: c.ackTimeout}, repo, travel, clock, log)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
