@@ -51,6 +51,7 @@ var access = map[string][]auth.Role{
 	"/zhengxiang.v1.RiderService/PickUp":               {auth.RoleRider},
 	"/zhengxiang.v1.RiderService/ArriveAtDropoff":      {auth.RoleRider},
 	"/zhengxiang.v1.RiderService/DropOff":              {auth.RoleRider},
+	"/zhengxiang.v1.RiderService/RecordHealthCard":     {auth.RoleRider},
 
 	"/zhengxiang.v1.ConsumerService/TrackOrder":     {public},
 	"/zhengxiang.v1.ConsumerService/ConfirmReceipt": {public},
@@ -63,6 +64,7 @@ var access = map[string][]auth.Role{
 	"/zhengxiang.v1.OperatorService/ListSuspensions": {auth.RoleOperator},
 
 	"/zhengxiang.v1.BureauService/GetFestivalFigures": {auth.RoleBureau},
+	"/zhengxiang.v1.BureauService/TraceContacts":      {auth.RoleBureau},
 }
 
 type principalKey struct{}

@@ -318,6 +318,10 @@ func accessCases() []accessCase {
 			call: func(ctx context.Context, c clients, w *world) (any, error) {
 				return c.rider.DropOff(ctx, &pb.DropOffRequest{RiderId: "R1", OrderId: w.o1.ID, Handover: pb.Handover_HANDOVER_DOOR})
 			}},
+		{method: "RiderService/RecordHealthCard", allowed: []string{rider},
+			call: func(ctx context.Context, c clients, w *world) (any, error) {
+				return c.rider.RecordHealthCard(ctx, &pb.RecordHealthCardRequest{RiderId: "R1", TemperatureC: 36.5, HealthCode: pb.HealthCode_HEALTH_CODE_GREEN})
+			}},
 		{method: "ConsumerService/TrackOrder", allowed: all(),
 			call: func(ctx context.Context, c clients, w *world) (any, error) {
 				return c.consumer.TrackOrder(ctx, &pb.TrackOrderRequest{Token: w.o1.TrackingToken()})
@@ -377,6 +381,16 @@ func accessCases() []accessCase {
 		{method: "BureauService/GetFestivalFigures", allowed: []string{bureau},
 			call: func(ctx context.Context, c clients, w *world) (any, error) {
 				return c.bureau.GetFestivalFigures(ctx, &pb.GetFestivalFiguresRequest{GroupBy: pb.Grouping_GROUPING_DISTRICT})
+			}},
+		{method: "BureauService/TraceContacts", allowed: []string{bureau},
+			sees: func(t *testing.T, caller string, w *world, resp any) {
+				r := resp.(*pb.TraceContactsResponse)
+				if len(r.GetContacts()) != 2 || r.GetContacts()[0].GetId() != "R1" || r.GetContacts()[1].GetId() != storeA.ID {
+					t.Errorf("%s: contacts of o1 %v, want R1 and store A", caller, r.GetContacts())
+				}
+			},
+			call: func(ctx context.Context, c clients, w *world) (any, error) {
+				return c.bureau.TraceContacts(ctx, &pb.TraceContactsRequest{OrderId: w.o1.ID})
 			}},
 	}
 }

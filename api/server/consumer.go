@@ -56,6 +56,9 @@ func (s *Server) tracking(ctx context.Context, o orders.Order) (*pb.Tracking, er
 			t.Eta = ts(at)
 		}
 	}
+	if t.RiderHealth, err = s.riderHealth(ctx, o); err != nil {
+		return nil, err
+	}
 	if o.Delivery == orders.DeliveryPickedUp || o.Delivery == orders.DeliveryArrivedAtDropoff {
 		if r, ok := s.cfg.Engine.Rider(o.RiderID); ok {
 			t.RiderPosition = &pb.LatLng{Lat: coarse(r.Point.Lat), Lng: coarse(r.Point.Lng)}

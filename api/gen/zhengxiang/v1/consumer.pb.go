@@ -99,7 +99,11 @@ type Tracking struct {
 	// The code that opens the locker slot or the drop point's shelf, once the goods are there.
 	DropoffCode string `protobuf:"bytes,12,opt,name=dropoff_code,json=dropoffCode,proto3" json:"dropoff_code,omitempty"`
 	// The reference of the photo of the goods left, once delivered contactless.
-	PhotoRef      string `protobuf:"bytes,13,opt,name=photo_ref,json=photoRef,proto3" json:"photo_ref,omitempty"`
+	PhotoRef string `protobuf:"bytes,13,opt,name=photo_ref,json=photoRef,proto3" json:"photo_ref,omitempty"`
+	// The health card of the day of the rider bringing the goods, while a rider is assigned and
+	// until the drop-off; unset when there is no rider or the rider recorded no card today. It
+	// never names the rider.
+	RiderHealth   *HealthCard `protobuf:"bytes,14,opt,name=rider_health,json=riderHealth,proto3" json:"rider_health,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -223,6 +227,13 @@ func (x *Tracking) GetPhotoRef() string {
 		return x.PhotoRef
 	}
 	return ""
+}
+
+func (x *Tracking) GetRiderHealth() *HealthCard {
+	if x != nil {
+		return x.RiderHealth
+	}
+	return nil
 }
 
 // TrackOrderResponse holds the tracking.
@@ -367,9 +378,9 @@ var File_zhengxiang_v1_consumer_proto protoreflect.FileDescriptor
 
 const file_zhengxiang_v1_consumer_proto_rawDesc = "" +
 	"\n" +
-	"\x1czhengxiang/v1/consumer.proto\x12\rzhengxiang.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19zhengxiang/v1/order.proto\x1a\x1azhengxiang/v1/stream.proto\")\n" +
+	"\x1czhengxiang/v1/consumer.proto\x12\rzhengxiang.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1azhengxiang/v1/health.proto\x1a\x19zhengxiang/v1/order.proto\x1a\x1azhengxiang/v1/stream.proto\")\n" +
 	"\x11TrackOrderRequest\x12\x14\n" +
-	"\x05token\x18\x01 \x01(\tR\x05token\"\xe1\x04\n" +
+	"\x05token\x18\x01 \x01(\tR\x05token\"\x9f\x05\n" +
 	"\bTracking\x12\x19\n" +
 	"\border_id\x18\x01 \x01(\tR\aorderId\x12\x1d\n" +
 	"\n" +
@@ -386,7 +397,8 @@ const file_zhengxiang_v1_consumer_proto_rawDesc = "" +
 	" \x01(\x0e2\x17.zhengxiang.v1.HandoverR\bhandover\x12+\n" +
 	"\x11receipt_confirmed\x18\v \x01(\bR\x10receiptConfirmed\x12!\n" +
 	"\fdropoff_code\x18\f \x01(\tR\vdropoffCode\x12\x1b\n" +
-	"\tphoto_ref\x18\r \x01(\tR\bphotoRef\"I\n" +
+	"\tphoto_ref\x18\r \x01(\tR\bphotoRef\x12<\n" +
+	"\frider_health\x18\x0e \x01(\v2\x19.zhengxiang.v1.HealthCardR\vriderHealth\"I\n" +
 	"\x12TrackOrderResponse\x123\n" +
 	"\btracking\x18\x01 \x01(\v2\x17.zhengxiang.v1.TrackingR\btracking\"-\n" +
 	"\x15ConfirmReceiptRequest\x12\x14\n" +
@@ -424,6 +436,7 @@ var file_zhengxiang_v1_consumer_proto_goTypes = []any{
 	(*timestamppb.Timestamp)(nil),  // 9: google.protobuf.Timestamp
 	(*LatLng)(nil),                 // 10: zhengxiang.v1.LatLng
 	(Handover)(0),                  // 11: zhengxiang.v1.Handover
+	(*HealthCard)(nil),             // 12: zhengxiang.v1.HealthCard
 }
 var file_zhengxiang_v1_consumer_proto_depIdxs = []int32{
 	5,  // 0: zhengxiang.v1.Tracking.items:type_name -> zhengxiang.v1.Item
@@ -434,17 +447,18 @@ var file_zhengxiang_v1_consumer_proto_depIdxs = []int32{
 	9,  // 5: zhengxiang.v1.Tracking.eta:type_name -> google.protobuf.Timestamp
 	10, // 6: zhengxiang.v1.Tracking.rider_position:type_name -> zhengxiang.v1.LatLng
 	11, // 7: zhengxiang.v1.Tracking.handover:type_name -> zhengxiang.v1.Handover
-	1,  // 8: zhengxiang.v1.TrackOrderResponse.tracking:type_name -> zhengxiang.v1.Tracking
-	1,  // 9: zhengxiang.v1.ConfirmReceiptResponse.tracking:type_name -> zhengxiang.v1.Tracking
-	0,  // 10: zhengxiang.v1.ConsumerService.TrackOrder:input_type -> zhengxiang.v1.TrackOrderRequest
-	3,  // 11: zhengxiang.v1.ConsumerService.ConfirmReceipt:input_type -> zhengxiang.v1.ConfirmReceiptRequest
-	2,  // 12: zhengxiang.v1.ConsumerService.TrackOrder:output_type -> zhengxiang.v1.TrackOrderResponse
-	4,  // 13: zhengxiang.v1.ConsumerService.ConfirmReceipt:output_type -> zhengxiang.v1.ConfirmReceiptResponse
-	12, // [12:14] is the sub-list for method output_type
-	10, // [10:12] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	12, // 8: zhengxiang.v1.Tracking.rider_health:type_name -> zhengxiang.v1.HealthCard
+	1,  // 9: zhengxiang.v1.TrackOrderResponse.tracking:type_name -> zhengxiang.v1.Tracking
+	1,  // 10: zhengxiang.v1.ConfirmReceiptResponse.tracking:type_name -> zhengxiang.v1.Tracking
+	0,  // 11: zhengxiang.v1.ConsumerService.TrackOrder:input_type -> zhengxiang.v1.TrackOrderRequest
+	3,  // 12: zhengxiang.v1.ConsumerService.ConfirmReceipt:input_type -> zhengxiang.v1.ConfirmReceiptRequest
+	2,  // 13: zhengxiang.v1.ConsumerService.TrackOrder:output_type -> zhengxiang.v1.TrackOrderResponse
+	4,  // 14: zhengxiang.v1.ConsumerService.ConfirmReceipt:output_type -> zhengxiang.v1.ConfirmReceiptResponse
+	13, // [13:15] is the sub-list for method output_type
+	11, // [11:13] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_zhengxiang_v1_consumer_proto_init() }
@@ -452,6 +466,7 @@ func file_zhengxiang_v1_consumer_proto_init() {
 	if File_zhengxiang_v1_consumer_proto != nil {
 		return
 	}
+	file_zhengxiang_v1_health_proto_init()
 	file_zhengxiang_v1_order_proto_init()
 	file_zhengxiang_v1_stream_proto_init()
 	type x struct{}

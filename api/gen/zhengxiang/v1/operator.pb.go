@@ -135,7 +135,11 @@ type RiderPosition struct {
 	// Orders the rider holds.
 	Load int32 `protobuf:"varint,3,opt,name=load,proto3" json:"load,omitempty"`
 	// Orders the rider can carry.
-	Capacity      int32 `protobuf:"varint,4,opt,name=capacity,proto3" json:"capacity,omitempty"`
+	Capacity int32 `protobuf:"varint,4,opt,name=capacity,proto3" json:"capacity,omitempty"`
+	// Minutes on shift today (China Standard Time), across the rider's shifts.
+	WorkingMinutes int32 `protobuf:"varint,5,opt,name=working_minutes,json=workingMinutes,proto3" json:"working_minutes,omitempty"`
+	// True past eight hours on shift today: the rider gets no new offer from twelve.
+	Warning       bool `protobuf:"varint,6,opt,name=warning,proto3" json:"warning,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -196,6 +200,20 @@ func (x *RiderPosition) GetCapacity() int32 {
 		return x.Capacity
 	}
 	return 0
+}
+
+func (x *RiderPosition) GetWorkingMinutes() int32 {
+	if x != nil {
+		return x.WorkingMinutes
+	}
+	return 0
+}
+
+func (x *RiderPosition) GetWarning() bool {
+	if x != nil {
+		return x.Warning
+	}
+	return false
 }
 
 // DispatchFigures are the dispatcher's running totals.
@@ -1309,12 +1327,14 @@ const file_zhengxiang_v1_operator_proto_rawDesc = "" +
 	"\n" +
 	"\x1czhengxiang/v1/operator.proto\x12\rzhengxiang.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19zhengxiang/v1/order.proto\x1a\x1azhengxiang/v1/stream.proto\".\n" +
 	"\x16GetDispatchViewRequest\x12\x14\n" +
-	"\x05limit\x18\x01 \x01(\x05R\x05limit\"\x8d\x01\n" +
+	"\x05limit\x18\x01 \x01(\x05R\x05limit\"\xd0\x01\n" +
 	"\rRiderPosition\x12\x19\n" +
 	"\brider_id\x18\x01 \x01(\tR\ariderId\x121\n" +
 	"\bposition\x18\x02 \x01(\v2\x15.zhengxiang.v1.LatLngR\bposition\x12\x12\n" +
 	"\x04load\x18\x03 \x01(\x05R\x04load\x12\x1a\n" +
-	"\bcapacity\x18\x04 \x01(\x05R\bcapacity\"\xa6\x02\n" +
+	"\bcapacity\x18\x04 \x01(\x05R\bcapacity\x12'\n" +
+	"\x0fworking_minutes\x18\x05 \x01(\x05R\x0eworkingMinutes\x12\x18\n" +
+	"\awarning\x18\x06 \x01(\bR\awarning\"\xa6\x02\n" +
 	"\x0fDispatchFigures\x12\x16\n" +
 	"\x06rounds\x18\x01 \x01(\x03R\x06rounds\x12\x16\n" +
 	"\x06offers\x18\x02 \x01(\x03R\x06offers\x12\x1a\n" +

@@ -1483,11 +1483,130 @@ func (*DropOffResponse) Descriptor() ([]byte, []int) {
 	return file_zhengxiang_v1_rider_proto_rawDescGZIP(), []int{26}
 }
 
+// RecordHealthCardRequest is the card of the day.
+type RecordHealthCardRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The rider; required, the caller's own.
+	RiderId string `protobuf:"bytes,1,opt,name=rider_id,json=riderId,proto3" json:"rider_id,omitempty"`
+	// The temperature taken, in °C; required, 34.0 to 42.0.
+	TemperatureC float64 `protobuf:"fixed64,2,opt,name=temperature_c,json=temperatureC,proto3" json:"temperature_c,omitempty"`
+	// The colour of the health code shown; required.
+	HealthCode    HealthCode `protobuf:"varint,3,opt,name=health_code,json=healthCode,proto3,enum=zhengxiang.v1.HealthCode" json:"health_code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordHealthCardRequest) Reset() {
+	*x = RecordHealthCardRequest{}
+	mi := &file_zhengxiang_v1_rider_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordHealthCardRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordHealthCardRequest) ProtoMessage() {}
+
+func (x *RecordHealthCardRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_zhengxiang_v1_rider_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordHealthCardRequest.ProtoReflect.Descriptor instead.
+func (*RecordHealthCardRequest) Descriptor() ([]byte, []int) {
+	return file_zhengxiang_v1_rider_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *RecordHealthCardRequest) GetRiderId() string {
+	if x != nil {
+		return x.RiderId
+	}
+	return ""
+}
+
+func (x *RecordHealthCardRequest) GetTemperatureC() float64 {
+	if x != nil {
+		return x.TemperatureC
+	}
+	return 0
+}
+
+func (x *RecordHealthCardRequest) GetHealthCode() HealthCode {
+	if x != nil {
+		return x.HealthCode
+	}
+	return HealthCode_HEALTH_CODE_UNSPECIFIED
+}
+
+// RecordHealthCardResponse holds the card as recorded.
+type RecordHealthCardResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The rider.
+	RiderId string `protobuf:"bytes,1,opt,name=rider_id,json=riderId,proto3" json:"rider_id,omitempty"`
+	// The card, with its day and whether it lets the rider take orders.
+	Card          *HealthCard `protobuf:"bytes,2,opt,name=card,proto3" json:"card,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordHealthCardResponse) Reset() {
+	*x = RecordHealthCardResponse{}
+	mi := &file_zhengxiang_v1_rider_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordHealthCardResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordHealthCardResponse) ProtoMessage() {}
+
+func (x *RecordHealthCardResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_zhengxiang_v1_rider_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordHealthCardResponse.ProtoReflect.Descriptor instead.
+func (*RecordHealthCardResponse) Descriptor() ([]byte, []int) {
+	return file_zhengxiang_v1_rider_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *RecordHealthCardResponse) GetRiderId() string {
+	if x != nil {
+		return x.RiderId
+	}
+	return ""
+}
+
+func (x *RecordHealthCardResponse) GetCard() *HealthCard {
+	if x != nil {
+		return x.Card
+	}
+	return nil
+}
+
 var File_zhengxiang_v1_rider_proto protoreflect.FileDescriptor
 
 const file_zhengxiang_v1_rider_proto_rawDesc = "" +
 	"\n" +
-	"\x19zhengxiang/v1/rider.proto\x12\rzhengxiang.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1azhengxiang/v1/stream.proto\"\xb6\x01\n" +
+	"\x19zhengxiang/v1/rider.proto\x12\rzhengxiang.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1azhengxiang/v1/health.proto\x1a\x1azhengxiang/v1/stream.proto\"\xb6\x01\n" +
 	"\x11StartShiftRequest\x12\x19\n" +
 	"\brider_id\x18\x01 \x01(\tR\ariderId\x121\n" +
 	"\bposition\x18\x02 \x01(\v2\x15.zhengxiang.v1.LatLngR\bposition\x12\x1a\n" +
@@ -1569,7 +1688,15 @@ const file_zhengxiang_v1_rider_proto_rawDesc = "" +
 	"\bhandover\x18\x03 \x01(\x0e2\x17.zhengxiang.v1.HandoverR\bhandover\x12\x12\n" +
 	"\x04code\x18\x04 \x01(\tR\x04code\x12\x1b\n" +
 	"\tphoto_ref\x18\x05 \x01(\tR\bphotoRef\"\x11\n" +
-	"\x0fDropOffResponse2\xac\b\n" +
+	"\x0fDropOffResponse\"\x95\x01\n" +
+	"\x17RecordHealthCardRequest\x12\x19\n" +
+	"\brider_id\x18\x01 \x01(\tR\ariderId\x12#\n" +
+	"\rtemperature_c\x18\x02 \x01(\x01R\ftemperatureC\x12:\n" +
+	"\vhealth_code\x18\x03 \x01(\x0e2\x19.zhengxiang.v1.HealthCodeR\n" +
+	"healthCode\"d\n" +
+	"\x18RecordHealthCardResponse\x12\x19\n" +
+	"\brider_id\x18\x01 \x01(\tR\ariderId\x12-\n" +
+	"\x04card\x18\x02 \x01(\v2\x19.zhengxiang.v1.HealthCardR\x04card2\x91\t\n" +
 	"\fRiderService\x12Q\n" +
 	"\n" +
 	"StartShift\x12 .zhengxiang.v1.StartShiftRequest\x1a!.zhengxiang.v1.StartShiftResponse\x12K\n" +
@@ -1583,7 +1710,8 @@ const file_zhengxiang_v1_rider_proto_rawDesc = "" +
 	"\x0eArriveAtPickup\x12$.zhengxiang.v1.ArriveAtPickupRequest\x1a%.zhengxiang.v1.ArriveAtPickupResponse\x12E\n" +
 	"\x06PickUp\x12\x1c.zhengxiang.v1.PickUpRequest\x1a\x1d.zhengxiang.v1.PickUpResponse\x12`\n" +
 	"\x0fArriveAtDropoff\x12%.zhengxiang.v1.ArriveAtDropoffRequest\x1a&.zhengxiang.v1.ArriveAtDropoffResponse\x12H\n" +
-	"\aDropOff\x12\x1d.zhengxiang.v1.DropOffRequest\x1a\x1e.zhengxiang.v1.DropOffResponseB/Z-zhengxiang/api/gen/zhengxiang/v1;zhengxiangv1b\x06proto3"
+	"\aDropOff\x12\x1d.zhengxiang.v1.DropOffRequest\x1a\x1e.zhengxiang.v1.DropOffResponse\x12c\n" +
+	"\x10RecordHealthCard\x12&.zhengxiang.v1.RecordHealthCardRequest\x1a'.zhengxiang.v1.RecordHealthCardResponseB/Z-zhengxiang/api/gen/zhengxiang/v1;zhengxiangv1b\x06proto3"
 
 var (
 	file_zhengxiang_v1_rider_proto_rawDescOnce sync.Once
@@ -1597,7 +1725,7 @@ func file_zhengxiang_v1_rider_proto_rawDescGZIP() []byte {
 	return file_zhengxiang_v1_rider_proto_rawDescData
 }
 
-var file_zhengxiang_v1_rider_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_zhengxiang_v1_rider_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_zhengxiang_v1_rider_proto_goTypes = []any{
 	(*StartShiftRequest)(nil),            // 0: zhengxiang.v1.StartShiftRequest
 	(*StartShiftResponse)(nil),           // 1: zhengxiang.v1.StartShiftResponse
@@ -1626,59 +1754,67 @@ var file_zhengxiang_v1_rider_proto_goTypes = []any{
 	(*ArriveAtDropoffResponse)(nil),      // 24: zhengxiang.v1.ArriveAtDropoffResponse
 	(*DropOffRequest)(nil),               // 25: zhengxiang.v1.DropOffRequest
 	(*DropOffResponse)(nil),              // 26: zhengxiang.v1.DropOffResponse
-	(*LatLng)(nil),                       // 27: zhengxiang.v1.LatLng
-	(*timestamppb.Timestamp)(nil),        // 28: google.protobuf.Timestamp
-	(DeliveryStatus)(0),                  // 29: zhengxiang.v1.DeliveryStatus
-	(Handover)(0),                        // 30: zhengxiang.v1.Handover
+	(*RecordHealthCardRequest)(nil),      // 27: zhengxiang.v1.RecordHealthCardRequest
+	(*RecordHealthCardResponse)(nil),     // 28: zhengxiang.v1.RecordHealthCardResponse
+	(*LatLng)(nil),                       // 29: zhengxiang.v1.LatLng
+	(*timestamppb.Timestamp)(nil),        // 30: google.protobuf.Timestamp
+	(DeliveryStatus)(0),                  // 31: zhengxiang.v1.DeliveryStatus
+	(Handover)(0),                        // 32: zhengxiang.v1.Handover
+	(HealthCode)(0),                      // 33: zhengxiang.v1.HealthCode
+	(*HealthCard)(nil),                   // 34: zhengxiang.v1.HealthCard
 }
 var file_zhengxiang_v1_rider_proto_depIdxs = []int32{
-	27, // 0: zhengxiang.v1.StartShiftRequest.position:type_name -> zhengxiang.v1.LatLng
-	28, // 1: zhengxiang.v1.StartShiftRequest.shift_end:type_name -> google.protobuf.Timestamp
-	28, // 2: zhengxiang.v1.StartShiftResponse.shift_end:type_name -> google.protobuf.Timestamp
-	27, // 3: zhengxiang.v1.Location.position:type_name -> zhengxiang.v1.LatLng
-	28, // 4: zhengxiang.v1.Location.at:type_name -> google.protobuf.Timestamp
+	29, // 0: zhengxiang.v1.StartShiftRequest.position:type_name -> zhengxiang.v1.LatLng
+	30, // 1: zhengxiang.v1.StartShiftRequest.shift_end:type_name -> google.protobuf.Timestamp
+	30, // 2: zhengxiang.v1.StartShiftResponse.shift_end:type_name -> google.protobuf.Timestamp
+	29, // 3: zhengxiang.v1.Location.position:type_name -> zhengxiang.v1.LatLng
+	30, // 4: zhengxiang.v1.Location.at:type_name -> google.protobuf.Timestamp
 	4,  // 5: zhengxiang.v1.ReportLocationsRequest.location:type_name -> zhengxiang.v1.Location
 	4,  // 6: zhengxiang.v1.BatchReportLocationsRequest.locations:type_name -> zhengxiang.v1.Location
-	27, // 7: zhengxiang.v1.TripStop.dropoff:type_name -> zhengxiang.v1.LatLng
-	28, // 8: zhengxiang.v1.TripStop.promise_at:type_name -> google.protobuf.Timestamp
-	29, // 9: zhengxiang.v1.TripStop.delivery:type_name -> zhengxiang.v1.DeliveryStatus
-	27, // 10: zhengxiang.v1.Trip.store_position:type_name -> zhengxiang.v1.LatLng
+	29, // 7: zhengxiang.v1.TripStop.dropoff:type_name -> zhengxiang.v1.LatLng
+	30, // 8: zhengxiang.v1.TripStop.promise_at:type_name -> google.protobuf.Timestamp
+	31, // 9: zhengxiang.v1.TripStop.delivery:type_name -> zhengxiang.v1.DeliveryStatus
+	29, // 10: zhengxiang.v1.Trip.store_position:type_name -> zhengxiang.v1.LatLng
 	9,  // 11: zhengxiang.v1.Trip.stops:type_name -> zhengxiang.v1.TripStop
-	28, // 12: zhengxiang.v1.Trip.expires_at:type_name -> google.protobuf.Timestamp
-	28, // 13: zhengxiang.v1.Trip.pickup_at:type_name -> google.protobuf.Timestamp
+	30, // 12: zhengxiang.v1.Trip.expires_at:type_name -> google.protobuf.Timestamp
+	30, // 13: zhengxiang.v1.Trip.pickup_at:type_name -> google.protobuf.Timestamp
 	10, // 14: zhengxiang.v1.ListTripsResponse.trips:type_name -> zhengxiang.v1.Trip
 	10, // 15: zhengxiang.v1.WatchOffersResponse.trip:type_name -> zhengxiang.v1.Trip
 	10, // 16: zhengxiang.v1.AcceptOfferResponse.trip:type_name -> zhengxiang.v1.Trip
-	30, // 17: zhengxiang.v1.DropOffRequest.handover:type_name -> zhengxiang.v1.Handover
-	0,  // 18: zhengxiang.v1.RiderService.StartShift:input_type -> zhengxiang.v1.StartShiftRequest
-	2,  // 19: zhengxiang.v1.RiderService.EndShift:input_type -> zhengxiang.v1.EndShiftRequest
-	5,  // 20: zhengxiang.v1.RiderService.ReportLocations:input_type -> zhengxiang.v1.ReportLocationsRequest
-	7,  // 21: zhengxiang.v1.RiderService.BatchReportLocations:input_type -> zhengxiang.v1.BatchReportLocationsRequest
-	11, // 22: zhengxiang.v1.RiderService.ListTrips:input_type -> zhengxiang.v1.ListTripsRequest
-	13, // 23: zhengxiang.v1.RiderService.WatchOffers:input_type -> zhengxiang.v1.WatchOffersRequest
-	15, // 24: zhengxiang.v1.RiderService.AcceptOffer:input_type -> zhengxiang.v1.AcceptOfferRequest
-	17, // 25: zhengxiang.v1.RiderService.DeclineOffer:input_type -> zhengxiang.v1.DeclineOfferRequest
-	19, // 26: zhengxiang.v1.RiderService.ArriveAtPickup:input_type -> zhengxiang.v1.ArriveAtPickupRequest
-	21, // 27: zhengxiang.v1.RiderService.PickUp:input_type -> zhengxiang.v1.PickUpRequest
-	23, // 28: zhengxiang.v1.RiderService.ArriveAtDropoff:input_type -> zhengxiang.v1.ArriveAtDropoffRequest
-	25, // 29: zhengxiang.v1.RiderService.DropOff:input_type -> zhengxiang.v1.DropOffRequest
-	1,  // 30: zhengxiang.v1.RiderService.StartShift:output_type -> zhengxiang.v1.StartShiftResponse
-	3,  // 31: zhengxiang.v1.RiderService.EndShift:output_type -> zhengxiang.v1.EndShiftResponse
-	6,  // 32: zhengxiang.v1.RiderService.ReportLocations:output_type -> zhengxiang.v1.ReportLocationsResponse
-	8,  // 33: zhengxiang.v1.RiderService.BatchReportLocations:output_type -> zhengxiang.v1.BatchReportLocationsResponse
-	12, // 34: zhengxiang.v1.RiderService.ListTrips:output_type -> zhengxiang.v1.ListTripsResponse
-	14, // 35: zhengxiang.v1.RiderService.WatchOffers:output_type -> zhengxiang.v1.WatchOffersResponse
-	16, // 36: zhengxiang.v1.RiderService.AcceptOffer:output_type -> zhengxiang.v1.AcceptOfferResponse
-	18, // 37: zhengxiang.v1.RiderService.DeclineOffer:output_type -> zhengxiang.v1.DeclineOfferResponse
-	20, // 38: zhengxiang.v1.RiderService.ArriveAtPickup:output_type -> zhengxiang.v1.ArriveAtPickupResponse
-	22, // 39: zhengxiang.v1.RiderService.PickUp:output_type -> zhengxiang.v1.PickUpResponse
-	24, // 40: zhengxiang.v1.RiderService.ArriveAtDropoff:output_type -> zhengxiang.v1.ArriveAtDropoffResponse
-	26, // 41: zhengxiang.v1.RiderService.DropOff:output_type -> zhengxiang.v1.DropOffResponse
-	30, // [30:42] is the sub-list for method output_type
-	18, // [18:30] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	32, // 17: zhengxiang.v1.DropOffRequest.handover:type_name -> zhengxiang.v1.Handover
+	33, // 18: zhengxiang.v1.RecordHealthCardRequest.health_code:type_name -> zhengxiang.v1.HealthCode
+	34, // 19: zhengxiang.v1.RecordHealthCardResponse.card:type_name -> zhengxiang.v1.HealthCard
+	0,  // 20: zhengxiang.v1.RiderService.StartShift:input_type -> zhengxiang.v1.StartShiftRequest
+	2,  // 21: zhengxiang.v1.RiderService.EndShift:input_type -> zhengxiang.v1.EndShiftRequest
+	5,  // 22: zhengxiang.v1.RiderService.ReportLocations:input_type -> zhengxiang.v1.ReportLocationsRequest
+	7,  // 23: zhengxiang.v1.RiderService.BatchReportLocations:input_type -> zhengxiang.v1.BatchReportLocationsRequest
+	11, // 24: zhengxiang.v1.RiderService.ListTrips:input_type -> zhengxiang.v1.ListTripsRequest
+	13, // 25: zhengxiang.v1.RiderService.WatchOffers:input_type -> zhengxiang.v1.WatchOffersRequest
+	15, // 26: zhengxiang.v1.RiderService.AcceptOffer:input_type -> zhengxiang.v1.AcceptOfferRequest
+	17, // 27: zhengxiang.v1.RiderService.DeclineOffer:input_type -> zhengxiang.v1.DeclineOfferRequest
+	19, // 28: zhengxiang.v1.RiderService.ArriveAtPickup:input_type -> zhengxiang.v1.ArriveAtPickupRequest
+	21, // 29: zhengxiang.v1.RiderService.PickUp:input_type -> zhengxiang.v1.PickUpRequest
+	23, // 30: zhengxiang.v1.RiderService.ArriveAtDropoff:input_type -> zhengxiang.v1.ArriveAtDropoffRequest
+	25, // 31: zhengxiang.v1.RiderService.DropOff:input_type -> zhengxiang.v1.DropOffRequest
+	27, // 32: zhengxiang.v1.RiderService.RecordHealthCard:input_type -> zhengxiang.v1.RecordHealthCardRequest
+	1,  // 33: zhengxiang.v1.RiderService.StartShift:output_type -> zhengxiang.v1.StartShiftResponse
+	3,  // 34: zhengxiang.v1.RiderService.EndShift:output_type -> zhengxiang.v1.EndShiftResponse
+	6,  // 35: zhengxiang.v1.RiderService.ReportLocations:output_type -> zhengxiang.v1.ReportLocationsResponse
+	8,  // 36: zhengxiang.v1.RiderService.BatchReportLocations:output_type -> zhengxiang.v1.BatchReportLocationsResponse
+	12, // 37: zhengxiang.v1.RiderService.ListTrips:output_type -> zhengxiang.v1.ListTripsResponse
+	14, // 38: zhengxiang.v1.RiderService.WatchOffers:output_type -> zhengxiang.v1.WatchOffersResponse
+	16, // 39: zhengxiang.v1.RiderService.AcceptOffer:output_type -> zhengxiang.v1.AcceptOfferResponse
+	18, // 40: zhengxiang.v1.RiderService.DeclineOffer:output_type -> zhengxiang.v1.DeclineOfferResponse
+	20, // 41: zhengxiang.v1.RiderService.ArriveAtPickup:output_type -> zhengxiang.v1.ArriveAtPickupResponse
+	22, // 42: zhengxiang.v1.RiderService.PickUp:output_type -> zhengxiang.v1.PickUpResponse
+	24, // 43: zhengxiang.v1.RiderService.ArriveAtDropoff:output_type -> zhengxiang.v1.ArriveAtDropoffResponse
+	26, // 44: zhengxiang.v1.RiderService.DropOff:output_type -> zhengxiang.v1.DropOffResponse
+	28, // 45: zhengxiang.v1.RiderService.RecordHealthCard:output_type -> zhengxiang.v1.RecordHealthCardResponse
+	33, // [33:46] is the sub-list for method output_type
+	20, // [20:33] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_zhengxiang_v1_rider_proto_init() }
@@ -1686,6 +1822,7 @@ func file_zhengxiang_v1_rider_proto_init() {
 	if File_zhengxiang_v1_rider_proto != nil {
 		return
 	}
+	file_zhengxiang_v1_health_proto_init()
 	file_zhengxiang_v1_stream_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1693,7 +1830,7 @@ func file_zhengxiang_v1_rider_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_zhengxiang_v1_rider_proto_rawDesc), len(file_zhengxiang_v1_rider_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   27,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

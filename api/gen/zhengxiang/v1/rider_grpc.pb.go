@@ -34,6 +34,7 @@ const (
 	RiderService_PickUp_FullMethodName               = "/zhengxiang.v1.RiderService/PickUp"
 	RiderService_ArriveAtDropoff_FullMethodName      = "/zhengxiang.v1.RiderService/ArriveAtDropoff"
 	RiderService_DropOff_FullMethodName              = "/zhengxiang.v1.RiderService/DropOff"
+	RiderService_RecordHealthCard_FullMethodName     = "/zhengxiang.v1.RiderService/RecordHealthCard"
 )
 
 // RiderServiceClient is the client API for RiderService service.
@@ -74,6 +75,11 @@ type RiderServiceClient interface {
 	// DropOff hands the goods over, contactless or in person. POST
 	// /v1/riders/{rider_id}/orders/{order_id}:dropOff.
 	DropOff(ctx context.Context, in *DropOffRequest, opts ...grpc.CallOption) (*DropOffResponse, error)
+	// RecordHealthCard records the rider's health card of the day (安心卡): the temperature taken
+	// and the health code shown. Without a valid card of the day (under 37.3 °C, green) the rider
+	// is offered nothing. Recorded again the same day, it replaces the card. POST
+	// /v1/riders/{rider_id}/healthCard.
+	RecordHealthCard(ctx context.Context, in *RecordHealthCardRequest, opts ...grpc.CallOption) (*RecordHealthCardResponse, error)
 }
 
 type riderServiceClient struct {
@@ -216,6 +222,16 @@ func (c *riderServiceClient) DropOff(ctx context.Context, in *DropOffRequest, op
 	return out, nil
 }
 
+func (c *riderServiceClient) RecordHealthCard(ctx context.Context, in *RecordHealthCardRequest, opts ...grpc.CallOption) (*RecordHealthCardResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RecordHealthCardResponse)
+	err := c.cc.Invoke(ctx, RiderService_RecordHealthCard_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // RiderServiceServer is the server API for RiderService service.
 // All implementations must embed UnimplementedRiderServiceServer
 // for forward compatibility.
@@ -254,6 +270,11 @@ type RiderServiceServer interface {
 	// DropOff hands the goods over, contactless or in person. POST
 	// /v1/riders/{rider_id}/orders/{order_id}:dropOff.
 	DropOff(context.Context, *DropOffRequest) (*DropOffResponse, error)
+	// RecordHealthCard records the rider's health card of the day (安心卡): the temperature taken
+	// and the health code shown. Without a valid card of the day (under 37.3 °C, green) the rider
+	// is offered nothing. Recorded again the same day, it replaces the card. POST
+	// /v1/riders/{rider_id}/healthCard.
+	RecordHealthCard(context.Context, *RecordHealthCardRequest) (*RecordHealthCardResponse, error)
 	mustEmbedUnimplementedRiderServiceServer()
 }
 
@@ -299,6 +320,9 @@ func (UnimplementedRiderServiceServer) ArriveAtDropoff(context.Context, *ArriveA
 }
 func (UnimplementedRiderServiceServer) DropOff(context.Context, *DropOffRequest) (*DropOffResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method DropOff not implemented")
+}
+func (UnimplementedRiderServiceServer) RecordHealthCard(context.Context, *RecordHealthCardRequest) (*RecordHealthCardResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RecordHealthCard not implemented")
 }
 func (UnimplementedRiderServiceServer) mustEmbedUnimplementedRiderServiceServer() {}
 func (UnimplementedRiderServiceServer) testEmbeddedByValue()                      {}
@@ -519,6 +543,24 @@ func _RiderService_DropOff_Handler(srv interface{}, ctx context.Context, dec fun
 	return interceptor(ctx, in, info, handler)
 }
 
+func _RiderService_RecordHealthCard_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecordHealthCardRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RiderServiceServer).RecordHealthCard(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RiderService_RecordHealthCard_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RiderServiceServer).RecordHealthCard(ctx, req.(*RecordHealthCardRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // RiderService_ServiceDesc is the grpc.ServiceDesc for RiderService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -565,6 +607,10 @@ var RiderService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DropOff",
 			Handler:    _RiderService_DropOff_Handler,
+		},
+		{
+			MethodName: "RecordHealthCard",
+			Handler:    _RiderService_RecordHealthCard_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
