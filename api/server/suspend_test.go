@@ -487,6 +487,7 @@ func suspensionDuringDispatch(t *testing.T, backend string) {
 	ctx, stop := context.WithCancel(e.Ctx)
 	defer stop()
 	suspended := make(chan struct{})
+	race := make(chan struct{}) // closed as the suspension is sent
 	var wg sync.WaitGroup
 	var rounds atomic.Int64
 	wg.Go(func() {
@@ -500,10 +501,11 @@ func suspensionDuringDispatch(t *testing.T, backend string) {
 	})
 	// Riders through REST, three orders at most each, by their number
 	// modulo 4: 0 picks up every trip it gets (and delivers once the store
-	// is suspended), 1 accepts and waits at the store, 2 accepts and stays
-	// away, 3 never answers.
+	// is suspended), 1 accepts and waits at the store until the suspension
+	// is sent, then picks up as 0 does, racing it, 2 accepts and stays away,
+	// 3 never answers.
 	for i, r := range riders {
-		wg.Go(func() { rideDuring(ctx, e, k.riders[r], r, i%4, suspended) })
+		wg.Go(func() { rideDuring(ctx, e, k.riders[r], r, i%4, race, suspended) })
 	}
 	// Suspend once some orders are on the road and others at every stage
 	// before it, or after 10 seconds whatever they are.
@@ -541,6 +543,20 @@ func suspensionDuringDispatch(t *testing.T, backend string) {
 		}
 	})
 	time.Sleep(20 * time.Millisecond)
+	// The riders waiting at the store start to pick up; the suspension
+	// lands as the first of them has, the others on their way.
+	close(race)
+	for wait := time.Now().Add(2 * time.Second); time.Now().Before(wait); time.Sleep(200 * time.Microsecond) {
+		picked := 0
+		for _, id := range ordersA {
+			if order(e, id).Delivery == orders.DeliveryPickedUp {
+				picked++
+			}
+		}
+		if picked > n[orders.DeliveryPickedUp] {
+			break
+		}
+	}
 	resp := e.Must(k.op, "POST", "/v1/stores/"+storeA.ID+":suspend", map[string]any{"reason": "counterfeit milk"})
 	placed()
 	placer.Wait()
@@ -673,12 +689,20 @@ func suspensionDuringDispatch(t *testing.T, backend string) {
 
 // rideDuring plays a rider through REST until ctx ends: kind 0 picks up
 // every trip it gets and delivers once suspended is closed, kind 1 accepts
-// and waits at the store, kind 2 accepts, kind 3 never answers. Refusals of
-// steps (a trip taken back by the suspension) are part of the game.
-func rideDuring(ctx context.Context, e *env, key, rider string, kind int, suspended <-chan struct{}) {
+// and waits at the store until race is closed, then does as kind 0, kind 2
+// accepts, kind 3 never answers. Refusals of steps (a trip taken back by
+// the suspension) are part of the game.
+func rideDuring(ctx context.Context, e *env, key, rider string, kind int, race, suspended <-chan struct{}) {
 	base := "/v1/riders/" + rider
 	post := func(path string, body any) int { return e.Call(key, "POST", base+path, body).Status }
 	for ctx.Err() == nil {
+		if kind == 1 {
+			select {
+			case <-race:
+				kind = 0
+			default:
+			}
+		}
 		_ = e.Engine.Ping(rider, storeA.Point)
 		trips := e.Call(key, "GET", base+"/trips", nil)
 		if trips.Status != http.StatusOK {
