@@ -17,6 +17,7 @@ import (
 	"zhengxiang/geo"
 	"zhengxiang/orders"
 	"zhengxiang/orders/kafka"
+	"zhengxiang/orders/orderstest"
 	"zhengxiang/orders/postgres"
 )
 
@@ -63,6 +64,10 @@ func TestServeSplitsAreas(t *testing.T) {
 			id := fmt.Sprintf("A%03d-%d", i, j)
 			if err := repo.PutRider(ctx, orders.Rider{ID: id, Capacity: 3, OnShift: true, Point: s.Point,
 				ShiftStart: now, ShiftEnd: now.Add(12 * time.Hour), LastPing: now}); err != nil {
+				t.Fatal(err)
+			}
+			// serve offers trips only to riders with a health card of the day.
+			if err := repo.PutHealthCard(ctx, orderstest.SampleHealthCard(id, now)); err != nil {
 				t.Fatal(err)
 			}
 			riders = append(riders, kafka.Location{RiderID: id, Point: s.Point, AccuracyM: 10})

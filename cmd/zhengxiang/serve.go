@@ -229,7 +229,7 @@ func (c *serveCmd) run(ctx context.Context, m *Main) error {
 		}
 	}
 
-	eng, err := dispatch.New(dispatch.Config{RoundEvery: c.roundEvery, Reassign: true, AckTimeout: c.ackTimeout}, repo, travel, clock, log)
+	eng, err := dispatch.New(dispatch.Config{RoundEvery: c.roundEvery, Reassign: true, RequireHealthCard: true, AckTimeout: c.ackTimeout}, repo, travel, clock, log)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -514,10 +514,12 @@ func (c *serveCmd) startFleet(ctx context.Context, repo orders.Repository, fleet
 	shift := cmp.Or(c.fleetShift, 12*time.Hour)
 	for i := range c.fleet {
 		s := stores[r.IntN(len(stores))]
-		fleet.StartRider(sim.Rider{
+		for _, rd := range fleetShifts(i, c.fleet, sim.Rider{
 			ID: fleetRiderID(i, c.fleet), Start: area.RandomPointNear(r, s.Point, 800),
 			On: now, Off: now.Add(shift), Capacity: 3 + r.IntN(3),
-		})
+		}) {
+			fleet.StartRider(rd)
+		}
 	}
 	return nil
 }
