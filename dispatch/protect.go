@@ -237,6 +237,6 @@ func (e *Engine) withWork(v RiderView, r *riderState) RiderView {
 	now := e.min(e.clock.Now())
 	day, start := e.dayOf(now)
 	w := e.workedOn(r, day, start, now)
-	v.WorkingMinutes, v.WorkWarning = int(w), w >= e.cfg.WorkWarn.Minutes()
+	v.WorkingMinutes, v.WorkWarning = int(math.Round(w)), w >= e.cfg.WorkWarn.Minutes()
 	return v
 }
