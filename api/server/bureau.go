@@ -18,12 +18,16 @@ var cst = time.FixedZone("CST", 8*3600)
 // figures accumulates the figures of one group.
 type figures struct {
 	orders, delivered, within60, cancelled, gmv int64
+	free                                        int64 // Flavours orders delivered free
 	minutes                                     []float64
 	reasons                                     map[string]int64
 }
 
 func (f *figures) add(o orders.Order) {
 	f.orders++
+	if o.Section == orders.SectionFlavours && o.DeliveryFeeCents == 0 {
+		f.free++
+	}
 	switch {
 	case o.Delivery == orders.DeliveryDelivered:
 		f.delivered++
@@ -56,6 +60,7 @@ func cancelReason(o orders.Order) string {
 
 func (f *figures) row(r *pb.FigureRow) *pb.FigureRow {
 	r.Orders, r.Delivered, r.GmvCents, r.Cancelled, r.CancelledByReason = f.orders, f.delivered, f.gmv, f.cancelled, f.reasons
+	r.FreeDeliveries = f.free
 	if f.delivered > 0 {
 		r.Within_60MinShare = round3(float64(f.within60) / float64(f.delivered))
 		slices.Sort(f.minutes)

@@ -36,7 +36,7 @@ func newFiguresCSV(conn *grpc.ClientConn) http.Handler {
 // csvColumns are the file's columns.
 var csvColumns = []string{"group", "district", "section", "platform", "day", "orders", "delivered",
 	"within_60_min_share", "click_to_door_p50_min", "click_to_door_p90_min", "gmv_cents", "cancelled",
-	"cancelled_by_reason"}
+	"cancelled_by_reason", "free_deliveries"}
 
 func (h *figuresCSV) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	req, err := figuresQuery(r)
@@ -80,7 +80,7 @@ func csvRow(r *pb.FigureRow) []string {
 	i := func(v int64) string { return strconv.FormatInt(v, 10) }
 	return []string{r.GetGroup(), r.GetDistrict(), section, r.GetPlatform(), r.GetDay(), i(r.GetOrders()),
 		i(r.GetDelivered()), f(r.GetWithin_60MinShare()), f(r.GetClickToDoorP50Min()), f(r.GetClickToDoorP90Min()),
-		i(r.GetGmvCents()), i(r.GetCancelled()), strings.Join(reasons, "; ")}
+		i(r.GetGmvCents()), i(r.GetCancelled()), strings.Join(reasons, "; "), i(r.GetFreeDeliveries())}
 }
 
 // figuresQuery reads the query of GET /v1/figures.csv.

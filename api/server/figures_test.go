@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"zhengxiang/api/auth"
+	"zhengxiang/api/server/servertest"
+	"zhengxiang/orders"
 )
 
 // TestFestivalFigures checks the bureau's figures through REST: orders of
@@ -17,7 +19,8 @@ import (
 func TestFestivalFigures(t *testing.T) {
 	for _, backend := range backends {
 		t.Run(backend, func(t *testing.T) {
-			e := newEnv(t, backend)
+			// One free delivery a day for each platform: meituan's Flavours order gets it.
+			e := servertest.New(t, servertest.Options{Backend: backend, Stores: []orders.Store{storeA, storeB, storeC}, FreeDeliveryQuota: 1})
 			mt := e.Key(auth.Principal{Role: auth.RolePlatform, Platform: "meituan"})
 			el := e.Key(auth.Principal{Role: auth.RolePlatform, Platform: "eleme"})
 			merchant := e.Key(auth.Principal{Role: auth.RoleMerchant, Stores: []string{storeA.ID, storeB.ID}})
@@ -68,13 +71,13 @@ func TestFestivalFigures(t *testing.T) {
 			if d := str(deals, "delivered"); (d != "1" && d != "2") || get(deals, "within_60_min_share") != 1.0 {
 				t.Errorf("meituan's deals delivered: %v", deals)
 			}
-			if r := rows["meituan / flavours / "+day]; r == nil || str(r, "cancelled") != "1" || str(r, "cancelled_by_reason", "sold out") != "1" {
+			if r := rows["meituan / flavours / "+day]; r == nil || str(r, "cancelled") != "1" || str(r, "cancelled_by_reason", "sold out") != "1" || str(r, "free_deliveries") != "1" {
 				t.Errorf("meituan's flavours: %v", r)
 			}
 			if r := rows["eleme / deals / "+day]; r == nil || str(r, "cancelled_by_reason", "changed my mind") != "1" {
 				t.Errorf("eleme's deals: %v", r)
 			}
-			if str(f, "total", "orders") != "4" || str(f, "total", "cancelled") != "2" {
+			if str(f, "total", "orders") != "4" || str(f, "total", "cancelled") != "2" || str(f, "total", "free_deliveries") != "1" {
 				t.Errorf("total: %v", get(f, "total"))
 			}
 
@@ -94,7 +97,7 @@ func TestFestivalFigures(t *testing.T) {
 			if i < 0 || recs[i][2] != "flavours" || recs[i][11] != "1" || recs[i][12] != "sold out=1" {
 				t.Errorf("CSV row of meituan's flavours: %v", recs)
 			}
-			if last := recs[len(recs)-1]; last[0] != "total" || last[5] != "4" {
+			if last := recs[len(recs)-1]; last[0] != "total" || last[5] != "4" || last[13] != "1" {
 				t.Errorf("CSV total: %v", last)
 			}
 			// Refusals and bad input.

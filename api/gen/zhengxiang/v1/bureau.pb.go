@@ -191,8 +191,10 @@ type FigureRow struct {
 	Day string `protobuf:"bytes,12,opt,name=day,proto3" json:"day,omitempty"`
 	// Orders that ended without delivery, by reason ("merchant no response", "sold out", …).
 	CancelledByReason map[string]int64 `protobuf:"bytes,13,rep,name=cancelled_by_reason,json=cancelledByReason,proto3" json:"cancelled_by_reason,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// Orders of 郑享百味 delivered free: the platforms' free-delivery quota used.
+	FreeDeliveries int64 `protobuf:"varint,14,opt,name=free_deliveries,json=freeDeliveries,proto3" json:"free_deliveries,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *FigureRow) Reset() {
@@ -314,6 +316,13 @@ func (x *FigureRow) GetCancelledByReason() map[string]int64 {
 		return x.CancelledByReason
 	}
 	return nil
+}
+
+func (x *FigureRow) GetFreeDeliveries() int64 {
+	if x != nil {
+		return x.FreeDeliveries
+	}
+	return 0
 }
 
 // GetFestivalFiguresResponse holds the rows.
@@ -528,7 +537,7 @@ const file_zhengxiang_v1_bureau_proto_rawDesc = "" +
 	"\bgroup_by\x18\x01 \x01(\x0e2\x17.zhengxiang.v1.GroupingR\agroupBy\x12.\n" +
 	"\x04from\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04from\x12*\n" +
 	"\x02to\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x02to\x120\n" +
-	"\athen_by\x18\x04 \x03(\x0e2\x17.zhengxiang.v1.GroupingR\x06thenBy\"\xc8\x04\n" +
+	"\athen_by\x18\x04 \x03(\x0e2\x17.zhengxiang.v1.GroupingR\x06thenBy\"\xf1\x04\n" +
 	"\tFigureRow\x12\x14\n" +
 	"\x05group\x18\x01 \x01(\tR\x05group\x12\x16\n" +
 	"\x06orders\x18\x02 \x01(\x03R\x06orders\x12\x1c\n" +
@@ -543,7 +552,8 @@ const file_zhengxiang_v1_bureau_proto_rawDesc = "" +
 	" \x01(\x0e2\x16.zhengxiang.v1.SectionR\asection\x12\x1a\n" +
 	"\bplatform\x18\v \x01(\tR\bplatform\x12\x10\n" +
 	"\x03day\x18\f \x01(\tR\x03day\x12_\n" +
-	"\x13cancelled_by_reason\x18\r \x03(\v2/.zhengxiang.v1.FigureRow.CancelledByReasonEntryR\x11cancelledByReason\x1aD\n" +
+	"\x13cancelled_by_reason\x18\r \x03(\v2/.zhengxiang.v1.FigureRow.CancelledByReasonEntryR\x11cancelledByReason\x12'\n" +
+	"\x0ffree_deliveries\x18\x0e \x01(\x03R\x0efreeDeliveries\x1aD\n" +
 	"\x16CancelledByReasonEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"z\n" +
