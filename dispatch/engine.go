@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"zhengxiang/geo"
@@ -159,6 +160,9 @@ type riderState struct {
 	// touch); recheck: when its place in them changes with time alone.
 	touched bool
 	recheck float64
+	// cardFor is the day the rider's card lets it take trips on (its
+	// day, when the card is valid for dispatch), checked at every reindex.
+	cardFor orders.Day
 	// prot is the rider's health card and working time (protect.go).
 	prot protection
 }
@@ -226,6 +230,8 @@ type Engine struct {
 	rechecks          recheckHeap
 	// writing counts the rounds writing their offers, without the lock.
 	writing sync.WaitGroup
+	// lastDay is the day of China Standard Time last asked for (dayAt).
+	lastDay atomic.Pointer[dayMinutes]
 	// acks holds the tickets waiting for their store's answer (ack.go).
 	acks ackState
 }

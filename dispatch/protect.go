@@ -100,6 +100,10 @@ func (e *Engine) giveCard(r *riderState, c orders.HealthCard) {
 		return
 	}
 	r.prot.card, r.prot.hasCard = c, true
+	r.cardFor = orders.Day{}
+	if c.ValidOn(c.Day) {
+		r.cardFor = c.Day
+	}
 	e.touch(r)
 }
 
@@ -164,8 +168,27 @@ func (e *Engine) bank(r *riderState, m float64) {
 // dayOf returns the day of China Standard Time of minute m and the minute
 // it starts at.
 func (e *Engine) dayOf(m float64) (orders.Day, float64) {
+	d := e.dayAt(m)
+	return d.day, d.start
+}
+
+// dayMinutes is a day of China Standard Time in the engine's minutes.
+type dayMinutes struct {
+	day        orders.Day
+	start, end float64 // its first minute and the next day's
+}
+
+// dayAt returns the day of minute m. Every rider's place in the round's
+// indexes asks for it, so the last day asked is kept: a day's figures are
+// worked out once, not once per rider.
+func (e *Engine) dayAt(m float64) dayMinutes {
+	if d := e.lastDay.Load(); d != nil && m >= d.start && m < d.end {
+		return *d
+	}
 	day := orders.DayOf(e.at(m))
-	return day, e.min(day.Start())
+	d := &dayMinutes{day: day, start: e.min(day.Start()), end: e.min(day.AddDays(1).Start())}
+	e.lastDay.Store(d)
+	return *d
 }
 
 // workedOn returns the minutes the rider has been on shift on day (which
@@ -201,11 +224,11 @@ func (e *Engine) eligible(r *riderState, now float64) (p geo.Point, from float64
 // trip at minute now, and until when that holds if nothing about the rider
 // changes. It logs the warning and the stop once a day.
 func (e *Engine) protect(r *riderState, now float64) (bool, float64) {
-	day, start := e.dayOf(now)
-	midnight := e.min(day.AddDays(1).Start())
+	d := e.dayAt(now)
+	day, start, midnight := d.day, d.start, d.end
 	until := math.Inf(1)
 	if e.cfg.RequireHealthCard {
-		if !r.prot.hasCard || !r.prot.card.ValidOn(day) {
+		if r.cardFor != day {
 			return false, until // a new card changes the rider
 		}
 		until = midnight // the card is the day's
