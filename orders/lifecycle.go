@@ -61,8 +61,8 @@ const (
 
 // NewOrder validates an incoming order and starts its life: Status CREATED, Delivery UNASSIGNED,
 // Seq 1, and the ORDER_CREATED event at PlacedAt. Lifecycle fields set on o are discarded. The
-// TrackingSecret and PickupCode that o carries (a replay, a restore) are kept; those it lacks are
-// drawn (NewTrackingSecret, NewPickupCode).
+// TrackingSecret, PickupCode and HandoverCode that o carries (a replay, a restore) are kept;
+// those it lacks are drawn (NewTrackingSecret, NewPickupCode, NewHandoverCode).
 func NewOrder(o Order) (Order, Event, error) {
 	if err := o.Validate(); err != nil {
 		return Order{}, Event{}, err
@@ -73,9 +73,12 @@ func NewOrder(o Order) (Order, Event, error) {
 	if o.PickupCode == "" {
 		o.PickupCode = NewPickupCode()
 	}
+	if o.HandoverCode == "" {
+		o.HandoverCode = NewHandoverCode()
+	}
 	n := Order{
 		ID: o.ID, Platform: o.Platform, PlatformOrderID: o.PlatformOrderID, StoreID: o.StoreID,
-		TrackingSecret: o.TrackingSecret, PickupCode: o.PickupCode,
+		TrackingSecret: o.TrackingSecret, PickupCode: o.PickupCode, HandoverCode: o.HandoverCode,
 		Section: o.Section, Items: o.Items,
 		SubtotalCents: o.SubtotalCents, DeliveryFeeCents: o.DeliveryFeeCents,
 		Dropoff: o.Dropoff, Address: o.Address, District: o.District,

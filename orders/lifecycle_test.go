@@ -386,7 +386,7 @@ func TestNewOrder(t *testing.T) {
 	}
 	want := orderstest.SampleOrder("o-1")
 	want.Status, want.Delivery, want.Seq = orders.StatusCreated, orders.DeliveryUnassigned, 1
-	want.TrackingSecret, want.PickupCode = o.TrackingSecret, o.PickupCode // drawn: TestNewOrderSecrets
+	want.TrackingSecret, want.PickupCode, want.HandoverCode = o.TrackingSecret, o.PickupCode, o.HandoverCode // drawn: TestNewOrderSecrets
 	if !reflect.DeepEqual(o, want) {
 		t.Errorf("NewOrder =\n %+v\nwant\n %+v", o, want)
 	}

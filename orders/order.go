@@ -215,6 +215,10 @@ type Order struct {
 	// PickupCode is the six decimal digits against which the store hands the goods to the rider.
 	// NewOrder draws it, and it never changes.
 	PickupCode string
+	// HandoverCode is the six decimal digits the consumer tells the rider at a hand-over in
+	// person (CheckHandoverCode); only the consumer (on tracking) and the platform see it.
+	// NewOrder draws it, and it never changes.
+	HandoverCode string
 
 	Section Section
 	Items   []Item // shared between copies: replace, never modify in place
@@ -241,6 +245,10 @@ type Order struct {
 	// locker slot's or drop point's code the consumer opens it with, and a reference to the photo
 	// of the goods left; empty for a hand-over in person.
 	DropoffCode, PhotoRef string
+
+	// WrongCodes counts the wrong hand-over codes tried (RejectHandoverCode); from
+	// MaxWrongCodes on, no hand-over in person is accepted.
+	WrongCodes int
 
 	// ReceiptConfirmedAt is when the consumer confirmed having the goods (ConfirmReceipt), after
 	// the order was DELIVERED; zero until then, and for an order never confirmed.
@@ -285,6 +293,9 @@ func (o Order) Validate() error {
 	}
 	if o.PickupCode != "" && !validPickupCode(o.PickupCode) {
 		return Invalid("order.pickup_code", "is not %d decimal digits", pickupCodeLen)
+	}
+	if o.HandoverCode != "" && !validPickupCode(o.HandoverCode) {
+		return Invalid("order.handover_code", "is not %d decimal digits", pickupCodeLen)
 	}
 	if !o.Section.Valid() {
 		return Invalid("order.section", "%q is not a section", o.Section)
@@ -401,6 +412,15 @@ func (o Order) CheckTrackingSecret(secret string) bool {
 // on where the two differ. An order without a PickupCode matches nothing.
 func (o Order) CheckPickupCode(code string) bool {
 	return o.PickupCode != "" && subtle.ConstantTimeCompare([]byte(o.PickupCode), []byte(code)) == 1
+}
+
+// NewHandoverCode returns a fresh HandoverCode, drawn as NewPickupCode draws a pickup code.
+func NewHandoverCode() string { return NewPickupCode() }
+
+// CheckHandoverCode reports whether code is the order's HandoverCode, in a time that does not
+// depend on where the two differ. An order without a HandoverCode matches nothing.
+func (o Order) CheckHandoverCode(code string) bool {
+	return o.HandoverCode != "" && subtle.ConstantTimeCompare([]byte(o.HandoverCode), []byte(code)) == 1
 }
 
 // validTrackingSecret reports whether s has the format of a TrackingSecret.

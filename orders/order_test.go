@@ -206,12 +206,17 @@ func TestNewOrderSecrets(t *testing.T) {
 	a, _ := orderstest.MustNewOrder(t, orderstest.SampleOrder("o-1"))
 	b, _ := orderstest.MustNewOrder(t, orderstest.SampleOrder("o-1"))
 	for _, o := range []orders.Order{a, b} {
-		if len(o.TrackingSecret) != 22 || len(o.PickupCode) != 6 || o.Validate() != nil {
-			t.Fatalf("NewOrder drew tracking secret %q and pickup code %q: %v", o.TrackingSecret, o.PickupCode, o.Validate())
+		if len(o.TrackingSecret) != 22 || len(o.PickupCode) != 6 || len(o.HandoverCode) != 6 || o.Validate() != nil {
+			t.Fatalf("NewOrder drew tracking secret %q, pickup code %q and hand-over code %q: %v",
+				o.TrackingSecret, o.PickupCode, o.HandoverCode, o.Validate())
 		}
 	}
 	if a.TrackingSecret == b.TrackingSecret {
 		t.Errorf("two NewOrder calls drew the same tracking secret %q", a.TrackingSecret)
+	}
+	if !a.CheckHandoverCode(a.HandoverCode) || (a.HandoverCode != b.HandoverCode && a.CheckHandoverCode(b.HandoverCode)) ||
+		(orders.Order{}).CheckHandoverCode("") {
+		t.Errorf("CheckHandoverCode: an order's own code must match, another's and the empty code must not")
 	}
 	if !orders.SameContent(a, b) {
 		t.Errorf("orders that differ only in their secrets are not SameContent: a resend would clash")

@@ -41,7 +41,7 @@ func (s *Server) tracking(ctx context.Context, o orders.Order) (*pb.Tracking, er
 	t := &pb.Tracking{
 		OrderId: o.ID, Items: itemsPB(o.Items), Status: orderStatusPB(o.Status), Delivery: deliveryPB(o.Delivery),
 		PromiseAt: ts(o.PromiseAt), Handover: handoverPB(o.Handover), ReceiptConfirmed: !o.ReceiptConfirmedAt.IsZero(),
-		DropoffCode: o.DropoffCode, PhotoRef: o.PhotoRef,
+		DropoffCode: o.DropoffCode, PhotoRef: o.PhotoRef, HandoverCode: o.HandoverCode,
 	}
 	if st, err := s.cfg.Repo.GetStore(ctx, o.StoreID); err == nil {
 		t.StoreName = st.Name

@@ -62,7 +62,8 @@ type sees struct {
 // delivery, and the platform and operators see it too; the proof of a
 // drop-off (the code that opens a locker) is the consumer's, its
 // platform's, the operators' and the rider's who left the goods, not the
-// store's.
+// store's; the hand-over code goes with the tracking link (the consumer's
+// and its platform's, the operators'), never to a rider or a store.
 func seesOf(p auth.Principal, o orders.Order) sees {
 	switch p.Role {
 	case auth.RolePlatform, auth.RoleOperator:
@@ -88,11 +89,12 @@ func (s *Server) orderPB(o orders.Order, v sees) *pb.Order {
 		OfferExpiresAt: ts(o.OfferExpiresAt), Handover: handoverPB(o.Handover),
 		AcceptedAt: ts(o.AcceptedAt), ReadyMarkedAt: ts(o.ReadyMarkedAt), AssignedAt: ts(o.AssignedAt),
 		PickedUpAt: ts(o.PickedUpAt), DeliveredAt: ts(o.DeliveredAt), EndedAt: ts(o.EndedAt),
-		Reason: o.Reason, Actor: o.Actor, Seq: o.Seq,
+		Reason: o.Reason, Actor: o.Actor, Seq: o.Seq, WrongCodes: int32(o.WrongCodes),
 	}
 	if v.tracking {
 		out.TrackingToken = o.TrackingToken()
 		out.TrackingUrl = s.trackingURL(out.TrackingToken)
+		out.HandoverCode = o.HandoverCode
 	}
 	if v.pickupCode {
 		out.PickupCode = o.PickupCode

@@ -233,7 +233,7 @@ func (r *Repository) GetOrder(ctx context.Context, id string) (orders.Order, err
 
 // UpdateOrder calls fn on a copy of the order under the write lock and commits the copy and its
 // events if fn succeeds and the events check out (orders.CheckEvents). A change of the order's
-// identity or of its secrets (TrackingSecret, PickupCode) is KindInvalid.
+// identity or of its secrets (TrackingSecret, PickupCode, HandoverCode) is KindInvalid.
 func (r *Repository) UpdateOrder(ctx context.Context, id string, fn func(o *orders.Order) ([]orders.Event, error)) (orders.Order, error) {
 	if err := ctx.Err(); err != nil {
 		return orders.Order{}, err
@@ -293,8 +293,8 @@ func (r *Repository) updateLocked(id string, fn func(o *orders.Order) ([]orders.
 	if n.ID != e.order.ID || n.Key() != e.order.Key() {
 		return orders.Order{}, nil, orders.Invalid("order.id", "update of order %s changed its identity to %s (%s)", id, n.ID, n.Key())
 	}
-	if n.TrackingSecret != e.order.TrackingSecret || n.PickupCode != e.order.PickupCode {
-		return orders.Order{}, nil, orders.Invalid("order.tracking_secret", "update of order %s changed its tracking secret or pickup code", id)
+	if n.TrackingSecret != e.order.TrackingSecret || n.PickupCode != e.order.PickupCode || n.HandoverCode != e.order.HandoverCode {
+		return orders.Order{}, nil, orders.Invalid("order.tracking_secret", "update of order %s changed its tracking secret, pickup code or hand-over code", id)
 	}
 	if err := orders.CheckEvents(e.order.Seq, n, evs); err != nil {
 		return orders.Order{}, nil, fmt.Errorf("update order %s: %w", id, err)

@@ -340,12 +340,12 @@ func testUpdateOrders(t *testing.T, repo orders.Repository) {
 func testSecrets(t *testing.T, repo orders.Repository) {
 	ctx := t.Context()
 	restored := SampleOrder("s-3")
-	restored.TrackingSecret, restored.PickupCode = "AAAAAAAAAAAAAAAAAAAAAA", "000123"
+	restored.TrackingSecret, restored.PickupCode, restored.HandoverCode = "AAAAAAAAAAAAAAAAAAAAAA", "000123", "000456"
 	created := map[string]orders.Order{}
 	for _, o := range []orders.Order{SampleOrder("s-1"), SampleOrder("s-2"), restored} {
 		c := mustCreate(t, repo, o)
-		if c.TrackingSecret == "" || c.PickupCode == "" {
-			t.Fatalf("CreateOrder(%s) returned tracking secret %q and pickup code %q; want both set", o.ID, c.TrackingSecret, c.PickupCode)
+		if c.TrackingSecret == "" || c.PickupCode == "" || c.HandoverCode == "" {
+			t.Fatalf("CreateOrder(%s) returned tracking secret %q, pickup code %q and hand-over code %q; want all set", o.ID, c.TrackingSecret, c.PickupCode, c.HandoverCode)
 		}
 		created[o.ID] = c
 	}
@@ -416,9 +416,9 @@ func testSecrets(t *testing.T, repo orders.Repository) {
 // checkSecrets reports got's secrets unless they are want's.
 func checkSecrets(t *testing.T, what string, got, want orders.Order) {
 	t.Helper()
-	if got.TrackingSecret != want.TrackingSecret || got.PickupCode != want.PickupCode {
-		t.Errorf("%s: order %s has tracking secret %q and pickup code %q, want %q and %q",
-			what, got.ID, got.TrackingSecret, got.PickupCode, want.TrackingSecret, want.PickupCode)
+	if got.TrackingSecret != want.TrackingSecret || got.PickupCode != want.PickupCode || got.HandoverCode != want.HandoverCode {
+		t.Errorf("%s: order %s has tracking secret %q, pickup code %q and hand-over code %q, want %q, %q and %q",
+			what, got.ID, got.TrackingSecret, got.PickupCode, got.HandoverCode, want.TrackingSecret, want.PickupCode, want.HandoverCode)
 	}
 }
 
@@ -474,6 +474,15 @@ func testUpdateOrderRejected(t *testing.T, newRepo func(t *testing.T) orders.Rep
 				o.PickupCode = "000001"
 			} else {
 				o.PickupCode = "000000"
+			}
+			return []orders.Event{ev}, err
+		}, orders.KindInvalid},
+		{"changed hand-over code", func(o *orders.Order) ([]orders.Event, error) {
+			ev, err := o.SendTicket(at)
+			if o.HandoverCode == "000000" {
+				o.HandoverCode = "000001"
+			} else {
+				o.HandoverCode = "000000"
 			}
 			return []orders.Event{ev}, err
 		}, orders.KindInvalid},

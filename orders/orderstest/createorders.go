@@ -314,7 +314,7 @@ func testCreateOrdersEmpty(t *testing.T, repo orders.Repository) {
 func testCreateOrdersSecrets(t *testing.T, repo orders.Repository) {
 	bc := batchCreator(t, repo)
 	restored := SampleOrder("c-2")
-	restored.TrackingSecret, restored.PickupCode = "_-0123456789abcdefABCD", "004200"
+	restored.TrackingSecret, restored.PickupCode, restored.HandoverCode = "_-0123456789abcdefABCD", "004200", "420042"
 	resent := SampleOrder("c-1-again")
 	resent.PlatformOrderID = "c-1"
 	ps := []orders.Placement{

@@ -26,7 +26,7 @@ import (
 var orderColumnTypes = []string{"text", "text", "text", "text", "text", "text", "text", "text", "bigint",
 	"bigint", "double precision", "double precision", "text", "text", "timestamptz", "timestamptz", "timestamptz",
 	"text", "text", "text", "timestamptz", "text", "timestamptz", "timestamptz", "timestamptz",
-	"timestamptz", "timestamptz", "timestamptz", "timestamptz", "text", "text", "text", "text", "bigint", "boolean"}
+	"timestamptz", "timestamptz", "timestamptz", "timestamptz", "text", "text", "text", "bigint", "text", "text", "bigint", "boolean"}
 
 // orderRows are orders column by column, in the order of orderColumns.
 type orderRows struct {
@@ -44,6 +44,8 @@ type orderRows struct {
 	pickedUp, delivered, ended      []pgtype.Timestamptz
 	receiptConfirmed                []pgtype.Timestamptz
 	dropoffCode, photoRef           []string
+	handoverCode                    []string
+	wrongCodes                      []int64
 	reason, actor                   []string
 	seq                             []int64
 	active                          []bool
@@ -85,6 +87,8 @@ func (r *orderRows) add(o *orders.Order) {
 	r.receiptConfirmed = append(r.receiptConfirmed, ts(o.ReceiptConfirmedAt))
 	r.dropoffCode = append(r.dropoffCode, o.DropoffCode)
 	r.photoRef = append(r.photoRef, o.PhotoRef)
+	r.handoverCode = append(r.handoverCode, o.HandoverCode)
+	r.wrongCodes = append(r.wrongCodes, int64(o.WrongCodes))
 	r.reason = append(r.reason, o.Reason)
 	r.actor = append(r.actor, o.Actor)
 	r.seq = append(r.seq, o.Seq)
@@ -96,7 +100,7 @@ func (r *orderRows) args() []any {
 	return []any{r.id, r.platform, r.platformOrderID, r.trackingSecret, r.pickupCode, r.storeID, r.section,
 		r.items, r.subtotal, r.fee, r.lat, r.lng, r.address, r.district, r.placed, r.ready, r.promise, r.status,
 		r.delivery, r.riderID, r.offerExpires, r.handover, r.accepted, r.readyMarked, r.assigned, r.pickedUp,
-		r.delivered, r.ended, r.receiptConfirmed, r.dropoffCode, r.photoRef, r.reason, r.actor, r.seq, r.active}
+		r.delivered, r.ended, r.receiptConfirmed, r.dropoffCode, r.photoRef, r.handoverCode, r.wrongCodes, r.reason, r.actor, r.seq, r.active}
 }
 
 // eventRows are events and their outbox rows, column by column: eventColumns, then the outbox's
@@ -361,9 +365,9 @@ var updateOrders = updateOrdersOf(pick(columns(orderColumns), updatedColumns), p
 // progressColumns.
 var updateProgress = updateOrdersOf(pick(columns(orderColumns), progressColumns), pick(orderColumnTypes, progressColumns))
 
-// secretColumns are the secrets an order is created with (TrackingSecret, PickupCode); they never
-// change, so no update writes them.
-var secretColumns = map[string]bool{"tracking_secret": true, "pickup_code": true}
+// secretColumns are the secrets an order is created with (TrackingSecret, PickupCode,
+// HandoverCode); they never change, so no update writes them.
+var secretColumns = map[string]bool{"tracking_secret": true, "pickup_code": true, "handover_code": true}
 
 // contentColumns are what an order was placed with; no change of its life alters them.
 var contentColumns = map[string]bool{"store_id": true, "section": true, "items": true, "subtotal_cents": true,

@@ -133,10 +133,11 @@ func historyOf(t *testing.T, db *postgres.DB, id string) history {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.TrackingSecret == "" || o.PickupCode == "" {
-		t.Errorf("order %s has tracking secret %q and pickup code %q; want both set", id, o.TrackingSecret, o.PickupCode)
+	if o.TrackingSecret == "" || o.PickupCode == "" || o.HandoverCode == "" {
+		t.Errorf("order %s has tracking secret %q, pickup code %q and hand-over code %q; want all set", id,
+			o.TrackingSecret, o.PickupCode, o.HandoverCode)
 	}
-	o.ID, o.PlatformOrderID, o.TrackingSecret, o.PickupCode = "", "", "", ""
+	o.ID, o.PlatformOrderID, o.TrackingSecret, o.PickupCode, o.HandoverCode = "", "", "", "", ""
 	for i := range evs {
 		evs[i].OrderID = ""
 	}

@@ -324,7 +324,7 @@ func (r *Repository) GetOrder(ctx context.Context, id string) (orders.Order, err
 // the seq read), its events, one outbox row per event, and the assignments and deliveries the
 // events imply (see rowSet). A second active assignment of the order is refused by the
 // database and reported as KindConflict. A change of the order's identity or of its secrets
-// (TrackingSecret, PickupCode), which no update writes, is KindInvalid. fn runs inside the
+// (TrackingSecret, PickupCode, HandoverCode), which no update writes, is KindInvalid. fn runs inside the
 // transaction, so it must be quick.
 func (r *Repository) UpdateOrder(ctx context.Context, id string, fn func(o *orders.Order) ([]orders.Event, error)) (orders.Order, error) {
 	var (
@@ -352,7 +352,7 @@ func (r *Repository) UpdateOrder(ctx context.Context, id string, fn func(o *orde
 		if n.ID != old.ID || n.Key() != old.Key() {
 			return orders.Invalid("order.id", "update of order %s changed its identity to %s (%s)", id, n.ID, n.Key())
 		}
-		if n.TrackingSecret != old.TrackingSecret || n.PickupCode != old.PickupCode {
+		if n.TrackingSecret != old.TrackingSecret || n.PickupCode != old.PickupCode || n.HandoverCode != old.HandoverCode {
 			return orders.Invalid("order.tracking_secret", "update of order %s changed its tracking secret or pickup code", id)
 		}
 		if err := orders.CheckEvents(old.Seq, n, evs); err != nil {
@@ -438,7 +438,7 @@ func (r *Repository) UpdateOrders(ctx context.Context, ids []string, fn func(o *
 				errs[i] = orders.Invalid("order.id", "update of order %s changed its identity to %s (%s)", id, n.ID, n.Key())
 				continue
 			}
-			if n.TrackingSecret != old.TrackingSecret || n.PickupCode != old.PickupCode {
+			if n.TrackingSecret != old.TrackingSecret || n.PickupCode != old.PickupCode || n.HandoverCode != old.HandoverCode {
 				errs[i] = orders.Invalid("order.tracking_secret", "update of order %s changed its tracking secret or pickup code", id)
 				continue
 			}

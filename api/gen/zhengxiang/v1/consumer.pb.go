@@ -103,7 +103,10 @@ type Tracking struct {
 	// The health card of the day of the rider bringing the goods, while a rider is assigned and
 	// until the drop-off; unset when there is no rider or the rider recorded no card today. It
 	// never names the rider.
-	RiderHealth   *HealthCard `protobuf:"bytes,14,opt,name=rider_health,json=riderHealth,proto3" json:"rider_health,omitempty"`
+	RiderHealth *HealthCard `protobuf:"bytes,14,opt,name=rider_health,json=riderHealth,proto3" json:"rider_health,omitempty"`
+	// The hand-over code (six random digits) to tell the rider at a hand-over in person; the
+	// rider never sees it.
+	HandoverCode  string `protobuf:"bytes,15,opt,name=handover_code,json=handoverCode,proto3" json:"handover_code,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -234,6 +237,13 @@ func (x *Tracking) GetRiderHealth() *HealthCard {
 		return x.RiderHealth
 	}
 	return nil
+}
+
+func (x *Tracking) GetHandoverCode() string {
+	if x != nil {
+		return x.HandoverCode
+	}
+	return ""
 }
 
 // TrackOrderResponse holds the tracking.
@@ -380,7 +390,7 @@ const file_zhengxiang_v1_consumer_proto_rawDesc = "" +
 	"\n" +
 	"\x1czhengxiang/v1/consumer.proto\x12\rzhengxiang.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1azhengxiang/v1/health.proto\x1a\x19zhengxiang/v1/order.proto\x1a\x1azhengxiang/v1/stream.proto\")\n" +
 	"\x11TrackOrderRequest\x12\x14\n" +
-	"\x05token\x18\x01 \x01(\tR\x05token\"\x9f\x05\n" +
+	"\x05token\x18\x01 \x01(\tR\x05token\"\xc4\x05\n" +
 	"\bTracking\x12\x19\n" +
 	"\border_id\x18\x01 \x01(\tR\aorderId\x12\x1d\n" +
 	"\n" +
@@ -398,7 +408,8 @@ const file_zhengxiang_v1_consumer_proto_rawDesc = "" +
 	"\x11receipt_confirmed\x18\v \x01(\bR\x10receiptConfirmed\x12!\n" +
 	"\fdropoff_code\x18\f \x01(\tR\vdropoffCode\x12\x1b\n" +
 	"\tphoto_ref\x18\r \x01(\tR\bphotoRef\x12<\n" +
-	"\frider_health\x18\x0e \x01(\v2\x19.zhengxiang.v1.HealthCardR\vriderHealth\"I\n" +
+	"\frider_health\x18\x0e \x01(\v2\x19.zhengxiang.v1.HealthCardR\vriderHealth\x12#\n" +
+	"\rhandover_code\x18\x0f \x01(\tR\fhandoverCode\"I\n" +
 	"\x12TrackOrderResponse\x123\n" +
 	"\btracking\x18\x01 \x01(\v2\x17.zhengxiang.v1.TrackingR\btracking\"-\n" +
 	"\x15ConfirmReceiptRequest\x12\x14\n" +

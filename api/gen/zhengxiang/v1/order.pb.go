@@ -99,7 +99,12 @@ type Order struct {
 	// The code of the locker slot or drop point the goods were left in, once delivered there.
 	DropoffCode string `protobuf:"bytes,32,opt,name=dropoff_code,json=dropoffCode,proto3" json:"dropoff_code,omitempty"`
 	// The reference of the photo the rider took of the goods left, once delivered contactless.
-	PhotoRef      string `protobuf:"bytes,33,opt,name=photo_ref,json=photoRef,proto3" json:"photo_ref,omitempty"`
+	PhotoRef string `protobuf:"bytes,33,opt,name=photo_ref,json=photoRef,proto3" json:"photo_ref,omitempty"`
+	// The hand-over code (six random digits) the consumer tells the rider at a hand-over in person;
+	// shown like tracking_token, never to riders or stores.
+	HandoverCode string `protobuf:"bytes,34,opt,name=handover_code,json=handoverCode,proto3" json:"handover_code,omitempty"`
+	// The wrong hand-over codes tried; after 5 no hand-over in person is accepted.
+	WrongCodes    int32 `protobuf:"varint,35,opt,name=wrong_codes,json=wrongCodes,proto3" json:"wrong_codes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -365,6 +370,20 @@ func (x *Order) GetPhotoRef() string {
 	return ""
 }
 
+func (x *Order) GetHandoverCode() string {
+	if x != nil {
+		return x.HandoverCode
+	}
+	return ""
+}
+
+func (x *Order) GetWrongCodes() int32 {
+	if x != nil {
+		return x.WrongCodes
+	}
+	return 0
+}
+
 // TimelineEntry is one step of an order's life as the consumer sees it.
 type TimelineEntry struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -451,7 +470,7 @@ var File_zhengxiang_v1_order_proto protoreflect.FileDescriptor
 
 const file_zhengxiang_v1_order_proto_rawDesc = "" +
 	"\n" +
-	"\x19zhengxiang/v1/order.proto\x12\rzhengxiang.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1azhengxiang/v1/stream.proto\"\x9c\v\n" +
+	"\x19zhengxiang/v1/order.proto\x12\rzhengxiang.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1azhengxiang/v1/stream.proto\"\xe2\v\n" +
 	"\x05Order\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
 	"\bplatform\x18\x02 \x01(\tR\bplatform\x12&\n" +
@@ -491,7 +510,10 @@ const file_zhengxiang_v1_order_proto_rawDesc = "" +
 	"\vpickup_code\x18\x1f \x01(\tR\n" +
 	"pickupCode\x12!\n" +
 	"\fdropoff_code\x18  \x01(\tR\vdropoffCode\x12\x1b\n" +
-	"\tphoto_ref\x18! \x01(\tR\bphotoRef\"\xf0\x01\n" +
+	"\tphoto_ref\x18! \x01(\tR\bphotoRef\x12#\n" +
+	"\rhandover_code\x18\" \x01(\tR\fhandoverCode\x12\x1f\n" +
+	"\vwrong_codes\x18# \x01(\x05R\n" +
+	"wrongCodes\"\xf0\x01\n" +
 	"\rTimelineEntry\x12,\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x18.zhengxiang.v1.EventTypeR\x04type\x12*\n" +
 	"\x02at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x122\n" +
