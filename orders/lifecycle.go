@@ -29,6 +29,9 @@ const (
 	EventFailed           EventType = "FAILED"
 	EventReturned         EventType = "RETURNED"
 	EventReceiptConfirmed EventType = "RECEIPT_CONFIRMED"
+	// EventHandoverCodeRejected records a wrong hand-over code tried by the rider (RiderID) at
+	// the door; the statuses do not change.
+	EventHandoverCodeRejected EventType = "HANDOVER_CODE_REJECTED"
 )
 
 // Event is one change of an order, with the statuses it left the order in. Seq is the order's
@@ -113,6 +116,7 @@ const (
 	opFail
 	opReturn
 	opConfirmReceipt
+	opRejectHandoverCode
 	numOps
 )
 
@@ -162,6 +166,8 @@ var rules = [numOps]rule{
 	opFail:            {"fail", EventFailed, ready, []DeliveryStatus{DeliveryPickedUp, DeliveryArrivedAtDropoff}, "", DeliveryFailed},
 	opReturn:          {"return", EventReturned, ready, []DeliveryStatus{DeliveryFailed}, "", DeliveryReturned},
 	opConfirmReceipt:  {"confirm receipt", EventReceiptConfirmed, ready, []DeliveryStatus{DeliveryDelivered}, "", ""},
+	opRejectHandoverCode: {"reject a hand-over code", EventHandoverCodeRejected, ready,
+		[]DeliveryStatus{DeliveryPickedUp, DeliveryArrivedAtDropoff}, "", ""},
 }
 
 // afterEnd reports whether op may run on an ended order: only ConfirmReceipt, which records
@@ -409,16 +415,70 @@ func (d Dropoff) Validate() error {
 }
 
 // DeliverWith records a drop-off with its proof, as Deliver does: the order keeps the code and
-// the photo reference.
+// the photo reference. A hand-over in person of an order with a HandoverCode needs that code in
+// d.Code: another is ErrWrongHandoverCode (the caller records it with RejectHandoverCode), and
+// after MaxWrongCodes wrong codes it is ErrHandoverLocked whatever the code; a contactless
+// drop-off needs no hand-over code. Once delivered the code opens nothing: the order has ended.
 func (o *Order) DeliverWith(at time.Time, rider string, d Dropoff) (Event, error) {
 	return o.apply(opDeliver, at, func() error {
 		if err := o.isRider(rider); err != nil {
 			return err
 		}
-		return d.Validate()
+		if err := d.Validate(); err != nil {
+			return err
+		}
+		if d.Handover == HandoverInPerson && o.HandoverCode != "" {
+			switch {
+			case o.HandoverLocked():
+				return ErrHandoverLocked
+			case !o.CheckHandoverCode(d.Code):
+				return ErrWrongHandoverCode
+			}
+		}
+		return nil
 	}, func(n *Order, ev *Event) {
 		n.Handover, n.DeliveredAt, n.DropoffCode, n.PhotoRef = d.Handover, at, d.Code, d.PhotoRef
+		if d.Handover == HandoverInPerson {
+			n.DropoffCode = "" // the consumer's hand-over code, not a proof to keep
+		}
 		ev.Handover = d.Handover
+	})
+}
+
+// MaxWrongCodes is the number of wrong hand-over codes after which an order is handed over in
+// person no more (HandoverLocked).
+const MaxWrongCodes = 5
+
+// The errors of a hand-over in person (DeliverWith).
+var (
+	// ErrWrongHandoverCode is the KindInvalid error on "code" of a hand-over code that is not the
+	// order's.
+	ErrWrongHandoverCode error = &Error{Kind: KindInvalid, Field: "code", Msg: "not the consumer's hand-over code"}
+	// ErrHandoverLocked is the KindConflict error of a hand-over in person after MaxWrongCodes
+	// wrong codes.
+	ErrHandoverLocked error = &Error{Kind: KindConflict,
+		Msg: "too many wrong codes: leave the goods contactless or call the consumer"}
+)
+
+// HandoverLocked reports whether MaxWrongCodes wrong hand-over codes were tried: only a
+// contactless drop-off remains.
+func (o Order) HandoverLocked() bool { return o.WrongCodes >= MaxWrongCodes }
+
+// RejectHandoverCode counts a wrong hand-over code that rider, holding the goods, tried:
+// WrongCodes+1 and the HANDOVER_CODE_REJECTED event, statuses unchanged. Once the order is
+// HandoverLocked it is ErrHandoverLocked.
+func (o *Order) RejectHandoverCode(at time.Time, rider string) (Event, error) {
+	return o.apply(opRejectHandoverCode, at, func() error {
+		if err := o.isRider(rider); err != nil {
+			return err
+		}
+		if o.HandoverLocked() {
+			return ErrHandoverLocked
+		}
+		return nil
+	}, func(n *Order, ev *Event) {
+		n.WrongCodes++
+		ev.RiderID = rider
 	})
 }
 

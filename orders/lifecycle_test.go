@@ -531,3 +531,94 @@ func TestDeliverWithProof(t *testing.T) {
 		}
 	}
 }
+
+// TestHandoverCode checks a hand-over in person against the consumer's code: a wrong code is
+// refused and counted (RejectHandoverCode), after MaxWrongCodes only a contactless drop-off is
+// accepted, the right code delivers, and a delivered order opens to no code.
+func TestHandoverCode(t *testing.T) {
+	minute := func(n int) time.Time { return orderstest.FestivalStart.Add(time.Duration(n) * time.Minute) }
+	atDoor := func(t *testing.T) orders.Order {
+		t.Helper()
+		o, _ := orderstest.MustNewOrder(t, orderstest.SampleOrder("o-1"))
+		for _, step := range []func() (orders.Event, error){
+			func() (orders.Event, error) { return o.SendTicket(minute(1)) },
+			func() (orders.Event, error) { return o.MerchantAccept(minute(1)) },
+			func() (orders.Event, error) { return o.MarkReady(minute(2)) },
+			func() (orders.Event, error) { return o.Assign(minute(3), "rider-1") },
+			func() (orders.Event, error) { return o.PickUp(minute(4), "rider-1") },
+			func() (orders.Event, error) { return o.ArriveAtDropoff(minute(5), "rider-1") },
+		} {
+			if _, err := step(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return o
+	}
+	wrongOf := func(o orders.Order) string {
+		if o.HandoverCode == "000000" {
+			return "000001"
+		}
+		return "000000"
+	}
+	inPerson := func(code string) orders.Dropoff { return orders.Dropoff{Handover: orders.HandoverInPerson, Code: code} }
+
+	t.Run("right code", func(t *testing.T) {
+		o := atDoor(t)
+		ev, err := o.DeliverWith(minute(6), "rider-1", inPerson(o.HandoverCode))
+		if err != nil || ev.Type != orders.EventDelivered || o.Handover != orders.HandoverInPerson || o.DropoffCode != "" {
+			t.Fatalf("DeliverWith the right code = %+v, %v; order %+v", ev, err, o)
+		}
+		// Single use: the order has ended, the code opens nothing more.
+		if _, err := o.DeliverWith(minute(7), "rider-1", inPerson(o.HandoverCode)); orders.KindOf(err) != orders.KindConflict {
+			t.Errorf("a second DeliverWith = %v, want a conflict", err)
+		}
+		if _, err := o.RejectHandoverCode(minute(7), "rider-1"); orders.KindOf(err) != orders.KindConflict {
+			t.Errorf("RejectHandoverCode after delivery = %v, want a conflict", err)
+		}
+	})
+
+	t.Run("wrong codes lock the hand-over in person", func(t *testing.T) {
+		o := atDoor(t)
+		for _, code := range []string{wrongOf(o), "", "12345"} {
+			before := o
+			if _, err := o.DeliverWith(minute(6), "rider-1", inPerson(code)); !errors.Is(err, orders.ErrWrongHandoverCode) {
+				t.Fatalf("DeliverWith code %q = %v, want ErrWrongHandoverCode", code, err)
+			}
+			if !reflect.DeepEqual(o, before) {
+				t.Fatalf("a refused DeliverWith changed the order")
+			}
+		}
+		if _, err := o.RejectHandoverCode(minute(6), "rider-2"); orders.KindOf(err) != orders.KindForbidden {
+			t.Errorf("RejectHandoverCode by another rider = %v, want forbidden", err)
+		}
+		for i := 1; i <= orders.MaxWrongCodes; i++ {
+			ev, err := o.RejectHandoverCode(minute(6), "rider-1")
+			if err != nil || ev.Type != orders.EventHandoverCodeRejected || ev.RiderID != "rider-1" ||
+				ev.Delivery != orders.DeliveryArrivedAtDropoff || ev.Status != orders.StatusReadyForPickup || o.WrongCodes != i {
+				t.Fatalf("RejectHandoverCode #%d = %+v, %v; wrong codes %d", i, ev, err, o.WrongCodes)
+			}
+		}
+		if !o.HandoverLocked() {
+			t.Fatalf("not locked after %d wrong codes", o.WrongCodes)
+		}
+		if _, err := o.RejectHandoverCode(minute(7), "rider-1"); !errors.Is(err, orders.ErrHandoverLocked) {
+			t.Errorf("RejectHandoverCode when locked = %v, want ErrHandoverLocked", err)
+		}
+		if _, err := o.DeliverWith(minute(7), "rider-1", inPerson(o.HandoverCode)); !errors.Is(err, orders.ErrHandoverLocked) ||
+			orders.KindOf(err) != orders.KindConflict {
+			t.Errorf("DeliverWith the right code when locked = %v, want ErrHandoverLocked", err)
+		}
+		if ev, err := o.DeliverWith(minute(8), "rider-1", orders.Dropoff{Handover: orders.HandoverDoor, PhotoRef: "p.jpg"}); err != nil ||
+			ev.Handover != orders.HandoverDoor {
+			t.Errorf("a contactless drop-off when locked = %+v, %v; want delivered", ev, err)
+		}
+	})
+
+	t.Run("order without a code", func(t *testing.T) {
+		o := atDoor(t)
+		o.HandoverCode = "" // stored before hand-over codes
+		if _, err := o.DeliverWith(minute(6), "rider-1", inPerson("")); err != nil {
+			t.Errorf("DeliverWith in person of an order without a code = %v", err)
+		}
+	})
+}

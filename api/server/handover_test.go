@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 
@@ -90,4 +91,55 @@ func sixDigits(s string) bool {
 		}
 	}
 	return true
+}
+
+// TestHandoverInPersonThroughREST checks a hand-over in person against the consumer's code
+// through REST: a wrong code is 400 naming code and counted, after 5 the hand-over in person is
+// 409 and only a contactless drop-off remains; the right code delivers, once.
+func TestHandoverInPersonThroughREST(t *testing.T) {
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) {
+			e := newEnv(t, backend)
+			h := mustOrderAtDoor(t, e, "mt-p1", nil)
+			drop := "/v1/riders/R1/orders/" + h.id + ":dropOff"
+			wrong := "000000"
+			if h.handoverCode == wrong {
+				wrong = "000001"
+			}
+			for i := 1; i <= 5; i++ {
+				r := e.Call(h.rider, "POST", drop, map[string]any{"handover": "HANDOVER_IN_PERSON", "code": wrong})
+				if r.Status != http.StatusBadRequest || !strings.Contains(string(r.Body), "code") {
+					t.Fatalf("wrong code #%d: %d %s, want 400 naming code", i, r.Status, r.Body)
+				}
+				if n := get(e.Must(h.platform, "GET", "/v1/orders/"+h.id, nil), "order", "wrong_codes"); n != float64(i) {
+					t.Fatalf("after wrong code #%d the order counts %v", i, n)
+				}
+			}
+			r := e.Call(h.rider, "POST", drop, map[string]any{"handover": "HANDOVER_IN_PERSON", "code": h.handoverCode})
+			if r.Status != http.StatusConflict || !strings.Contains(string(r.Body), "too many wrong codes") {
+				t.Fatalf("the right code after 5 wrong ones: %d %s, want 409 too many wrong codes", r.Status, r.Body)
+			}
+			tl := timeline(e.Must("", "GET", "/v1/tracking/"+h.token, nil))
+			if n := strings.Count(strings.Join(tl, " "), "HANDOVER_CODE_REJECTED"); n != 5 {
+				t.Fatalf("timeline %v: %d HANDOVER_CODE_REJECTED, want 5", tl, n)
+			}
+			e.Must(h.rider, "POST", drop, map[string]any{"handover": "HANDOVER_DOOR", "photo_ref": "photos/door-1.jpg"})
+			tr := e.Must("", "GET", "/v1/tracking/"+h.token, nil)
+			if str(tr, "tracking", "delivery") != "DELIVERY_STATUS_DELIVERED" || str(tr, "tracking", "handover") != "HANDOVER_DOOR" {
+				t.Fatalf("after the contactless fallback: %v", tr)
+			}
+
+			// Another order: the right code delivers in person; a second drop-off is refused.
+			h2 := mustOrderAtDoor(t, e, "mt-p2", nil)
+			drop2 := "/v1/riders/R1/orders/" + h2.id + ":dropOff"
+			e.Must(h2.rider, "POST", drop2, map[string]any{"handover": "HANDOVER_IN_PERSON", "code": h2.handoverCode})
+			o := get(e.Must(h2.platform, "GET", "/v1/orders/"+h2.id, nil), "order")
+			if str(o, "delivery") != "DELIVERY_STATUS_DELIVERED" || str(o, "handover") != "HANDOVER_IN_PERSON" || str(o, "dropoff_code") != "" {
+				t.Fatalf("after the right code: %v", o)
+			}
+			if r := e.Call(h2.rider, "POST", drop2, map[string]any{"handover": "HANDOVER_IN_PERSON", "code": h2.handoverCode}); r.Status < 400 {
+				t.Fatalf("a second drop-off with the code: %d %s, want refused", r.Status, r.Body)
+			}
+		})
+	}
 }

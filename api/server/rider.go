@@ -351,7 +351,21 @@ func (s *Server) DropOff(ctx context.Context, req *pb.DropOffRequest) (*pb.DropO
 	if (d.Handover == orders.HandoverLocker || d.Handover == orders.HandoverDropPoint) && d.Code == "" {
 		return nil, orders.Invalid("code", "required for a %s hand-over: the consumer opens it with the code", d.Handover)
 	}
-	if err := s.cfg.Engine.DeliverWith(ctx, req.GetRiderId(), req.GetOrderId(), d); err != nil {
+	err := s.cfg.Engine.DeliverWith(ctx, req.GetRiderId(), req.GetOrderId(), d)
+	if errors.Is(err, orders.ErrWrongHandoverCode) {
+		// Counted on the order, with its event, before the rider hears of it.
+		now := s.cfg.Clock.Now()
+		if _, uerr := s.cfg.Repo.UpdateOrder(ctx, req.GetOrderId(), func(x *orders.Order) ([]orders.Event, error) {
+			ev, err := x.RejectHandoverCode(now, req.GetRiderId())
+			if err != nil {
+				return nil, err
+			}
+			return []orders.Event{ev}, nil
+		}); uerr != nil {
+			return nil, uerr
+		}
+	}
+	if err != nil {
 		return nil, err
 	}
 	return &pb.DropOffResponse{}, nil

@@ -313,7 +313,7 @@ var eventTypes = []orders.EventType{
 	orders.EventReadyForPickup, orders.EventAutoCancelled, orders.EventOffered, orders.EventOfferDeclined,
 	orders.EventOfferExpired, orders.EventAssigned, orders.EventReassigned, orders.EventArrivedAtPickup,
 	orders.EventPickedUp, orders.EventArrivedAtDropoff, orders.EventDelivered, orders.EventCancelled,
-	orders.EventFailed, orders.EventReturned, orders.EventReceiptConfirmed,
+	orders.EventFailed, orders.EventReturned, orders.EventReceiptConfirmed, orders.EventHandoverCodeRejected,
 }
 
 // TestEnumsMirrorTheDomain checks that every value of the domain has its enum constant and every

@@ -1373,7 +1373,9 @@ type DropOffRequest struct {
 	OrderId string `protobuf:"bytes,2,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
 	// How; required. All but IN_PERSON are contactless.
 	Handover Handover `protobuf:"varint,3,opt,name=handover,proto3,enum=zhengxiang.v1.Handover" json:"handover,omitempty"`
-	// The locker slot or drop point code, for LOCKER and DROP_POINT.
+	// The locker slot or drop point code, for LOCKER and DROP_POINT; for IN_PERSON, the
+	// consumer's hand-over code, which the consumer tells the rider (a wrong one is counted; after
+	// 5, IN_PERSON is refused with 409 and only a contactless drop-off remains).
 	Code string `protobuf:"bytes,4,opt,name=code,proto3" json:"code,omitempty"`
 	// A reference to the photo of the goods left, for a contactless hand-over.
 	PhotoRef      string `protobuf:"bytes,5,opt,name=photo_ref,json=photoRef,proto3" json:"photo_ref,omitempty"`

@@ -144,6 +144,9 @@ const (
 	EventType_EVENT_TYPE_RETURNED EventType = 18
 	// The consumer confirmed having the goods, after DELIVERED; statuses do not change.
 	EventType_EVENT_TYPE_RECEIPT_CONFIRMED EventType = 19
+	// rider_id tried a wrong hand-over code at the door; statuses do not change. After 5 the
+	// goods are handed over in person no more.
+	EventType_EVENT_TYPE_HANDOVER_CODE_REJECTED EventType = 20
 )
 
 // Enum value maps for EventType.
@@ -169,28 +172,30 @@ var (
 		17: "EVENT_TYPE_FAILED",
 		18: "EVENT_TYPE_RETURNED",
 		19: "EVENT_TYPE_RECEIPT_CONFIRMED",
+		20: "EVENT_TYPE_HANDOVER_CODE_REJECTED",
 	}
 	EventType_value = map[string]int32{
-		"EVENT_TYPE_UNSPECIFIED":        0,
-		"EVENT_TYPE_ORDER_CREATED":      1,
-		"EVENT_TYPE_TICKET_SENT":        2,
-		"EVENT_TYPE_MERCHANT_ACCEPTED":  3,
-		"EVENT_TYPE_MERCHANT_REJECTED":  4,
-		"EVENT_TYPE_READY_FOR_PICKUP":   5,
-		"EVENT_TYPE_AUTO_CANCELLED":     6,
-		"EVENT_TYPE_OFFERED":            7,
-		"EVENT_TYPE_OFFER_DECLINED":     8,
-		"EVENT_TYPE_OFFER_EXPIRED":      9,
-		"EVENT_TYPE_ASSIGNED":           10,
-		"EVENT_TYPE_REASSIGNED":         11,
-		"EVENT_TYPE_ARRIVED_AT_PICKUP":  12,
-		"EVENT_TYPE_PICKED_UP":          13,
-		"EVENT_TYPE_ARRIVED_AT_DROPOFF": 14,
-		"EVENT_TYPE_DELIVERED":          15,
-		"EVENT_TYPE_CANCELLED":          16,
-		"EVENT_TYPE_FAILED":             17,
-		"EVENT_TYPE_RETURNED":           18,
-		"EVENT_TYPE_RECEIPT_CONFIRMED":  19,
+		"EVENT_TYPE_UNSPECIFIED":            0,
+		"EVENT_TYPE_ORDER_CREATED":          1,
+		"EVENT_TYPE_TICKET_SENT":            2,
+		"EVENT_TYPE_MERCHANT_ACCEPTED":      3,
+		"EVENT_TYPE_MERCHANT_REJECTED":      4,
+		"EVENT_TYPE_READY_FOR_PICKUP":       5,
+		"EVENT_TYPE_AUTO_CANCELLED":         6,
+		"EVENT_TYPE_OFFERED":                7,
+		"EVENT_TYPE_OFFER_DECLINED":         8,
+		"EVENT_TYPE_OFFER_EXPIRED":          9,
+		"EVENT_TYPE_ASSIGNED":               10,
+		"EVENT_TYPE_REASSIGNED":             11,
+		"EVENT_TYPE_ARRIVED_AT_PICKUP":      12,
+		"EVENT_TYPE_PICKED_UP":              13,
+		"EVENT_TYPE_ARRIVED_AT_DROPOFF":     14,
+		"EVENT_TYPE_DELIVERED":              15,
+		"EVENT_TYPE_CANCELLED":              16,
+		"EVENT_TYPE_FAILED":                 17,
+		"EVENT_TYPE_RETURNED":               18,
+		"EVENT_TYPE_RECEIPT_CONFIRMED":      19,
+		"EVENT_TYPE_HANDOVER_CODE_REJECTED": 20,
 	}
 )
 
@@ -1154,7 +1159,7 @@ const file_zhengxiang_v1_stream_proto_rawDesc = "" +
 	"\x13SECTION_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rSECTION_DEALS\x10\x01\x12\x10\n" +
 	"\fSECTION_MADE\x10\x02\x12\x14\n" +
-	"\x10SECTION_FLAVOURS\x10\x03*\xd3\x04\n" +
+	"\x10SECTION_FLAVOURS\x10\x03*\xfa\x04\n" +
 	"\tEventType\x12\x1a\n" +
 	"\x16EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18EVENT_TYPE_ORDER_CREATED\x10\x01\x12\x1a\n" +
@@ -1176,7 +1181,8 @@ const file_zhengxiang_v1_stream_proto_rawDesc = "" +
 	"\x14EVENT_TYPE_CANCELLED\x10\x10\x12\x15\n" +
 	"\x11EVENT_TYPE_FAILED\x10\x11\x12\x17\n" +
 	"\x13EVENT_TYPE_RETURNED\x10\x12\x12 \n" +
-	"\x1cEVENT_TYPE_RECEIPT_CONFIRMED\x10\x13*\x82\x02\n" +
+	"\x1cEVENT_TYPE_RECEIPT_CONFIRMED\x10\x13\x12%\n" +
+	"!EVENT_TYPE_HANDOVER_CODE_REJECTED\x10\x14*\x82\x02\n" +
 	"\vOrderStatus\x12\x1c\n" +
 	"\x18ORDER_STATUS_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14ORDER_STATUS_CREATED\x10\x01\x12\x1c\n" +
