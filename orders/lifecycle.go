@@ -85,6 +85,7 @@ func NewOrder(o Order) (Order, Event, error) {
 		Section: o.Section, Items: o.Items,
 		SubtotalCents: o.SubtotalCents, DeliveryFeeCents: o.DeliveryFeeCents,
 		Dropoff: o.Dropoff, Address: o.Address, District: o.District,
+		DropoffMethod: o.DropoffMethod, Instructions: o.Instructions,
 		PlacedAt: o.PlacedAt, ReadyAt: o.ReadyAt, PromiseAt: o.PromiseAt,
 		Status: StatusCreated, Delivery: DeliveryUnassigned,
 		Seq: 1,
@@ -427,6 +428,9 @@ func (o *Order) DeliverWith(at time.Time, rider string, d Dropoff) (Event, error
 		if err := d.Validate(); err != nil {
 			return err
 		}
+		if err := o.matchesChoice(d.Handover); err != nil {
+			return err
+		}
 		if d.Handover == HandoverInPerson && o.HandoverCode != "" {
 			switch {
 			case o.HandoverLocked():
@@ -443,6 +447,22 @@ func (o *Order) DeliverWith(at time.Time, rider string, d Dropoff) (Event, error
 		}
 		ev.Handover = d.Handover
 	})
+}
+
+// matchesChoice returns the KindConflict error of a drop-off h that is not the one the consumer
+// chose (DropoffMethod), or nil. A consumer who chose none takes any; one who chose IN_PERSON
+// has the goods left at the door once the hand-over in person is locked (HandoverLocked).
+func (o *Order) matchesChoice(h Handover) error {
+	switch {
+	case o.DropoffMethod == "" || h == o.DropoffMethod:
+		return nil
+	case o.DropoffMethod == HandoverInPerson && h == HandoverDoor:
+		if o.HandoverLocked() {
+			return nil
+		}
+		return Conflict("order %s: the consumer chose IN_PERSON; DOOR only after %d wrong hand-over codes", o.ID, MaxWrongCodes)
+	}
+	return Conflict("order %s: the consumer chose %s, not %s", o.ID, o.DropoffMethod, h)
 }
 
 // MaxWrongCodes is the number of wrong hand-over codes after which an order is handed over in

@@ -622,3 +622,60 @@ func TestHandoverCode(t *testing.T) {
 		}
 	})
 }
+
+// TestDropoffChoice checks that the rider's drop-off must be the one the consumer chose, that a
+// consumer who chose none takes any, and that IN_PERSON falls back to DOOR only once locked.
+func TestDropoffChoice(t *testing.T) {
+	at := orderstest.FestivalStart.Add(time.Hour)
+	atDoor := func(t *testing.T, method orders.Handover, wrong int) orders.Order {
+		t.Helper()
+		in := orderstest.SampleOrder("o-1")
+		in.DropoffMethod, in.Instructions = method, "请放门口鞋柜"
+		o, _ := orderstest.MustNewOrder(t, in)
+		o.Status, o.Delivery, o.RiderID, o.WrongCodes = orders.StatusReadyForPickup, orders.DeliveryArrivedAtDropoff, "rider-1", wrong
+		return o
+	}
+	for _, tc := range []struct {
+		name   string
+		method orders.Handover
+		wrong  int
+		drop   orders.Handover
+		ok     bool
+	}{
+		{"no choice takes a locker", "", 0, orders.HandoverLocker, true},
+		{"door chosen, door left", orders.HandoverDoor, 0, orders.HandoverDoor, true},
+		{"door chosen, locker used", orders.HandoverDoor, 0, orders.HandoverLocker, false},
+		{"locker chosen, locker used", orders.HandoverLocker, 0, orders.HandoverLocker, true},
+		{"drop point chosen, door used", orders.HandoverDropPoint, 0, orders.HandoverDoor, false},
+		{"in person chosen, door before the lock", orders.HandoverInPerson, 4, orders.HandoverDoor, false},
+		{"in person chosen, door after the lock", orders.HandoverInPerson, 5, orders.HandoverDoor, true},
+		{"in person chosen, locker after the lock", orders.HandoverInPerson, 5, orders.HandoverLocker, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := atDoor(t, tc.method, tc.wrong)
+			_, err := o.DeliverWith(at, "rider-1", orders.Dropoff{Handover: tc.drop, Code: "A-1"})
+			if tc.ok && err != nil || !tc.ok && orders.KindOf(err) != orders.KindConflict {
+				t.Fatalf("DeliverWith %s for a choice of %q = %v, want ok %v (else a conflict)", tc.drop, tc.method, err, tc.ok)
+			}
+		})
+	}
+	o := atDoor(t, "", 0)
+	if o.ChosenDropoff() != orders.HandoverDoor || o.Instructions != "请放门口鞋柜" {
+		t.Errorf("no choice: chosen %q, instructions %q", o.ChosenDropoff(), o.Instructions)
+	}
+	for _, bad := range []struct {
+		method orders.Handover
+		instr  string
+		field  string
+	}{
+		{"ROOF", "", "order.dropoff_method"},
+		{orders.HandoverDoor, strings.Repeat("x", orders.MaxInstructions+1), "order.instructions"},
+	} {
+		in := orderstest.SampleOrder("o-2")
+		in.DropoffMethod, in.Instructions = bad.method, bad.instr
+		_, _, err := orders.NewOrder(in)
+		if e, ok := errors.AsType[*orders.Error](err); !ok || e.Field != bad.field {
+			t.Errorf("NewOrder with method %q and %d bytes of instructions = %v, want invalid %s", bad.method, len(bad.instr), err, bad.field)
+		}
+	}
+}

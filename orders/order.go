@@ -228,6 +228,13 @@ type Order struct {
 	Dropoff           geo.Point
 	Address, District string
 
+	// DropoffMethod is the drop-off the consumer chose when ordering, which the rider's
+	// drop-off must match (DeliverWith); empty when the consumer chose none, shown as DOOR
+	// (Chosen) and not enforced. Instructions are the consumer's words to the rider, at most
+	// MaxInstructions bytes.
+	DropoffMethod Handover
+	Instructions  string
+
 	PlacedAt  time.Time
 	ReadyAt   time.Time // when the store expects the goods ready
 	PromiseAt time.Time // the promised delivery time
@@ -296,6 +303,12 @@ func (o Order) Validate() error {
 	}
 	if o.HandoverCode != "" && !validPickupCode(o.HandoverCode) {
 		return Invalid("order.handover_code", "is not %d decimal digits", pickupCodeLen)
+	}
+	if o.DropoffMethod != "" && !o.DropoffMethod.Valid() {
+		return Invalid("order.dropoff_method", "%q is not a handover", o.DropoffMethod)
+	}
+	if len(o.Instructions) > MaxInstructions {
+		return Invalid("order.instructions", "%d bytes, at most %d", len(o.Instructions), MaxInstructions)
 	}
 	if !o.Section.Valid() {
 		return Invalid("order.section", "%q is not a section", o.Section)
@@ -412,6 +425,17 @@ func (o Order) CheckTrackingSecret(secret string) bool {
 // on where the two differ. An order without a PickupCode matches nothing.
 func (o Order) CheckPickupCode(code string) bool {
 	return o.PickupCode != "" && subtle.ConstantTimeCompare([]byte(o.PickupCode), []byte(code)) == 1
+}
+
+// MaxInstructions is the most bytes of an order's Instructions.
+const MaxInstructions = 200
+
+// ChosenDropoff returns the drop-off the consumer chose: DropoffMethod, DOOR when none.
+func (o Order) ChosenDropoff() Handover {
+	if o.DropoffMethod == "" {
+		return HandoverDoor
+	}
+	return o.DropoffMethod
 }
 
 // NewHandoverCode returns a fresh HandoverCode, drawn as NewPickupCode draws a pickup code.

@@ -73,7 +73,8 @@ type Publisher interface {
 // items, amounts and dropoff. CreateOrder uses it to tell a platform's resend from a clash.
 func SameContent(a, b Order) bool {
 	if a.StoreID != b.StoreID || a.Section != b.Section || a.SubtotalCents != b.SubtotalCents ||
-		a.DeliveryFeeCents != b.DeliveryFeeCents || a.Dropoff != b.Dropoff || len(a.Items) != len(b.Items) {
+		a.DeliveryFeeCents != b.DeliveryFeeCents || a.Dropoff != b.Dropoff || len(a.Items) != len(b.Items) ||
+		a.DropoffMethod != b.DropoffMethod || a.Instructions != b.Instructions {
 		return false
 	}
 	for i := range a.Items {

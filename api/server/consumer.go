@@ -42,6 +42,7 @@ func (s *Server) tracking(ctx context.Context, o orders.Order) (*pb.Tracking, er
 		OrderId: o.ID, Items: itemsPB(o.Items), Status: orderStatusPB(o.Status), Delivery: deliveryPB(o.Delivery),
 		PromiseAt: ts(o.PromiseAt), Handover: handoverPB(o.Handover), ReceiptConfirmed: !o.ReceiptConfirmedAt.IsZero(),
 		DropoffCode: o.DropoffCode, PhotoRef: o.PhotoRef, HandoverCode: o.HandoverCode,
+		DropoffMethod: handoverPB(o.ChosenDropoff()), Instructions: o.Instructions,
 	}
 	if st, err := s.cfg.Repo.GetStore(ctx, o.StoreID); err == nil {
 		t.StoreName = st.Name

@@ -66,8 +66,10 @@ func TestHandoverCodeThroughREST(t *testing.T) {
 			if got := str(e.Must(platform, "GET", "/v1/orders/"+h.id, nil), "order", "handover_code"); got != code {
 				t.Fatalf("the platform's order shows hand-over code %q, want %q", got, code)
 			}
-			if got := str(e.Must("", "GET", "/v1/tracking/"+h.token, nil), "tracking", "handover_code"); got != code {
-				t.Fatalf("tracking shows hand-over code %q, want %q", got, code)
+			tr := e.Must("", "GET", "/v1/tracking/"+h.token, nil)
+			if str(tr, "tracking", "handover_code") != code || str(tr, "tracking", "dropoff_method") != "HANDOVER_DOOR" {
+				t.Fatalf("tracking shows hand-over code %q (want %q) and drop-off %q (want the default DOOR)",
+					str(tr, "tracking", "handover_code"), code, str(tr, "tracking", "dropoff_method"))
 			}
 			if _, ok := h.trip["stops"].([]any)[0].(map[string]any)["handover_code"]; ok {
 				t.Fatalf("the rider's accepted trip shows a hand-over code: %v", h.trip)
@@ -139,6 +141,68 @@ func TestHandoverInPersonThroughREST(t *testing.T) {
 			}
 			if r := e.Call(h2.rider, "POST", drop2, map[string]any{"handover": "HANDOVER_IN_PERSON", "code": h2.handoverCode}); r.Status < 400 {
 				t.Fatalf("a second drop-off with the code: %d %s, want refused", r.Status, r.Body)
+			}
+		})
+	}
+}
+
+// TestDropoffChoiceThroughREST checks the consumer's drop-off choice and instructions: stored at
+// creation, shown on the rider's trip and on tracking, enforced at the drop-off (409 for
+// another), and IN_PERSON falling back to DOOR only after 5 wrong codes.
+func TestDropoffChoiceThroughREST(t *testing.T) {
+	const words = "小区封闭，请放东门快递架，到了打电话"
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) {
+			e := newEnv(t, backend)
+			platform := e.Key(auth.Principal{Role: auth.RolePlatform, Platform: "meituan"})
+			long := map[string]any{
+				"store_id": storeA.ID, "address": "二七区 建设东路 8 号",
+				"items":   []any{map[string]any{"sku": "bread", "name": "面包", "qty": 1, "price_cents": 800}},
+				"dropoff": map[string]any{"lat": near.Lat, "lng": near.Lng}, "instructions": strings.Repeat("x", 201),
+			}
+			if r := e.Call(platform, "POST", "/v1/orders", long, "Idempotency-Key", "mt-long"); r.Status != http.StatusBadRequest ||
+				!strings.Contains(string(r.Body), "instructions") {
+				t.Fatalf("201 bytes of instructions: %d %s, want 400 naming instructions", r.Status, r.Body)
+			}
+
+			h := mustOrderAtDoor(t, e, "mt-c1", map[string]any{"dropoff_method": "HANDOVER_DROP_POINT", "instructions": words})
+			stop := h.trip["stops"].([]any)[0]
+			if str(stop, "dropoff_method") != "HANDOVER_DROP_POINT" || str(stop, "instructions") != words {
+				t.Fatalf("the rider's trip stop: %v", stop)
+			}
+			tr := e.Must("", "GET", "/v1/tracking/"+h.token, nil)
+			if str(tr, "tracking", "dropoff_method") != "HANDOVER_DROP_POINT" || str(tr, "tracking", "instructions") != words {
+				t.Fatalf("tracking: %v", tr)
+			}
+			drop := "/v1/riders/R1/orders/" + h.id + ":dropOff"
+			if r := e.Call(h.rider, "POST", drop, map[string]any{"handover": "HANDOVER_DOOR"}); r.Status != http.StatusConflict ||
+				!strings.Contains(string(r.Body), "chose DROP_POINT") {
+				t.Fatalf("a door drop-off of a drop point order: %d %s, want 409", r.Status, r.Body)
+			}
+			e.Must(h.rider, "POST", drop, map[string]any{"handover": "HANDOVER_DROP_POINT", "code": "东门 3 号架"})
+
+			// IN_PERSON: the door only once locked.
+			h2 := mustOrderAtDoor(t, e, "mt-c2", map[string]any{"dropoff_method": "HANDOVER_IN_PERSON"})
+			drop2 := "/v1/riders/R1/orders/" + h2.id + ":dropOff"
+			if r := e.Call(h2.rider, "POST", drop2, map[string]any{"handover": "HANDOVER_DOOR"}); r.Status != http.StatusConflict {
+				t.Fatalf("a door drop-off of an in-person order before the lock: %d %s, want 409", r.Status, r.Body)
+			}
+			wrong := "000000"
+			if h2.handoverCode == wrong {
+				wrong = "000001"
+			}
+			for range 5 {
+				if r := e.Call(h2.rider, "POST", drop2, map[string]any{"handover": "HANDOVER_IN_PERSON", "code": wrong}); r.Status != http.StatusBadRequest {
+					t.Fatalf("wrong code: %d %s, want 400", r.Status, r.Body)
+				}
+			}
+			if r := e.Call(h2.rider, "POST", drop2, map[string]any{"handover": "HANDOVER_LOCKER", "code": "L-1"}); r.Status != http.StatusConflict {
+				t.Fatalf("a locker drop-off of an in-person order after the lock: %d %s, want 409", r.Status, r.Body)
+			}
+			e.Must(h2.rider, "POST", drop2, map[string]any{"handover": "HANDOVER_DOOR", "photo_ref": "photos/door-2.jpg"})
+			if o := e.Must(platform, "GET", "/v1/orders/"+h2.id, nil); str(o, "order", "handover") != "HANDOVER_DOOR" ||
+				str(o, "order", "dropoff_method") != "HANDOVER_IN_PERSON" {
+				t.Fatalf("after the fallback: %v", o)
 			}
 		})
 	}

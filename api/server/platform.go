@@ -183,6 +183,13 @@ func (s *Server) CreateOrder(ctx context.Context, req *pb.CreateOrderRequest) (*
 	if o, err = kafka.FillFromStore(o, st); err != nil {
 		return nil, err
 	}
+	if o.DropoffMethod, err = dropoffMethodOf(req.GetDropoffMethod()); err != nil {
+		return nil, err
+	}
+	if len(req.GetInstructions()) > orders.MaxInstructions {
+		return nil, orders.Invalid("instructions", "%d bytes, at most %d", len(req.GetInstructions()), orders.MaxInstructions)
+	}
+	o.Instructions = req.GetInstructions()
 	o.PromiseAt = now.Add(dispatch.Promise(s.cfg.Travel, st.PrepMinutes, st.Point, drop))
 	if d, ok := s.cfg.Area.District(drop); ok {
 		o.District = d.NameZH
@@ -374,4 +381,16 @@ func retryBusy(ctx context.Context, step func() error) error {
 		}
 	}
 	return err
+}
+
+// dropoffMethodOf converts the consumer's drop-off choice: unset is no choice ("", shown as DOOR).
+func dropoffMethodOf(h pb.Handover) (orders.Handover, error) {
+	if h == pb.Handover_HANDOVER_UNSPECIFIED {
+		return "", nil
+	}
+	name, ok := pb.Handover_name[int32(h)]
+	if !ok {
+		return "", orders.Invalid("dropoff_method", "%d is not a handover", h)
+	}
+	return orders.Handover(strings.TrimPrefix(name, "HANDOVER_")), nil
 }

@@ -163,7 +163,8 @@ func (s *Server) tripPB(ctx context.Context, off dispatch.Offer, offered bool) (
 			return nil, err
 		}
 		stop := &pb.TripStop{OrderId: o.ID, Dropoff: latLng(o.Dropoff), Address: o.Address,
-			PromiseAt: ts(o.PromiseAt), Delivery: deliveryPB(o.Delivery)}
+			PromiseAt: ts(o.PromiseAt), Delivery: deliveryPB(o.Delivery),
+			DropoffMethod: handoverPB(o.ChosenDropoff()), Instructions: o.Instructions}
 		if !offered {
 			stop.PickupCode = o.PickupCode
 		}

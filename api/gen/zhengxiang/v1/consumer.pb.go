@@ -106,7 +106,11 @@ type Tracking struct {
 	RiderHealth *HealthCard `protobuf:"bytes,14,opt,name=rider_health,json=riderHealth,proto3" json:"rider_health,omitempty"`
 	// The hand-over code (six random digits) to tell the rider at a hand-over in person; the
 	// rider never sees it.
-	HandoverCode  string `protobuf:"bytes,15,opt,name=handover_code,json=handoverCode,proto3" json:"handover_code,omitempty"`
+	HandoverCode string `protobuf:"bytes,15,opt,name=handover_code,json=handoverCode,proto3" json:"handover_code,omitempty"`
+	// The drop-off the consumer chose (DOOR when none was).
+	DropoffMethod Handover `protobuf:"varint,16,opt,name=dropoff_method,json=dropoffMethod,proto3,enum=zhengxiang.v1.Handover" json:"dropoff_method,omitempty"`
+	// The consumer's instructions to the rider.
+	Instructions  string `protobuf:"bytes,17,opt,name=instructions,proto3" json:"instructions,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -242,6 +246,20 @@ func (x *Tracking) GetRiderHealth() *HealthCard {
 func (x *Tracking) GetHandoverCode() string {
 	if x != nil {
 		return x.HandoverCode
+	}
+	return ""
+}
+
+func (x *Tracking) GetDropoffMethod() Handover {
+	if x != nil {
+		return x.DropoffMethod
+	}
+	return Handover_HANDOVER_UNSPECIFIED
+}
+
+func (x *Tracking) GetInstructions() string {
+	if x != nil {
+		return x.Instructions
 	}
 	return ""
 }
@@ -390,7 +408,7 @@ const file_zhengxiang_v1_consumer_proto_rawDesc = "" +
 	"\n" +
 	"\x1czhengxiang/v1/consumer.proto\x12\rzhengxiang.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1azhengxiang/v1/health.proto\x1a\x19zhengxiang/v1/order.proto\x1a\x1azhengxiang/v1/stream.proto\")\n" +
 	"\x11TrackOrderRequest\x12\x14\n" +
-	"\x05token\x18\x01 \x01(\tR\x05token\"\xc4\x05\n" +
+	"\x05token\x18\x01 \x01(\tR\x05token\"\xa8\x06\n" +
 	"\bTracking\x12\x19\n" +
 	"\border_id\x18\x01 \x01(\tR\aorderId\x12\x1d\n" +
 	"\n" +
@@ -409,7 +427,9 @@ const file_zhengxiang_v1_consumer_proto_rawDesc = "" +
 	"\fdropoff_code\x18\f \x01(\tR\vdropoffCode\x12\x1b\n" +
 	"\tphoto_ref\x18\r \x01(\tR\bphotoRef\x12<\n" +
 	"\frider_health\x18\x0e \x01(\v2\x19.zhengxiang.v1.HealthCardR\vriderHealth\x12#\n" +
-	"\rhandover_code\x18\x0f \x01(\tR\fhandoverCode\"I\n" +
+	"\rhandover_code\x18\x0f \x01(\tR\fhandoverCode\x12>\n" +
+	"\x0edropoff_method\x18\x10 \x01(\x0e2\x17.zhengxiang.v1.HandoverR\rdropoffMethod\x12\"\n" +
+	"\finstructions\x18\x11 \x01(\tR\finstructions\"I\n" +
 	"\x12TrackOrderResponse\x123\n" +
 	"\btracking\x18\x01 \x01(\v2\x17.zhengxiang.v1.TrackingR\btracking\"-\n" +
 	"\x15ConfirmReceiptRequest\x12\x14\n" +
@@ -459,17 +479,18 @@ var file_zhengxiang_v1_consumer_proto_depIdxs = []int32{
 	10, // 6: zhengxiang.v1.Tracking.rider_position:type_name -> zhengxiang.v1.LatLng
 	11, // 7: zhengxiang.v1.Tracking.handover:type_name -> zhengxiang.v1.Handover
 	12, // 8: zhengxiang.v1.Tracking.rider_health:type_name -> zhengxiang.v1.HealthCard
-	1,  // 9: zhengxiang.v1.TrackOrderResponse.tracking:type_name -> zhengxiang.v1.Tracking
-	1,  // 10: zhengxiang.v1.ConfirmReceiptResponse.tracking:type_name -> zhengxiang.v1.Tracking
-	0,  // 11: zhengxiang.v1.ConsumerService.TrackOrder:input_type -> zhengxiang.v1.TrackOrderRequest
-	3,  // 12: zhengxiang.v1.ConsumerService.ConfirmReceipt:input_type -> zhengxiang.v1.ConfirmReceiptRequest
-	2,  // 13: zhengxiang.v1.ConsumerService.TrackOrder:output_type -> zhengxiang.v1.TrackOrderResponse
-	4,  // 14: zhengxiang.v1.ConsumerService.ConfirmReceipt:output_type -> zhengxiang.v1.ConfirmReceiptResponse
-	13, // [13:15] is the sub-list for method output_type
-	11, // [11:13] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	11, // 9: zhengxiang.v1.Tracking.dropoff_method:type_name -> zhengxiang.v1.Handover
+	1,  // 10: zhengxiang.v1.TrackOrderResponse.tracking:type_name -> zhengxiang.v1.Tracking
+	1,  // 11: zhengxiang.v1.ConfirmReceiptResponse.tracking:type_name -> zhengxiang.v1.Tracking
+	0,  // 12: zhengxiang.v1.ConsumerService.TrackOrder:input_type -> zhengxiang.v1.TrackOrderRequest
+	3,  // 13: zhengxiang.v1.ConsumerService.ConfirmReceipt:input_type -> zhengxiang.v1.ConfirmReceiptRequest
+	2,  // 14: zhengxiang.v1.ConsumerService.TrackOrder:output_type -> zhengxiang.v1.TrackOrderResponse
+	4,  // 15: zhengxiang.v1.ConsumerService.ConfirmReceipt:output_type -> zhengxiang.v1.ConfirmReceiptResponse
+	14, // [14:16] is the sub-list for method output_type
+	12, // [12:14] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_zhengxiang_v1_consumer_proto_init() }

@@ -104,7 +104,11 @@ type Order struct {
 	// shown like tracking_token, never to riders or stores.
 	HandoverCode string `protobuf:"bytes,34,opt,name=handover_code,json=handoverCode,proto3" json:"handover_code,omitempty"`
 	// The wrong hand-over codes tried; after 5 no hand-over in person is accepted.
-	WrongCodes    int32 `protobuf:"varint,35,opt,name=wrong_codes,json=wrongCodes,proto3" json:"wrong_codes,omitempty"`
+	WrongCodes int32 `protobuf:"varint,35,opt,name=wrong_codes,json=wrongCodes,proto3" json:"wrong_codes,omitempty"`
+	// The drop-off the consumer chose (DOOR when none was).
+	DropoffMethod Handover `protobuf:"varint,36,opt,name=dropoff_method,json=dropoffMethod,proto3,enum=zhengxiang.v1.Handover" json:"dropoff_method,omitempty"`
+	// The consumer's instructions to the rider.
+	Instructions  string `protobuf:"bytes,37,opt,name=instructions,proto3" json:"instructions,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -384,6 +388,20 @@ func (x *Order) GetWrongCodes() int32 {
 	return 0
 }
 
+func (x *Order) GetDropoffMethod() Handover {
+	if x != nil {
+		return x.DropoffMethod
+	}
+	return Handover_HANDOVER_UNSPECIFIED
+}
+
+func (x *Order) GetInstructions() string {
+	if x != nil {
+		return x.Instructions
+	}
+	return ""
+}
+
 // TimelineEntry is one step of an order's life as the consumer sees it.
 type TimelineEntry struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -470,7 +488,7 @@ var File_zhengxiang_v1_order_proto protoreflect.FileDescriptor
 
 const file_zhengxiang_v1_order_proto_rawDesc = "" +
 	"\n" +
-	"\x19zhengxiang/v1/order.proto\x12\rzhengxiang.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1azhengxiang/v1/stream.proto\"\xe2\v\n" +
+	"\x19zhengxiang/v1/order.proto\x12\rzhengxiang.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1azhengxiang/v1/stream.proto\"\xc6\f\n" +
 	"\x05Order\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
 	"\bplatform\x18\x02 \x01(\tR\bplatform\x12&\n" +
@@ -513,7 +531,9 @@ const file_zhengxiang_v1_order_proto_rawDesc = "" +
 	"\tphoto_ref\x18! \x01(\tR\bphotoRef\x12#\n" +
 	"\rhandover_code\x18\" \x01(\tR\fhandoverCode\x12\x1f\n" +
 	"\vwrong_codes\x18# \x01(\x05R\n" +
-	"wrongCodes\"\xf0\x01\n" +
+	"wrongCodes\x12>\n" +
+	"\x0edropoff_method\x18$ \x01(\x0e2\x17.zhengxiang.v1.HandoverR\rdropoffMethod\x12\"\n" +
+	"\finstructions\x18% \x01(\tR\finstructions\"\xf0\x01\n" +
 	"\rTimelineEntry\x12,\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x18.zhengxiang.v1.EventTypeR\x04type\x12*\n" +
 	"\x02at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x122\n" +
@@ -563,15 +583,16 @@ var file_zhengxiang_v1_order_proto_depIdxs = []int32{
 	5,  // 13: zhengxiang.v1.Order.picked_up_at:type_name -> google.protobuf.Timestamp
 	5,  // 14: zhengxiang.v1.Order.delivered_at:type_name -> google.protobuf.Timestamp
 	5,  // 15: zhengxiang.v1.Order.ended_at:type_name -> google.protobuf.Timestamp
-	9,  // 16: zhengxiang.v1.TimelineEntry.type:type_name -> zhengxiang.v1.EventType
-	5,  // 17: zhengxiang.v1.TimelineEntry.at:type_name -> google.protobuf.Timestamp
-	6,  // 18: zhengxiang.v1.TimelineEntry.status:type_name -> zhengxiang.v1.OrderStatus
-	7,  // 19: zhengxiang.v1.TimelineEntry.delivery:type_name -> zhengxiang.v1.DeliveryStatus
-	20, // [20:20] is the sub-list for method output_type
-	20, // [20:20] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	8,  // 16: zhengxiang.v1.Order.dropoff_method:type_name -> zhengxiang.v1.Handover
+	9,  // 17: zhengxiang.v1.TimelineEntry.type:type_name -> zhengxiang.v1.EventType
+	5,  // 18: zhengxiang.v1.TimelineEntry.at:type_name -> google.protobuf.Timestamp
+	6,  // 19: zhengxiang.v1.TimelineEntry.status:type_name -> zhengxiang.v1.OrderStatus
+	7,  // 20: zhengxiang.v1.TimelineEntry.delivery:type_name -> zhengxiang.v1.DeliveryStatus
+	21, // [21:21] is the sub-list for method output_type
+	21, // [21:21] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_zhengxiang_v1_order_proto_init() }

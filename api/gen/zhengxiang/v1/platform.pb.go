@@ -287,7 +287,13 @@ type CreateOrderRequest struct {
 	// Where the goods go; required, within the store's circle.
 	Dropoff *LatLng `protobuf:"bytes,7,opt,name=dropoff,proto3" json:"dropoff,omitempty"`
 	// The address as the consumer wrote it.
-	Address       string `protobuf:"bytes,8,opt,name=address,proto3" json:"address,omitempty"`
+	Address string `protobuf:"bytes,8,opt,name=address,proto3" json:"address,omitempty"`
+	// The drop-off the consumer chose: DOOR (the default when unset), LOCKER, DROP_POINT or
+	// IN_PERSON. When set, the rider's drop-off must be that one (409 otherwise); after 5 wrong
+	// hand-over codes an IN_PERSON order may be left at the door.
+	DropoffMethod Handover `protobuf:"varint,9,opt,name=dropoff_method,json=dropoffMethod,proto3,enum=zhengxiang.v1.Handover" json:"dropoff_method,omitempty"`
+	// The consumer's instructions to the rider, at most 200 bytes.
+	Instructions  string `protobuf:"bytes,10,opt,name=instructions,proto3" json:"instructions,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -374,6 +380,20 @@ func (x *CreateOrderRequest) GetDropoff() *LatLng {
 func (x *CreateOrderRequest) GetAddress() string {
 	if x != nil {
 		return x.Address
+	}
+	return ""
+}
+
+func (x *CreateOrderRequest) GetDropoffMethod() Handover {
+	if x != nil {
+		return x.DropoffMethod
+	}
+	return Handover_HANDOVER_UNSPECIFIED
+}
+
+func (x *CreateOrderRequest) GetInstructions() string {
+	if x != nil {
+		return x.Instructions
 	}
 	return ""
 }
@@ -890,7 +910,7 @@ const file_zhengxiang_v1_platform_proto_rawDesc = "" +
 	"\x17free_delivery_available\x18\t \x01(\bR\x15freeDeliveryAvailable\"|\n" +
 	"\x15QuoteDeliveryResponse\x121\n" +
 	"\x06stores\x18\x01 \x03(\v2\x19.zhengxiang.v1.StoreQuoteR\x06stores\x120\n" +
-	"\x14free_deliveries_left\x18\x02 \x01(\x05R\x12freeDeliveriesLeft\"\x88\x03\n" +
+	"\x14free_deliveries_left\x18\x02 \x01(\x05R\x12freeDeliveriesLeft\"\xec\x03\n" +
 	"\x12CreateOrderRequest\x12&\n" +
 	"\x0fclient_order_id\x18\x01 \x01(\tR\rclientOrderId\x12\x19\n" +
 	"\bstore_id\x18\x02 \x01(\tR\astoreId\x120\n" +
@@ -899,7 +919,10 @@ const file_zhengxiang_v1_platform_proto_rawDesc = "" +
 	"\x0esubtotal_cents\x18\x05 \x01(\x03H\x00R\rsubtotalCents\x88\x01\x01\x121\n" +
 	"\x12delivery_fee_cents\x18\x06 \x01(\x03H\x01R\x10deliveryFeeCents\x88\x01\x01\x12/\n" +
 	"\adropoff\x18\a \x01(\v2\x15.zhengxiang.v1.LatLngR\adropoff\x12\x18\n" +
-	"\aaddress\x18\b \x01(\tR\aaddressB\x11\n" +
+	"\aaddress\x18\b \x01(\tR\aaddress\x12>\n" +
+	"\x0edropoff_method\x18\t \x01(\x0e2\x17.zhengxiang.v1.HandoverR\rdropoffMethod\x12\"\n" +
+	"\finstructions\x18\n" +
+	" \x01(\tR\finstructionsB\x11\n" +
 	"\x0f_subtotal_centsB\x15\n" +
 	"\x13_delivery_fee_cents\"\x80\x01\n" +
 	"\x13CreateOrderResponse\x12*\n" +
@@ -970,8 +993,9 @@ var file_zhengxiang_v1_platform_proto_goTypes = []any{
 	(Section)(0),                    // 14: zhengxiang.v1.Section
 	(*timestamppb.Timestamp)(nil),   // 15: google.protobuf.Timestamp
 	(*Item)(nil),                    // 16: zhengxiang.v1.Item
-	(*Order)(nil),                   // 17: zhengxiang.v1.Order
-	(*OrderEvent)(nil),              // 18: zhengxiang.v1.OrderEvent
+	(Handover)(0),                   // 17: zhengxiang.v1.Handover
+	(*Order)(nil),                   // 18: zhengxiang.v1.Order
+	(*OrderEvent)(nil),              // 19: zhengxiang.v1.OrderEvent
 }
 var file_zhengxiang_v1_platform_proto_depIdxs = []int32{
 	13, // 0: zhengxiang.v1.QuoteDeliveryRequest.dropoff:type_name -> zhengxiang.v1.LatLng
@@ -982,28 +1006,29 @@ var file_zhengxiang_v1_platform_proto_depIdxs = []int32{
 	14, // 5: zhengxiang.v1.CreateOrderRequest.section:type_name -> zhengxiang.v1.Section
 	16, // 6: zhengxiang.v1.CreateOrderRequest.items:type_name -> zhengxiang.v1.Item
 	13, // 7: zhengxiang.v1.CreateOrderRequest.dropoff:type_name -> zhengxiang.v1.LatLng
-	17, // 8: zhengxiang.v1.CreateOrderResponse.order:type_name -> zhengxiang.v1.Order
-	17, // 9: zhengxiang.v1.GetOrderResponse.order:type_name -> zhengxiang.v1.Order
-	17, // 10: zhengxiang.v1.ListOrdersResponse.orders:type_name -> zhengxiang.v1.Order
-	18, // 11: zhengxiang.v1.ListOrderEventsResponse.events:type_name -> zhengxiang.v1.OrderEvent
-	17, // 12: zhengxiang.v1.CancelOrderResponse.order:type_name -> zhengxiang.v1.Order
-	0,  // 13: zhengxiang.v1.PlatformService.QuoteDelivery:input_type -> zhengxiang.v1.QuoteDeliveryRequest
-	3,  // 14: zhengxiang.v1.PlatformService.CreateOrder:input_type -> zhengxiang.v1.CreateOrderRequest
-	5,  // 15: zhengxiang.v1.PlatformService.GetOrder:input_type -> zhengxiang.v1.GetOrderRequest
-	7,  // 16: zhengxiang.v1.PlatformService.ListOrders:input_type -> zhengxiang.v1.ListOrdersRequest
-	9,  // 17: zhengxiang.v1.PlatformService.ListOrderEvents:input_type -> zhengxiang.v1.ListOrderEventsRequest
-	11, // 18: zhengxiang.v1.PlatformService.CancelOrder:input_type -> zhengxiang.v1.CancelOrderRequest
-	2,  // 19: zhengxiang.v1.PlatformService.QuoteDelivery:output_type -> zhengxiang.v1.QuoteDeliveryResponse
-	4,  // 20: zhengxiang.v1.PlatformService.CreateOrder:output_type -> zhengxiang.v1.CreateOrderResponse
-	6,  // 21: zhengxiang.v1.PlatformService.GetOrder:output_type -> zhengxiang.v1.GetOrderResponse
-	8,  // 22: zhengxiang.v1.PlatformService.ListOrders:output_type -> zhengxiang.v1.ListOrdersResponse
-	10, // 23: zhengxiang.v1.PlatformService.ListOrderEvents:output_type -> zhengxiang.v1.ListOrderEventsResponse
-	12, // 24: zhengxiang.v1.PlatformService.CancelOrder:output_type -> zhengxiang.v1.CancelOrderResponse
-	19, // [19:25] is the sub-list for method output_type
-	13, // [13:19] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	17, // 8: zhengxiang.v1.CreateOrderRequest.dropoff_method:type_name -> zhengxiang.v1.Handover
+	18, // 9: zhengxiang.v1.CreateOrderResponse.order:type_name -> zhengxiang.v1.Order
+	18, // 10: zhengxiang.v1.GetOrderResponse.order:type_name -> zhengxiang.v1.Order
+	18, // 11: zhengxiang.v1.ListOrdersResponse.orders:type_name -> zhengxiang.v1.Order
+	19, // 12: zhengxiang.v1.ListOrderEventsResponse.events:type_name -> zhengxiang.v1.OrderEvent
+	18, // 13: zhengxiang.v1.CancelOrderResponse.order:type_name -> zhengxiang.v1.Order
+	0,  // 14: zhengxiang.v1.PlatformService.QuoteDelivery:input_type -> zhengxiang.v1.QuoteDeliveryRequest
+	3,  // 15: zhengxiang.v1.PlatformService.CreateOrder:input_type -> zhengxiang.v1.CreateOrderRequest
+	5,  // 16: zhengxiang.v1.PlatformService.GetOrder:input_type -> zhengxiang.v1.GetOrderRequest
+	7,  // 17: zhengxiang.v1.PlatformService.ListOrders:input_type -> zhengxiang.v1.ListOrdersRequest
+	9,  // 18: zhengxiang.v1.PlatformService.ListOrderEvents:input_type -> zhengxiang.v1.ListOrderEventsRequest
+	11, // 19: zhengxiang.v1.PlatformService.CancelOrder:input_type -> zhengxiang.v1.CancelOrderRequest
+	2,  // 20: zhengxiang.v1.PlatformService.QuoteDelivery:output_type -> zhengxiang.v1.QuoteDeliveryResponse
+	4,  // 21: zhengxiang.v1.PlatformService.CreateOrder:output_type -> zhengxiang.v1.CreateOrderResponse
+	6,  // 22: zhengxiang.v1.PlatformService.GetOrder:output_type -> zhengxiang.v1.GetOrderResponse
+	8,  // 23: zhengxiang.v1.PlatformService.ListOrders:output_type -> zhengxiang.v1.ListOrdersResponse
+	10, // 24: zhengxiang.v1.PlatformService.ListOrderEvents:output_type -> zhengxiang.v1.ListOrderEventsResponse
+	12, // 25: zhengxiang.v1.PlatformService.CancelOrder:output_type -> zhengxiang.v1.CancelOrderResponse
+	20, // [20:26] is the sub-list for method output_type
+	14, // [14:20] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_zhengxiang_v1_platform_proto_init() }

@@ -516,7 +516,11 @@ type TripStop struct {
 	// The pickup number of the order, once the rider has accepted the trip.
 	PickupCode string `protobuf:"bytes,5,opt,name=pickup_code,json=pickupCode,proto3" json:"pickup_code,omitempty"`
 	// Where the order's life stands.
-	Delivery      DeliveryStatus `protobuf:"varint,6,opt,name=delivery,proto3,enum=zhengxiang.v1.DeliveryStatus" json:"delivery,omitempty"`
+	Delivery DeliveryStatus `protobuf:"varint,6,opt,name=delivery,proto3,enum=zhengxiang.v1.DeliveryStatus" json:"delivery,omitempty"`
+	// The drop-off the consumer chose (DOOR when none was); the drop-off must be this one.
+	DropoffMethod Handover `protobuf:"varint,7,opt,name=dropoff_method,json=dropoffMethod,proto3,enum=zhengxiang.v1.Handover" json:"dropoff_method,omitempty"`
+	// The consumer's instructions.
+	Instructions  string `protobuf:"bytes,8,opt,name=instructions,proto3" json:"instructions,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -591,6 +595,20 @@ func (x *TripStop) GetDelivery() DeliveryStatus {
 		return x.Delivery
 	}
 	return DeliveryStatus_DELIVERY_STATUS_UNSPECIFIED
+}
+
+func (x *TripStop) GetDropoffMethod() Handover {
+	if x != nil {
+		return x.DropoffMethod
+	}
+	return Handover_HANDOVER_UNSPECIFIED
+}
+
+func (x *TripStop) GetInstructions() string {
+	if x != nil {
+		return x.Instructions
+	}
+	return ""
 }
 
 // Trip is the orders of one store, picked up together and dropped off in order.
@@ -1634,7 +1652,7 @@ const file_zhengxiang_v1_rider_proto_rawDesc = "" +
 	"\brider_id\x18\x01 \x01(\tR\ariderId\x125\n" +
 	"\tlocations\x18\x02 \x03(\v2\x17.zhengxiang.v1.LocationR\tlocations\":\n" +
 	"\x1cBatchReportLocationsResponse\x12\x1a\n" +
-	"\baccepted\x18\x01 \x01(\x05R\baccepted\"\x87\x02\n" +
+	"\baccepted\x18\x01 \x01(\x05R\baccepted\"\xeb\x02\n" +
 	"\bTripStop\x12\x19\n" +
 	"\border_id\x18\x01 \x01(\tR\aorderId\x12/\n" +
 	"\adropoff\x18\x02 \x01(\v2\x15.zhengxiang.v1.LatLngR\adropoff\x12\x18\n" +
@@ -1643,7 +1661,9 @@ const file_zhengxiang_v1_rider_proto_rawDesc = "" +
 	"promise_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tpromiseAt\x12\x1f\n" +
 	"\vpickup_code\x18\x05 \x01(\tR\n" +
 	"pickupCode\x129\n" +
-	"\bdelivery\x18\x06 \x01(\x0e2\x1d.zhengxiang.v1.DeliveryStatusR\bdelivery\"\xd2\x02\n" +
+	"\bdelivery\x18\x06 \x01(\x0e2\x1d.zhengxiang.v1.DeliveryStatusR\bdelivery\x12>\n" +
+	"\x0edropoff_method\x18\a \x01(\x0e2\x17.zhengxiang.v1.HandoverR\rdropoffMethod\x12\"\n" +
+	"\finstructions\x18\b \x01(\tR\finstructions\"\xd2\x02\n" +
 	"\x04Trip\x12\x17\n" +
 	"\atrip_id\x18\x01 \x01(\tR\x06tripId\x12\x19\n" +
 	"\bstore_id\x18\x02 \x01(\tR\astoreId\x12<\n" +
@@ -1776,47 +1796,48 @@ var file_zhengxiang_v1_rider_proto_depIdxs = []int32{
 	29, // 7: zhengxiang.v1.TripStop.dropoff:type_name -> zhengxiang.v1.LatLng
 	30, // 8: zhengxiang.v1.TripStop.promise_at:type_name -> google.protobuf.Timestamp
 	31, // 9: zhengxiang.v1.TripStop.delivery:type_name -> zhengxiang.v1.DeliveryStatus
-	29, // 10: zhengxiang.v1.Trip.store_position:type_name -> zhengxiang.v1.LatLng
-	9,  // 11: zhengxiang.v1.Trip.stops:type_name -> zhengxiang.v1.TripStop
-	30, // 12: zhengxiang.v1.Trip.expires_at:type_name -> google.protobuf.Timestamp
-	30, // 13: zhengxiang.v1.Trip.pickup_at:type_name -> google.protobuf.Timestamp
-	10, // 14: zhengxiang.v1.ListTripsResponse.trips:type_name -> zhengxiang.v1.Trip
-	10, // 15: zhengxiang.v1.WatchOffersResponse.trip:type_name -> zhengxiang.v1.Trip
-	10, // 16: zhengxiang.v1.AcceptOfferResponse.trip:type_name -> zhengxiang.v1.Trip
-	32, // 17: zhengxiang.v1.DropOffRequest.handover:type_name -> zhengxiang.v1.Handover
-	33, // 18: zhengxiang.v1.RecordHealthCardRequest.health_code:type_name -> zhengxiang.v1.HealthCode
-	34, // 19: zhengxiang.v1.RecordHealthCardResponse.card:type_name -> zhengxiang.v1.HealthCard
-	0,  // 20: zhengxiang.v1.RiderService.StartShift:input_type -> zhengxiang.v1.StartShiftRequest
-	2,  // 21: zhengxiang.v1.RiderService.EndShift:input_type -> zhengxiang.v1.EndShiftRequest
-	5,  // 22: zhengxiang.v1.RiderService.ReportLocations:input_type -> zhengxiang.v1.ReportLocationsRequest
-	7,  // 23: zhengxiang.v1.RiderService.BatchReportLocations:input_type -> zhengxiang.v1.BatchReportLocationsRequest
-	11, // 24: zhengxiang.v1.RiderService.ListTrips:input_type -> zhengxiang.v1.ListTripsRequest
-	13, // 25: zhengxiang.v1.RiderService.WatchOffers:input_type -> zhengxiang.v1.WatchOffersRequest
-	15, // 26: zhengxiang.v1.RiderService.AcceptOffer:input_type -> zhengxiang.v1.AcceptOfferRequest
-	17, // 27: zhengxiang.v1.RiderService.DeclineOffer:input_type -> zhengxiang.v1.DeclineOfferRequest
-	19, // 28: zhengxiang.v1.RiderService.ArriveAtPickup:input_type -> zhengxiang.v1.ArriveAtPickupRequest
-	21, // 29: zhengxiang.v1.RiderService.PickUp:input_type -> zhengxiang.v1.PickUpRequest
-	23, // 30: zhengxiang.v1.RiderService.ArriveAtDropoff:input_type -> zhengxiang.v1.ArriveAtDropoffRequest
-	25, // 31: zhengxiang.v1.RiderService.DropOff:input_type -> zhengxiang.v1.DropOffRequest
-	27, // 32: zhengxiang.v1.RiderService.RecordHealthCard:input_type -> zhengxiang.v1.RecordHealthCardRequest
-	1,  // 33: zhengxiang.v1.RiderService.StartShift:output_type -> zhengxiang.v1.StartShiftResponse
-	3,  // 34: zhengxiang.v1.RiderService.EndShift:output_type -> zhengxiang.v1.EndShiftResponse
-	6,  // 35: zhengxiang.v1.RiderService.ReportLocations:output_type -> zhengxiang.v1.ReportLocationsResponse
-	8,  // 36: zhengxiang.v1.RiderService.BatchReportLocations:output_type -> zhengxiang.v1.BatchReportLocationsResponse
-	12, // 37: zhengxiang.v1.RiderService.ListTrips:output_type -> zhengxiang.v1.ListTripsResponse
-	14, // 38: zhengxiang.v1.RiderService.WatchOffers:output_type -> zhengxiang.v1.WatchOffersResponse
-	16, // 39: zhengxiang.v1.RiderService.AcceptOffer:output_type -> zhengxiang.v1.AcceptOfferResponse
-	18, // 40: zhengxiang.v1.RiderService.DeclineOffer:output_type -> zhengxiang.v1.DeclineOfferResponse
-	20, // 41: zhengxiang.v1.RiderService.ArriveAtPickup:output_type -> zhengxiang.v1.ArriveAtPickupResponse
-	22, // 42: zhengxiang.v1.RiderService.PickUp:output_type -> zhengxiang.v1.PickUpResponse
-	24, // 43: zhengxiang.v1.RiderService.ArriveAtDropoff:output_type -> zhengxiang.v1.ArriveAtDropoffResponse
-	26, // 44: zhengxiang.v1.RiderService.DropOff:output_type -> zhengxiang.v1.DropOffResponse
-	28, // 45: zhengxiang.v1.RiderService.RecordHealthCard:output_type -> zhengxiang.v1.RecordHealthCardResponse
-	33, // [33:46] is the sub-list for method output_type
-	20, // [20:33] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	32, // 10: zhengxiang.v1.TripStop.dropoff_method:type_name -> zhengxiang.v1.Handover
+	29, // 11: zhengxiang.v1.Trip.store_position:type_name -> zhengxiang.v1.LatLng
+	9,  // 12: zhengxiang.v1.Trip.stops:type_name -> zhengxiang.v1.TripStop
+	30, // 13: zhengxiang.v1.Trip.expires_at:type_name -> google.protobuf.Timestamp
+	30, // 14: zhengxiang.v1.Trip.pickup_at:type_name -> google.protobuf.Timestamp
+	10, // 15: zhengxiang.v1.ListTripsResponse.trips:type_name -> zhengxiang.v1.Trip
+	10, // 16: zhengxiang.v1.WatchOffersResponse.trip:type_name -> zhengxiang.v1.Trip
+	10, // 17: zhengxiang.v1.AcceptOfferResponse.trip:type_name -> zhengxiang.v1.Trip
+	32, // 18: zhengxiang.v1.DropOffRequest.handover:type_name -> zhengxiang.v1.Handover
+	33, // 19: zhengxiang.v1.RecordHealthCardRequest.health_code:type_name -> zhengxiang.v1.HealthCode
+	34, // 20: zhengxiang.v1.RecordHealthCardResponse.card:type_name -> zhengxiang.v1.HealthCard
+	0,  // 21: zhengxiang.v1.RiderService.StartShift:input_type -> zhengxiang.v1.StartShiftRequest
+	2,  // 22: zhengxiang.v1.RiderService.EndShift:input_type -> zhengxiang.v1.EndShiftRequest
+	5,  // 23: zhengxiang.v1.RiderService.ReportLocations:input_type -> zhengxiang.v1.ReportLocationsRequest
+	7,  // 24: zhengxiang.v1.RiderService.BatchReportLocations:input_type -> zhengxiang.v1.BatchReportLocationsRequest
+	11, // 25: zhengxiang.v1.RiderService.ListTrips:input_type -> zhengxiang.v1.ListTripsRequest
+	13, // 26: zhengxiang.v1.RiderService.WatchOffers:input_type -> zhengxiang.v1.WatchOffersRequest
+	15, // 27: zhengxiang.v1.RiderService.AcceptOffer:input_type -> zhengxiang.v1.AcceptOfferRequest
+	17, // 28: zhengxiang.v1.RiderService.DeclineOffer:input_type -> zhengxiang.v1.DeclineOfferRequest
+	19, // 29: zhengxiang.v1.RiderService.ArriveAtPickup:input_type -> zhengxiang.v1.ArriveAtPickupRequest
+	21, // 30: zhengxiang.v1.RiderService.PickUp:input_type -> zhengxiang.v1.PickUpRequest
+	23, // 31: zhengxiang.v1.RiderService.ArriveAtDropoff:input_type -> zhengxiang.v1.ArriveAtDropoffRequest
+	25, // 32: zhengxiang.v1.RiderService.DropOff:input_type -> zhengxiang.v1.DropOffRequest
+	27, // 33: zhengxiang.v1.RiderService.RecordHealthCard:input_type -> zhengxiang.v1.RecordHealthCardRequest
+	1,  // 34: zhengxiang.v1.RiderService.StartShift:output_type -> zhengxiang.v1.StartShiftResponse
+	3,  // 35: zhengxiang.v1.RiderService.EndShift:output_type -> zhengxiang.v1.EndShiftResponse
+	6,  // 36: zhengxiang.v1.RiderService.ReportLocations:output_type -> zhengxiang.v1.ReportLocationsResponse
+	8,  // 37: zhengxiang.v1.RiderService.BatchReportLocations:output_type -> zhengxiang.v1.BatchReportLocationsResponse
+	12, // 38: zhengxiang.v1.RiderService.ListTrips:output_type -> zhengxiang.v1.ListTripsResponse
+	14, // 39: zhengxiang.v1.RiderService.WatchOffers:output_type -> zhengxiang.v1.WatchOffersResponse
+	16, // 40: zhengxiang.v1.RiderService.AcceptOffer:output_type -> zhengxiang.v1.AcceptOfferResponse
+	18, // 41: zhengxiang.v1.RiderService.DeclineOffer:output_type -> zhengxiang.v1.DeclineOfferResponse
+	20, // 42: zhengxiang.v1.RiderService.ArriveAtPickup:output_type -> zhengxiang.v1.ArriveAtPickupResponse
+	22, // 43: zhengxiang.v1.RiderService.PickUp:output_type -> zhengxiang.v1.PickUpResponse
+	24, // 44: zhengxiang.v1.RiderService.ArriveAtDropoff:output_type -> zhengxiang.v1.ArriveAtDropoffResponse
+	26, // 45: zhengxiang.v1.RiderService.DropOff:output_type -> zhengxiang.v1.DropOffResponse
+	28, // 46: zhengxiang.v1.RiderService.RecordHealthCard:output_type -> zhengxiang.v1.RecordHealthCardResponse
+	34, // [34:47] is the sub-list for method output_type
+	21, // [21:34] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_zhengxiang_v1_rider_proto_init() }
