@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -99,25 +100,12 @@ func (s *Server) QuoteDelivery(ctx context.Context, req *pb.QuoteDeliveryRequest
 		})
 	}
 	slices.SortFunc(out, func(a, b *pb.StoreQuote) int {
-		if a.PromiseMinutes != b.PromiseMinutes {
-			return cmpFloat(a.PromiseMinutes, b.PromiseMinutes)
-		}
-		return strings.Compare(a.StoreId, b.StoreId)
+		return cmp.Or(cmp.Compare(a.PromiseMinutes, b.PromiseMinutes), strings.Compare(a.StoreId, b.StoreId))
 	})
 	if len(out) > max {
 		out = out[:max]
 	}
 	return &pb.QuoteDeliveryResponse{Stores: out, FreeDeliveriesLeft: left}, nil
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // clientOrderID returns the idempotency key of a creation: client_order_id
