@@ -82,7 +82,7 @@ func (e *Engine) stopOf(o *orderState) (stop, string, bool) {
 		return s, "", true
 	}
 	if st.suspended {
-		// Suspended by AddStore or SetSuspended, without a reason.
+		// Suspended by AddStore (a store recorded suspended), without a reason.
 		return stop{actor: orders.ActorSystem, reason: "no reason recorded"}, "", true
 	}
 	for _, sku := range o.skus {

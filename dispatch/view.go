@@ -117,17 +117,3 @@ func (e *Engine) end(ctx context.Context, orderID string, fn func(o *orders.Orde
 	}
 	return nil
 }
-
-// SetSuspended stops a store's sales (no new order is admitted) or lets it
-// sell again, and records the store so. It returns the store as stored.
-func (e *Engine) SetSuspended(ctx context.Context, storeID string, suspended bool) (orders.Store, error) {
-	s, err := e.repo.GetStore(ctx, storeID)
-	if err != nil {
-		return orders.Store{}, err
-	}
-	s.Suspended = suspended
-	if err := e.AddStore(ctx, s); err != nil {
-		return orders.Store{}, err
-	}
-	return s, nil
-}

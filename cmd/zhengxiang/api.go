@@ -116,28 +116,35 @@ func registerEngineMetrics(reg *prometheus.Registry, eng *dispatch.Engine) prome
 		Help:    "Time a dispatch round took, from its start to its offers recorded.",
 		Buckets: prometheus.ExponentialBuckets(0.005, 2, 12),
 	})
-	reg.MustRegister(rounds,
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "zx_pending_orders", Help: "Orders waiting for a rider."},
-			func() float64 { return float64(eng.Stats().Pending) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "zx_riders_on_shift", Help: "Riders on shift."},
-			func() float64 { return float64(eng.Stats().Riders) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "zx_active_trips", Help: "Trips offered or under way."},
-			func() float64 { return float64(eng.Stats().ActiveTrips) }),
-	)
-	for _, o := range []struct {
-		outcome string
-		get     func(dispatch.Stats) int
-	}{
-		{"made", func(s dispatch.Stats) int { return s.Offers }},
-		{"accepted", func(s dispatch.Stats) int { return s.Accepted }},
-		{"declined", func(s dispatch.Stats) int { return s.Declined }},
-		{"expired", func(s dispatch.Stats) int { return s.Expired }},
-	} {
-		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "zx_offers_total", Help: "Offers to riders, by outcome.", ConstLabels: prometheus.Labels{"outcome": o.outcome},
-		}, func() float64 { return float64(o.get(eng.Stats())) }))
-	}
+	reg.MustRegister(rounds, engineCollector{eng})
 	return rounds
+}
+
+// engineCollector exports the engine's running totals from one Stats
+// (which takes the engine's lock) per scrape.
+type engineCollector struct{ eng *dispatch.Engine }
+
+var (
+	pendingDesc = prometheus.NewDesc("zx_pending_orders", "Orders waiting for a rider.", nil, nil)
+	ridersDesc  = prometheus.NewDesc("zx_riders_on_shift", "Riders on shift.", nil, nil)
+	tripsDesc   = prometheus.NewDesc("zx_active_trips", "Trips offered or under way.", nil, nil)
+	offersDesc  = prometheus.NewDesc("zx_offers_total", "Offers to riders, by outcome.", []string{"outcome"}, nil)
+)
+
+func (engineCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{pendingDesc, ridersDesc, tripsDesc, offersDesc} {
+		ch <- d
+	}
+}
+
+func (c engineCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.eng.Stats()
+	ch <- prometheus.MustNewConstMetric(pendingDesc, prometheus.GaugeValue, float64(st.Pending))
+	ch <- prometheus.MustNewConstMetric(ridersDesc, prometheus.GaugeValue, float64(st.Riders))
+	ch <- prometheus.MustNewConstMetric(tripsDesc, prometheus.GaugeValue, float64(st.ActiveTrips))
+	for outcome, n := range map[string]int{"made": st.Offers, "accepted": st.Accepted, "declined": st.Declined, "expired": st.Expired} {
+		ch <- prometheus.MustNewConstMetric(offersDesc, prometheus.CounterValue, float64(n), outcome)
+	}
 }
 
 // watchConsumer exports a Kafka consumer's lag and counts.
