@@ -94,10 +94,79 @@ type QuotaStore interface {
 	// however many orders take at once, no more than the quota are granted. A key already
 	// taken gets the answer it got the first time, and takes nothing.
 	TakeFreeDelivery(ctx context.Context, platform string, day Day, orderKey string) (granted bool, err error)
+	// TakeFreeDeliveries takes as TakeFreeDelivery does for each of takes, in one step:
+	// granted[i] is the answer of takes[i]. A key named twice gets one answer.
+	TakeFreeDeliveries(ctx context.Context, takes []QuotaTake) (granted []bool, err error)
+	// FreeDeliveryUse returns the platform's quota of the day and the free deliveries granted.
+	FreeDeliveryUse(ctx context.Context, platform string, day Day) (QuotaUse, error)
 	// FreeDeliveriesUsed returns, for each platform and each day from from to to (both
 	// included) on which the platform took a free delivery, was refused one or was given a
 	// quota, the grants and the quota, ordered by day and then platform.
 	FreeDeliveriesUsed(ctx context.Context, from, to Day) ([]QuotaUse, error)
+}
+
+// QuotaTake is an order's take of a free delivery: the platform's quota of the day, and the
+// order's key (the platform's own id of the order).
+type QuotaTake struct {
+	Platform string
+	Day      Day
+	OrderKey string
+}
+
+// CheckTakes checks the takes of TakeFreeDeliveries. Every QuotaStore applies it.
+func CheckTakes(takes []QuotaTake) error {
+	for i, tk := range takes {
+		if err := CheckTake(tk.Platform, tk.Day, tk.OrderKey); err != nil {
+			return fmt.Errorf("takes[%d]: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// FreeAsk is an order's ask for a free delivery of 郑享百味 (Flavours).
+type FreeAsk struct {
+	Store    Store  // the order's store
+	Platform string // the order's platform
+	OrderKey string // the platform's own id of the order
+	Fee      *int64 // the delivery fee the order names; nil: left out
+	At       time.Time
+}
+
+// FreeDeliveries decides which of asks are delivered free, taking their free deliveries from q
+// (nil: none to give) in one TakeFreeDeliveries. An order of a Flavours store, not suspended,
+// whose fee is left out or 0 takes one from its platform's quota of the day of At, once per
+// key: a resend gets the first answer. free[i] is asks[i]'s answer; errs[i] is KindConflict
+// when asks[i] named a fee of 0 and got none. Other orders take nothing and cost no call to q.
+func FreeDeliveries(ctx context.Context, q QuotaStore, asks []FreeAsk) (free []bool, errs []error) {
+	free, errs = make([]bool, len(asks)), make([]error, len(asks))
+	var takes []QuotaTake
+	var at []int
+	for i, a := range asks {
+		if a.Store.Section == SectionFlavours && !a.Store.Suspended && (a.Fee == nil || *a.Fee == 0) {
+			takes = append(takes, QuotaTake{Platform: a.Platform, Day: DayOf(a.At), OrderKey: a.OrderKey})
+			at = append(at, i)
+		}
+	}
+	if len(takes) == 0 {
+		return free, errs
+	}
+	granted := make([]bool, len(takes))
+	if q != nil {
+		var err error
+		if granted, err = q.TakeFreeDeliveries(ctx, takes); err != nil {
+			for _, i := range at {
+				errs[i] = err
+			}
+			return free, errs
+		}
+	}
+	for k, i := range at {
+		free[i] = granted[k]
+		if !granted[k] && asks[i].Fee != nil {
+			errs[i] = Conflict("no free delivery left today")
+		}
+	}
+	return free, errs
 }
 
 // CheckQuota checks the arguments of SetFreeDeliveryQuota. Every QuotaStore applies it.

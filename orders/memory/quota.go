@@ -107,17 +107,56 @@ func (q *Quota) TakeFreeDelivery(ctx context.Context, platform string, day order
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	k := grantKey{platform, orderKey}
-	if granted, ok := q.grants[k]; ok {
-		return granted, nil
+	return q.takeLocked(orders.QuotaTake{Platform: platform, Day: day, OrderKey: orderKey}), nil
+}
+
+// TakeFreeDeliveries takes as TakeFreeDelivery for each of takes, under one lock.
+func (q *Quota) TakeFreeDeliveries(ctx context.Context, takes []orders.QuotaTake) ([]bool, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
-	d := q.dayLocked(platform, day)
+	if err := orders.CheckTakes(takes); err != nil {
+		return nil, err
+	}
+	granted := make([]bool, len(takes))
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for i, tk := range takes {
+		granted[i] = q.takeLocked(tk)
+	}
+	return granted, nil
+}
+
+// takeLocked takes a free delivery for tk once per key; q.mu is held.
+func (q *Quota) takeLocked(tk orders.QuotaTake) bool {
+	k := grantKey{tk.Platform, tk.OrderKey}
+	if granted, ok := q.grants[k]; ok {
+		return granted
+	}
+	d := q.dayLocked(tk.Platform, tk.Day)
 	granted := d.used < q.quotaOf(d)
 	if granted {
 		d.used++
 	}
 	q.grants[k] = granted
-	return granted, nil
+	return granted
+}
+
+// FreeDeliveryUse returns the platform's quota of the day and the free deliveries granted.
+func (q *Quota) FreeDeliveryUse(ctx context.Context, platform string, day orders.Day) (orders.QuotaUse, error) {
+	if err := ctx.Err(); err != nil {
+		return orders.QuotaUse{}, err
+	}
+	if err := orders.CheckQuotaDay(platform, day); err != nil {
+		return orders.QuotaUse{}, err
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	u := orders.QuotaUse{Platform: platform, Day: day, Quota: q.def}
+	if d := q.days[quotaDay{platform, day}]; d != nil {
+		u.Used, u.Quota = d.used, q.quotaOf(d)
+	}
+	return u, nil
 }
 
 // FreeDeliveriesUsed returns the use of the quotas on the days from from to to.

@@ -1,8 +1,10 @@
 package orderstest
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -26,6 +28,8 @@ func RunQuotaContract(t *testing.T, newQuota func(t *testing.T, defaultPerDay in
 	t.Run("Used", func(t *testing.T) { testQuotaUsed(t, newQuota(t, 3)) })
 	t.Run("Invalid", func(t *testing.T) { testQuotaInvalid(t, newQuota(t, 3)) })
 	t.Run("Race", func(t *testing.T) { testQuotaRace(t, newQuota(t, 10)) })
+	t.Run("TakeMany", func(t *testing.T) { testQuotaTakeMany(t, newQuota(t, 2)) })
+	t.Run("RaceMany", func(t *testing.T) { testQuotaRaceMany(t, newQuota(t, 10)) })
 }
 
 func mustLeft(t *testing.T, q orders.QuotaStore, platform string, day orders.Day, want int) {
@@ -264,4 +268,111 @@ func testQuotaRace(t *testing.T, q orders.QuotaStore) {
 	if err != nil || !reflect.DeepEqual(used, want) {
 		t.Fatalf("FreeDeliveriesUsed = %+v, %v; want %+v", used, err, want)
 	}
+}
+
+func mustUse(t *testing.T, q orders.QuotaStore, platform string, day orders.Day, used, quota int) {
+	t.Helper()
+	u, err := q.FreeDeliveryUse(t.Context(), platform, day)
+	want := orders.QuotaUse{Platform: platform, Day: day, Used: used, Quota: quota}
+	if err != nil || u != want {
+		t.Fatalf("FreeDeliveryUse(%s, %s) = %+v, %v; want %+v", platform, day, u, err, want)
+	}
+}
+
+// testQuotaTakeMany takes in batches: keys taken before keep their answer, a key named twice
+// gets one, each platform's day is granted its quota in the order of the batch.
+func testQuotaTakeMany(t *testing.T, q orders.QuotaStore) {
+	next := FestivalDay.AddDays(1)
+	mustUse(t, q, "eleme", FestivalDay, 0, 2)
+	mustTake(t, q, "eleme", FestivalDay, "e-1", true)
+	mustSetQuota(t, q, "meituan", FestivalDay, 1)
+	takes := []orders.QuotaTake{
+		{Platform: "eleme", Day: FestivalDay, OrderKey: "e-2"},
+		{Platform: "eleme", Day: FestivalDay, OrderKey: "e-1"}, // taken before
+		{Platform: "meituan", Day: FestivalDay, OrderKey: "m-1"},
+		{Platform: "eleme", Day: FestivalDay, OrderKey: "e-3"},   // none left
+		{Platform: "meituan", Day: FestivalDay, OrderKey: "m-1"}, // named twice
+		{Platform: "meituan", Day: FestivalDay, OrderKey: "m-2"},
+		{Platform: "eleme", Day: next, OrderKey: "e-4"},
+	}
+	want := []bool{true, true, true, false, true, false, true}
+	for round := range 2 { // the second round is a resend of the whole batch
+		got, err := q.TakeFreeDeliveries(t.Context(), takes)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("round %d: TakeFreeDeliveries = %v, %v; want %v", round, got, err, want)
+		}
+		mustUse(t, q, "eleme", FestivalDay, 2, 2)
+		mustUse(t, q, "meituan", FestivalDay, 1, 1)
+		mustUse(t, q, "eleme", next, 1, 2)
+	}
+	mustTake(t, q, "eleme", FestivalDay, "e-3", false)
+	mustTake(t, q, "eleme", next, "e-4", true)
+	if got, err := q.TakeFreeDeliveries(t.Context(), nil); err != nil || len(got) != 0 {
+		t.Fatalf("TakeFreeDeliveries(nil) = %v, %v", got, err)
+	}
+	_, err := q.TakeFreeDeliveries(t.Context(), []orders.QuotaTake{{Platform: "eleme", Day: FestivalDay, OrderKey: "e-9"}, {Platform: "eleme", Day: FestivalDay}})
+	if e, ok := errors.AsType[*orders.Error](err); !ok || e.Field != "order_key" || !strings.Contains(err.Error(), "takes[1]") {
+		t.Fatalf("a take without a key: %v; want invalid order_key of takes[1]", err)
+	}
+	if _, err := q.FreeDeliveryUse(t.Context(), "", FestivalDay); !orders.IsKind(err, orders.KindInvalid) {
+		t.Fatalf("FreeDeliveryUse without a platform: %v; want invalid", err)
+	}
+}
+
+// testQuotaRaceMany takes in batches and one by one at once, each order sent twice: exactly
+// the quota is granted and both sendings get one answer.
+func testQuotaRaceMany(t *testing.T, q orders.QuotaStore) {
+	const n, batch = 400, 20
+	mustSetQuota(t, q, "eleme", FestivalDay, RaceQuota/10)
+	key := func(i int) string { return fmt.Sprintf("e-%04d", i) }
+	answers := make([][2]bool, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	errs := make(chan error, n)
+	for lo := 0; lo < n; lo += batch {
+		wg.Go(func() { // the batch, in reverse order
+			<-start
+			takes := make([]orders.QuotaTake, batch)
+			for j := range batch {
+				takes[j] = orders.QuotaTake{Platform: "eleme", Day: FestivalDay, OrderKey: key(lo + batch - 1 - j)}
+			}
+			got, err := q.TakeFreeDeliveries(t.Context(), takes)
+			if err != nil {
+				errs <- err
+				return
+			}
+			for j, g := range got {
+				answers[lo+batch-1-j][0] = g
+			}
+		})
+		for i := lo; i < lo+batch; i++ {
+			wg.Go(func() {
+				<-start
+				g, err := q.TakeFreeDelivery(t.Context(), "eleme", FestivalDay, key(i))
+				if err != nil {
+					errs <- err
+				}
+				answers[i][1] = g
+			})
+		}
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	granted := 0
+	for i, a := range answers {
+		if a[0] != a[1] {
+			t.Fatalf("the two sendings of %s got %v and %v", key(i), a[0], a[1])
+		}
+		if a[0] {
+			granted++
+		}
+	}
+	if granted != RaceQuota/10 {
+		t.Fatalf("%d orders granted, want exactly the quota %d", granted, RaceQuota/10)
+	}
+	mustUse(t, q, "eleme", FestivalDay, RaceQuota/10, RaceQuota/10)
 }

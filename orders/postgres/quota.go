@@ -1,8 +1,11 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -60,8 +63,22 @@ const (
 	SELECT $1, $3, $2::date, EXISTS (SELECT FROM took)
 	ON CONFLICT (platform, order_key) DO NOTHING
 	RETURNING granted`
-	selectGrant = `SELECT granted FROM free_delivery_grants WHERE platform = $1 AND order_key = $2`
-	selectUsed  = `SELECT platform, day, used, coalesce(quota, $3) FROM free_delivery_quotas
+	selectGrant  = `SELECT granted FROM free_delivery_grants WHERE platform = $1 AND order_key = $2`
+	lockQuotaDay = `SELECT greatest(coalesce(quota, $3) - used, 0) FROM free_delivery_quotas
+		WHERE platform = $1 AND day = $2::date FOR UPDATE`
+	// insertGrants records the keys not taken before as refused, the first takers granted by
+	// grantKeys; it returns the keys it recorded.
+	insertGrants = `INSERT INTO free_delivery_grants (platform, order_key, day, granted)
+		SELECT p, k, d::date, false FROM unnest($1::text[], $2::text[], $3::text[]) AS t(p, k, d)
+		ON CONFLICT (platform, order_key) DO NOTHING
+		RETURNING platform, order_key`
+	grantKeys = `UPDATE free_delivery_grants SET granted = true
+		WHERE (platform, order_key) IN (SELECT * FROM unnest($1::text[], $2::text[]))`
+	countGrants  = `UPDATE free_delivery_quotas SET used = used + $3 WHERE platform = $1 AND day = $2::date`
+	selectGrants = `SELECT platform, order_key, granted FROM free_delivery_grants
+		WHERE (platform, order_key) IN (SELECT * FROM unnest($1::text[], $2::text[]))`
+	selectUse  = `SELECT used, coalesce(quota, $3) FROM free_delivery_quotas WHERE platform = $1 AND day = $2::date`
+	selectUsed = `SELECT platform, day, used, coalesce(quota, $3) FROM free_delivery_quotas
 		WHERE day BETWEEN $1::date AND $2::date ORDER BY day, platform`
 )
 
@@ -128,6 +145,122 @@ func (q *Quota) TakeFreeDelivery(ctx context.Context, platform string, day order
 		return false, translate(err, "take a free delivery of %s on %s for %s", platform, day, orderKey)
 	}
 	return granted, nil
+}
+
+// TakeFreeDeliveries takes as TakeFreeDelivery for each of takes, in one transaction of four
+// round trips: the rows of the platforms' days are locked (in order, as a single take locks its
+// one), the keys not taken before are recorded as refused (in order of key, so that batches
+// naming the same keys wait for each other rather than deadlock), then the first of them on each
+// day are granted what is left of its quota, and the answers of the keys taken before are read.
+func (q *Quota) TakeFreeDeliveries(ctx context.Context, takes []orders.QuotaTake) ([]bool, error) {
+	if err := orders.CheckTakes(takes); err != nil {
+		return nil, err
+	}
+	type day struct {
+		platform string
+		day      orders.Day
+	}
+	type key struct{ platform, key string }
+	first := map[key]int{} // the take of each key that decides it
+	left := map[day]int{}
+	var keys []key
+	for i, tk := range takes {
+		k := key{tk.Platform, tk.OrderKey}
+		if _, ok := first[k]; !ok {
+			first[k] = i
+			keys = append(keys, k)
+			left[day{tk.Platform, tk.Day}] = 0
+		}
+	}
+	days := slices.SortedFunc(maps.Keys(left), func(a, b day) int {
+		return cmp.Or(cmp.Compare(a.platform, b.platform), a.day.Compare(b.day))
+	})
+	slices.SortFunc(keys, func(a, b key) int { return cmp.Or(cmp.Compare(a.platform, b.platform), cmp.Compare(a.key, b.key)) })
+	answer := map[key]bool{}
+	err := pgx.BeginFunc(ctx, q.pool, func(tx pgx.Tx) error {
+		clear(answer)
+		b := &pgx.Batch{}
+		for _, d := range days {
+			b.Queue(ensureQuotaDay, d.platform, d.day.String())
+			b.Queue(lockQuotaDay, d.platform, d.day.String(), q.def).QueryRow(func(row pgx.Row) error {
+				n := 0
+				err := row.Scan(&n)
+				left[d] = n
+				return err
+			})
+		}
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		ps, ks, ds := make([]string, len(keys)), make([]string, len(keys)), make([]string, len(keys))
+		for i, k := range keys {
+			tk := takes[first[k]]
+			ps[i], ks[i], ds[i] = k.platform, k.key, tk.Day.String()
+		}
+		rows, _ := tx.Query(ctx, insertGrants, ps, ks, ds)
+		fresh := map[key]bool{}
+		var k key
+		if _, err := pgx.ForEachRow(rows, []any{&k.platform, &k.key}, func() error { fresh[k] = true; return nil }); err != nil {
+			return err
+		}
+		// The fresh keys are granted in the order of takes, while their day has some left.
+		granted := map[day]int{}
+		var gp, gk, seenP, seenK []string
+		for i, tk := range takes {
+			k := key{tk.Platform, tk.OrderKey}
+			switch {
+			case first[k] != i:
+			case !fresh[k]:
+				seenP, seenK = append(seenP, k.platform), append(seenK, k.key)
+			default:
+				d := day{tk.Platform, tk.Day}
+				answer[k] = granted[d] < left[d]
+				if answer[k] {
+					granted[d]++
+					gp, gk = append(gp, k.platform), append(gk, k.key)
+				}
+			}
+		}
+		b = &pgx.Batch{}
+		for _, d := range days {
+			if granted[d] > 0 {
+				b.Queue(countGrants, d.platform, d.day.String(), granted[d])
+			}
+		}
+		if len(gp) > 0 {
+			b.Queue(grantKeys, gp, gk)
+		}
+		if len(seenP) > 0 {
+			b.Queue(selectGrants, seenP, seenK).Query(func(rows pgx.Rows) error {
+				var k key
+				var g bool
+				_, err := pgx.ForEachRow(rows, []any{&k.platform, &k.key, &g}, func() error { answer[k] = g; return nil })
+				return err
+			})
+		}
+		return tx.SendBatch(ctx, b).Close()
+	})
+	if err != nil {
+		return nil, translate(err, "take %d free deliveries", len(takes))
+	}
+	out := make([]bool, len(takes))
+	for i, tk := range takes {
+		out[i] = answer[key{tk.Platform, tk.OrderKey}]
+	}
+	return out, nil
+}
+
+// FreeDeliveryUse returns the platform's quota of the day and the free deliveries granted.
+func (q *Quota) FreeDeliveryUse(ctx context.Context, platform string, day orders.Day) (orders.QuotaUse, error) {
+	if err := orders.CheckQuotaDay(platform, day); err != nil {
+		return orders.QuotaUse{}, err
+	}
+	u := orders.QuotaUse{Platform: platform, Day: day, Quota: q.def}
+	err := q.pool.QueryRow(ctx, selectUse, platform, day.String(), q.def).Scan(&u.Used, &u.Quota)
+	if errors.Is(err, pgx.ErrNoRows) {
+		err = nil
+	}
+	return u, translate(err, "free deliveries of %s on %s", platform, day)
 }
 
 // FreeDeliveriesUsed returns the use of the quotas on the days from from to to.
