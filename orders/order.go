@@ -229,11 +229,17 @@ type Order struct {
 	Address, District string
 
 	// DropoffMethod is the drop-off the consumer chose when ordering, which the rider's
-	// drop-off must match (DeliverWith); empty when the consumer chose none, shown as DOOR
-	// (Chosen) and not enforced. Instructions are the consumer's words to the rider, at most
-	// MaxInstructions bytes.
+	// drop-off must match (DeliverWith); NewOrder stores DOOR when the consumer chose none.
+	// Instructions are the consumer's words to the rider, at most MaxInstructions bytes.
+	// DropoffSiteID is the drop site (DropSite) of a LOCKER or DROP_POINT order, whose gate is
+	// then the order's Dropoff (AtDropSite); empty for the others.
 	DropoffMethod Handover
 	Instructions  string
+	DropoffSiteID string
+
+	// CampaignID is the campaign the order belongs to (Campaigns.Join), given as it is placed
+	// and never changed; empty for an order of no campaign.
+	CampaignID string
 
 	PlacedAt  time.Time
 	ReadyAt   time.Time // when the store expects the goods ready
@@ -309,6 +315,9 @@ func (o Order) Validate() error {
 	}
 	if len(o.Instructions) > MaxInstructions {
 		return Invalid("order.instructions", "%d bytes, at most %d", len(o.Instructions), MaxInstructions)
+	}
+	if len(o.DropoffSiteID) > 128 {
+		return Invalid("order.dropoff_site_id", "%d bytes, at most 128", len(o.DropoffSiteID))
 	}
 	if !o.Section.Valid() {
 		return Invalid("order.section", "%q is not a section", o.Section)
@@ -430,7 +439,8 @@ func (o Order) CheckPickupCode(code string) bool {
 // MaxInstructions is the most bytes of an order's Instructions.
 const MaxInstructions = 200
 
-// ChosenDropoff returns the drop-off the consumer chose: DropoffMethod, DOOR when none.
+// ChosenDropoff returns the drop-off the consumer chose: DropoffMethod, DOOR when none (an
+// order recorded before the choice was stored).
 func (o Order) ChosenDropoff() Handover {
 	if o.DropoffMethod == "" {
 		return HandoverDoor

@@ -26,7 +26,7 @@ import (
 var orderColumnTypes = []string{"text", "text", "text", "text", "text", "text", "text", "text", "bigint",
 	"bigint", "double precision", "double precision", "text", "text", "timestamptz", "timestamptz", "timestamptz",
 	"text", "text", "text", "timestamptz", "text", "timestamptz", "timestamptz", "timestamptz",
-	"timestamptz", "timestamptz", "timestamptz", "timestamptz", "text", "text", "text", "bigint", "text", "text", "text", "text", "bigint", "boolean"}
+	"timestamptz", "timestamptz", "timestamptz", "timestamptz", "text", "text", "text", "bigint", "text", "text", "text", "text", "text", "bigint", "boolean"}
 
 // orderRows are orders column by column, in the order of orderColumns.
 type orderRows struct {
@@ -47,6 +47,7 @@ type orderRows struct {
 	handoverCode                    []string
 	wrongCodes                      []int64
 	dropoffMethod, instructions     []string
+	campaignID                      []string
 	reason, actor                   []string
 	seq                             []int64
 	active                          []bool
@@ -92,6 +93,7 @@ func (r *orderRows) add(o *orders.Order) {
 	r.wrongCodes = append(r.wrongCodes, int64(o.WrongCodes))
 	r.dropoffMethod = append(r.dropoffMethod, string(o.DropoffMethod))
 	r.instructions = append(r.instructions, o.Instructions)
+	r.campaignID = append(r.campaignID, o.CampaignID)
 	r.reason = append(r.reason, o.Reason)
 	r.actor = append(r.actor, o.Actor)
 	r.seq = append(r.seq, o.Seq)
@@ -103,7 +105,7 @@ func (r *orderRows) args() []any {
 	return []any{r.id, r.platform, r.platformOrderID, r.trackingSecret, r.pickupCode, r.storeID, r.section,
 		r.items, r.subtotal, r.fee, r.lat, r.lng, r.address, r.district, r.placed, r.ready, r.promise, r.status,
 		r.delivery, r.riderID, r.offerExpires, r.handover, r.accepted, r.readyMarked, r.assigned, r.pickedUp,
-		r.delivered, r.ended, r.receiptConfirmed, r.dropoffCode, r.photoRef, r.handoverCode, r.wrongCodes, r.dropoffMethod, r.instructions, r.reason, r.actor, r.seq, r.active}
+		r.delivered, r.ended, r.receiptConfirmed, r.dropoffCode, r.photoRef, r.handoverCode, r.wrongCodes, r.dropoffMethod, r.instructions, r.campaignID, r.reason, r.actor, r.seq, r.active}
 }
 
 // eventRows are events and their outbox rows, column by column: eventColumns, then the outbox's
@@ -375,7 +377,7 @@ var secretColumns = map[string]bool{"tracking_secret": true, "pickup_code": true
 // contentColumns are what an order was placed with; no change of its life alters them.
 var contentColumns = map[string]bool{"store_id": true, "section": true, "items": true, "subtotal_cents": true,
 	"delivery_fee_cents": true, "dropoff_lat": true, "dropoff_lng": true, "address": true, "district": true,
-	"placed_at": true, "dropoff_method": true, "instructions": true}
+	"placed_at": true, "dropoff_method": true, "instructions": true, "campaign_id": true}
 
 // updatedColumns are the positions in orderColumns of the identity and of the columns that an
 // update writes: all but the secrets.
