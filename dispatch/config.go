@@ -98,6 +98,21 @@ type Config struct {
 	// line, RiderView.WorkWarning), from WorkLimit it offers the rider
 	// nothing more that day. Zero: DefaultWorkWarn, DefaultWorkLimit.
 	WorkWarn, WorkLimit time.Duration
+	// MadeWaves, MadeDeadline and MadeMaxBundle are the service class of
+	// 郑享制造 (factory goods, orders.SectionMade), delivered the same day
+	// by same-city logistics outside the 1-hour promise (see made.go).
+	// MadeWaves are the factories' collection waves, as times of day of
+	// China Standard Time, earliest first (default 10:00, 13:00, 16:00 and
+	// 19:00): an order goes with the first wave its goods are ready for,
+	// and no rider is offered it before that wave. MadeDeadline is the
+	// time of day by which the orders of a day's waves are promised at the
+	// door (default 21:00), never less than a ride after their wave; an
+	// order too late for the last wave goes with the next day's first.
+	// MadeMaxBundle caps the orders of one factory on one trip (default 8,
+	// at most 16), within the largest capacity of the riders on shift.
+	MadeWaves     []time.Duration
+	MadeDeadline  time.Duration
+	MadeMaxBundle int
 }
 
 // Validate fills defaults and reports a setting that makes no sense.
@@ -191,5 +206,8 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("dispatch config: %s: %v must be a non-negative number", w.name, w.v)
 		}
 	}
-	return c.validateProtection()
+	if err := c.validateProtection(); err != nil {
+		return err
+	}
+	return c.validateMade()
 }

@@ -59,6 +59,26 @@ type RoundStats struct {
 	// Wait is the part of Took spent waiting for the engine's lock, and
 	// Write the part spent recording the round's offers.
 	Wait, Write time.Duration
+	// Phases splits Took by the round's steps, to tell which one a slow
+	// round spent its time in.
+	Phases RoundPhases
+}
+
+// RoundPhases is the time a round spent in each of its steps: Repair takes
+// back expired offers and stale riders' trips, Index follows the riders,
+// Improve looks for better riders for offered trips, Bundle groups the due
+// orders, Candidates prices riders for the bundles, Assign solves the
+// matching, and Commit records the offers (its write, without the engine's
+// lock, is Write).
+type RoundPhases struct {
+	Repair, Index, Improve, Bundle, Candidates, Assign, Commit time.Duration
+}
+
+// lap adds the time since *mark to d and moves *mark to now.
+func lap(d *time.Duration, mark *time.Time) {
+	now := time.Now()
+	*d += now.Sub(*mark)
+	*mark = now
 }
 
 // Stats are the engine's running totals.
@@ -98,6 +118,7 @@ type orderState struct {
 	declined  map[string]bool
 	queued    bool // in the engine's pending list
 	moved     bool // already taken from a rider for a better one
+	made      bool // 郑享制造: held until its wave (made.go)
 	skus      []string
 }
 
@@ -234,6 +255,8 @@ type Engine struct {
 	lastDay atomic.Pointer[dayMinutes]
 	// acks holds the tickets waiting for their store's answer (ack.go).
 	acks ackState
+	// held holds the 郑享制造 orders waiting for their wave (made.go).
+	held madeHold
 }
 
 // New returns an engine that records every change in repo, prices routes
@@ -340,7 +363,15 @@ func (e *Engine) logSummary(sum roundSummary, st RoundStats) {
 		"round_avg", (sum.took / time.Duration(sum.rounds)).Round(time.Millisecond),
 		"round_max", sum.max.Round(time.Millisecond),
 		"wait_avg", (sum.wait / time.Duration(sum.rounds)).Round(time.Millisecond),
-		"write_avg", (sum.write / time.Duration(sum.rounds)).Round(time.Millisecond))
+		"write_avg", (sum.write / time.Duration(sum.rounds)).Round(time.Millisecond),
+		"slowest", sum.slowest.String())
+}
+
+// String lists the phases in milliseconds.
+func (p RoundPhases) String() string {
+	ms := func(d time.Duration) int64 { return d.Milliseconds() }
+	return fmt.Sprintf("repair=%d index=%d improve=%d bundle=%d candidates=%d assign=%d commit=%d",
+		ms(p.Repair), ms(p.Index), ms(p.Improve), ms(p.Bundle), ms(p.Candidates), ms(p.Assign), ms(p.Commit))
 }
 
 // Own makes the engine dispatch only the areas for which owns is true, as
@@ -357,7 +388,7 @@ func (e *Engine) Own(ctx context.Context, owns func(geo.Point) bool) error {
 	e.writing.Wait()
 	e.lock()
 	e.owns = owns
-	e.orders, e.pending, e.trips = map[string]*orderState{}, nil, map[string]*trip{}
+	e.orders, e.pending, e.trips, e.held = map[string]*orderState{}, nil, map[string]*trip{}, madeHold{}
 	e.riders, e.rlist, e.onShift = map[string]*riderState{}, nil, 0
 	e.idx = geo.NewRiderIndex(geo.IndexConfig{StaleAfter: e.cfg.StaleAfter})
 	e.freeIdx, e.chainIdx, e.touched, e.rechecks = nil, nil, nil, nil
@@ -389,6 +420,7 @@ type roundSummary struct {
 	since                                        time.Time
 	rounds, offers, bundles, expired, reassigned int
 	took, max, wait, write                       time.Duration
+	slowest                                      RoundPhases
 }
 
 func (s *roundSummary) add(st RoundStats) {
@@ -403,7 +435,9 @@ func (s *roundSummary) add(st RoundStats) {
 	s.took += st.Took
 	s.write += st.Write
 	s.wait += st.Wait
-	s.max = max(s.max, st.Took)
+	if st.Took > s.max {
+		s.max, s.slowest = st.Took, st.Phases
+	}
 }
 
 // AddStore registers a store, or updates its position and suspension.
@@ -681,6 +715,7 @@ func (e *Engine) SubmitBatch(ctx context.Context, list []orders.Order) (out []or
 			readyAt: math.NaN(),
 			promise: e.min(out[i].PromiseAt),
 			skus:    skusOf(out[i]),
+			made:    out[i].Section == orders.SectionMade,
 		})
 	}
 	e.inMu.Lock()
@@ -1027,7 +1062,7 @@ func (e *Engine) Stats() Stats {
 	defer e.unlock()
 	s := e.stats
 	s.Riders, s.ActiveTrips = e.onShift, len(e.trips)
-	s.Pending = 0
+	s.Pending = e.held.pending()
 	for _, o := range e.pending {
 		if o.pending() {
 			s.Pending++
@@ -1051,10 +1086,15 @@ func sortOrders(os []*orderState) {
 	})
 }
 
-// requeue puts an order without a rider back in the pending list.
+// requeue puts an order without a rider back in the pending list, or a
+// 郑享制造 order in the hold of its wave.
 func (e *Engine) requeue(o *orderState) {
 	if !o.queued && o.pending() {
 		o.queued = true
+		if o.made {
+			e.held.add(o)
+			return
+		}
 		e.pending = append(e.pending, o)
 	}
 }

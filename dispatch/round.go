@@ -31,6 +31,7 @@ func (e *Engine) Round(ctx context.Context) (RoundStats, error) {
 	defer e.unlock()
 	now := e.min(nowT)
 	st := RoundStats{At: nowT, Wait: time.Since(started)}
+	mark := time.Now()
 	if e.paused {
 		return st, nil
 	}
@@ -54,11 +55,15 @@ func (e *Engine) Round(ctx context.Context) (RoundStats, error) {
 
 	// The riders' indexes follow every round, orders or none, so that the
 	// first round of a peak does not index a whole city's riders at once.
+	lap(&st.Phases.Repair, &mark)
 	free, chained := e.roundIndex(now)
+	lap(&st.Phases.Index, &mark)
 	if e.cfg.Reassign && e.cfg.Algo == AlgoEngine {
 		st.Reassigned += e.improve(ctx, now, free, &st)
 	}
+	lap(&st.Phases.Improve, &mark)
 
+	e.releaseWaves(now)
 	live := e.pending[:0]
 	for _, o := range e.pending {
 		if o.pending() {
@@ -88,14 +93,15 @@ func (e *Engine) Round(ctx context.Context) (RoundStats, error) {
 }
 
 // cancelHopeless cancels orders that cannot reach the door within the
-// maximum click-to-door time even if a rider stood at the store now.
+// maximum click-to-door time even if a rider stood at the store now. A
+// 郑享制造 order, outside the 1-hour promise, is never cancelled so.
 func (e *Engine) cancelHopeless(ctx context.Context, now float64, live []*orderState, st *RoundStats) []*orderState {
 	limit := e.cfg.MaxClickToDoor.Minutes()
 	ps, ds := e.travel.PickupMinutes(), e.travel.DropoffMinutes()
 	kept := live[:0]
 	for _, o := range live {
 		earliest := math.Max(o.ready, now+ps/2) + ps/2 + e.travel.TravelMinutes(o.store.point, o.drop) + ds/2
-		if earliest-o.placed <= limit+1e-9 {
+		if earliest-o.placed <= limit+1e-9 || o.made {
 			kept = append(kept, o)
 			continue
 		}
@@ -185,7 +191,7 @@ func (e *Engine) priceFor(b *bundle, r *riderState, p geo.Point, free float64) (
 	cost := 0.0
 	for i, o := range b.orders {
 		ctd := pickup + b.offs[i] - o.placed
-		if limit > 0 && ctd > limit+1e-9 {
+		if limit > 0 && ctd > limit+1e-9 && !o.made {
 			return price{}, false
 		}
 		cost += e.g(ctd, o.promise-o.placed)
@@ -278,6 +284,10 @@ func (e *Engine) bundles(now float64, due []*orderState, supply int) []*bundle {
 	for _, s := range stores {
 		os := byStore[s]
 		sort.SliceStable(os, func(i, j int) bool { return os[i].ready < os[j].ready })
+		if os[0].made {
+			out = e.madeBundles(out, s, os, now)
+			continue
+		}
 		var cur *bundle
 		for _, o := range os {
 			single := e.newBundle(s, []*orderState{o}, now)
@@ -333,8 +343,10 @@ func (e *Engine) match(ctx context.Context, now float64, live []*orderState, fre
 	if free.Len()+chained.Len() == 0 {
 		return
 	}
+	mark := time.Now()
 	bs := e.bundles(now, due, free.Len())
 	st.Bundles = len(bs)
+	lap(&st.Phases.Bundle, &mark)
 
 	// Candidate riders for each bundle: the nearest idle ones, and the
 	// nearest of those about to finish a trip, by where they will be.
@@ -362,9 +374,12 @@ func (e *Engine) match(ctx context.Context, now float64, live []*orderState, fre
 		// Waiting for a later round costs the best offer now and the delay.
 		wait[i] = best + e.deferCost(b, now)
 	})
+	lap(&st.Phases.Candidates, &mark)
 	var planned []*trip
 	slack := e.cfg.CommitSlack.Minutes()
-	for i, j := range assign(rows, wait, len(cols)) {
+	matched := assign(rows, wait, len(cols))
+	lap(&st.Phases.Assign, &mark)
+	for i, j := range matched {
 		if j < 0 {
 			continue
 		}
@@ -382,6 +397,7 @@ func (e *Engine) match(ctx context.Context, now float64, live []*orderState, fre
 		planned = append(planned, e.offer(cols[j], bs[i], pr, now))
 	}
 	e.commitOffers(ctx, planned, now, st)
+	lap(&st.Phases.Commit, &mark)
 }
 
 // deferCost is what leaving a bundle for a later round adds to its cost:
@@ -395,7 +411,7 @@ func (e *Engine) deferCost(b *bundle, now float64) float64 {
 	for i, o := range b.orders {
 		ctd := pickup + b.offs[i] - o.placed
 		c += e.g(ctd+e.cfg.DeferMinutes, o.promise-o.placed) - e.g(ctd, o.promise-o.placed)
-		if limit > 0 && ctd+riskMargin > limit {
+		if limit > 0 && ctd+riskMargin > limitOf(o, limit) {
 			c += lossCost
 		}
 	}
