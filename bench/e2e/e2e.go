@@ -23,6 +23,7 @@ import (
 	"os/exec"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"slices"
 	"strconv"
 	"strings"
@@ -125,6 +126,10 @@ type Config struct {
 	// mutexes over the same span: where goroutines waited for a lock, by
 	// the code that held it.
 	MutexProfile io.Writer
+	// Trace, when set, receives an execution trace (runtime/trace) of the
+	// first TraceFor of the placing, TraceFor defaulting to 30 s.
+	Trace    io.Writer
+	TraceFor time.Duration
 	// Progress, when set, is called a few times a second with the stage
 	// and how far it is, one call at a time.
 	Progress func(stage string, done, total int)
@@ -481,6 +486,14 @@ func (r *run) measure(ctx context.Context) error {
 			return fmt.Errorf("e2e: cpu profile: %w", err)
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if cfg.Trace != nil {
+		if err := trace.Start(cfg.Trace); err != nil {
+			return fmt.Errorf("e2e: trace: %w", err)
+		}
+		stop := sync.OnceFunc(trace.Stop)
+		defer stop()
+		time.AfterFunc(cmp.Or(cfg.TraceFor, 30*time.Second), stop)
 	}
 	if cfg.MutexProfile != nil {
 		runtime.SetMutexProfileFraction(1)

@@ -24,6 +24,7 @@ type benchE2ECmd struct {
 	kafka      string
 	json       bool
 	cpuprofile string
+	trace      string
 	mutexprof  string
 	serviceLog string
 }
@@ -47,6 +48,7 @@ func newBenchE2ECmd(fs *flag.FlagSet) *benchE2ECmd {
 	fs.StringVar(&c.cfg.KafkaBin, "kafka-bin", os.Getenv(EnvKafkaBin), "deploy/kafka.sh, to run ProducerPerformance and delete the run's topics (env "+EnvKafkaBin+")")
 	fs.BoolVar(&c.cfg.NoBaselines, "no-baselines", false, "skip the Kafka ProducerPerformance and PostgreSQL COPY baselines")
 	fs.BoolVar(&c.cfg.Keep, "keep", false, "keep the run's topics and schema")
+	fs.StringVar(&c.trace, "trace", "", "write an execution trace of the first 30 s of the placing to `file`")
 	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile of the process (service and load) to `file`")
 	fs.StringVar(&c.mutexprof, "mutexprofile", "", "write the process's mutex contention profile to `file`")
 	fs.StringVar(&c.serviceLog, "service-log", "", "write the in-process service's log to `file`")
@@ -112,6 +114,14 @@ func (c *benchE2ECmd) run(ctx context.Context, m *Main) error {
 		}
 		defer f.Close()
 		cfg.CPUProfile = f
+	}
+	if c.trace != "" {
+		f, err := os.Create(c.trace)
+		if err != nil {
+			return fmt.Errorf("bench e2e: %w", err)
+		}
+		defer f.Close()
+		cfg.Trace = f
 	}
 	if c.mutexprof != "" {
 		f, err := os.Create(c.mutexprof)
