@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -377,6 +378,23 @@ func accessCases() []accessCase {
 			},
 			call: func(ctx context.Context, c clients, w *world) (any, error) {
 				return c.operator.ListSuspensions(ctx, &pb.ListSuspensionsRequest{})
+			}},
+		{method: "OperatorService/SetFreeDeliveryQuota", allowed: []string{op},
+			call: func(ctx context.Context, c clients, w *world) (any, error) {
+				return c.operator.SetFreeDeliveryQuota(ctx, &pb.SetFreeDeliveryQuotaRequest{Platform: "meituan", Quota: proto.Int32(3)})
+			}},
+		{method: "OperatorService/SetFreeDeliveryQuota", allowed: []string{op, opE}, // the operator's own platform
+			call: func(ctx context.Context, c clients, w *world) (any, error) {
+				return c.operator.SetFreeDeliveryQuota(ctx, &pb.SetFreeDeliveryQuotaRequest{Platform: "eleme", Quota: proto.Int32(3)})
+			}},
+		{method: "OperatorService/GetFreeDeliveryQuota", allowed: []string{plat, op, bureau},
+			sees: func(t *testing.T, caller string, w *world, resp any) {
+				if q := resp.(*pb.GetFreeDeliveryQuotaResponse).GetQuota(); q.GetPlatform() != "meituan" || q.GetLeft() != q.GetQuota()-q.GetUsed() {
+					t.Errorf("%s: quota %v", caller, q)
+				}
+			},
+			call: func(ctx context.Context, c clients, w *world) (any, error) {
+				return c.operator.GetFreeDeliveryQuota(ctx, &pb.GetFreeDeliveryQuotaRequest{Platform: "meituan"})
 			}},
 		{method: "BureauService/GetFestivalFigures", allowed: []string{bureau},
 			call: func(ctx context.Context, c clients, w *world) (any, error) {

@@ -5,6 +5,11 @@ import (
 	"math"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"zhengxiang/api/auth"
+	pb "zhengxiang/api/gen/zhengxiang/v1"
 	"zhengxiang/orders"
 )
 
@@ -28,23 +33,67 @@ func (s *Server) freeDeliveriesLeft(ctx context.Context, platform string, now ti
 
 // freeDelivery decides whether the platform's order key of store st, placed
 // now with the fee asked (nil: left out), is delivered free, and if so takes
-// the free delivery, once per key: a resend gets the first answer. An order
-// of a Flavours store that asks for 0 and gets none is refused
-// (KindConflict). A fee above 0, an order of another section, or of a
-// suspended store (which the engine refuses) takes nothing.
+// the free delivery, once per key: see orders.FreeDeliveries.
 func (s *Server) freeDelivery(ctx context.Context, st orders.Store, platform, key string, asked *int64, now time.Time) (bool, error) {
-	if st.Section != orders.SectionFlavours || st.Suspended || (asked != nil && *asked != 0) {
-		return false, nil
+	free, errs := orders.FreeDeliveries(ctx, s.cfg.Quota, []orders.FreeAsk{{Store: st, Platform: platform, OrderKey: key, Fee: asked, At: now}})
+	return free[0], errs[0]
+}
+
+// SetFreeDeliveryQuota sets a platform's quota of free deliveries for a day.
+func (s *Server) SetFreeDeliveryQuota(ctx context.Context, req *pb.SetFreeDeliveryQuotaRequest) (*pb.SetFreeDeliveryQuotaResponse, error) {
+	day, err := s.quotaDay(ctx, req.GetPlatform(), req.GetDay())
+	if err != nil {
+		return nil, err
 	}
-	granted := false
-	if s.cfg.Quota != nil {
-		var err error
-		if granted, err = s.cfg.Quota.TakeFreeDelivery(ctx, platform, orders.DayOf(now), key); err != nil {
-			return false, err
-		}
+	if req.Quota == nil {
+		return nil, orders.Invalid("quota", "required")
 	}
-	if !granted && asked != nil {
-		return false, orders.Conflict("no free delivery left today")
+	if err := s.cfg.Quota.SetFreeDeliveryQuota(ctx, req.GetPlatform(), day, int(req.GetQuota())); err != nil {
+		return nil, err
 	}
-	return granted, nil
+	q, err := s.quotaUse(ctx, req.GetPlatform(), day)
+	return &pb.SetFreeDeliveryQuotaResponse{Quota: q}, err
+}
+
+// GetFreeDeliveryQuota returns a platform's quota of free deliveries for a
+// day and how many were granted.
+func (s *Server) GetFreeDeliveryQuota(ctx context.Context, req *pb.GetFreeDeliveryQuotaRequest) (*pb.GetFreeDeliveryQuotaResponse, error) {
+	day, err := s.quotaDay(ctx, req.GetPlatform(), req.GetDay())
+	if err != nil {
+		return nil, err
+	}
+	q, err := s.quotaUse(ctx, req.GetPlatform(), day)
+	return &pb.GetFreeDeliveryQuotaResponse{Quota: q}, err
+}
+
+// quotaDay checks a call on a platform's quota of a day (empty: today): the
+// bureau and the city's operators may name any platform, others their own.
+func (s *Server) quotaDay(ctx context.Context, platform, day string) (orders.Day, error) {
+	if platform == "" {
+		return orders.Day{}, orders.Invalid("platform", "required")
+	}
+	if p := principalOf(ctx); p.Role != auth.RoleBureau && p.Platform != "" && p.Platform != platform {
+		return orders.Day{}, status.Error(codes.PermissionDenied, "not your platform")
+	}
+	if s.cfg.Quota == nil {
+		return orders.Day{}, orders.Unavailable("no free deliveries are kept")
+	}
+	if day == "" {
+		return orders.DayOf(s.cfg.Clock.Now()), nil
+	}
+	d, err := orders.ParseDay(day)
+	if err == nil && !d.Valid() {
+		err = orders.Invalid("day", "%s is not a day", day)
+	}
+	return d, err
+}
+
+// quotaUse returns the platform's quota of the day.
+func (s *Server) quotaUse(ctx context.Context, platform string, day orders.Day) (*pb.FreeDeliveryQuota, error) {
+	u, err := s.cfg.Quota.FreeDeliveryUse(ctx, platform, day)
+	if err != nil {
+		return nil, err
+	}
+	return &pb.FreeDeliveryQuota{Platform: u.Platform, Day: u.Day.String(), Quota: int32(u.Quota), Used: int32(u.Used),
+		Left: int32(max(u.Quota-u.Used, 0))}, nil
 }

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -261,6 +262,126 @@ func TestFreeDeliveryFees(t *testing.T) {
 			next := e.Must(eleme, "POST", "/v1/orders", order(storeB.ID, nil), "Idempotency-Key", "el-next")
 			if next["free_delivery"] != true || left(eleme) != float64(4) {
 				t.Fatalf("next day's order %v, left %v", next, left(eleme))
+			}
+		})
+	}
+}
+
+// TestFreeDeliveryQuotaAPI sets a platform's quota through REST: a quota of
+// 3 makes exactly 3 of 5 orders free, a lowered one grants nothing more,
+// a raised one grants again; platforms and the bureau read it, and no one
+// sets another platform's quota.
+func TestFreeDeliveryQuotaAPI(t *testing.T) {
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) {
+			e := servertest.New(t, servertest.Options{Backend: backend, Stores: []orders.Store{storeA, storeB, storeC}, FreeDeliveryQuota: 10})
+			operator := e.Key(auth.Principal{Role: auth.RoleOperator})
+			meituan := e.Key(auth.Principal{Role: auth.RolePlatform, Platform: "meituan"})
+			elemeOp := e.Key(auth.Principal{Role: auth.RoleOperator, Platform: "eleme"})
+			eleme := e.Key(auth.Principal{Role: auth.RolePlatform, Platform: "eleme"})
+			bureau := e.Key(auth.Principal{Role: auth.RoleBureau})
+			merchant := e.Key(auth.Principal{Role: auth.RoleMerchant, Stores: []string{storeB.ID}})
+			today := orders.DayOf(e.Clock.Now())
+			const path = "/v1/platforms/meituan/freeDeliveryQuota"
+			// num reads a count of the answer, where 0 is left out.
+			num := func(v any, field string) string { return fmt.Sprint(cmp.Or(get(v, "quota", field), any(0.0))) }
+			quota := func(key string) (quota, used, left string) {
+				q := e.Must(key, "GET", path, nil)
+				return num(q, "quota"), num(q, "used"), num(q, "left")
+			}
+			set := func(n int) map[string]any {
+				return e.Must(operator, "POST", path+":set", map[string]any{"quota": n})
+			}
+			n := 0
+			create := func() bool {
+				n++
+				r := e.Must(meituan, "POST", "/v1/orders", map[string]any{"store_id": storeB.ID, "dropoff": map[string]any{"lat": near.Lat, "lng": near.Lng},
+					"items": []any{map[string]any{"sku": "meal-1", "name": "复工套餐", "qty": 1, "price_cents": 1800}}},
+					"Idempotency-Key", fmt.Sprintf("mt-%d", n))
+				return r["free_delivery"] == true
+			}
+
+			if q, u, l := quota(meituan); q != "10" || u != "0" || l != "10" {
+				t.Fatalf("before: quota %s used %s left %s; want the default 10", q, u, l)
+			}
+			if r := set(3); str(r, "quota", "day") != today.String() || num(r, "quota") != "3" || num(r, "left") != "3" {
+				t.Fatalf("set 3: %v", r)
+			}
+			free := 0
+			for range 5 {
+				if create() {
+					free++
+				}
+			}
+			if q, u, l := quota(meituan); free != 3 || q != "3" || u != "3" || l != "0" {
+				t.Fatalf("5 orders, quota 3: %d free; quota %s used %s left %s", free, q, u, l)
+			}
+			// Lowered below those granted: none more, none taken back.
+			set(2)
+			if q, u, l := quota(bureau); create() || q != "2" || u != "3" || l != "0" {
+				t.Fatalf("lowered to 2: quota %s used %s left %s", q, u, l)
+			}
+			// Raised: one more.
+			set(4)
+			if !create() || create() {
+				t.Fatal("raised to 4: want exactly one more free delivery")
+			}
+			// Another day's quota is that day's only.
+			tomorrow := today.AddDays(1).String()
+			e.Must(operator, "POST", path+":set", map[string]any{"quota": 1, "day": tomorrow})
+			if q := e.Must(operator, "GET", path+"?day="+tomorrow, nil); num(q, "quota") != "1" || num(q, "used") != "0" {
+				t.Fatalf("tomorrow: %v", q)
+			}
+			if q, u, _ := quota(operator); q != "4" || u != "4" {
+				t.Fatalf("today after setting tomorrow: quota %s used %s", q, u)
+			}
+
+			// Only the city's operators and the platform's own set it; the
+			// platform itself, the bureau and the city read it.
+			for _, c := range []struct {
+				name, key, method string
+				body              any
+			}{
+				{"a store's key sets", merchant, "POST", map[string]any{"quota": 100}},
+				{"a store's key reads", merchant, "GET", nil},
+				{"another platform's operator sets", elemeOp, "POST", map[string]any{"quota": 100}},
+				{"another platform's operator reads", elemeOp, "GET", nil},
+				{"another platform reads", eleme, "GET", nil},
+				{"the platform sets its own", meituan, "POST", map[string]any{"quota": 100}},
+				{"the bureau sets", bureau, "POST", map[string]any{"quota": 100}},
+			} {
+				p := path
+				if c.method == "POST" {
+					p += ":set"
+				}
+				if r := e.Call(c.key, c.method, p, c.body); r.Status != http.StatusForbidden {
+					t.Errorf("%s: %d %s, want 403", c.name, r.Status, r.Body)
+				}
+			}
+			if r := e.Must(elemeOp, "POST", "/v1/platforms/eleme/freeDeliveryQuota:set", map[string]any{"quota": 7}); num(r, "quota") != "7" {
+				t.Fatalf("eleme's operator sets eleme's quota: %v", r)
+			}
+			if q, _, _ := quota(meituan); q != "4" {
+				t.Fatalf("after the refused calls: quota %s, want 4", q)
+			}
+
+			// Bad input: 400 naming the field.
+			for _, c := range []struct {
+				body  map[string]any
+				field string
+			}{
+				{map[string]any{"quota": -1}, "quota"},
+				{map[string]any{}, "quota"},
+				{map[string]any{"quota": 1, "day": "2020-02-30"}, "day"},
+				{map[string]any{"quota": 1, "day": "tomorrow"}, "day"},
+			} {
+				r := e.Call(operator, "POST", path+":set", c.body)
+				if f := str(r.JSON(t), "details", 0, "field_violations", 0, "field"); r.Status != http.StatusBadRequest || f != c.field {
+					t.Errorf("set %v: %d %s, want 400 on %s", c.body, r.Status, r.Body, c.field)
+				}
+			}
+			if q, _, _ := quota(meituan); q != "4" {
+				t.Fatalf("after the bad calls: quota %s, want 4", q)
 			}
 		})
 	}

@@ -1321,6 +1321,300 @@ func (x *ListStoresResponse) GetStores() []*StoreInfo {
 	return nil
 }
 
+// SetFreeDeliveryQuotaRequest names the platform, the day and the quota.
+type SetFreeDeliveryQuotaRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The platform, such as "eleme"; required.
+	Platform string `protobuf:"bytes,1,opt,name=platform,proto3" json:"platform,omitempty"`
+	// The day (China Standard Time) as 2006-01-02; empty: today.
+	Day string `protobuf:"bytes,2,opt,name=day,proto3" json:"day,omitempty"`
+	// The free deliveries of the day, 0 to 2147483647; required. Lowered below those granted, it
+	// grants nothing more that day and takes nothing back.
+	Quota         *int32 `protobuf:"varint,3,opt,name=quota,proto3,oneof" json:"quota,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetFreeDeliveryQuotaRequest) Reset() {
+	*x = SetFreeDeliveryQuotaRequest{}
+	mi := &file_zhengxiang_v1_operator_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetFreeDeliveryQuotaRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetFreeDeliveryQuotaRequest) ProtoMessage() {}
+
+func (x *SetFreeDeliveryQuotaRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_zhengxiang_v1_operator_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetFreeDeliveryQuotaRequest.ProtoReflect.Descriptor instead.
+func (*SetFreeDeliveryQuotaRequest) Descriptor() ([]byte, []int) {
+	return file_zhengxiang_v1_operator_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *SetFreeDeliveryQuotaRequest) GetPlatform() string {
+	if x != nil {
+		return x.Platform
+	}
+	return ""
+}
+
+func (x *SetFreeDeliveryQuotaRequest) GetDay() string {
+	if x != nil {
+		return x.Day
+	}
+	return ""
+}
+
+func (x *SetFreeDeliveryQuotaRequest) GetQuota() int32 {
+	if x != nil && x.Quota != nil {
+		return *x.Quota
+	}
+	return 0
+}
+
+// GetFreeDeliveryQuotaRequest names the platform and the day.
+type GetFreeDeliveryQuotaRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The platform; required.
+	Platform string `protobuf:"bytes,1,opt,name=platform,proto3" json:"platform,omitempty"`
+	// The day (China Standard Time) as 2006-01-02; empty: today.
+	Day           string `protobuf:"bytes,2,opt,name=day,proto3" json:"day,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetFreeDeliveryQuotaRequest) Reset() {
+	*x = GetFreeDeliveryQuotaRequest{}
+	mi := &file_zhengxiang_v1_operator_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetFreeDeliveryQuotaRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetFreeDeliveryQuotaRequest) ProtoMessage() {}
+
+func (x *GetFreeDeliveryQuotaRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_zhengxiang_v1_operator_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetFreeDeliveryQuotaRequest.ProtoReflect.Descriptor instead.
+func (*GetFreeDeliveryQuotaRequest) Descriptor() ([]byte, []int) {
+	return file_zhengxiang_v1_operator_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *GetFreeDeliveryQuotaRequest) GetPlatform() string {
+	if x != nil {
+		return x.Platform
+	}
+	return ""
+}
+
+func (x *GetFreeDeliveryQuotaRequest) GetDay() string {
+	if x != nil {
+		return x.Day
+	}
+	return ""
+}
+
+// FreeDeliveryQuota is a platform's quota of free deliveries of 郑享百味 on a day.
+type FreeDeliveryQuota struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The platform.
+	Platform string `protobuf:"bytes,1,opt,name=platform,proto3" json:"platform,omitempty"`
+	// The day, 2006-01-02.
+	Day string `protobuf:"bytes,2,opt,name=day,proto3" json:"day,omitempty"`
+	// The free deliveries of the day: the platform's own, or the service's default.
+	Quota int32 `protobuf:"varint,3,opt,name=quota,proto3" json:"quota,omitempty"`
+	// The free deliveries granted that day.
+	Used int32 `protobuf:"varint,4,opt,name=used,proto3" json:"used,omitempty"`
+	// Those left: quota less used, never below 0.
+	Left          int32 `protobuf:"varint,5,opt,name=left,proto3" json:"left,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FreeDeliveryQuota) Reset() {
+	*x = FreeDeliveryQuota{}
+	mi := &file_zhengxiang_v1_operator_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FreeDeliveryQuota) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FreeDeliveryQuota) ProtoMessage() {}
+
+func (x *FreeDeliveryQuota) ProtoReflect() protoreflect.Message {
+	mi := &file_zhengxiang_v1_operator_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FreeDeliveryQuota.ProtoReflect.Descriptor instead.
+func (*FreeDeliveryQuota) Descriptor() ([]byte, []int) {
+	return file_zhengxiang_v1_operator_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *FreeDeliveryQuota) GetPlatform() string {
+	if x != nil {
+		return x.Platform
+	}
+	return ""
+}
+
+func (x *FreeDeliveryQuota) GetDay() string {
+	if x != nil {
+		return x.Day
+	}
+	return ""
+}
+
+func (x *FreeDeliveryQuota) GetQuota() int32 {
+	if x != nil {
+		return x.Quota
+	}
+	return 0
+}
+
+func (x *FreeDeliveryQuota) GetUsed() int32 {
+	if x != nil {
+		return x.Used
+	}
+	return 0
+}
+
+func (x *FreeDeliveryQuota) GetLeft() int32 {
+	if x != nil {
+		return x.Left
+	}
+	return 0
+}
+
+// SetFreeDeliveryQuotaResponse holds the quota as set.
+type SetFreeDeliveryQuotaResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The platform's quota of the day after the change.
+	Quota         *FreeDeliveryQuota `protobuf:"bytes,1,opt,name=quota,proto3" json:"quota,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetFreeDeliveryQuotaResponse) Reset() {
+	*x = SetFreeDeliveryQuotaResponse{}
+	mi := &file_zhengxiang_v1_operator_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetFreeDeliveryQuotaResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetFreeDeliveryQuotaResponse) ProtoMessage() {}
+
+func (x *SetFreeDeliveryQuotaResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_zhengxiang_v1_operator_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetFreeDeliveryQuotaResponse.ProtoReflect.Descriptor instead.
+func (*SetFreeDeliveryQuotaResponse) Descriptor() ([]byte, []int) {
+	return file_zhengxiang_v1_operator_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *SetFreeDeliveryQuotaResponse) GetQuota() *FreeDeliveryQuota {
+	if x != nil {
+		return x.Quota
+	}
+	return nil
+}
+
+// GetFreeDeliveryQuotaResponse holds the quota.
+type GetFreeDeliveryQuotaResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The platform's quota of the day.
+	Quota         *FreeDeliveryQuota `protobuf:"bytes,1,opt,name=quota,proto3" json:"quota,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetFreeDeliveryQuotaResponse) Reset() {
+	*x = GetFreeDeliveryQuotaResponse{}
+	mi := &file_zhengxiang_v1_operator_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetFreeDeliveryQuotaResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetFreeDeliveryQuotaResponse) ProtoMessage() {}
+
+func (x *GetFreeDeliveryQuotaResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_zhengxiang_v1_operator_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetFreeDeliveryQuotaResponse.ProtoReflect.Descriptor instead.
+func (*GetFreeDeliveryQuotaResponse) Descriptor() ([]byte, []int) {
+	return file_zhengxiang_v1_operator_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *GetFreeDeliveryQuotaResponse) GetQuota() *FreeDeliveryQuota {
+	if x != nil {
+		return x.Quota
+	}
+	return nil
+}
+
 var File_zhengxiang_v1_operator_proto protoreflect.FileDescriptor
 
 const file_zhengxiang_v1_operator_proto_rawDesc = "" +
@@ -1416,11 +1710,29 @@ const file_zhengxiang_v1_operator_proto_rawDesc = "" +
 	" \x01(\bR\aflagged\x12%\n" +
 	"\x0esuspended_skus\x18\v \x03(\tR\rsuspendedSkus\"F\n" +
 	"\x12ListStoresResponse\x120\n" +
-	"\x06stores\x18\x01 \x03(\v2\x18.zhengxiang.v1.StoreInfoR\x06stores*s\n" +
+	"\x06stores\x18\x01 \x03(\v2\x18.zhengxiang.v1.StoreInfoR\x06stores\"p\n" +
+	"\x1bSetFreeDeliveryQuotaRequest\x12\x1a\n" +
+	"\bplatform\x18\x01 \x01(\tR\bplatform\x12\x10\n" +
+	"\x03day\x18\x02 \x01(\tR\x03day\x12\x19\n" +
+	"\x05quota\x18\x03 \x01(\x05H\x00R\x05quota\x88\x01\x01B\b\n" +
+	"\x06_quota\"K\n" +
+	"\x1bGetFreeDeliveryQuotaRequest\x12\x1a\n" +
+	"\bplatform\x18\x01 \x01(\tR\bplatform\x12\x10\n" +
+	"\x03day\x18\x02 \x01(\tR\x03day\"\x7f\n" +
+	"\x11FreeDeliveryQuota\x12\x1a\n" +
+	"\bplatform\x18\x01 \x01(\tR\bplatform\x12\x10\n" +
+	"\x03day\x18\x02 \x01(\tR\x03day\x12\x14\n" +
+	"\x05quota\x18\x03 \x01(\x05R\x05quota\x12\x12\n" +
+	"\x04used\x18\x04 \x01(\x05R\x04used\x12\x12\n" +
+	"\x04left\x18\x05 \x01(\x05R\x04left\"V\n" +
+	"\x1cSetFreeDeliveryQuotaResponse\x126\n" +
+	"\x05quota\x18\x01 \x01(\v2 .zhengxiang.v1.FreeDeliveryQuotaR\x05quota\"V\n" +
+	"\x1cGetFreeDeliveryQuotaResponse\x126\n" +
+	"\x05quota\x18\x01 \x01(\v2 .zhengxiang.v1.FreeDeliveryQuotaR\x05quota*s\n" +
 	"\x10SuspensionAction\x12!\n" +
 	"\x1dSUSPENSION_ACTION_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19SUSPENSION_ACTION_SUSPEND\x10\x01\x12\x1d\n" +
-	"\x19SUSPENSION_ACTION_RESTORE\x10\x022\xb6\x04\n" +
+	"\x19SUSPENSION_ACTION_RESTORE\x10\x022\x98\x06\n" +
 	"\x0fOperatorService\x12`\n" +
 	"\x0fGetDispatchView\x12%.zhengxiang.v1.GetDispatchViewRequest\x1a&.zhengxiang.v1.GetDispatchViewResponse\x12Q\n" +
 	"\n" +
@@ -1428,7 +1740,9 @@ const file_zhengxiang_v1_operator_proto_rawDesc = "" +
 	"\rReassignOrder\x12#.zhengxiang.v1.ReassignOrderRequest\x1a$.zhengxiang.v1.ReassignOrderResponse\x12W\n" +
 	"\fSuspendStore\x12\".zhengxiang.v1.SuspendStoreRequest\x1a#.zhengxiang.v1.SuspendStoreResponse\x12W\n" +
 	"\fRestoreStore\x12\".zhengxiang.v1.RestoreStoreRequest\x1a#.zhengxiang.v1.RestoreStoreResponse\x12`\n" +
-	"\x0fListSuspensions\x12%.zhengxiang.v1.ListSuspensionsRequest\x1a&.zhengxiang.v1.ListSuspensionsResponseB/Z-zhengxiang/api/gen/zhengxiang/v1;zhengxiangv1b\x06proto3"
+	"\x0fListSuspensions\x12%.zhengxiang.v1.ListSuspensionsRequest\x1a&.zhengxiang.v1.ListSuspensionsResponse\x12o\n" +
+	"\x14SetFreeDeliveryQuota\x12*.zhengxiang.v1.SetFreeDeliveryQuotaRequest\x1a+.zhengxiang.v1.SetFreeDeliveryQuotaResponse\x12o\n" +
+	"\x14GetFreeDeliveryQuota\x12*.zhengxiang.v1.GetFreeDeliveryQuotaRequest\x1a+.zhengxiang.v1.GetFreeDeliveryQuotaResponseB/Z-zhengxiang/api/gen/zhengxiang/v1;zhengxiangv1b\x06proto3"
 
 var (
 	file_zhengxiang_v1_operator_proto_rawDescOnce sync.Once
@@ -1443,65 +1757,76 @@ func file_zhengxiang_v1_operator_proto_rawDescGZIP() []byte {
 }
 
 var file_zhengxiang_v1_operator_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_zhengxiang_v1_operator_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_zhengxiang_v1_operator_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_zhengxiang_v1_operator_proto_goTypes = []any{
-	(SuspensionAction)(0),           // 0: zhengxiang.v1.SuspensionAction
-	(*GetDispatchViewRequest)(nil),  // 1: zhengxiang.v1.GetDispatchViewRequest
-	(*RiderPosition)(nil),           // 2: zhengxiang.v1.RiderPosition
-	(*DispatchFigures)(nil),         // 3: zhengxiang.v1.DispatchFigures
-	(*GetDispatchViewResponse)(nil), // 4: zhengxiang.v1.GetDispatchViewResponse
-	(*ReassignOrderRequest)(nil),    // 5: zhengxiang.v1.ReassignOrderRequest
-	(*ReassignOrderResponse)(nil),   // 6: zhengxiang.v1.ReassignOrderResponse
-	(*SuspendStoreRequest)(nil),     // 7: zhengxiang.v1.SuspendStoreRequest
-	(*SuspendStoreResponse)(nil),    // 8: zhengxiang.v1.SuspendStoreResponse
-	(*RestoreStoreRequest)(nil),     // 9: zhengxiang.v1.RestoreStoreRequest
-	(*RestoreStoreResponse)(nil),    // 10: zhengxiang.v1.RestoreStoreResponse
-	(*SuspensionRecord)(nil),        // 11: zhengxiang.v1.SuspensionRecord
-	(*Suspension)(nil),              // 12: zhengxiang.v1.Suspension
-	(*ListSuspensionsRequest)(nil),  // 13: zhengxiang.v1.ListSuspensionsRequest
-	(*ListSuspensionsResponse)(nil), // 14: zhengxiang.v1.ListSuspensionsResponse
-	(*ListStoresRequest)(nil),       // 15: zhengxiang.v1.ListStoresRequest
-	(*StoreInfo)(nil),               // 16: zhengxiang.v1.StoreInfo
-	(*ListStoresResponse)(nil),      // 17: zhengxiang.v1.ListStoresResponse
-	(*LatLng)(nil),                  // 18: zhengxiang.v1.LatLng
-	(*timestamppb.Timestamp)(nil),   // 19: google.protobuf.Timestamp
-	(*Order)(nil),                   // 20: zhengxiang.v1.Order
-	(Section)(0),                    // 21: zhengxiang.v1.Section
+	(SuspensionAction)(0),                // 0: zhengxiang.v1.SuspensionAction
+	(*GetDispatchViewRequest)(nil),       // 1: zhengxiang.v1.GetDispatchViewRequest
+	(*RiderPosition)(nil),                // 2: zhengxiang.v1.RiderPosition
+	(*DispatchFigures)(nil),              // 3: zhengxiang.v1.DispatchFigures
+	(*GetDispatchViewResponse)(nil),      // 4: zhengxiang.v1.GetDispatchViewResponse
+	(*ReassignOrderRequest)(nil),         // 5: zhengxiang.v1.ReassignOrderRequest
+	(*ReassignOrderResponse)(nil),        // 6: zhengxiang.v1.ReassignOrderResponse
+	(*SuspendStoreRequest)(nil),          // 7: zhengxiang.v1.SuspendStoreRequest
+	(*SuspendStoreResponse)(nil),         // 8: zhengxiang.v1.SuspendStoreResponse
+	(*RestoreStoreRequest)(nil),          // 9: zhengxiang.v1.RestoreStoreRequest
+	(*RestoreStoreResponse)(nil),         // 10: zhengxiang.v1.RestoreStoreResponse
+	(*SuspensionRecord)(nil),             // 11: zhengxiang.v1.SuspensionRecord
+	(*Suspension)(nil),                   // 12: zhengxiang.v1.Suspension
+	(*ListSuspensionsRequest)(nil),       // 13: zhengxiang.v1.ListSuspensionsRequest
+	(*ListSuspensionsResponse)(nil),      // 14: zhengxiang.v1.ListSuspensionsResponse
+	(*ListStoresRequest)(nil),            // 15: zhengxiang.v1.ListStoresRequest
+	(*StoreInfo)(nil),                    // 16: zhengxiang.v1.StoreInfo
+	(*ListStoresResponse)(nil),           // 17: zhengxiang.v1.ListStoresResponse
+	(*SetFreeDeliveryQuotaRequest)(nil),  // 18: zhengxiang.v1.SetFreeDeliveryQuotaRequest
+	(*GetFreeDeliveryQuotaRequest)(nil),  // 19: zhengxiang.v1.GetFreeDeliveryQuotaRequest
+	(*FreeDeliveryQuota)(nil),            // 20: zhengxiang.v1.FreeDeliveryQuota
+	(*SetFreeDeliveryQuotaResponse)(nil), // 21: zhengxiang.v1.SetFreeDeliveryQuotaResponse
+	(*GetFreeDeliveryQuotaResponse)(nil), // 22: zhengxiang.v1.GetFreeDeliveryQuotaResponse
+	(*LatLng)(nil),                       // 23: zhengxiang.v1.LatLng
+	(*timestamppb.Timestamp)(nil),        // 24: google.protobuf.Timestamp
+	(*Order)(nil),                        // 25: zhengxiang.v1.Order
+	(Section)(0),                         // 26: zhengxiang.v1.Section
 }
 var file_zhengxiang_v1_operator_proto_depIdxs = []int32{
-	18, // 0: zhengxiang.v1.RiderPosition.position:type_name -> zhengxiang.v1.LatLng
-	19, // 1: zhengxiang.v1.GetDispatchViewResponse.at:type_name -> google.protobuf.Timestamp
+	23, // 0: zhengxiang.v1.RiderPosition.position:type_name -> zhengxiang.v1.LatLng
+	24, // 1: zhengxiang.v1.GetDispatchViewResponse.at:type_name -> google.protobuf.Timestamp
 	3,  // 2: zhengxiang.v1.GetDispatchViewResponse.figures:type_name -> zhengxiang.v1.DispatchFigures
-	20, // 3: zhengxiang.v1.GetDispatchViewResponse.orders:type_name -> zhengxiang.v1.Order
+	25, // 3: zhengxiang.v1.GetDispatchViewResponse.orders:type_name -> zhengxiang.v1.Order
 	2,  // 4: zhengxiang.v1.GetDispatchViewResponse.riders:type_name -> zhengxiang.v1.RiderPosition
-	20, // 5: zhengxiang.v1.ReassignOrderResponse.order:type_name -> zhengxiang.v1.Order
+	25, // 5: zhengxiang.v1.ReassignOrderResponse.order:type_name -> zhengxiang.v1.Order
 	11, // 6: zhengxiang.v1.SuspendStoreResponse.record:type_name -> zhengxiang.v1.SuspensionRecord
 	11, // 7: zhengxiang.v1.RestoreStoreResponse.record:type_name -> zhengxiang.v1.SuspensionRecord
 	0,  // 8: zhengxiang.v1.SuspensionRecord.action:type_name -> zhengxiang.v1.SuspensionAction
-	19, // 9: zhengxiang.v1.SuspensionRecord.at:type_name -> google.protobuf.Timestamp
-	19, // 10: zhengxiang.v1.Suspension.since:type_name -> google.protobuf.Timestamp
+	24, // 9: zhengxiang.v1.SuspensionRecord.at:type_name -> google.protobuf.Timestamp
+	24, // 10: zhengxiang.v1.Suspension.since:type_name -> google.protobuf.Timestamp
 	12, // 11: zhengxiang.v1.ListSuspensionsResponse.in_force:type_name -> zhengxiang.v1.Suspension
 	11, // 12: zhengxiang.v1.ListSuspensionsResponse.records:type_name -> zhengxiang.v1.SuspensionRecord
-	21, // 13: zhengxiang.v1.StoreInfo.section:type_name -> zhengxiang.v1.Section
-	18, // 14: zhengxiang.v1.StoreInfo.position:type_name -> zhengxiang.v1.LatLng
+	26, // 13: zhengxiang.v1.StoreInfo.section:type_name -> zhengxiang.v1.Section
+	23, // 14: zhengxiang.v1.StoreInfo.position:type_name -> zhengxiang.v1.LatLng
 	16, // 15: zhengxiang.v1.ListStoresResponse.stores:type_name -> zhengxiang.v1.StoreInfo
-	1,  // 16: zhengxiang.v1.OperatorService.GetDispatchView:input_type -> zhengxiang.v1.GetDispatchViewRequest
-	15, // 17: zhengxiang.v1.OperatorService.ListStores:input_type -> zhengxiang.v1.ListStoresRequest
-	5,  // 18: zhengxiang.v1.OperatorService.ReassignOrder:input_type -> zhengxiang.v1.ReassignOrderRequest
-	7,  // 19: zhengxiang.v1.OperatorService.SuspendStore:input_type -> zhengxiang.v1.SuspendStoreRequest
-	9,  // 20: zhengxiang.v1.OperatorService.RestoreStore:input_type -> zhengxiang.v1.RestoreStoreRequest
-	13, // 21: zhengxiang.v1.OperatorService.ListSuspensions:input_type -> zhengxiang.v1.ListSuspensionsRequest
-	4,  // 22: zhengxiang.v1.OperatorService.GetDispatchView:output_type -> zhengxiang.v1.GetDispatchViewResponse
-	17, // 23: zhengxiang.v1.OperatorService.ListStores:output_type -> zhengxiang.v1.ListStoresResponse
-	6,  // 24: zhengxiang.v1.OperatorService.ReassignOrder:output_type -> zhengxiang.v1.ReassignOrderResponse
-	8,  // 25: zhengxiang.v1.OperatorService.SuspendStore:output_type -> zhengxiang.v1.SuspendStoreResponse
-	10, // 26: zhengxiang.v1.OperatorService.RestoreStore:output_type -> zhengxiang.v1.RestoreStoreResponse
-	14, // 27: zhengxiang.v1.OperatorService.ListSuspensions:output_type -> zhengxiang.v1.ListSuspensionsResponse
-	22, // [22:28] is the sub-list for method output_type
-	16, // [16:22] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	20, // 16: zhengxiang.v1.SetFreeDeliveryQuotaResponse.quota:type_name -> zhengxiang.v1.FreeDeliveryQuota
+	20, // 17: zhengxiang.v1.GetFreeDeliveryQuotaResponse.quota:type_name -> zhengxiang.v1.FreeDeliveryQuota
+	1,  // 18: zhengxiang.v1.OperatorService.GetDispatchView:input_type -> zhengxiang.v1.GetDispatchViewRequest
+	15, // 19: zhengxiang.v1.OperatorService.ListStores:input_type -> zhengxiang.v1.ListStoresRequest
+	5,  // 20: zhengxiang.v1.OperatorService.ReassignOrder:input_type -> zhengxiang.v1.ReassignOrderRequest
+	7,  // 21: zhengxiang.v1.OperatorService.SuspendStore:input_type -> zhengxiang.v1.SuspendStoreRequest
+	9,  // 22: zhengxiang.v1.OperatorService.RestoreStore:input_type -> zhengxiang.v1.RestoreStoreRequest
+	13, // 23: zhengxiang.v1.OperatorService.ListSuspensions:input_type -> zhengxiang.v1.ListSuspensionsRequest
+	18, // 24: zhengxiang.v1.OperatorService.SetFreeDeliveryQuota:input_type -> zhengxiang.v1.SetFreeDeliveryQuotaRequest
+	19, // 25: zhengxiang.v1.OperatorService.GetFreeDeliveryQuota:input_type -> zhengxiang.v1.GetFreeDeliveryQuotaRequest
+	4,  // 26: zhengxiang.v1.OperatorService.GetDispatchView:output_type -> zhengxiang.v1.GetDispatchViewResponse
+	17, // 27: zhengxiang.v1.OperatorService.ListStores:output_type -> zhengxiang.v1.ListStoresResponse
+	6,  // 28: zhengxiang.v1.OperatorService.ReassignOrder:output_type -> zhengxiang.v1.ReassignOrderResponse
+	8,  // 29: zhengxiang.v1.OperatorService.SuspendStore:output_type -> zhengxiang.v1.SuspendStoreResponse
+	10, // 30: zhengxiang.v1.OperatorService.RestoreStore:output_type -> zhengxiang.v1.RestoreStoreResponse
+	14, // 31: zhengxiang.v1.OperatorService.ListSuspensions:output_type -> zhengxiang.v1.ListSuspensionsResponse
+	21, // 32: zhengxiang.v1.OperatorService.SetFreeDeliveryQuota:output_type -> zhengxiang.v1.SetFreeDeliveryQuotaResponse
+	22, // 33: zhengxiang.v1.OperatorService.GetFreeDeliveryQuota:output_type -> zhengxiang.v1.GetFreeDeliveryQuotaResponse
+	26, // [26:34] is the sub-list for method output_type
+	18, // [18:26] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_zhengxiang_v1_operator_proto_init() }
@@ -1511,13 +1836,14 @@ func file_zhengxiang_v1_operator_proto_init() {
 	}
 	file_zhengxiang_v1_order_proto_init()
 	file_zhengxiang_v1_stream_proto_init()
+	file_zhengxiang_v1_operator_proto_msgTypes[17].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_zhengxiang_v1_operator_proto_rawDesc), len(file_zhengxiang_v1_operator_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   17,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -23,12 +23,14 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	OperatorService_GetDispatchView_FullMethodName = "/zhengxiang.v1.OperatorService/GetDispatchView"
-	OperatorService_ListStores_FullMethodName      = "/zhengxiang.v1.OperatorService/ListStores"
-	OperatorService_ReassignOrder_FullMethodName   = "/zhengxiang.v1.OperatorService/ReassignOrder"
-	OperatorService_SuspendStore_FullMethodName    = "/zhengxiang.v1.OperatorService/SuspendStore"
-	OperatorService_RestoreStore_FullMethodName    = "/zhengxiang.v1.OperatorService/RestoreStore"
-	OperatorService_ListSuspensions_FullMethodName = "/zhengxiang.v1.OperatorService/ListSuspensions"
+	OperatorService_GetDispatchView_FullMethodName      = "/zhengxiang.v1.OperatorService/GetDispatchView"
+	OperatorService_ListStores_FullMethodName           = "/zhengxiang.v1.OperatorService/ListStores"
+	OperatorService_ReassignOrder_FullMethodName        = "/zhengxiang.v1.OperatorService/ReassignOrder"
+	OperatorService_SuspendStore_FullMethodName         = "/zhengxiang.v1.OperatorService/SuspendStore"
+	OperatorService_RestoreStore_FullMethodName         = "/zhengxiang.v1.OperatorService/RestoreStore"
+	OperatorService_ListSuspensions_FullMethodName      = "/zhengxiang.v1.OperatorService/ListSuspensions"
+	OperatorService_SetFreeDeliveryQuota_FullMethodName = "/zhengxiang.v1.OperatorService/SetFreeDeliveryQuota"
+	OperatorService_GetFreeDeliveryQuota_FullMethodName = "/zhengxiang.v1.OperatorService/GetFreeDeliveryQuota"
 )
 
 // OperatorServiceClient is the client API for OperatorService service.
@@ -54,6 +56,14 @@ type OperatorServiceClient interface {
 	// ListSuspensions returns the suspensions in force and the audit of every suspension and
 	// restore, newest first. GET /v1/suspensions.
 	ListSuspensions(ctx context.Context, in *ListSuspensionsRequest, opts ...grpc.CallOption) (*ListSuspensionsResponse, error)
+	// SetFreeDeliveryQuota sets a platform's number of free deliveries of 郑享百味 (Flavours) for a
+	// day, in place of the service's default. The city's operators, or the platform's own. POST
+	// /v1/platforms/{platform}/freeDeliveryQuota:set.
+	SetFreeDeliveryQuota(ctx context.Context, in *SetFreeDeliveryQuotaRequest, opts ...grpc.CallOption) (*SetFreeDeliveryQuotaResponse, error)
+	// GetFreeDeliveryQuota returns a platform's quota of free deliveries for a day and how many
+	// were granted. The city's operators and the bureau read every platform's; a platform and its
+	// operators read their own. GET /v1/platforms/{platform}/freeDeliveryQuota.
+	GetFreeDeliveryQuota(ctx context.Context, in *GetFreeDeliveryQuotaRequest, opts ...grpc.CallOption) (*GetFreeDeliveryQuotaResponse, error)
 }
 
 type operatorServiceClient struct {
@@ -124,6 +134,26 @@ func (c *operatorServiceClient) ListSuspensions(ctx context.Context, in *ListSus
 	return out, nil
 }
 
+func (c *operatorServiceClient) SetFreeDeliveryQuota(ctx context.Context, in *SetFreeDeliveryQuotaRequest, opts ...grpc.CallOption) (*SetFreeDeliveryQuotaResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetFreeDeliveryQuotaResponse)
+	err := c.cc.Invoke(ctx, OperatorService_SetFreeDeliveryQuota_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *operatorServiceClient) GetFreeDeliveryQuota(ctx context.Context, in *GetFreeDeliveryQuotaRequest, opts ...grpc.CallOption) (*GetFreeDeliveryQuotaResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetFreeDeliveryQuotaResponse)
+	err := c.cc.Invoke(ctx, OperatorService_GetFreeDeliveryQuota_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // OperatorServiceServer is the server API for OperatorService service.
 // All implementations must embed UnimplementedOperatorServiceServer
 // for forward compatibility.
@@ -147,6 +177,14 @@ type OperatorServiceServer interface {
 	// ListSuspensions returns the suspensions in force and the audit of every suspension and
 	// restore, newest first. GET /v1/suspensions.
 	ListSuspensions(context.Context, *ListSuspensionsRequest) (*ListSuspensionsResponse, error)
+	// SetFreeDeliveryQuota sets a platform's number of free deliveries of 郑享百味 (Flavours) for a
+	// day, in place of the service's default. The city's operators, or the platform's own. POST
+	// /v1/platforms/{platform}/freeDeliveryQuota:set.
+	SetFreeDeliveryQuota(context.Context, *SetFreeDeliveryQuotaRequest) (*SetFreeDeliveryQuotaResponse, error)
+	// GetFreeDeliveryQuota returns a platform's quota of free deliveries for a day and how many
+	// were granted. The city's operators and the bureau read every platform's; a platform and its
+	// operators read their own. GET /v1/platforms/{platform}/freeDeliveryQuota.
+	GetFreeDeliveryQuota(context.Context, *GetFreeDeliveryQuotaRequest) (*GetFreeDeliveryQuotaResponse, error)
 	mustEmbedUnimplementedOperatorServiceServer()
 }
 
@@ -174,6 +212,12 @@ func (UnimplementedOperatorServiceServer) RestoreStore(context.Context, *Restore
 }
 func (UnimplementedOperatorServiceServer) ListSuspensions(context.Context, *ListSuspensionsRequest) (*ListSuspensionsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListSuspensions not implemented")
+}
+func (UnimplementedOperatorServiceServer) SetFreeDeliveryQuota(context.Context, *SetFreeDeliveryQuotaRequest) (*SetFreeDeliveryQuotaResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetFreeDeliveryQuota not implemented")
+}
+func (UnimplementedOperatorServiceServer) GetFreeDeliveryQuota(context.Context, *GetFreeDeliveryQuotaRequest) (*GetFreeDeliveryQuotaResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetFreeDeliveryQuota not implemented")
 }
 func (UnimplementedOperatorServiceServer) mustEmbedUnimplementedOperatorServiceServer() {}
 func (UnimplementedOperatorServiceServer) testEmbeddedByValue()                         {}
@@ -304,6 +348,42 @@ func _OperatorService_ListSuspensions_Handler(srv interface{}, ctx context.Conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _OperatorService_SetFreeDeliveryQuota_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetFreeDeliveryQuotaRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OperatorServiceServer).SetFreeDeliveryQuota(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: OperatorService_SetFreeDeliveryQuota_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OperatorServiceServer).SetFreeDeliveryQuota(ctx, req.(*SetFreeDeliveryQuotaRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _OperatorService_GetFreeDeliveryQuota_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetFreeDeliveryQuotaRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OperatorServiceServer).GetFreeDeliveryQuota(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: OperatorService_GetFreeDeliveryQuota_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OperatorServiceServer).GetFreeDeliveryQuota(ctx, req.(*GetFreeDeliveryQuotaRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // OperatorService_ServiceDesc is the grpc.ServiceDesc for OperatorService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -334,6 +414,14 @@ var OperatorService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListSuspensions",
 			Handler:    _OperatorService_ListSuspensions_Handler,
+		},
+		{
+			MethodName: "SetFreeDeliveryQuota",
+			Handler:    _OperatorService_SetFreeDeliveryQuota_Handler,
+		},
+		{
+			MethodName: "GetFreeDeliveryQuota",
+			Handler:    _OperatorService_GetFreeDeliveryQuota_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
