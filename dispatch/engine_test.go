@@ -347,10 +347,10 @@ func TestNoPickupBeforeReady(t *testing.T) {
 	if err := f.eng.Deliver(ctx, "far", "A", orders.HandoverDoor); !orders.IsKind(err, orders.KindForbidden) {
 		t.Fatalf("delivery by another rider: %v, want forbidden", err)
 	}
-	if err := f.eng.Deliver(ctx, "near", "A", orders.HandoverLocker); err != nil {
+	if err := f.eng.Deliver(ctx, "near", "A", orders.HandoverDoor); err != nil {
 		t.Fatal(err)
 	}
-	if o := f.order("A"); o.Delivery != orders.DeliveryDelivered || o.Handover != orders.HandoverLocker {
+	if o := f.order("A"); o.Delivery != orders.DeliveryDelivered || o.Handover != orders.HandoverDoor {
 		t.Fatalf("order ended %s via %s", o.Delivery, o.Handover)
 	}
 }

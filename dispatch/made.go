@@ -85,17 +85,22 @@ func (c *Config) PromiseFor(sec orders.Section, placed time.Time, prepMin float6
 	return goods, placed.Add(Promise(t, prepMin, store, dest))
 }
 
-// Schedule sets an order's ready time and, where the platform gave none,
-// its promise, by PromiseFor for a store at store preparing in prepMin
-// minutes. A ready time the platform gave is kept for the 1-hour circle; a
-// 郑享制造 order always goes with a collection wave, the first at or after
-// the later of its preparation's end and the ready time given.
+// Schedule sets the ready time and the promise of an order from a
+// platform's stream, by PromiseFor for a store at store preparing in
+// prepMin minutes. The 1-hour circle keeps the times the platform gave and
+// takes PromiseFor's where it gave none. A 郑享制造 order always goes with
+// a collection wave, the first at or after the later of its preparation's
+// end and the ready time given, and is promised by it.
 func (c *Config) Schedule(o *orders.Order, prepMin float64, t geo.Travel, store geo.Point) {
 	ready, promise := c.PromiseFor(o.Section, o.PlacedAt, prepMin, t, store, o.Dropoff)
-	if o.Section == orders.SectionMade && o.ReadyAt.After(ready) {
-		ready, promise = c.made(o.ReadyAt, t, store, o.Dropoff)
+	if o.Section == orders.SectionMade {
+		if o.ReadyAt.After(ready) {
+			ready, promise = c.made(o.ReadyAt, t, store, o.Dropoff)
+		}
+		o.ReadyAt, o.PromiseAt = ready, promise
+		return
 	}
-	if o.ReadyAt.IsZero() || o.Section == orders.SectionMade {
+	if o.ReadyAt.IsZero() {
 		o.ReadyAt = ready
 	}
 	if o.PromiseAt.IsZero() {

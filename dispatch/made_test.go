@@ -61,8 +61,9 @@ func TestPromiseFor(t *testing.T) {
 	}
 
 	// Schedule: the platform's later ready time moves a factory order to a
-	// later wave; the 1-hour circle keeps the platform's times.
-	o := orders.Order{Section: orders.SectionMade, PlacedAt: cst(15, 9, 0), ReadyAt: cst(15, 15, 0), Dropoff: dest}
+	// later wave, which promises it whatever the platform said; the 1-hour
+	// circle keeps the platform's times.
+	o := orders.Order{Section: orders.SectionMade, PlacedAt: cst(15, 9, 0), ReadyAt: cst(15, 15, 0), PromiseAt: cst(15, 10, 0), Dropoff: dest}
 	cfg.Schedule(&o, 30, travel, store)
 	if !o.ReadyAt.Equal(cst(15, 16, 0)) || !o.PromiseAt.Equal(cst(15, 21, 0)) {
 		t.Errorf("factory order ready by 15:00: ready %s, promised %s", o.ReadyAt, o.PromiseAt)

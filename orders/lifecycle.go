@@ -79,14 +79,18 @@ func NewOrder(o Order) (Order, Event, error) {
 	if o.HandoverCode == "" {
 		o.HandoverCode = NewHandoverCode()
 	}
+	if o.DropoffMethod == "" {
+		o.DropoffMethod = HandoverDoor // the order says what it takes
+	}
 	n := Order{
 		ID: o.ID, Platform: o.Platform, PlatformOrderID: o.PlatformOrderID, StoreID: o.StoreID,
 		TrackingSecret: o.TrackingSecret, PickupCode: o.PickupCode, HandoverCode: o.HandoverCode,
 		Section: o.Section, Items: o.Items,
 		SubtotalCents: o.SubtotalCents, DeliveryFeeCents: o.DeliveryFeeCents,
 		Dropoff: o.Dropoff, Address: o.Address, District: o.District,
-		DropoffMethod: o.DropoffMethod, Instructions: o.Instructions,
+		DropoffMethod: o.DropoffMethod, Instructions: o.Instructions, DropoffSiteID: o.DropoffSiteID,
 		PlacedAt: o.PlacedAt, ReadyAt: o.ReadyAt, PromiseAt: o.PromiseAt,
+		CampaignID: o.CampaignID,
 		Status: StatusCreated, Delivery: DeliveryUnassigned,
 		Seq: 1,
 	}
@@ -450,19 +454,20 @@ func (o *Order) DeliverWith(at time.Time, rider string, d Dropoff) (Event, error
 }
 
 // matchesChoice returns the KindConflict error of a drop-off h that is not the one the consumer
-// chose (DropoffMethod), or nil. A consumer who chose none takes any; one who chose IN_PERSON
-// has the goods left at the door once the hand-over in person is locked (HandoverLocked).
+// chose (ChosenDropoff), or nil. The one exception: a consumer who chose IN_PERSON has the goods
+// left at the door once the hand-over in person is locked (HandoverLocked).
 func (o *Order) matchesChoice(h Handover) error {
+	chosen := o.ChosenDropoff()
 	switch {
-	case o.DropoffMethod == "" || h == o.DropoffMethod:
+	case h == chosen:
 		return nil
-	case o.DropoffMethod == HandoverInPerson && h == HandoverDoor:
+	case chosen == HandoverInPerson && h == HandoverDoor:
 		if o.HandoverLocked() {
 			return nil
 		}
 		return Conflict("order %s: the consumer chose IN_PERSON; DOOR only after %d wrong hand-over codes", o.ID, MaxWrongCodes)
 	}
-	return Conflict("order %s: the consumer chose %s, not %s", o.ID, o.DropoffMethod, h)
+	return Conflict("order %s: the consumer chose %s, not %s", o.ID, chosen, h)
 }
 
 // MaxWrongCodes is the number of wrong hand-over codes after which an order is handed over in

@@ -386,6 +386,7 @@ func TestNewOrder(t *testing.T) {
 	}
 	want := orderstest.SampleOrder("o-1")
 	want.Status, want.Delivery, want.Seq = orders.StatusCreated, orders.DeliveryUnassigned, 1
+	want.DropoffMethod = orders.HandoverDoor // no choice: the door, stored
 	want.TrackingSecret, want.PickupCode, want.HandoverCode = o.TrackingSecret, o.PickupCode, o.HandoverCode // drawn: TestNewOrderSecrets
 	if !reflect.DeepEqual(o, want) {
 		t.Errorf("NewOrder =\n %+v\nwant\n %+v", o, want)
@@ -430,8 +431,8 @@ func TestLifecycle(t *testing.T) {
 		must(o.MarkReady(minute(11)))
 		must(o.PickUp(minute(15), "rider-2"))
 		must(o.ArriveAtDropoff(minute(30), "rider-2"))
-		ev = must(o.Deliver(minute(31), "rider-2", orders.HandoverLocker))
-		if ev.Seq != 12 || o.Seq != 12 || ev.Handover != orders.HandoverLocker || ev.RiderID != "rider-2" {
+		ev = must(o.Deliver(minute(31), "rider-2", orders.HandoverDoor))
+		if ev.Seq != 12 || o.Seq != 12 || ev.Handover != orders.HandoverDoor || ev.RiderID != "rider-2" {
 			t.Errorf("deliver event %+v, order seq %d", ev, o.Seq)
 		}
 		for name, got := range map[string]time.Time{"accepted": o.AcceptedAt, "assigned": o.AssignedAt,
@@ -442,7 +443,7 @@ func TestLifecycle(t *testing.T) {
 				t.Errorf("%s at %v, want %v", name, got, want)
 			}
 		}
-		if !o.Terminal() || o.Active() || o.Handover != orders.HandoverLocker || o.RiderID != "rider-2" {
+		if !o.Terminal() || o.Active() || o.Handover != orders.HandoverDoor || o.RiderID != "rider-2" {
 			t.Errorf("delivered order: %+v", o)
 		}
 		if !o.ReceiptConfirmedAt.IsZero() {
@@ -539,7 +540,9 @@ func TestHandoverCode(t *testing.T) {
 	minute := func(n int) time.Time { return orderstest.FestivalStart.Add(time.Duration(n) * time.Minute) }
 	atDoor := func(t *testing.T) orders.Order {
 		t.Helper()
-		o, _ := orderstest.MustNewOrder(t, orderstest.SampleOrder("o-1"))
+		in := orderstest.SampleOrder("o-1")
+		in.DropoffMethod = orders.HandoverInPerson
+		o, _ := orderstest.MustNewOrder(t, in)
 		for _, step := range []func() (orders.Event, error){
 			func() (orders.Event, error) { return o.SendTicket(minute(1)) },
 			func() (orders.Event, error) { return o.MerchantAccept(minute(1)) },
@@ -642,7 +645,8 @@ func TestDropoffChoice(t *testing.T) {
 		drop   orders.Handover
 		ok     bool
 	}{
-		{"no choice takes a locker", "", 0, orders.HandoverLocker, true},
+		{"no choice is the door: no locker", "", 0, orders.HandoverLocker, false},
+		{"no choice is the door", "", 0, orders.HandoverDoor, true},
 		{"door chosen, door left", orders.HandoverDoor, 0, orders.HandoverDoor, true},
 		{"door chosen, locker used", orders.HandoverDoor, 0, orders.HandoverLocker, false},
 		{"locker chosen, locker used", orders.HandoverLocker, 0, orders.HandoverLocker, true},

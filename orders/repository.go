@@ -74,7 +74,7 @@ type Publisher interface {
 func SameContent(a, b Order) bool {
 	if a.StoreID != b.StoreID || a.Section != b.Section || a.SubtotalCents != b.SubtotalCents ||
 		a.DeliveryFeeCents != b.DeliveryFeeCents || a.Dropoff != b.Dropoff || len(a.Items) != len(b.Items) ||
-		a.DropoffMethod != b.DropoffMethod || a.Instructions != b.Instructions {
+		a.ChosenDropoff() != b.ChosenDropoff() || a.Instructions != b.Instructions || a.DropoffSiteID != b.DropoffSiteID {
 		return false
 	}
 	for i := range a.Items {

@@ -84,17 +84,19 @@ func (s *Server) QuoteDelivery(ctx context.Context, req *pb.QuoteDeliveryRequest
 	if err != nil {
 		return nil, err
 	}
+	cfg := s.cfg.Engine.Config()
 	var out []*pb.StoreQuote
 	for _, id := range cov.Stores(drop) {
 		st := stores[id]
 		if !s.cfg.Engine.StoreOpen(id) || (section != "" && st.Section != section) {
 			continue
 		}
-		promise := dispatch.Promise(s.cfg.Travel, st.PrepMinutes, st.Point, drop)
+		_, at := cfg.PromiseFor(st.Section, now, st.PrepMinutes, s.cfg.Travel, st.Point, drop)
+		promise := at.Sub(now)
 		dist := geo.DistanceM(st.Point, drop)
 		out = append(out, &pb.StoreQuote{
 			StoreId: st.ID, Name: st.Name, Section: sectionPB(st.Section), District: st.District,
-			PromiseMinutes: math.Round(promise.Minutes()*10) / 10, PromiseAt: ts(now.Add(promise)),
+			PromiseMinutes: math.Round(promise.Minutes()*10) / 10, PromiseAt: ts(at),
 			DeliveryFeeCents: deliveryFee(dist), DistanceM: math.Round(dist),
 			FreeDeliveryAvailable: st.Section == orders.SectionFlavours && left > 0,
 		})
@@ -178,7 +180,8 @@ func (s *Server) CreateOrder(ctx context.Context, req *pb.CreateOrderRequest) (*
 		return nil, orders.Invalid("instructions", "%d bytes, at most %d", len(req.GetInstructions()), orders.MaxInstructions)
 	}
 	o.Instructions = req.GetInstructions()
-	o.PromiseAt = now.Add(dispatch.Promise(s.cfg.Travel, st.PrepMinutes, st.Point, drop))
+	cfg := s.cfg.Engine.Config()
+	o.ReadyAt, o.PromiseAt = cfg.PromiseFor(o.Section, now, st.PrepMinutes, s.cfg.Travel, st.Point, drop)
 	if d, ok := s.cfg.Area.District(drop); ok {
 		o.District = d.NameZH
 	}

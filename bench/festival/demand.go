@@ -163,6 +163,7 @@ type demand struct {
 	cov      *geo.Coverage
 	byID     map[string]*store
 	travel   geo.Travel
+	service  dispatch.Config // the promise of each section's service class
 	day      time.Time
 	freeLeft map[string]int // free-delivery quota left per platform
 }
@@ -237,7 +238,12 @@ func (d *demand) order(seq int, m float64) (sim.Order, string, error) {
 	prep := s.PrepMinutes * (0.85 + 0.3*d.r.Float64())
 	placed := at(d.day, m)
 	ready := placed.Add(time.Duration(prep * float64(time.Minute))).Round(time.Second)
-	promise := dispatch.Promise(d.travel, prep, s.Point, addr).Minutes()
+	promise := placed.Add(dispatch.Promise(d.travel, prep, s.Point, addr))
+	if s.Section == orders.SectionMade {
+		// Factory goods go out with the factory's collection wave,
+		// promised by the wave day's deadline.
+		ready, promise = d.service.PromiseFor(s.Section, placed, prep, d.travel, s.Point, addr)
+	}
 	// The store is a little late more often than early.
 	noise := math.Max(-2, math.Min(6, 0.5+1.5*d.r.NormFloat64()))
 	actual := ready.Add(time.Duration(noise * float64(time.Minute))).Round(time.Second)
@@ -252,7 +258,7 @@ func (d *demand) order(seq int, m float64) (sim.Order, string, error) {
 		Dropoff:  addr,
 		Address:  fmt.Sprintf("%s %s, near %s", dist2.NameZH, dist2.Name, nearestHotSpot(d.hs, addr).Label),
 		District: dist2.Name,
-		PlacedAt: placed, ReadyAt: ready, PromiseAt: placed.Add(time.Duration(promise) * time.Minute),
+		PlacedAt: placed, ReadyAt: ready, PromiseAt: promise,
 	}
 	return sim.Order{Order: o, ActualReady: actual}, dist2.Name, nil
 }

@@ -213,8 +213,12 @@ func simulate(ctx context.Context, cfg Config, progress func(done, total float64
 	}
 	d.riders = riderShifts(newRand(cfg.Seed, streamRiders), area, d.stores, cfg.Riders, Day, from, end)
 
+	ecfg := dispatch.Config{Algo: cfg.Algo, RoundEvery: 15 * time.Second, Reassign: true}
+	if err := ecfg.Validate(); err != nil {
+		return nil, fmt.Errorf("festival: %w", err)
+	}
 	orng := newRand(cfg.Seed, streamOrders)
-	dm := &demand{r: orng, area: area, hs: hs, cov: d.coverage, byID: byID, travel: travel, day: Day, freeLeft: map[string]int{}}
+	dm := &demand{r: orng, area: area, hs: hs, cov: d.coverage, byID: byID, travel: travel, service: ecfg, day: Day, freeLeft: map[string]int{}}
 	for _, p := range platforms {
 		// A tenth of the day's orders ride free, in each platform's quota.
 		dm.freeLeft[p.id] = int(math.Ceil(p.share * float64(cfg.OrdersPerDay) / 10))
@@ -229,7 +233,7 @@ func simulate(ctx context.Context, cfg Config, progress func(done, total float64
 	}
 
 	clock := dispatch.NewManualClock(d.start)
-	eng, err := dispatch.New(dispatch.Config{Algo: cfg.Algo, RoundEvery: 15 * time.Second, Reassign: true}, memory.NewRepository(nil), travel, clock, cfg.Logger)
+	eng, err := dispatch.New(ecfg, memory.NewRepository(nil), travel, clock, cfg.Logger)
 	if err != nil {
 		return nil, err
 	}

@@ -224,8 +224,12 @@ func TestOrdersInvariants(t *testing.T) {
 		if !slices.Contains(d.coverage.Stores(o.Dropoff), o.StoreID) {
 			t.Errorf("order %s: store %s does not serve the drop-off %v", o.ID, o.StoreID, o.Dropoff)
 		}
-		if p := o.PromiseAt.Sub(o.PlacedAt); p > 60*time.Minute || p < o.ReadyAt.Sub(o.PlacedAt) {
+		if p := o.PromiseAt.Sub(o.PlacedAt); (p > 60*time.Minute && o.Section != orders.SectionMade) || p < o.ReadyAt.Sub(o.PlacedAt) {
 			t.Errorf("order %s: promise %v after placing, ready after %v", o.ID, p, o.ReadyAt.Sub(o.PlacedAt))
+		}
+		if at := o.ReadyAt.In(orders.CST); o.Section == orders.SectionMade &&
+			(at.Minute() != 0 || !slices.Contains([]int{10, 13, 16, 19}, at.Hour()) || !orders.DayOf(o.PromiseAt).Start().Add(21*time.Hour).Equal(o.PromiseAt)) {
+			t.Errorf("factory order %s: ready at %s, promised %s; want a collection wave, by 21:00", o.ID, at, o.PromiseAt.In(orders.CST))
 		}
 		var sub int64
 		for _, it := range o.Items {
@@ -235,8 +239,8 @@ func TestOrdersInvariants(t *testing.T) {
 			t.Errorf("order %s: subtotal %d, items sum to %d", o.ID, o.SubtotalCents, sub)
 		}
 	}
-	if sections[orders.SectionFlavours] <= sections[orders.SectionDeals] {
-		t.Errorf("orders by section %v: want mostly restaurants", sections)
+	if sections[orders.SectionFlavours] <= sections[orders.SectionDeals] || sections[orders.SectionMade] == 0 {
+		t.Errorf("orders by section %v: want mostly restaurants, and factory goods", sections)
 	}
 	for _, rec := range d.result.Orders {
 		o := placed[rec.ID]

@@ -255,6 +255,7 @@ func (c *serveCmd) run(ctx context.Context, m *Main) error {
 	var locations *kafka.RiderLocations
 	if c.kafka != "" {
 		stores := newStoreCache(repo)
+		dcfg := eng.Config() // the promise and ready time of each section's service class
 		// A batch of placed orders is recorded in one write; the events
 		// publisher learns each order first, so that it need not look it up.
 		place := func(ctx context.Context, list []orders.Order, _ []kafka.Meta) []error {
@@ -271,9 +272,7 @@ func (c *serveCmd) run(ctx context.Context, m *Main) error {
 					errs[i] = err
 					continue
 				}
-				if o.PromiseAt.IsZero() {
-					o.PromiseAt = o.PlacedAt.Add(dispatch.Promise(travel, st.PrepMinutes, st.Point, o.Dropoff))
-				}
+				dcfg.Schedule(&o, st.PrepMinutes, travel, st.Point)
 				if o.ID == "" {
 					o.ID = dispatch.NewOrderID()
 				}

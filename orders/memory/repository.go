@@ -37,6 +37,8 @@ type Repository struct {
 	ops    ops // suspensions, their audit and missed acknowledgements (audit.go)
 	// health holds the riders' health cards (health.go).
 	health healthBook
+	// sites holds the drop sites and the lockers' slots (dropsite.go).
+	sites siteBook
 
 	pubMu sync.Mutex // held while publishing, so that batches leave in commit order
 }
@@ -301,6 +303,9 @@ func (r *Repository) updateLocked(id string, fn func(o *orders.Order) ([]orders.
 	}
 	e.order = n
 	e.events = append(e.events, evs...)
+	if orders.FreesSlot(&n, evs) {
+		r.sites.release(n.ID)
+	}
 	if r.pub != nil {
 		r.outbox = append(r.outbox, evs...)
 	}

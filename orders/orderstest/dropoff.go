@@ -15,7 +15,9 @@ func testDropoffProof(t *testing.T, repo orders.Repository) {
 		if batch {
 			id = "o-2"
 		}
-		mustCreate(t, repo, SampleOrder(id))
+		o := SampleOrder(id)
+		o.DropoffMethod = orders.HandoverLocker
+		mustCreate(t, repo, o)
 		steps := func(o *orders.Order) ([]orders.Event, error) {
 			var evs []orders.Event
 			for _, step := range deliverSteps[:len(deliverSteps)-1] {

@@ -26,7 +26,7 @@ import (
 var orderColumnTypes = []string{"text", "text", "text", "text", "text", "text", "text", "text", "bigint",
 	"bigint", "double precision", "double precision", "text", "text", "timestamptz", "timestamptz", "timestamptz",
 	"text", "text", "text", "timestamptz", "text", "timestamptz", "timestamptz", "timestamptz",
-	"timestamptz", "timestamptz", "timestamptz", "timestamptz", "text", "text", "text", "bigint", "text", "text", "text", "text", "text", "bigint", "boolean"}
+	"timestamptz", "timestamptz", "timestamptz", "timestamptz", "text", "text", "text", "bigint", "text", "text", "text", "text", "text", "text", "bigint", "boolean"}
 
 // orderRows are orders column by column, in the order of orderColumns.
 type orderRows struct {
@@ -47,7 +47,7 @@ type orderRows struct {
 	handoverCode                    []string
 	wrongCodes                      []int64
 	dropoffMethod, instructions     []string
-	campaignID                      []string
+	campaignID, dropoffSiteID       []string
 	reason, actor                   []string
 	seq                             []int64
 	active                          []bool
@@ -94,6 +94,7 @@ func (r *orderRows) add(o *orders.Order) {
 	r.dropoffMethod = append(r.dropoffMethod, string(o.DropoffMethod))
 	r.instructions = append(r.instructions, o.Instructions)
 	r.campaignID = append(r.campaignID, o.CampaignID)
+	r.dropoffSiteID = append(r.dropoffSiteID, o.DropoffSiteID)
 	r.reason = append(r.reason, o.Reason)
 	r.actor = append(r.actor, o.Actor)
 	r.seq = append(r.seq, o.Seq)
@@ -105,7 +106,7 @@ func (r *orderRows) args() []any {
 	return []any{r.id, r.platform, r.platformOrderID, r.trackingSecret, r.pickupCode, r.storeID, r.section,
 		r.items, r.subtotal, r.fee, r.lat, r.lng, r.address, r.district, r.placed, r.ready, r.promise, r.status,
 		r.delivery, r.riderID, r.offerExpires, r.handover, r.accepted, r.readyMarked, r.assigned, r.pickedUp,
-		r.delivered, r.ended, r.receiptConfirmed, r.dropoffCode, r.photoRef, r.handoverCode, r.wrongCodes, r.dropoffMethod, r.instructions, r.campaignID, r.reason, r.actor, r.seq, r.active}
+		r.delivered, r.ended, r.receiptConfirmed, r.dropoffCode, r.photoRef, r.handoverCode, r.wrongCodes, r.dropoffMethod, r.instructions, r.campaignID, r.dropoffSiteID, r.reason, r.actor, r.seq, r.active}
 }
 
 // eventRows are events and their outbox rows, column by column: eventColumns, then the outbox's
@@ -377,7 +378,8 @@ var secretColumns = map[string]bool{"tracking_secret": true, "pickup_code": true
 // contentColumns are what an order was placed with; no change of its life alters them.
 var contentColumns = map[string]bool{"store_id": true, "section": true, "items": true, "subtotal_cents": true,
 	"delivery_fee_cents": true, "dropoff_lat": true, "dropoff_lng": true, "address": true, "district": true,
-	"placed_at": true, "dropoff_method": true, "instructions": true, "campaign_id": true}
+	"placed_at": true, "dropoff_method": true, "instructions": true, "campaign_id": true,
+	"dropoff_site_id": true}
 
 // updatedColumns are the positions in orderColumns of the identity and of the columns that an
 // update writes: all but the secrets.
@@ -538,6 +540,8 @@ type changeSet struct {
 	ids  []string           // the orders changed, in the order of their first change
 	byID map[string]*change // each order's change so far
 	rows rowSet
+	// frees are the orders whose change gives back a locker slot (orders.FreesSlot).
+	frees []string
 }
 
 // change is what a changeSet holds of one order: the seq it was read at, the order after its
@@ -579,13 +583,17 @@ func (c *changeSet) add(old, n orders.Order, evs []orders.Event) error {
 	}
 	ch.n, ch.open = n, open
 	ch.same = ch.same && sameContent(&old, &n)
+	if orders.FreesSlot(&n, evs) {
+		c.frees = append(c.frees, n.ID)
+	}
 	return nil
 }
 
 // batch returns the statements that write the set: the orders first, each only if it is still
 // at the seq it was read at (else KindConflict: a concurrent change), then the events with
 // their outbox rows, the releases of assignments before the assignments opened, so that an
-// order's earlier assignment is released when its new one is written, and the deliveries.
+// order's earlier assignment is released when its new one is written, the deliveries, and the
+// locker slots the changes give back.
 //
 // A set of many orders is written set-based, one statement per table whatever its size. The
 // change of a single order (UpdateOrder) is written row by row instead, a few statements
@@ -649,7 +657,15 @@ func (c *changeSet) batch() *pgx.Batch {
 	if c.rows.deliveries.len() > 0 {
 		b.Queue(insertDeliveries, c.rows.deliveries.args()...)
 	}
+	c.queueFrees(b)
 	return b
+}
+
+// queueFrees adds the release of the slots of c.frees, if any, to b.
+func (c *changeSet) queueFrees(b *pgx.Batch) {
+	if len(c.frees) > 0 {
+		b.Queue(releaseSlots, c.frees)
+	}
 }
 
 // rowBatch returns the statements of batch one row at a time.
@@ -682,6 +698,7 @@ func (c *changeSet) rowBatch() *pgx.Batch {
 		b.Queue(insertDelivery, d.orderID[i], d.riderID[i], d.outcome[i], d.pickedUp[i], d.deliveredAt[i],
 			d.failedAt[i], d.handover[i], d.reason[i])
 	}
+	c.queueFrees(b)
 	return b
 }
 

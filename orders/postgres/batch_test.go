@@ -75,7 +75,7 @@ func scripts(at time.Time) map[string][]stepFn {
 			steps(pickUp("rider-1")),
 			steps(func(o *orders.Order) (orders.Event, error) { return o.ArriveAtDropoff(next(), "rider-1") }),
 			steps(func(o *orders.Order) (orders.Event, error) {
-				return o.Deliver(next(), "rider-1", orders.HandoverLocker)
+				return o.Deliver(next(), "rider-1", orders.HandoverDoor)
 			}),
 			steps(func(o *orders.Order) (orders.Event, error) { return o.ConfirmReceipt(next()) }),
 		},

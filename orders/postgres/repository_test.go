@@ -117,7 +117,7 @@ func TestAssignmentsAndDeliveries(t *testing.T) {
 		func(o *orders.Order) (orders.Event, error) { return o.MarkReady(next()) },
 		func(o *orders.Order) (orders.Event, error) { return o.PickUp(next(), "rider-3") },
 		func(o *orders.Order) (orders.Event, error) {
-			return o.Deliver(next(), "rider-3", orders.HandoverLocker)
+			return o.Deliver(next(), "rider-3", orders.HandoverDoor)
 		},
 	} {
 		step(t, repo, "o-1", f)
@@ -146,8 +146,8 @@ func TestAssignmentsAndDeliveries(t *testing.T) {
 	var pickedUp, delivered time.Time
 	err := db.Pool().QueryRow(t.Context(), "SELECT rider_id, outcome, handover, picked_up_at, delivered_at FROM deliveries WHERE order_id = 'o-1'").
 		Scan(&rider, &outcome, &handover, &pickedUp, &delivered)
-	if err != nil || rider != "rider-3" || outcome != "DELIVERED" || handover != "LOCKER" || !delivered.Equal(at) || !pickedUp.Before(delivered) {
-		t.Errorf("delivery of o-1 = %s %s %s picked up %v delivered %v, %v; want rider-3 DELIVERED LOCKER at %v",
+	if err != nil || rider != "rider-3" || outcome != "DELIVERED" || handover != "DOOR" || !delivered.Equal(at) || !pickedUp.Before(delivered) {
+		t.Errorf("delivery of o-1 = %s %s %s picked up %v delivered %v, %v; want rider-3 DELIVERED DOOR at %v",
 			rider, outcome, handover, pickedUp, delivered, err, at)
 	}
 
