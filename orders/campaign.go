@@ -116,9 +116,9 @@ func CheckOverlap(c Campaign, list []Campaign) error {
 func CheckEnd(c Campaign, last Day) error {
 	switch {
 	case !last.Valid():
-		return Invalid("last", "%s is not a day", last)
+		return Invalid("last_day", "%s is not a day", last)
 	case last.Compare(c.Last) > 0:
-		return Invalid("last", "%s is after the campaign's last day %s: a campaign is ended, never extended", last, c.Last)
+		return Invalid("last_day", "%s is after the campaign's last day %s: a campaign is ended, never extended", last, c.Last)
 	}
 	return nil
 }

@@ -67,6 +67,10 @@ var access = map[string][]auth.Role{
 
 	"/zhengxiang.v1.BureauService/GetFestivalFigures": {auth.RoleBureau},
 	"/zhengxiang.v1.BureauService/TraceContacts":      {auth.RoleBureau},
+
+	"/zhengxiang.v1.CampaignService/CreateCampaign": {auth.RoleOperator},
+	"/zhengxiang.v1.CampaignService/ListCampaigns":  {auth.RoleOperator, auth.RoleBureau},
+	"/zhengxiang.v1.CampaignService/EndCampaign":    {auth.RoleOperator},
 }
 
 type principalKey struct{}

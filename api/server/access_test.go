@@ -90,6 +90,12 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	w.o1, w.o2, w.o3 = w.reload(w.o1), w.reload(w.o2), w.reload(w.o3)
+	// A campaign of days to come, which the world's orders are not in.
+	today := orders.DayOf(e.Clock.Now())
+	if _, err := e.Campaigns.Create(ctx, orders.Campaign{ID: "c-world", Name: "郑州消费节", First: today.AddDays(10),
+		Last: today.AddDays(17), Sections: orders.Sections()}); err != nil {
+		t.Fatal(err)
+	}
 	return w
 }
 
@@ -139,6 +145,7 @@ type clients struct {
 	consumer pb.ConsumerServiceClient
 	operator pb.OperatorServiceClient
 	bureau   pb.BureauServiceClient
+	campaign pb.CampaignServiceClient
 }
 
 func (w *world) clients() clients {
@@ -149,7 +156,8 @@ func (w *world) clients() clients {
 	}
 	w.T.Cleanup(func() { conn.Close() })
 	return clients{pb.NewPlatformServiceClient(conn), pb.NewStoreServiceClient(conn), pb.NewRiderServiceClient(conn),
-		pb.NewConsumerServiceClient(conn), pb.NewOperatorServiceClient(conn), pb.NewBureauServiceClient(conn)}
+		pb.NewConsumerServiceClient(conn), pb.NewOperatorServiceClient(conn), pb.NewBureauServiceClient(conn),
+		pb.NewCampaignServiceClient(conn)}
 }
 
 // recvOne receives the first message of a server stream.
@@ -410,6 +418,27 @@ func accessCases() []accessCase {
 			call: func(ctx context.Context, c clients, w *world) (any, error) {
 				return c.bureau.TraceContacts(ctx, &pb.TraceContactsRequest{OrderId: w.o1.ID})
 			}},
+		{method: "CampaignService/CreateCampaign", allowed: []string{op},
+			call: func(ctx context.Context, c clients, w *world) (any, error) {
+				first := orders.DayOf(w.Clock.Now()).AddDays(30)
+				return c.campaign.CreateCampaign(ctx, &pb.CreateCampaignRequest{Name: "郑享百味 周末", FirstDay: first.String(),
+					LastDay: first.AddDays(1).String(), Sections: []pb.Section{pb.Section_SECTION_FLAVOURS}})
+			}},
+		{method: "CampaignService/ListCampaigns", allowed: []string{op, opE, bureau},
+			sees: func(t *testing.T, caller string, w *world, resp any) {
+				r := resp.(*pb.ListCampaignsResponse)
+				if len(r.GetCampaigns()) != 1 || r.GetCampaigns()[0].GetId() != "c-world" || len(r.GetCampaigns()[0].GetSections()) != 3 {
+					t.Errorf("%s: campaigns %v, want c-world over 3 sections", caller, r.GetCampaigns())
+				}
+			},
+			call: func(ctx context.Context, c clients, w *world) (any, error) {
+				return c.campaign.ListCampaigns(ctx, &pb.ListCampaignsRequest{})
+			}},
+		{method: "CampaignService/EndCampaign", allowed: []string{op},
+			call: func(ctx context.Context, c clients, w *world) (any, error) {
+				last := orders.DayOf(w.Clock.Now()).AddDays(12)
+				return c.campaign.EndCampaign(ctx, &pb.EndCampaignRequest{CampaignId: "c-world", LastDay: last.String()})
+			}},
 	}
 }
 
@@ -423,6 +452,8 @@ func (w *world) snapshot() string {
 	off, _ := w.Engine.Offered("R1")
 	r1, _ := w.Engine.Rider("R1")
 	fmt.Fprintf(&b, "offer %s, R1 on shift %v at %v; orders %d", off.TripID, r1.OnShift, r1.Point, len(w.listAll()))
+	cs, err := w.Campaigns.Store().Campaigns(w.Ctx)
+	fmt.Fprintf(&b, "; campaigns %v %v", cs, err)
 	return b.String()
 }
 

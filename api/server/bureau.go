@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"maps"
 	"math"
@@ -98,7 +99,13 @@ var groupings = map[pb.Grouping]grouping{
 	pb.Grouping_GROUPING_DAY: {
 		func(o orders.Order) string { return o.PlacedAt.In(cst).Format(time.DateOnly) },
 		func(r *pb.FigureRow, l string) { r.Day = l }},
+	pb.Grouping_GROUPING_CAMPAIGN: {
+		campaignOf,
+		func(r *pb.FigureRow, l string) { r.Campaign = l }},
 }
+
+// campaignOf is the campaign an order is counted in: its id, "none".
+func campaignOf(o orders.Order) string { return cmp.Or(o.CampaignID, "none") }
 
 // splits returns the groupings a request asks for, in order.
 func splits(req *pb.GetFestivalFiguresRequest) ([]grouping, error) {
@@ -163,7 +170,8 @@ func (s *Server) GetFestivalFigures(ctx context.Context, req *pb.GetFestivalFigu
 	labels := map[string][]string{}
 	var total figures
 	for _, o := range list {
-		if (!from.IsZero() && o.PlacedAt.Before(from)) || (!to.IsZero() && !o.PlacedAt.Before(to)) {
+		if (!from.IsZero() && o.PlacedAt.Before(from)) || (!to.IsZero() && !o.PlacedAt.Before(to)) ||
+			(req.GetCampaign() != "" && campaignOf(o) != req.GetCampaign()) {
 			continue
 		}
 		ls := make([]string, len(gs))
@@ -190,5 +198,24 @@ func (s *Server) GetFestivalFigures(ctx context.Context, req *pb.GetFestivalFigu
 		}
 		resp.Rows = append(resp.Rows, groups[k].row(r))
 	}
-	return resp, nil
+	return resp, s.nameCampaigns(ctx, resp.Rows)
+}
+
+// nameCampaigns gives the rows split by campaign their campaign's name.
+func (s *Server) nameCampaigns(ctx context.Context, rows []*pb.FigureRow) error {
+	if s.cfg.Campaigns == nil || !slices.ContainsFunc(rows, func(r *pb.FigureRow) bool { return r.Campaign != "" }) {
+		return nil
+	}
+	all, err := s.cfg.Campaigns.Store().Campaigns(ctx)
+	if err != nil {
+		return err
+	}
+	for _, r := range rows {
+		for _, c := range all {
+			if c.ID == r.Campaign {
+				r.CampaignName = c.Name
+			}
+		}
+	}
+	return nil
 }

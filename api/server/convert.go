@@ -90,7 +90,7 @@ func (s *Server) orderPB(o orders.Order, v sees) *pb.Order {
 		AcceptedAt: ts(o.AcceptedAt), ReadyMarkedAt: ts(o.ReadyMarkedAt), AssignedAt: ts(o.AssignedAt),
 		PickedUpAt: ts(o.PickedUpAt), DeliveredAt: ts(o.DeliveredAt), EndedAt: ts(o.EndedAt),
 		Reason: o.Reason, Actor: o.Actor, Seq: o.Seq, WrongCodes: int32(o.WrongCodes),
-		DropoffMethod: handoverPB(o.ChosenDropoff()), Instructions: o.Instructions,
+		DropoffMethod: handoverPB(o.ChosenDropoff()), Instructions: o.Instructions, CampaignId: o.CampaignID,
 	}
 	if v.tracking {
 		out.TrackingToken = o.TrackingToken()

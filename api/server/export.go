@@ -23,7 +23,7 @@ import (
 
 // figuresCSV serves GET /v1/figures.csv: the festival's figures as a CSV
 // file, for the bureau's spreadsheets. It takes the query of GET /v1/figures
-// (group_by, then_by repeated, from, to) and calls BureauService through
+// (group_by, then_by repeated, from, to, campaign) and calls BureauService through
 // gRPC with the caller's key, so the same access check applies.
 type figuresCSV struct {
 	bureau pb.BureauServiceClient
@@ -36,7 +36,7 @@ func newFiguresCSV(conn *grpc.ClientConn) http.Handler {
 // csvColumns are the file's columns.
 var csvColumns = []string{"group", "district", "section", "platform", "day", "orders", "delivered",
 	"within_60_min_share", "click_to_door_p50_min", "click_to_door_p90_min", "gmv_cents", "cancelled",
-	"cancelled_by_reason", "free_deliveries"}
+	"cancelled_by_reason", "free_deliveries", "campaign", "campaign_name"}
 
 func (h *figuresCSV) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	req, err := figuresQuery(r)
@@ -80,7 +80,8 @@ func csvRow(r *pb.FigureRow) []string {
 	i := func(v int64) string { return strconv.FormatInt(v, 10) }
 	return []string{r.GetGroup(), r.GetDistrict(), section, r.GetPlatform(), r.GetDay(), i(r.GetOrders()),
 		i(r.GetDelivered()), f(r.GetWithin_60MinShare()), f(r.GetClickToDoorP50Min()), f(r.GetClickToDoorP90Min()),
-		i(r.GetGmvCents()), i(r.GetCancelled()), strings.Join(reasons, "; "), i(r.GetFreeDeliveries())}
+		i(r.GetGmvCents()), i(r.GetCancelled()), strings.Join(reasons, "; "), i(r.GetFreeDeliveries()),
+		r.GetCampaign(), r.GetCampaignName()}
 }
 
 // figuresQuery reads the query of GET /v1/figures.csv.
@@ -94,7 +95,7 @@ func figuresQuery(r *http.Request) (*pb.GetFestivalFiguresRequest, error) {
 		}
 		g, ok := pb.Grouping_value[name]
 		if !ok {
-			return 0, orders.Invalid(field, "%q is not a grouping (district, section, platform, day)", v)
+			return 0, orders.Invalid(field, "%q is not a grouping (district, section, platform, day, campaign)", v)
 		}
 		return pb.Grouping(g), nil
 	}
@@ -112,6 +113,7 @@ func figuresQuery(r *http.Request) (*pb.GetFestivalFiguresRequest, error) {
 		}
 		req.ThenBy = append(req.ThenBy, g)
 	}
+	req.Campaign = q.Get("campaign")
 	for _, t := range []struct {
 		field string
 		dst   **timestamppb.Timestamp

@@ -186,6 +186,9 @@ func (s *Server) CreateOrder(ctx context.Context, req *pb.CreateOrderRequest) (*
 		o.District = d.NameZH
 	}
 	o.ID = dispatch.NewOrderID()
+	if err := s.cfg.Campaigns.Join(ctx, &o); err != nil {
+		return nil, err
+	}
 	// Checked before a free delivery is taken, so that an invalid order takes none.
 	if err := o.Validate(); err != nil {
 		return nil, err

@@ -34,6 +34,9 @@ type Config struct {
 	// Quota keeps the platforms' daily free deliveries of 郑享百味 (nil:
 	// there are none).
 	Quota orders.QuotaStore
+	// Campaigns are the festival's campaigns, which orders join as they
+	// are placed (nil: there are none, and none can be created).
+	Campaigns *orders.Campaigns
 	// PublicURL is where consumers reach the web console, such as
 	// "https://zx.example.cn"; tracking links are PublicURL/track/TOKEN.
 	PublicURL string
@@ -50,6 +53,7 @@ type Server struct {
 	pb.UnimplementedConsumerServiceServer
 	pb.UnimplementedOperatorServiceServer
 	pb.UnimplementedBureauServiceServer
+	pb.UnimplementedCampaignServiceServer
 
 	cfg     Config
 	log     *slog.Logger
@@ -93,6 +97,7 @@ func (s *Server) GRPC(opts ...grpc.ServerOption) *grpc.Server {
 	pb.RegisterConsumerServiceServer(g, s)
 	pb.RegisterOperatorServiceServer(g, s)
 	pb.RegisterBureauServiceServer(g, s)
+	pb.RegisterCampaignServiceServer(g, s)
 	return g
 }
 

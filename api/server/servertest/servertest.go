@@ -58,6 +58,9 @@ type Env struct {
 	URL    string // the REST API and the rest of the mux, http://127.0.0.1:port
 	GRPC   string // the gRPC API, 127.0.0.1:port
 	HTTP   *http.Client
+
+	// Campaigns are the API's campaigns, in the backend's store.
+	Campaigns *orders.Campaigns
 }
 
 // PublicURL is the address tracking links point at.
@@ -79,10 +82,11 @@ func New(t testing.TB, opt Options) *Env {
 	hub := server.NewHub(nil)
 	var repo orders.Repository
 	var quota orders.QuotaStore
+	var campaigns orders.CampaignStore
 	var keys auth.Store
 	switch opt.Backend {
 	case "", "memory":
-		repo, keys = memory.NewRepository(hub), auth.NewMemoryStore()
+		repo, keys, campaigns = memory.NewRepository(hub), auth.NewMemoryStore(), memory.NewCampaigns()
 		q, err := memory.NewQuota(opt.FreeDeliveryQuota)
 		if err != nil {
 			t.Fatal(err)
@@ -95,7 +99,7 @@ func New(t testing.TB, opt Options) *Env {
 			t.Fatal(err)
 		}
 		g.Go(func() error { return relay.Run(gctx) })
-		repo, keys = db.Repository(), auth.NewPostgresStore(db.Pool())
+		repo, keys, campaigns = db.Repository(), auth.NewPostgresStore(db.Pool()), db.Campaigns()
 		if quota, err = db.Quota(opt.FreeDeliveryQuota); err != nil {
 			t.Fatal(err)
 		}
@@ -125,8 +129,9 @@ func New(t testing.TB, opt Options) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cs := orders.NewCampaigns(campaigns, 0)
 	srv, err := server.New(server.Config{Engine: eng, Repo: repo, Hub: hub, Keys: ak, Limiter: limiter,
-		Travel: travel, Area: geo.Zhengzhou(), Clock: clock, Quota: quota, PublicURL: PublicURL, Logger: log})
+		Travel: travel, Area: geo.Zhengzhou(), Clock: clock, Quota: quota, Campaigns: cs, PublicURL: PublicURL, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +153,7 @@ func New(t testing.TB, opt Options) *Env {
 	}
 	hs := httptest.NewServer(mux)
 	t.Cleanup(hs.Close)
-	return &Env{T: t, Ctx: ctx, Engine: eng, Repo: repo, Quota: quota, Keys: keys, Clock: clock, URL: hs.URL, GRPC: ln.Addr().String(), HTTP: hs.Client()}
+	return &Env{T: t, Ctx: ctx, Engine: eng, Repo: repo, Quota: quota, Campaigns: cs, Keys: keys, Clock: clock, URL: hs.URL, GRPC: ln.Addr().String(), HTTP: hs.Client()}
 }
 
 // Key issues an API key for p.

@@ -40,6 +40,8 @@ const (
 	Grouping_GROUPING_PLATFORM Grouping = 3
 	// By day of placement (China Standard Time).
 	Grouping_GROUPING_DAY Grouping = 4
+	// By campaign (its id; "none" for the orders of no campaign).
+	Grouping_GROUPING_CAMPAIGN Grouping = 5
 )
 
 // Enum value maps for Grouping.
@@ -50,6 +52,7 @@ var (
 		2: "GROUPING_SECTION",
 		3: "GROUPING_PLATFORM",
 		4: "GROUPING_DAY",
+		5: "GROUPING_CAMPAIGN",
 	}
 	Grouping_value = map[string]int32{
 		"GROUPING_UNSPECIFIED": 0,
@@ -57,6 +60,7 @@ var (
 		"GROUPING_SECTION":     2,
 		"GROUPING_PLATFORM":    3,
 		"GROUPING_DAY":         4,
+		"GROUPING_CAMPAIGN":    5,
 	}
 )
 
@@ -98,7 +102,9 @@ type GetFestivalFiguresRequest struct {
 	To *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=to,proto3" json:"to,omitempty"`
 	// Further splits within each group of group_by, such as GROUPING_SECTION then GROUPING_DAY;
 	// each grouping at most once.
-	ThenBy        []Grouping `protobuf:"varint,4,rep,packed,name=then_by,json=thenBy,proto3,enum=zhengxiang.v1.Grouping" json:"then_by,omitempty"`
+	ThenBy []Grouping `protobuf:"varint,4,rep,packed,name=then_by,json=thenBy,proto3,enum=zhengxiang.v1.Grouping" json:"then_by,omitempty"`
+	// Only the orders of this campaign ("none": of no campaign); empty: every order.
+	Campaign      string `protobuf:"bytes,5,opt,name=campaign,proto3" json:"campaign,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -161,11 +167,18 @@ func (x *GetFestivalFiguresRequest) GetThenBy() []Grouping {
 	return nil
 }
 
+func (x *GetFestivalFiguresRequest) GetCampaign() string {
+	if x != nil {
+		return x.Campaign
+	}
+	return ""
+}
+
 // FigureRow is the figures of one group.
 type FigureRow struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The group: a district, section, platform or day (YYYY-MM-DD), or several joined by " / "
-	// when split further (then_by).
+	// The group: a district, section, platform, day (YYYY-MM-DD) or campaign, or several joined
+	// by " / " when split further (then_by).
 	Group string `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
 	// Orders placed.
 	Orders int64 `protobuf:"varint,2,opt,name=orders,proto3" json:"orders,omitempty"`
@@ -193,8 +206,12 @@ type FigureRow struct {
 	CancelledByReason map[string]int64 `protobuf:"bytes,13,rep,name=cancelled_by_reason,json=cancelledByReason,proto3" json:"cancelled_by_reason,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
 	// Orders of 郑享百味 delivered free: the platforms' free-delivery quota used.
 	FreeDeliveries int64 `protobuf:"varint,14,opt,name=free_deliveries,json=freeDeliveries,proto3" json:"free_deliveries,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The campaign of the group (its id, "none" for orders of no campaign), when split by campaign.
+	Campaign string `protobuf:"bytes,15,opt,name=campaign,proto3" json:"campaign,omitempty"`
+	// The campaign's name, when split by campaign.
+	CampaignName  string `protobuf:"bytes,16,opt,name=campaign_name,json=campaignName,proto3" json:"campaign_name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *FigureRow) Reset() {
@@ -323,6 +340,20 @@ func (x *FigureRow) GetFreeDeliveries() int64 {
 		return x.FreeDeliveries
 	}
 	return 0
+}
+
+func (x *FigureRow) GetCampaign() string {
+	if x != nil {
+		return x.Campaign
+	}
+	return ""
+}
+
+func (x *FigureRow) GetCampaignName() string {
+	if x != nil {
+		return x.CampaignName
+	}
+	return ""
 }
 
 // GetFestivalFiguresResponse holds the rows.
@@ -532,12 +563,13 @@ var File_zhengxiang_v1_bureau_proto protoreflect.FileDescriptor
 
 const file_zhengxiang_v1_bureau_proto_rawDesc = "" +
 	"\n" +
-	"\x1azhengxiang/v1/bureau.proto\x12\rzhengxiang.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1azhengxiang/v1/health.proto\x1a\x1azhengxiang/v1/stream.proto\"\xdd\x01\n" +
+	"\x1azhengxiang/v1/bureau.proto\x12\rzhengxiang.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1azhengxiang/v1/health.proto\x1a\x1azhengxiang/v1/stream.proto\"\xf9\x01\n" +
 	"\x19GetFestivalFiguresRequest\x122\n" +
 	"\bgroup_by\x18\x01 \x01(\x0e2\x17.zhengxiang.v1.GroupingR\agroupBy\x12.\n" +
 	"\x04from\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04from\x12*\n" +
 	"\x02to\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x02to\x120\n" +
-	"\athen_by\x18\x04 \x03(\x0e2\x17.zhengxiang.v1.GroupingR\x06thenBy\"\xf1\x04\n" +
+	"\athen_by\x18\x04 \x03(\x0e2\x17.zhengxiang.v1.GroupingR\x06thenBy\x12\x1a\n" +
+	"\bcampaign\x18\x05 \x01(\tR\bcampaign\"\xb2\x05\n" +
 	"\tFigureRow\x12\x14\n" +
 	"\x05group\x18\x01 \x01(\tR\x05group\x12\x16\n" +
 	"\x06orders\x18\x02 \x01(\x03R\x06orders\x12\x1c\n" +
@@ -553,7 +585,9 @@ const file_zhengxiang_v1_bureau_proto_rawDesc = "" +
 	"\bplatform\x18\v \x01(\tR\bplatform\x12\x10\n" +
 	"\x03day\x18\f \x01(\tR\x03day\x12_\n" +
 	"\x13cancelled_by_reason\x18\r \x03(\v2/.zhengxiang.v1.FigureRow.CancelledByReasonEntryR\x11cancelledByReason\x12'\n" +
-	"\x0ffree_deliveries\x18\x0e \x01(\x03R\x0efreeDeliveries\x1aD\n" +
+	"\x0ffree_deliveries\x18\x0e \x01(\x03R\x0efreeDeliveries\x12\x1a\n" +
+	"\bcampaign\x18\x0f \x01(\tR\bcampaign\x12#\n" +
+	"\rcampaign_name\x18\x10 \x01(\tR\fcampaignName\x1aD\n" +
 	"\x16CancelledByReasonEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"z\n" +
@@ -569,13 +603,14 @@ const file_zhengxiang_v1_bureau_proto_rawDesc = "" +
 	"\bcontacts\x18\x01 \x03(\v2\x16.zhengxiang.v1.ContactR\bcontacts\x12.\n" +
 	"\x04from\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04from\x12*\n" +
 	"\x02to\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x02to\x12\x1b\n" +
-	"\torder_ids\x18\x04 \x03(\tR\borderIds*z\n" +
+	"\torder_ids\x18\x04 \x03(\tR\borderIds*\x91\x01\n" +
 	"\bGrouping\x12\x18\n" +
 	"\x14GROUPING_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11GROUPING_DISTRICT\x10\x01\x12\x14\n" +
 	"\x10GROUPING_SECTION\x10\x02\x12\x15\n" +
 	"\x11GROUPING_PLATFORM\x10\x03\x12\x10\n" +
-	"\fGROUPING_DAY\x10\x042\xd6\x01\n" +
+	"\fGROUPING_DAY\x10\x04\x12\x15\n" +
+	"\x11GROUPING_CAMPAIGN\x10\x052\xd6\x01\n" +
 	"\rBureauService\x12i\n" +
 	"\x12GetFestivalFigures\x12(.zhengxiang.v1.GetFestivalFiguresRequest\x1a).zhengxiang.v1.GetFestivalFiguresResponse\x12Z\n" +
 	"\rTraceContacts\x12#.zhengxiang.v1.TraceContactsRequest\x1a$.zhengxiang.v1.TraceContactsResponseB/Z-zhengxiang/api/gen/zhengxiang/v1;zhengxiangv1b\x06proto3"

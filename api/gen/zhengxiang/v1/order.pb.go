@@ -108,7 +108,10 @@ type Order struct {
 	// The drop-off the consumer chose (DOOR when none was).
 	DropoffMethod Handover `protobuf:"varint,36,opt,name=dropoff_method,json=dropoffMethod,proto3,enum=zhengxiang.v1.Handover" json:"dropoff_method,omitempty"`
 	// The consumer's instructions to the rider.
-	Instructions  string `protobuf:"bytes,37,opt,name=instructions,proto3" json:"instructions,omitempty"`
+	Instructions string `protobuf:"bytes,37,opt,name=instructions,proto3" json:"instructions,omitempty"`
+	// The campaign the order belongs to, given as it was placed (GET /v1/campaigns); empty for
+	// none.
+	CampaignId    string `protobuf:"bytes,38,opt,name=campaign_id,json=campaignId,proto3" json:"campaign_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -402,6 +405,13 @@ func (x *Order) GetInstructions() string {
 	return ""
 }
 
+func (x *Order) GetCampaignId() string {
+	if x != nil {
+		return x.CampaignId
+	}
+	return ""
+}
+
 // TimelineEntry is one step of an order's life as the consumer sees it.
 type TimelineEntry struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -488,7 +498,7 @@ var File_zhengxiang_v1_order_proto protoreflect.FileDescriptor
 
 const file_zhengxiang_v1_order_proto_rawDesc = "" +
 	"\n" +
-	"\x19zhengxiang/v1/order.proto\x12\rzhengxiang.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1azhengxiang/v1/stream.proto\"\xc6\f\n" +
+	"\x19zhengxiang/v1/order.proto\x12\rzhengxiang.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1azhengxiang/v1/stream.proto\"\xe7\f\n" +
 	"\x05Order\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
 	"\bplatform\x18\x02 \x01(\tR\bplatform\x12&\n" +
@@ -533,7 +543,9 @@ const file_zhengxiang_v1_order_proto_rawDesc = "" +
 	"\vwrong_codes\x18# \x01(\x05R\n" +
 	"wrongCodes\x12>\n" +
 	"\x0edropoff_method\x18$ \x01(\x0e2\x17.zhengxiang.v1.HandoverR\rdropoffMethod\x12\"\n" +
-	"\finstructions\x18% \x01(\tR\finstructions\"\xf0\x01\n" +
+	"\finstructions\x18% \x01(\tR\finstructions\x12\x1f\n" +
+	"\vcampaign_id\x18& \x01(\tR\n" +
+	"campaignId\"\xf0\x01\n" +
 	"\rTimelineEntry\x12,\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x18.zhengxiang.v1.EventTypeR\x04type\x12*\n" +
 	"\x02at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x122\n" +
