@@ -24,14 +24,16 @@ var platforms = []struct {
 	share float64
 }{{"meituan", 0.55}, {"eleme", 0.30}, {"jddj", 0.10}, {"uupt", 0.05}}
 
-// drawOrders draws n orders to the festival stores serve registers with
-// the same seed and count, each delivered within about 1.5 km of its store.
-// The platform order id is "<run>-<seq>", seq from 0. PlacedAt and ReadyAt
-// are left for the moment the order goes out: the goods are ready when it
-// is placed, so that the dispatcher may offer it in its next round instead
-// of holding the offer back, by design, until the rider should set out.
+// drawOrders draws n orders to the festival stores of the 1-hour circle
+// serve registers with the same seed and count (not the factories of
+// 郑享制造, whose orders wait for a collection wave), each delivered within
+// about 1.5 km of its store. The platform order id is "<run>-<seq>", seq
+// from 0. PlacedAt and ReadyAt are left for the moment the order goes out:
+// the goods are ready when it is placed, so that the dispatcher may offer
+// it in its next round instead of holding the offer back, by design, until
+// the rider should set out.
 func drawOrders(seed int64, stores, n int, run string) []orders.Order {
-	ss := festival.Stores(seed, stores)
+	ss := slices.DeleteFunc(festival.Stores(seed, stores), func(s orders.Store) bool { return s.Section == orders.SectionMade })
 	area := geo.Zhengzhou()
 	r := rand.New(rand.NewPCG(uint64(seed), 0x65326562))
 	out := make([]orders.Order, n)

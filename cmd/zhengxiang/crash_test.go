@@ -726,10 +726,11 @@ func riderHolds(d orders.DeliveryStatus) bool {
 }
 
 // crashOrderList returns n distinct orders, crash-0 to crash-<n-1>, of the
-// stores serve registers in a new record (festival.Stores with seed 0),
-// each with a dropoff near its store.
+// stores of the 1-hour circle serve registers in a new record
+// (festival.Stores with seed 0; not the factories of 郑享制造, whose orders
+// wait for a collection wave), each with a dropoff near its store.
 func crashOrderList(n int) []orders.Order {
-	stores := festival.Stores(0, crashStores)
+	stores := slices.DeleteFunc(festival.Stores(0, crashStores), func(s orders.Store) bool { return s.Section == orders.SectionMade })
 	area := geo.Zhengzhou()
 	r := rand.New(rand.NewPCG(7, uint64(n)))
 	list := make([]orders.Order, n)
