@@ -125,25 +125,29 @@ func CheckTakes(takes []QuotaTake) error {
 
 // FreeAsk is an order's ask for a free delivery of 郑享百味 (Flavours).
 type FreeAsk struct {
-	Store    Store  // the order's store
-	Platform string // the order's platform
-	OrderKey string // the platform's own id of the order
-	Fee      *int64 // the delivery fee the order names; nil: left out
-	At       time.Time
+	Order Order     // the order, complete but for the free delivery
+	Store Store     // its store
+	Fee   *int64    // the delivery fee the order names; nil: left out
+	At    time.Time // when it is asked: the quota is the one of its day
 }
 
 // FreeDeliveries decides which of asks are delivered free, taking their free deliveries from q
 // (nil: none to give) in one TakeFreeDeliveries. An order of a Flavours store, not suspended,
-// whose fee is left out or 0 takes one from its platform's quota of the day of At, once per
-// key: a resend gets the first answer. free[i] is asks[i]'s answer; errs[i] is KindConflict
-// when asks[i] named a fee of 0 and got none. Other orders take nothing and cost no call to q.
+// whose fee is left out or 0 takes one from its platform's quota of the day of At, by its key
+// (its platform's id of it), once: a resend gets the first answer. free[i] is asks[i]'s answer;
+// errs[i] is the order's own error when it is invalid, when it takes one (an invalid order takes
+// none), or KindConflict when it named a fee of 0 and got none. Other orders take nothing and
+// cost no call to q.
 func FreeDeliveries(ctx context.Context, q QuotaStore, asks []FreeAsk) (free []bool, errs []error) {
 	free, errs = make([]bool, len(asks)), make([]error, len(asks))
 	var takes []QuotaTake
 	var at []int
 	for i, a := range asks {
-		if a.Store.Section == SectionFlavours && !a.Store.Suspended && (a.Fee == nil || *a.Fee == 0) {
-			takes = append(takes, QuotaTake{Platform: a.Platform, Day: DayOf(a.At), OrderKey: a.OrderKey})
+		if a.Store.Section != SectionFlavours || a.Store.Suspended || (a.Fee != nil && *a.Fee != 0) {
+			continue
+		}
+		if errs[i] = a.Order.Validate(); errs[i] == nil {
+			takes = append(takes, QuotaTake{Platform: a.Order.Platform, Day: DayOf(a.At), OrderKey: a.Order.PlatformOrderID})
 			at = append(at, i)
 		}
 	}

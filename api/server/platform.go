@@ -193,7 +193,7 @@ func (s *Server) CreateOrder(ctx context.Context, req *pb.CreateOrderRequest) (*
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	free, err := s.freeDelivery(ctx, st, p.Platform, key, req.DeliveryFeeCents, now)
+	free, err := s.freeDelivery(ctx, o, st, req.DeliveryFeeCents, now)
 	if err != nil {
 		return nil, err
 	}

@@ -31,11 +31,11 @@ func (s *Server) freeDeliveriesLeft(ctx context.Context, platform string, now ti
 	return int32(min(left, math.MaxInt32)), nil
 }
 
-// freeDelivery decides whether the platform's order key of store st, placed
-// now with the fee asked (nil: left out), is delivered free, and if so takes
-// the free delivery, once per key: see orders.FreeDeliveries.
-func (s *Server) freeDelivery(ctx context.Context, st orders.Store, platform, key string, asked *int64, now time.Time) (bool, error) {
-	free, errs := orders.FreeDeliveries(ctx, s.cfg.Quota, []orders.FreeAsk{{Store: st, Platform: platform, OrderKey: key, Fee: asked, At: now}})
+// freeDelivery decides whether order o of store st, placed now with the fee
+// asked (nil: left out), is delivered free, and if so takes the free
+// delivery, once per key: see orders.FreeDeliveries.
+func (s *Server) freeDelivery(ctx context.Context, o orders.Order, st orders.Store, asked *int64, now time.Time) (bool, error) {
+	free, errs := orders.FreeDeliveries(ctx, s.cfg.Quota, []orders.FreeAsk{{Order: o, Store: st, Fee: asked, At: now}})
 	return free[0], errs[0]
 }
 

@@ -255,6 +255,7 @@ func (c *serveCmd) run(ctx context.Context, m *Main) error {
 	var locations *kafka.RiderLocations
 	if c.kafka != "" {
 		stores := newStoreCache(repo)
+		sites, _ := repo.(orders.DropSiteStore)
 		dcfg := eng.Config() // the promise and ready time of each section's service class
 		// A batch of placed orders is recorded in one write; the events
 		// publisher learns each order first, so that it need not look it up.
@@ -262,6 +263,7 @@ func (c *serveCmd) run(ctx context.Context, m *Main) error {
 			errs := make([]error, len(list))
 			ok := make([]orders.Order, 0, len(list))
 			at := make([]int, 0, len(list))
+			sts := make([]orders.Store, 0, len(list))
 			for i, o := range list {
 				st, err := stores.get(ctx, o.StoreID)
 				if err != nil {
@@ -272,12 +274,18 @@ func (c *serveCmd) run(ctx context.Context, m *Main) error {
 					errs[i] = err
 					continue
 				}
+				// A locker or drop point order goes to its site's gate, as CreateOrder's do.
+				if _, err = orders.AtDropSite(ctx, sites, &o); err != nil {
+					errs[i] = err
+					continue
+				}
 				dcfg.Schedule(&o, st.PrepMinutes, travel, st.Point)
 				if o.ID == "" {
 					o.ID = dispatch.NewOrderID()
 				}
-				ok, at = append(ok, o), append(at, i)
+				ok, at, sts = append(ok, o), append(at, i), append(sts, st)
 			}
+			ok, at = takeFreeDeliveries(ctx, quota, eng, clock.Now(), ok, sts, at, errs)
 			kpub.Remember(ok...)
 			stored, serrs := eng.SubmitBatch(ctx, ok)
 			for k, i := range at {
