@@ -261,5 +261,6 @@ func (e *Engine) withWork(v RiderView, r *riderState) RiderView {
 	day, start := e.dayOf(now)
 	w := e.workedOn(r, day, start, now)
 	v.WorkingMinutes, v.WorkWarning = int(math.Round(w)), w >= e.cfg.WorkWarn.Minutes()
+	v.WorkStopped = w >= e.cfg.WorkLimit.Minutes()
 	return v
 }

@@ -39,9 +39,11 @@ type RiderView struct {
 	Capacity int
 	OnShift  bool
 	// WorkingMinutes is the rider's time on shift in the day (China
-	// Standard Time), across shifts; WorkWarning is set past Config.WorkWarn.
+	// Standard Time), across shifts; WorkWarning is set past Config.WorkWarn,
+	// WorkStopped from Config.WorkLimit, when the rider gets no new offer.
 	WorkingMinutes int
 	WorkWarning    bool
+	WorkStopped    bool
 }
 
 // Rider returns a rider's state, and false for a rider the engine does not

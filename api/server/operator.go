@@ -40,7 +40,7 @@ func (s *Server) GetDispatchView(ctx context.Context, req *pb.GetDispatchViewReq
 	}
 	for _, r := range s.cfg.Engine.Riders(limit) {
 		resp.Riders = append(resp.Riders, &pb.RiderPosition{RiderId: r.ID, Position: latLng(r.Point),
-			Load: int32(r.Load), Capacity: int32(r.Capacity), WorkingMinutes: int32(r.WorkingMinutes), Warning: r.WorkWarning})
+			Load: int32(r.Load), Capacity: int32(r.Capacity), WorkingMinutes: int32(r.WorkingMinutes), Warning: r.WorkWarning, Stopped: r.WorkStopped})
 	}
 	if resp.FlaggedStoreIds, err = s.flaggedStores(ctx); err != nil {
 		return nil, err

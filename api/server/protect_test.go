@@ -96,9 +96,10 @@ func TestWorkingTime(t *testing.T) {
 				t.Helper()
 				r := dispatchRider(e, operator, "R1")
 				m, _ := get(r, "working_minutes").(float64)
-				if int(m) < wantMin || int(m) > wantMax || (get(r, "warning") == true) != warning {
-					t.Fatalf("R1 on the dispatch view at %s: %v; want %d to %d working minutes, warning %v",
-						e.Clock.Now().In(orders.CST).Format("15:04"), r, wantMin, wantMax, warning)
+				stopped := wantMin >= 12*60
+				if int(m) < wantMin || int(m) > wantMax || (get(r, "warning") == true) != warning || (get(r, "stopped") == true) != stopped {
+					t.Fatalf("R1 on the dispatch view at %s: %v; want %d to %d working minutes, warning %v, stopped %v",
+						e.Clock.Now().In(orders.CST).Format("15:04"), r, wantMin, wantMax, warning, stopped)
 				}
 			}
 			// delivered takes an order through R1's hands.

@@ -139,7 +139,9 @@ type RiderPosition struct {
 	// Minutes on shift today (China Standard Time), across the rider's shifts.
 	WorkingMinutes int32 `protobuf:"varint,5,opt,name=working_minutes,json=workingMinutes,proto3" json:"working_minutes,omitempty"`
 	// True past eight hours on shift today: the rider gets no new offer from twelve.
-	Warning       bool `protobuf:"varint,6,opt,name=warning,proto3" json:"warning,omitempty"`
+	Warning bool `protobuf:"varint,6,opt,name=warning,proto3" json:"warning,omitempty"`
+	// True from twelve hours on shift today: the rider gets no new offer until midnight.
+	Stopped       bool `protobuf:"varint,7,opt,name=stopped,proto3" json:"stopped,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -212,6 +214,13 @@ func (x *RiderPosition) GetWorkingMinutes() int32 {
 func (x *RiderPosition) GetWarning() bool {
 	if x != nil {
 		return x.Warning
+	}
+	return false
+}
+
+func (x *RiderPosition) GetStopped() bool {
+	if x != nil {
+		return x.Stopped
 	}
 	return false
 }
@@ -1621,14 +1630,15 @@ const file_zhengxiang_v1_operator_proto_rawDesc = "" +
 	"\n" +
 	"\x1czhengxiang/v1/operator.proto\x12\rzhengxiang.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19zhengxiang/v1/order.proto\x1a\x1azhengxiang/v1/stream.proto\".\n" +
 	"\x16GetDispatchViewRequest\x12\x14\n" +
-	"\x05limit\x18\x01 \x01(\x05R\x05limit\"\xd0\x01\n" +
+	"\x05limit\x18\x01 \x01(\x05R\x05limit\"\xea\x01\n" +
 	"\rRiderPosition\x12\x19\n" +
 	"\brider_id\x18\x01 \x01(\tR\ariderId\x121\n" +
 	"\bposition\x18\x02 \x01(\v2\x15.zhengxiang.v1.LatLngR\bposition\x12\x12\n" +
 	"\x04load\x18\x03 \x01(\x05R\x04load\x12\x1a\n" +
 	"\bcapacity\x18\x04 \x01(\x05R\bcapacity\x12'\n" +
 	"\x0fworking_minutes\x18\x05 \x01(\x05R\x0eworkingMinutes\x12\x18\n" +
-	"\awarning\x18\x06 \x01(\bR\awarning\"\xa6\x02\n" +
+	"\awarning\x18\x06 \x01(\bR\awarning\x12\x18\n" +
+	"\astopped\x18\a \x01(\bR\astopped\"\xa6\x02\n" +
 	"\x0fDispatchFigures\x12\x16\n" +
 	"\x06rounds\x18\x01 \x01(\x03R\x06rounds\x12\x16\n" +
 	"\x06offers\x18\x02 \x01(\x03R\x06offers\x12\x1a\n" +
