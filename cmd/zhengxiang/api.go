@@ -32,6 +32,7 @@ type apiSetup struct {
 	engine    *dispatch.Engine
 	repo      orders.Repository
 	quota     orders.QuotaStore // nil: no free deliveries
+	campaigns *orders.Campaigns
 	hub       *server.Hub
 	keys      auth.Store
 	travel    geo.Travel
@@ -69,7 +70,7 @@ func startAPI(ctx context.Context, g *errgroup.Group, s apiSetup, httpAddr net.A
 	}
 	srv, err := server.New(server.Config{
 		Engine: s.engine, Repo: s.repo, Hub: s.hub, Keys: keys, Limiter: limiter,
-		Travel: s.travel, Area: s.area, Clock: s.clock, Quota: s.quota, PublicURL: public, Logger: s.log,
+		Travel: s.travel, Area: s.area, Clock: s.clock, Quota: s.quota, Campaigns: s.campaigns, PublicURL: public, Logger: s.log,
 		Metrics: server.NewMetrics(reg),
 	})
 	if err != nil {

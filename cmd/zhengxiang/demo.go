@@ -348,6 +348,12 @@ func (c *demoCmd) live(ctx context.Context, m *Main, keys auth.Store, sv serving
 		base: "http://" + sv.httpAddr, key: platformKey, stores: stores, area: geo.Zhengzhou(),
 		r: rand.New(rand.NewPCG(uint64(c.cfg.Seed), 11)), http: &http.Client{Timeout: 10 * time.Second},
 	}
+	// The demo's week is the festival's: 郑州消费节 covers every section.
+	today := orders.DayOf(sv.clock.Now())
+	if _, err := sv.campaigns.Create(ctx, orders.Campaign{ID: orders.NewCampaignID(), Name: "郑州消费节",
+		First: today, Last: today.AddDays(7), Sections: orders.Sections()}); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
 	sample, err := p.place(ctx)
 	if err != nil {
 		return fmt.Errorf("demo: the sample order: %w", err)

@@ -136,6 +136,19 @@ func TestDemoLive(t *testing.T) {
 			t.Fatalf("the simulated platform placed no orders: %v", list)
 		}
 	}
+	// The demo's week is the festival's campaign, which every order is in.
+	_, cs := get("/v1/campaigns", st.Keys[auth.RoleBureau])
+	camps, _ := cs["campaigns"].([]any)
+	if len(camps) != 1 || str(camps[0].(map[string]any), "name") != "郑州消费节" || len(camps[0].(map[string]any)["sections"].([]any)) != 3 {
+		t.Fatalf("campaigns: %v, want 郑州消费节 over the three sections", cs)
+	}
+	fest := str(camps[0].(map[string]any), "id")
+	_, list := get("/v1/orders?page_size=500", st.Keys[auth.RolePlatform])
+	for _, o := range list["orders"].([]any) {
+		if o := o.(map[string]any); str(o, "campaign_id") != fest {
+			t.Errorf("order %s: campaign %q, want %s", str(o, "id"), str(o, "campaign_id"), fest)
+		}
+	}
 	if code, v := get("/v1/stores/"+st.StoreID+"/tickets", st.Keys[auth.RoleMerchant]); code != http.StatusOK {
 		t.Errorf("the merchant's tickets: %d %v", code, v)
 	}

@@ -73,6 +73,8 @@ type serving struct {
 	eng                *dispatch.Engine
 	fleet              *sim.Sim       // nil without --fleet
 	stream             *memory.Stream // nil with Kafka
+	campaigns          *orders.Campaigns
+	clock              dispatch.Clock
 }
 
 func newServeCmd(fs *flag.FlagSet) *serveCmd {
@@ -167,6 +169,7 @@ func (c *serveCmd) run(ctx context.Context, m *Main) error {
 	var pub orders.Publisher
 	var repo orders.Repository
 	var quota orders.QuotaStore
+	var campaigns *orders.Campaigns
 	var kpub *kafka.Publisher
 	if c.kafka != "" {
 		if err := kcfg.Validate(); err != nil {
@@ -212,6 +215,8 @@ func (c *serveCmd) run(ctx context.Context, m *Main) error {
 			return fmt.Errorf("serve: %w", err)
 		}
 		keyStore = auth.NewPostgresStore(db.Pool())
+		// Read again every 30 s, for the campaigns other instances create.
+		campaigns = orders.NewCampaigns(db.Campaigns(), 30*time.Second)
 		relay, err := postgres.NewRelay(db.Pool(), pub, postgres.RelayConfig{Batch: relayBatch, Logger: log})
 		if err != nil {
 			return fmt.Errorf("serve: %w", err)
@@ -223,6 +228,7 @@ func (c *serveCmd) run(ctx context.Context, m *Main) error {
 		}
 	} else {
 		repo = memory.NewRepository(pub)
+		campaigns = orders.NewCampaigns(memory.NewCampaigns(), 0)
 		var err error
 		if quota, err = memory.NewQuota(c.freeQuota); err != nil {
 			return fmt.Errorf("serve: %w", err)
@@ -280,6 +286,10 @@ func (c *serveCmd) run(ctx context.Context, m *Main) error {
 					continue
 				}
 				dcfg.Schedule(&o, st.PrepMinutes, travel, st.Point)
+				if err = campaigns.Join(ctx, &o); err != nil {
+					errs[i] = err
+					continue
+				}
 				if o.ID == "" {
 					o.ID = dispatch.NewOrderID()
 				}
@@ -334,7 +344,7 @@ func (c *serveCmd) run(ctx context.Context, m *Main) error {
 	if err != nil {
 		return fmt.Errorf("serve: listen on %s: %w", c.httpAddr, err)
 	}
-	api, err := startAPI(ctx, g, apiSetup{grpcAddr: c.grpcAddr, publicURL: c.publicURL, engine: eng, repo: repo, quota: quota, hub: hub,
+	api, err := startAPI(ctx, g, apiSetup{grpcAddr: c.grpcAddr, publicURL: c.publicURL, engine: eng, repo: repo, quota: quota, campaigns: campaigns, hub: hub,
 		keys: keyStore, travel: travel, area: area, clock: clock, log: log}, ln.Addr())
 	if err != nil {
 		ln.Close()
@@ -404,7 +414,7 @@ func (c *serveCmd) run(ctx context.Context, m *Main) error {
 	}
 	log.Info("serving", "mode", mode, "http", "http://"+ln.Addr().String(), "grpc", api.grpcAddr, "fleet", c.fleet, "time_scale", c.timeScale)
 	if c.onServe != nil {
-		s := serving{httpAddr: ln.Addr().String(), grpcAddr: api.grpcAddr, repo: repo, eng: eng, fleet: fleet, stream: stream}
+		s := serving{httpAddr: ln.Addr().String(), grpcAddr: api.grpcAddr, repo: repo, eng: eng, fleet: fleet, stream: stream, campaigns: campaigns, clock: clock}
 		g.Go(func() error { return c.onServe(ctx, s) })
 	}
 	return g.Wait()
