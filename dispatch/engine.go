@@ -208,23 +208,24 @@ type Engine struct {
 	inbox    []*orderState
 	steps    []*step // riders' steps waiting for the lock
 	written  []*step // steps written, waiting for the lock to finish
-	// pingMu guards the positions reported since mu was last taken, and
-	// the riders whose positions are taken.
 	// riderLane and storeLane hold the changes waiting for a grouped write
 	// (see grouped).
 	riderLane, storeLane lane
 	// creations holds the new orders waiting for a grouped write.
 	creations batcher[*createReq]
-	pingMu    sync.Mutex
-	pings     map[string]ping
-	known     map[string]bool
-	readies   map[string]time.Time // orders marked ready since mu was last taken
-	cfg       Config
-	repo      orders.Repository
-	travel    geo.Travel
-	clock     Clock
-	log       *slog.Logger
-	epoch     time.Time
+	// pingMu guards the rider index idx, which follows every position as
+	// it comes; the positions reported since mu was last taken, for the
+	// riders' states; the riders whose positions are taken; and readies.
+	pingMu  sync.Mutex
+	pings   map[*riderState]geo.Point
+	known   map[string]*riderState
+	readies map[string]time.Time // orders marked ready since mu was last taken
+	cfg     Config
+	repo    orders.Repository
+	travel  geo.Travel
+	clock   Clock
+	log     *slog.Logger
+	epoch   time.Time
 
 	idx     *geo.RiderIndex
 	stores  map[string]*storeState
@@ -286,8 +287,8 @@ func New(cfg Config, repo orders.Repository, travel geo.Travel, clock Clock, log
 		riders:  map[string]*riderState{},
 		orders:  map[string]*orderState{},
 		trips:   map[string]*trip{},
-		pings:   map[string]ping{},
-		known:   map[string]bool{},
+		pings:   map[*riderState]geo.Point{},
+		known:   map[string]*riderState{},
 		readies: map[string]time.Time{},
 		// Trip ids stay unique across restarts of a dispatcher.
 		tripPfx: "T" + strconv.FormatInt(time.Now().UnixNano()%(36*36*36*36*36), 36) + "-",
@@ -390,11 +391,11 @@ func (e *Engine) Own(ctx context.Context, owns func(geo.Point) bool) error {
 	e.owns = owns
 	e.orders, e.pending, e.trips, e.held = map[string]*orderState{}, nil, map[string]*trip{}, madeHold{}
 	e.riders, e.rlist, e.onShift = map[string]*riderState{}, nil, 0
-	e.idx = geo.NewRiderIndex(geo.IndexConfig{StaleAfter: e.cfg.StaleAfter})
 	e.freeIdx, e.chainIdx, e.touched, e.rechecks = nil, nil, nil, nil
 	e.unlock()
 	e.pingMu.Lock()
-	e.known, e.pings = map[string]bool{}, map[string]ping{}
+	e.known, e.pings = map[string]*riderState{}, map[*riderState]geo.Point{}
+	e.idx = geo.NewRiderIndex(geo.IndexConfig{StaleAfter: e.cfg.StaleAfter})
 	e.pingMu.Unlock()
 	if err := e.Restore(ctx); err != nil {
 		return err
@@ -486,9 +487,9 @@ func (e *Engine) admit() {
 		}
 	}
 	e.pingMu.Lock()
-	var pings map[string]ping
+	var pings map[*riderState]geo.Point
 	if len(e.pings) > 0 {
-		pings, e.pings = e.pings, make(map[string]ping, len(e.pings))
+		pings, e.pings = e.pings, make(map[*riderState]geo.Point, len(e.pings))
 	}
 	var readies map[string]time.Time
 	if len(e.readies) > 0 {
@@ -501,12 +502,9 @@ func (e *Engine) admit() {
 			o.ready = math.Max(o.ready, o.readyAt)
 		}
 	}
-	for id, p := range pings {
-		if r := e.riders[id]; r != nil {
-			r.pos, r.stale = p.p, false
-			e.touch(r)
-			e.idx.Update(id, p.p, p.at)
-		}
+	for r, p := range pings {
+		r.pos, r.stale = p, false
+		e.touch(r)
 	}
 	e.settleSteps(written)
 	e.takeSteps(steps)
@@ -544,7 +542,6 @@ func (e *Engine) StartShift(ctx context.Context, r orders.Rider) error {
 	if rs == nil {
 		rs = &riderState{id: r.ID}
 		e.riders[r.ID] = rs
-		e.know(r.ID)
 		e.rlist = append(e.rlist, rs)
 	}
 	e.clockIn(rs, e.min(now), card, hasCard)
@@ -557,7 +554,7 @@ func (e *Engine) StartShift(ctx context.Context, r orders.Rider) error {
 		rs.shiftEnd = e.min(r.ShiftEnd)
 	}
 	e.touch(rs)
-	e.idx.Update(r.ID, r.Point, now)
+	e.know(rs, r.Point, now)
 	return nil
 }
 
@@ -592,6 +589,7 @@ func (e *Engine) Ping(riderID string, p geo.Point) error {
 // returned for ids[i]. It does not wait for a dispatch round: the latest
 // position of each rider is kept aside and goes into the rider index the
 // next time the engine's lock is taken, at the latest by the next round.
+// The positions go into the rider index at once, without the engine's lock.
 func (e *Engine) PingMany(ids []string, ps []geo.Point) (errs []error) {
 	errs = make([]error, len(ids))
 	now := e.clock.Now()
@@ -602,25 +600,22 @@ func (e *Engine) PingMany(ids []string, ps []geo.Point) (errs []error) {
 			errs[i] = orders.Invalid("location", "%v", err)
 			continue
 		}
-		if !e.known[id] {
+		r := e.known[id]
+		if r == nil {
 			errs[i] = orders.NotFound("rider", id)
 			continue
 		}
-		e.pings[id] = ping{ps[i], now}
+		e.pings[r] = ps[i]
+		e.idx.Update(id, ps[i], now)
 	}
 	return errs
 }
 
-// ping is a rider's latest position, kept for the index.
-type ping struct {
-	p  geo.Point
-	at time.Time
-}
-
-// know lets PingMany take the pings of a rider.
-func (e *Engine) know(id string) {
+// know lets PingMany take the pings of a rider, last seen at p at time at.
+func (e *Engine) know(r *riderState, p geo.Point, at time.Time) {
 	e.pingMu.Lock()
-	e.known[id] = true
+	e.known[r.id] = r
+	e.idx.Update(r.id, p, at)
 	e.pingMu.Unlock()
 }
 

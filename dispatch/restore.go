@@ -87,13 +87,12 @@ func (e *Engine) Restore(ctx context.Context) error {
 		e.riders[r.ID] = rs
 		e.onShift++
 		e.touch(rs)
-		e.know(r.ID)
 		e.rlist = append(e.rlist, rs)
 		ping := r.LastPing
 		if ping.IsZero() {
 			ping = now
 		}
-		e.idx.Update(r.ID, r.Point, ping)
+		e.know(rs, r.Point, ping)
 	}
 
 	type tripKey struct {

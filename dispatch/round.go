@@ -45,7 +45,10 @@ func (e *Engine) Round(ctx context.Context) (RoundStats, error) {
 	e.expireAll(ctx, expired)
 	st.Expired = len(expired)
 	st.Cancelled = append(st.Cancelled, e.autoCancel(ctx, now)...)
-	for _, id := range e.idx.Sweep(nowT) {
+	e.pingMu.Lock()
+	stale := e.idx.Sweep(nowT)
+	e.pingMu.Unlock()
+	for _, id := range stale {
 		if r := e.riders[id]; r != nil {
 			r.stale = true
 			e.touch(r)
@@ -494,7 +497,7 @@ func (e *Engine) reindex(r *riderState, now float64, at time.Time) {
 	default:
 		in = roundChained
 	}
-	if in == r.in && (in == roundNone || p == r.inAt) {
+	if in == r.in && (in == roundNone || p == r.inAt || in == roundFree && geo.DistanceM(p, r.inAt) < jitterM) {
 		return // as it was in the last round
 	}
 	if in != r.in {
@@ -513,6 +516,14 @@ func (e *Engine) reindex(r *riderState, now float64, at time.Time) {
 	}
 	r.in, r.inAt = in, p
 }
+
+// jitterM is how far an idle rider's reported position may wander from
+// where the round's index has it before the index moves it: positions
+// within it are a phone's GPS noise more than a move, and moving a whole
+// city's idle riders in the index for them, ping after ping, would cost
+// a round more than it gains in the pricing of a trip (50 m is some ten
+// seconds of a ride).
+const jitterM = 50
 
 // recheckAt is a rider whose place in the round's indexes changes at
 // minute at unless something else changes it first.
