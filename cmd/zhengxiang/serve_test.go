@@ -18,7 +18,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"zhengxiang/dispatch"
 	"zhengxiang/geo"
+	"zhengxiang/orders"
 )
 
 // services returns the broker and database the integration tests use:
@@ -165,6 +167,13 @@ func TestServeWithKcat(t *testing.T) {
 		}
 		stores = append(stores, s)
 	}
+	// And a factory outlet of 郑享制造, whose order waits for its collection wave.
+	var factory store
+	var factoryPrep float64
+	if err := conn.QueryRow(context.Background(), "SELECT id, lat, lng, prep_minutes FROM stores WHERE section = 'made' ORDER BY id LIMIT 1").
+		Scan(&factory.id, &factory.lat, &factory.lng, &factoryPrep); err != nil {
+		t.Fatalf("serve registered no factory outlet: %v", err)
+	}
 	conn.Close(context.Background())
 	if len(stores) == 0 {
 		t.Fatal("serve registered no store")
@@ -181,6 +190,11 @@ func TestServeWithKcat(t *testing.T) {
 			"\"dropoff\":{\"lat\":%v,\"lng\":%v},\"placedAt\":%q}\n",
 			geo.AreaOf(drop), i, s.id, drop.Lat, drop.Lng, now.Format(time.RFC3339))
 	}
+	factoryDrop := geo.Point{Lat: factory.lat + 0.004, Lng: factory.lng}
+	fmt.Fprintf(&in, "%s\t{\"platform\":\"jddj\",\"platformOrderId\":\"kc-made\",\"storeId\":%q,"+
+		"\"items\":[{\"sku\":\"towel\",\"name\":\"towels\",\"qty\":1,\"priceCents\":3900}],"+
+		"\"dropoff\":{\"lat\":%v,\"lng\":%v},\"placedAt\":%q}\n",
+		geo.AreaOf(factoryDrop), factory.id, factoryDrop.Lat, factoryDrop.Lng, now.Format(time.RFC3339))
 	bad := map[string]string{
 		"malformed":     `{"platform":`,
 		"missing store": `{"platform":"meituan","platformOrderId":"bad-1","items":[{"sku":"a","name":"a","qty":1}],"dropoff":{"lat":34.75,"lng":113.66}}`,
@@ -274,5 +288,24 @@ func TestServeWithKcat(t *testing.T) {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("no dead letter says %q:\n%s", want, out)
 		}
+	}
+
+	// The factory's order was taken with its collection wave as its ready
+	// time and that wave's promise.
+	conn, err = pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var ready, promise time.Time
+	if err := conn.QueryRow(context.Background(), "SELECT ready_at, promise_at FROM orders WHERE platform_order_id = 'kc-made'").
+		Scan(&ready, &promise); err != nil {
+		t.Fatalf("the factory's order: %v", err)
+	}
+	var cfg dispatch.Config
+	wantReady, wantPromise := cfg.PromiseFor(orders.SectionMade, now.Truncate(time.Second), factoryPrep, geo.DefaultRoadModel(),
+		geo.Point{Lat: factory.lat, Lng: factory.lng}, factoryDrop)
+	if !ready.Equal(wantReady) || !promise.Equal(wantPromise) {
+		t.Errorf("the factory's order: ready %s, promised %s; want its wave %s, promised %s", ready, promise, wantReady, wantPromise)
 	}
 }
