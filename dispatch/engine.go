@@ -120,9 +120,11 @@ type orderState struct {
 	moved     bool // already taken from a rider for a better one
 	made      bool // 郑享制造: held until its wave (made.go)
 	skus      []string
+	locker    string // the locker it takes a slot of at acceptance (locker.go)
+	waitSlot  bool   // waiting for a slot of its full locker (Engine.waiting)
 }
 
-func (o *orderState) pending() bool { return !o.ended && o.trip == nil }
+func (o *orderState) pending() bool { return !o.ended && o.trip == nil && !o.waitSlot }
 
 type trip struct {
 	id         string
@@ -258,6 +260,8 @@ type Engine struct {
 	acks ackState
 	// held holds the 郑享制造 orders waiting for their wave (made.go).
 	held madeHold
+	// waiting holds the orders waiting for a slot of a full locker (locker.go).
+	waiting []waitingOrder
 }
 
 // New returns an engine that records every change in repo, prices routes
@@ -390,6 +394,7 @@ func (e *Engine) Own(ctx context.Context, owns func(geo.Point) bool) error {
 	e.lock()
 	e.owns = owns
 	e.orders, e.pending, e.trips, e.held = map[string]*orderState{}, nil, map[string]*trip{}, madeHold{}
+	e.waiting = nil
 	e.riders, e.rlist, e.onShift = map[string]*riderState{}, nil, 0
 	e.freeIdx, e.chainIdx, e.touched, e.rechecks = nil, nil, nil, nil
 	e.unlock()
@@ -507,6 +512,7 @@ func (e *Engine) admit() {
 		e.touch(r)
 	}
 	e.settleSteps(written)
+	e.wake()
 	e.takeSteps(steps)
 }
 
@@ -711,6 +717,7 @@ func (e *Engine) SubmitBatch(ctx context.Context, list []orders.Order) (out []or
 			promise: e.min(out[i].PromiseAt),
 			skus:    skusOf(out[i]),
 			made:    out[i].Section == orders.SectionMade,
+			locker:  lockerOf(out[i]),
 		})
 	}
 	e.inMu.Lock()

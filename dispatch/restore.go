@@ -113,7 +113,7 @@ func (e *Engine) Restore(ctx context.Context) error {
 		os := &orderState{
 			id: o.ID, store: st, drop: o.Dropoff,
 			placed: e.min(o.PlacedAt), ready: e.min(o.ReadyAt), readyAt: math.NaN(), promise: e.min(o.PromiseAt),
-			made: o.Section == orders.SectionMade,
+			made: o.Section == orders.SectionMade, locker: lockerOf(o),
 		}
 		if o.Status == orders.StatusReadyForPickup {
 			os.readyAt = e.min(o.ReadyMarkedAt)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"zhengxiang/orders"
@@ -45,8 +46,12 @@ type step struct {
 	at    time.Time
 	t     *trip       // held from the check to the finish
 	o     *orderState // the order of a step at a door
-	err   error
-	done  chan error
+	// claims are the locker slots an acceptance takes, full the orders
+	// whose locker had none free (locker.go).
+	claims []slotClaim
+	full   []string
+	err    error
+	done   chan error
 }
 
 // Accept takes a rider's yes to an offer: the trip joins its plan.
@@ -159,6 +164,9 @@ func (e *Engine) hold(s *step) ([]string, error) {
 			e.expire(s.ctx, t)
 			return nil, orders.Conflict("offer %s expired", t.id)
 		}
+		if s.kind == stepAccept {
+			s.claims = claims(t)
+		}
 	case stepArrive:
 		if t.state != tripAssigned {
 			return nil, orders.Conflict("trip %s: rider is not on the way to the store", t.id)
@@ -220,11 +228,30 @@ func (e *Engine) takeSteps(ss []*step) {
 		return
 	}
 	go func() {
-		// A held trip is changed by one step only, so an order is in at
-		// most one step of the write.
-		errs := e.grouped(context.Background(), &e.riderLane, ids, oneEvent(func(x *orders.Order) (orders.Event, error) {
-			return byOrder[x.ID].change(x)
-		}))
+		ctx := context.Background()
+		// An acceptance takes its locker slots first; one refused writes
+		// nothing.
+		for _, s := range taken {
+			if s.kind == stepAccept {
+				s.err = e.reserveSlots(ctx, s)
+			}
+		}
+		ids := slices.DeleteFunc(ids, func(id string) bool { return byOrder[id].err != nil })
+		var errs []error
+		if len(ids) > 0 {
+			// A held trip is changed by one step only, so an order is in at
+			// most one step of the write.
+			errs = e.grouped(ctx, &e.riderLane, ids, oneEvent(func(x *orders.Order) (orders.Event, error) {
+				return byOrder[x.ID].change(x)
+			}))
+		}
+		var unwritten []string
+		for i, err := range errs {
+			if s := byOrder[ids[i]]; err != nil && s.kind == stepAccept {
+				unwritten = append(unwritten, ids[i])
+			}
+		}
+		e.releaseSlots(ctx, unwritten)
 		for i, err := range errs {
 			if s := byOrder[ids[i]]; err != nil && s.err == nil {
 				what := "trip " + s.trip
@@ -247,6 +274,8 @@ func (e *Engine) settleSteps(ss []*step) {
 		s.t.busy = false
 		if s.err == nil {
 			s.err = e.settle(s)
+		} else if len(s.full) > 0 {
+			e.lockerFull(s)
 		}
 		s.done <- s.err
 	}

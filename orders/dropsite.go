@@ -103,21 +103,28 @@ func ErrLockerFull(s DropSite) error {
 		Msg: fmt.Sprintf("locker %s (%s, %s) is full: all %d slots are taken", s.ID, s.Name, s.Compound, s.Slots)}
 }
 
+// CheckDropoffChoice checks a drop-off choice as a message carries it: a LOCKER or DROP_POINT
+// drop-off names its site, any other none. The error names the field dropoff_site_id.
+func CheckDropoffChoice(method Handover, siteID string) error {
+	switch {
+	case method != HandoverLocker && method != HandoverDropPoint && siteID != "":
+		return Invalid("dropoff_site_id", "only a LOCKER or DROP_POINT drop-off names a site, not %s", method)
+	case (method == HandoverLocker || method == HandoverDropPoint) && siteID == "":
+		return Invalid("dropoff_site_id", "a %s drop-off names its site", method)
+	}
+	return nil
+}
+
 // AtDropSite checks the drop site of a new order against its drop-off choice and leads the order
 // there: a LOCKER or DROP_POINT order names an open site of that kind (DropoffSiteID) and its
 // Dropoff becomes the site's gate, where the promise counts to; the consumer's Address stays.
-// A locker without a free slot is ErrLockerFull. Any other order names no site. It returns the
-// site (zero for no site). Errors name the field dropoff_site_id. Both intakes (the API and
+// A locker without a free slot is ErrLockerFull, returned with the site and the order led to it
+// (as a quote shows it). Any other order names no site. It returns the site (zero for no
+// site). Errors name the field dropoff_site_id. Both intakes (the API and
 // orders.placed) place their orders through it.
 func AtDropSite(ctx context.Context, sites DropSiteStore, o *Order) (DropSite, error) {
-	if o.DropoffMethod != HandoverLocker && o.DropoffMethod != HandoverDropPoint {
-		if o.DropoffSiteID != "" {
-			return DropSite{}, Invalid("dropoff_site_id", "only a LOCKER or DROP_POINT drop-off names a site, not %s", o.ChosenDropoff())
-		}
-		return DropSite{}, nil
-	}
-	if o.DropoffSiteID == "" {
-		return DropSite{}, Invalid("dropoff_site_id", "a %s drop-off names its site", o.DropoffMethod)
+	if err := CheckDropoffChoice(o.DropoffMethod, o.DropoffSiteID); err != nil || o.DropoffSiteID == "" {
+		return DropSite{}, err
 	}
 	if sites == nil {
 		return DropSite{}, Invalid("dropoff_site_id", "this service keeps no drop sites")
@@ -132,9 +139,10 @@ func AtDropSite(ctx context.Context, sites DropSiteStore, o *Order) (DropSite, e
 		return DropSite{}, Invalid("dropoff_site_id", "site %s is closed", s.ID)
 	case s.Kind != o.DropoffMethod:
 		return DropSite{}, Invalid("dropoff_site_id", "site %s is a %s, not a %s", s.ID, s.Kind, o.DropoffMethod)
-	case s.Kind == HandoverLocker && s.Free() == 0:
-		return DropSite{}, ErrLockerFull(s)
 	}
 	o.Dropoff = s.Gate
+	if s.Kind == HandoverLocker && s.Free() == 0 {
+		return s, ErrLockerFull(s)
+	}
 	return s, nil
 }

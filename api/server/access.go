@@ -65,6 +65,10 @@ var access = map[string][]auth.Role{
 	"/zhengxiang.v1.OperatorService/SetFreeDeliveryQuota": {auth.RoleOperator},
 	"/zhengxiang.v1.OperatorService/GetFreeDeliveryQuota": {auth.RoleOperator, auth.RolePlatform, auth.RoleBureau},
 
+	"/zhengxiang.v1.DropSiteService/RegisterDropSite": {auth.RoleOperator},
+	"/zhengxiang.v1.DropSiteService/ListDropSites":    {auth.RoleOperator, auth.RolePlatform},
+	"/zhengxiang.v1.DropSiteService/CloseDropSite":    {auth.RoleOperator},
+
 	"/zhengxiang.v1.BureauService/GetFestivalFigures": {auth.RoleBureau},
 	"/zhengxiang.v1.BureauService/TraceContacts":      {auth.RoleBureau},
 

@@ -90,6 +90,11 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	w.o1, w.o2, w.o3 = w.reload(w.o1), w.reload(w.o2), w.reload(w.o3)
+	// A locker at the gate of the world's compound.
+	if err := e.Repo.(orders.DropSiteStore).CreateDropSite(ctx, orders.DropSite{ID: "L-world", Kind: orders.HandoverLocker,
+		Name: "丰巢", Compound: "建设东路 8 号院", Gate: near, Slots: 4, CreatedAt: e.Clock.Now()}); err != nil {
+		t.Fatal(err)
+	}
 	// A campaign of days to come, which the world's orders are not in.
 	today := orders.DayOf(e.Clock.Now())
 	if _, err := e.Campaigns.Create(ctx, orders.Campaign{ID: "c-world", Name: "郑州消费节", First: today.AddDays(10),
@@ -146,6 +151,7 @@ type clients struct {
 	operator pb.OperatorServiceClient
 	bureau   pb.BureauServiceClient
 	campaign pb.CampaignServiceClient
+	sites    pb.DropSiteServiceClient
 }
 
 func (w *world) clients() clients {
@@ -157,7 +163,7 @@ func (w *world) clients() clients {
 	w.T.Cleanup(func() { conn.Close() })
 	return clients{pb.NewPlatformServiceClient(conn), pb.NewStoreServiceClient(conn), pb.NewRiderServiceClient(conn),
 		pb.NewConsumerServiceClient(conn), pb.NewOperatorServiceClient(conn), pb.NewBureauServiceClient(conn),
-		pb.NewCampaignServiceClient(conn)}
+		pb.NewCampaignServiceClient(conn), pb.NewDropSiteServiceClient(conn)}
 }
 
 // recvOne receives the first message of a server stream.
@@ -404,6 +410,24 @@ func accessCases() []accessCase {
 			call: func(ctx context.Context, c clients, w *world) (any, error) {
 				return c.operator.GetFreeDeliveryQuota(ctx, &pb.GetFreeDeliveryQuotaRequest{Platform: "meituan"})
 			}},
+		{method: "DropSiteService/RegisterDropSite", allowed: []string{op, opE},
+			call: func(ctx context.Context, c clients, w *world) (any, error) {
+				return c.sites.RegisterDropSite(ctx, &pb.RegisterDropSiteRequest{SiteId: "D-new", Kind: pb.Handover_HANDOVER_DROP_POINT,
+					Name: "北门快递架", Compound: "建设东路 8 号院", Gate: nearPB()})
+			}},
+		{method: "DropSiteService/ListDropSites", allowed: []string{plat, plat2, op, opE},
+			sees: func(t *testing.T, caller string, w *world, resp any) {
+				if s := resp.(*pb.ListDropSitesResponse).GetSites(); len(s) != 1 || s[0].GetSiteId() != "L-world" || s[0].GetFreeSlots() != 4 {
+					t.Errorf("%s: sites %v, want L-world with 4 free slots", caller, s)
+				}
+			},
+			call: func(ctx context.Context, c clients, w *world) (any, error) {
+				return c.sites.ListDropSites(ctx, &pb.ListDropSitesRequest{Near: nearPB()})
+			}},
+		{method: "DropSiteService/CloseDropSite", allowed: []string{op, opE},
+			call: func(ctx context.Context, c clients, w *world) (any, error) {
+				return c.sites.CloseDropSite(ctx, &pb.CloseDropSiteRequest{SiteId: "L-world"})
+			}},
 		{method: "BureauService/GetFestivalFigures", allowed: []string{bureau},
 			call: func(ctx context.Context, c clients, w *world) (any, error) {
 				return c.bureau.GetFestivalFigures(ctx, &pb.GetFestivalFiguresRequest{GroupBy: pb.Grouping_GROUPING_DISTRICT})
@@ -454,6 +478,8 @@ func (w *world) snapshot() string {
 	fmt.Fprintf(&b, "offer %s, R1 on shift %v at %v; orders %d", off.TripID, r1.OnShift, r1.Point, len(w.listAll()))
 	cs, err := w.Campaigns.Store().Campaigns(w.Ctx)
 	fmt.Fprintf(&b, "; campaigns %v %v", cs, err)
+	sites, err := w.Repo.(orders.DropSiteStore).DropSites(w.Ctx)
+	fmt.Fprintf(&b, "; drop sites %v %v", sites, err)
 	return b.String()
 }
 

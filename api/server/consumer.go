@@ -47,6 +47,8 @@ func (s *Server) tracking(ctx context.Context, o orders.Order) (*pb.Tracking, er
 	if st, err := s.cfg.Repo.GetStore(ctx, o.StoreID); err == nil {
 		t.StoreName = st.Name
 	}
+	site := s.siteOf(ctx, o)
+	t.DropoffSiteName, t.DropoffCompound = site.Name, site.Compound
 	for _, ev := range evs {
 		t.Timeline = append(t.Timeline, &pb.TimelineEntry{Type: eventTypePB(ev.Type), At: ts(ev.At),
 			Status: orderStatusPB(ev.Status), Delivery: deliveryPB(ev.Delivery), Reason: ev.Reason})

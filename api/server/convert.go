@@ -91,6 +91,7 @@ func (s *Server) orderPB(o orders.Order, v sees) *pb.Order {
 		PickedUpAt: ts(o.PickedUpAt), DeliveredAt: ts(o.DeliveredAt), EndedAt: ts(o.EndedAt),
 		Reason: o.Reason, Actor: o.Actor, Seq: o.Seq, WrongCodes: int32(o.WrongCodes),
 		DropoffMethod: handoverPB(o.ChosenDropoff()), Instructions: o.Instructions, CampaignId: o.CampaignID,
+		DropoffSiteId: o.DropoffSiteID,
 	}
 	if v.tracking {
 		out.TrackingToken = o.TrackingToken()

@@ -32,10 +32,14 @@ func TestOrderLifeThroughREST(t *testing.T) {
 				t.Fatalf("quote lists %v, want %s and not %s", quoted, storeA.ID, storeC.ID)
 			}
 
+			// The consumer has the goods left in the compound's locker.
+			operator := e.Key(auth.Principal{Role: auth.RoleOperator})
+			e.Must(operator, "POST", "/v1/drop-sites", map[string]any{"site_id": "L-e2e", "kind": "HANDOVER_LOCKER",
+				"name": "丰巢 3 号柜", "compound": "建设东路 8 号院", "gate": map[string]any{"lat": near.Lat, "lng": near.Lng}, "slots": 4})
 			body := map[string]any{
 				"store_id": storeA.ID, "address": "二七区 建设东路 8 号 3 单元",
 				"items":   []any{map[string]any{"sku": "milk-1l", "name": "牛奶 1L", "qty": 2, "price_cents": 1290}},
-				"dropoff": map[string]any{"lat": near.Lat, "lng": near.Lng},
+				"dropoff": map[string]any{"lat": near.Lat, "lng": near.Lng}, "dropoff_method": "HANDOVER_LOCKER", "dropoff_site_id": "L-e2e",
 			}
 			created := e.Must(platform, "POST", "/v1/orders", body, "Idempotency-Key", "mt-1001")
 			if created["created"] != true {

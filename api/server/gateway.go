@@ -55,6 +55,7 @@ func Gateway(ctx context.Context, grpcAddr string) (http.Handler, error) {
 		pb.RegisterConsumerServiceHandler,
 		pb.RegisterOperatorServiceHandler,
 		pb.RegisterBureauServiceHandler,
+		pb.RegisterDropSiteServiceHandler,
 		pb.RegisterCampaignServiceHandler,
 	} {
 		if err := register(ctx, mux, conn); err != nil {

@@ -102,7 +102,8 @@ func TestHandoverInPersonThroughREST(t *testing.T) {
 	for _, backend := range backends {
 		t.Run(backend, func(t *testing.T) {
 			e := newEnv(t, backend)
-			h := mustOrderAtDoor(t, e, "mt-p1", nil)
+			inPerson := map[string]any{"dropoff_method": "HANDOVER_IN_PERSON"}
+			h := mustOrderAtDoor(t, e, "mt-p1", inPerson)
 			drop := "/v1/riders/R1/orders/" + h.id + ":dropOff"
 			wrong := "000000"
 			if h.handoverCode == wrong {
@@ -132,7 +133,7 @@ func TestHandoverInPersonThroughREST(t *testing.T) {
 			}
 
 			// Another order: the right code delivers in person; a second drop-off is refused.
-			h2 := mustOrderAtDoor(t, e, "mt-p2", nil)
+			h2 := mustOrderAtDoor(t, e, "mt-p2", inPerson)
 			drop2 := "/v1/riders/R1/orders/" + h2.id + ":dropOff"
 			e.Must(h2.rider, "POST", drop2, map[string]any{"handover": "HANDOVER_IN_PERSON", "code": h2.handoverCode})
 			o := get(e.Must(h2.platform, "GET", "/v1/orders/"+h2.id, nil), "order")
@@ -165,7 +166,10 @@ func TestDropoffChoiceThroughREST(t *testing.T) {
 				t.Fatalf("201 bytes of instructions: %d %s, want 400 naming instructions", r.Status, r.Body)
 			}
 
-			h := mustOrderAtDoor(t, e, "mt-c1", map[string]any{"dropoff_method": "HANDOVER_DROP_POINT", "instructions": words})
+			operator := e.Key(auth.Principal{Role: auth.RoleOperator})
+			e.Must(operator, "POST", "/v1/drop-sites", map[string]any{"site_id": "D-c1", "kind": "HANDOVER_DROP_POINT",
+				"name": "东门快递架", "compound": "建设东路 8 号院", "gate": map[string]any{"lat": near.Lat, "lng": near.Lng}})
+			h := mustOrderAtDoor(t, e, "mt-c1", map[string]any{"dropoff_method": "HANDOVER_DROP_POINT", "dropoff_site_id": "D-c1", "instructions": words})
 			stop := h.trip["stops"].([]any)[0]
 			if str(stop, "dropoff_method") != "HANDOVER_DROP_POINT" || str(stop, "instructions") != words {
 				t.Fatalf("the rider's trip stop: %v", stop)

@@ -55,9 +55,14 @@ func (s *Server) point(field string, ll *pb.LatLng) (geo.Point, error) {
 	return p, nil
 }
 
-// QuoteDelivery lists the stores whose circle covers the address.
+// QuoteDelivery lists the stores whose circle covers the address, or the
+// gate of the drop site chosen.
 func (s *Server) QuoteDelivery(ctx context.Context, req *pb.QuoteDeliveryRequest) (*pb.QuoteDeliveryResponse, error) {
 	drop, err := s.point("dropoff", req.GetDropoff())
+	if err != nil {
+		return nil, err
+	}
+	site, full, err := s.quoteSite(ctx, req.GetDropoffMethod(), req.GetDropoffSiteId(), &drop)
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +112,7 @@ func (s *Server) QuoteDelivery(ctx context.Context, req *pb.QuoteDeliveryRequest
 	if len(out) > max {
 		out = out[:max]
 	}
-	return &pb.QuoteDeliveryResponse{Stores: out, FreeDeliveriesLeft: left}, nil
+	return &pb.QuoteDeliveryResponse{Stores: out, FreeDeliveriesLeft: left, DropoffSite: site, LockerFull: full}, nil
 }
 
 // clientOrderID returns the idempotency key of a creation: client_order_id
@@ -147,39 +152,41 @@ func (s *Server) CreateOrder(ctx context.Context, req *pb.CreateOrderRequest) (*
 	if err != nil {
 		return nil, err
 	}
-	drop, err := s.point("dropoff", req.GetDropoff())
-	if err != nil {
+	if _, err := s.point("dropoff", req.GetDropoff()); err != nil {
 		return nil, err
-	}
-	if c, _, err := s.coverage(ctx); err != nil {
-		return nil, err
-	} else if !slices.Contains(c.Stores(drop), st.ID) {
-		return nil, orders.Invalid("dropoff", "outside the 1-hour circle of store %s", st.ID)
 	}
 	now := s.cfg.Clock.Now()
-	fee := req.DeliveryFeeCents
-	if fee == nil {
-		f := deliveryFee(geo.DistanceM(st.Point, drop))
-		fee = &f
-	}
 	o, err := kafka.OrderFromProto(&pb.OrderPlaced{
 		Platform: p.Platform, PlatformOrderId: key, StoreId: st.ID, Section: req.GetSection(),
-		Items: req.GetItems(), SubtotalCents: req.SubtotalCents, DeliveryFeeCents: *fee,
+		Items: req.GetItems(), SubtotalCents: req.SubtotalCents, DeliveryFeeCents: req.GetDeliveryFeeCents(),
 		Dropoff: req.GetDropoff(), Address: req.GetAddress(), PlacedAt: timestamppb.New(now),
+		DropoffMethod: req.GetDropoffMethod(), Instructions: req.GetInstructions(), DropoffSiteId: req.GetDropoffSiteId(),
 	})
 	if err != nil {
 		return nil, renameField(err, "platform_order_id", "client_order_id")
 	}
+	// A locker or drop point order goes to the site's gate: the circle, the
+	// fee and the promise count to it.
+	site, err := orders.AtDropSite(ctx, s.sites(), &o)
+	if err != nil {
+		return nil, err
+	}
+	drop := o.Dropoff
+	if c, _, err := s.coverage(ctx); err != nil {
+		return nil, err
+	} else if !slices.Contains(c.Stores(drop), st.ID) {
+		field := "dropoff"
+		if site.ID != "" {
+			field = "dropoff_site_id"
+		}
+		return nil, orders.Invalid(field, "outside the 1-hour circle of store %s", st.ID)
+	}
+	if req.DeliveryFeeCents == nil {
+		o.DeliveryFeeCents = deliveryFee(geo.DistanceM(st.Point, drop))
+	}
 	if o, err = kafka.FillFromStore(o, st); err != nil {
 		return nil, err
 	}
-	if o.DropoffMethod, err = dropoffMethodOf(req.GetDropoffMethod()); err != nil {
-		return nil, err
-	}
-	if len(req.GetInstructions()) > orders.MaxInstructions {
-		return nil, orders.Invalid("instructions", "%d bytes, at most %d", len(req.GetInstructions()), orders.MaxInstructions)
-	}
-	o.Instructions = req.GetInstructions()
 	cfg := s.cfg.Engine.Config()
 	o.ReadyAt, o.PromiseAt = cfg.PromiseFor(o.Section, now, st.PrepMinutes, s.cfg.Travel, st.Point, drop)
 	if d, ok := s.cfg.Area.District(drop); ok {

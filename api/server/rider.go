@@ -165,6 +165,9 @@ func (s *Server) tripPB(ctx context.Context, off dispatch.Offer, offered bool) (
 		stop := &pb.TripStop{OrderId: o.ID, Dropoff: latLng(o.Dropoff), Address: o.Address,
 			PromiseAt: ts(o.PromiseAt), Delivery: deliveryPB(o.Delivery),
 			DropoffMethod: handoverPB(o.ChosenDropoff()), Instructions: o.Instructions}
+		if site := s.siteOf(ctx, o); site.ID != "" {
+			stop.DropoffSiteId, stop.DropoffSiteName, stop.DropoffCompound = site.ID, site.Name, site.Compound
+		}
 		if !offered {
 			stop.PickupCode = o.PickupCode
 		}

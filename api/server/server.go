@@ -53,6 +53,7 @@ type Server struct {
 	pb.UnimplementedConsumerServiceServer
 	pb.UnimplementedOperatorServiceServer
 	pb.UnimplementedBureauServiceServer
+	pb.UnimplementedDropSiteServiceServer
 	pb.UnimplementedCampaignServiceServer
 
 	cfg     Config
@@ -97,6 +98,7 @@ func (s *Server) GRPC(opts ...grpc.ServerOption) *grpc.Server {
 	pb.RegisterConsumerServiceServer(g, s)
 	pb.RegisterOperatorServiceServer(g, s)
 	pb.RegisterBureauServiceServer(g, s)
+	pb.RegisterDropSiteServiceServer(g, s)
 	pb.RegisterCampaignServiceServer(g, s)
 	return g
 }

@@ -81,7 +81,9 @@ func RefOf(o orders.Order) OrderRef {
 // after trimming spaces, at most 128 bytes and free of control characters; an order has 1 to 500
 // lines of 1 to 9999 units; amounts are not negative; the dropoff is a valid coordinate other
 // than (0, 0); times lie between 2000 and 2100, and ready_at and promise_at are not before
-// placed_at.
+// placed_at; instructions are at most 200 bytes, and a LOCKER or DROP_POINT dropoff_method
+// names its dropoff_site_id, any other none (orders.CheckDropoffChoice; whether the site exists
+// is the intake's check, orders.AtDropSite).
 //
 // The Order has no ID: the intake assigns one. What the message leaves out is filled where the
 // message alone allows it: SubtotalCents is the sum of the lines, PromiseAt is PlacedAt plus
@@ -160,6 +162,26 @@ func OrderFromProto(m *pb.OrderPlaced) (orders.Order, error) {
 	if o.Address, err = checkText("address", m.GetAddress()); err != nil {
 		return orders.Order{}, err
 	}
+	if m.GetDropoffMethod() != pb.Handover_HANDOVER_UNSPECIFIED {
+		var ok bool
+		if o.DropoffMethod, ok = fromEnum[orders.Handover](pb.Handover_name, "HANDOVER_", int32(m.GetDropoffMethod())); !ok {
+			return orders.Order{}, orders.Invalid("dropoff_method", "%d is not a handover", m.GetDropoffMethod())
+		}
+	}
+	if o.Instructions, err = checkText("instructions", m.GetInstructions()); err != nil {
+		return orders.Order{}, err
+	}
+	if len(o.Instructions) > orders.MaxInstructions {
+		return orders.Order{}, orders.Invalid("instructions", "%d bytes, at most %d", len(o.Instructions), orders.MaxInstructions)
+	}
+	if m.GetDropoffSiteId() != "" {
+		if o.DropoffSiteID, err = checkID("dropoff_site_id", m.GetDropoffSiteId()); err != nil {
+			return orders.Order{}, err
+		}
+	}
+	if err := orders.CheckDropoffChoice(o.DropoffMethod, o.DropoffSiteID); err != nil {
+		return orders.Order{}, err
+	}
 	if o.PlacedAt, err = checkTime("placed_at", m.GetPlacedAt(), true); err != nil {
 		return orders.Order{}, err
 	}
@@ -203,6 +225,14 @@ func EncodeOrderPlaced(o orders.Order, contentType string) ([]byte, error) {
 		DeliveryFeeCents: o.DeliveryFeeCents,
 		Dropoff:          &pb.LatLng{Lat: o.Dropoff.Lat, Lng: o.Dropoff.Lng},
 		Address:          o.Address,
+		Instructions:     o.Instructions,
+		DropoffSiteId:    o.DropoffSiteID,
+	}
+	if o.DropoffMethod != "" {
+		var ok bool
+		if m.DropoffMethod, ok = toEnum[pb.Handover](pb.Handover_value, "HANDOVER_", string(o.DropoffMethod)); !ok {
+			return nil, orders.Invalid("dropoff_method", "%q is not a handover", o.DropoffMethod)
+		}
 	}
 	for i, it := range o.Items {
 		if it.Qty > math.MaxInt32 || it.Qty < math.MinInt32 {

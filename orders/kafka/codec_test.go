@@ -121,6 +121,28 @@ func withJSON(t *testing.T, changes map[string]any) []byte {
 	return b
 }
 
+// TestOrderPlacedDropoffChoice checks that an order carries the consumer's drop-off choice, in
+// JSON and through a protobuf round trip.
+func TestOrderPlacedDropoffChoice(t *testing.T) {
+	o, err := kafka.DecodeOrderPlaced(withJSON(t, map[string]any{"dropoffMethod": "HANDOVER_LOCKER",
+		"instructions": " 放东门丰巢 ", "dropoffSiteId": "L-east-1"}), kafka.ContentTypeJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.DropoffMethod != orders.HandoverLocker || o.Instructions != "放东门丰巢" || o.DropoffSiteID != "L-east-1" {
+		t.Fatalf("decoded %s %q at %q, want LOCKER 放东门丰巢 at L-east-1", o.DropoffMethod, o.Instructions, o.DropoffSiteID)
+	}
+	b, err := kafka.EncodeOrderPlaced(o, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := kafka.DecodeOrderPlaced(b, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameOrder(t, back, o)
+}
+
 func TestDecodeOrderPlacedJSON(t *testing.T) {
 	o, err := kafka.DecodeOrderPlaced([]byte(placedJSON), kafka.ContentTypeJSON)
 	if err != nil {
@@ -239,6 +261,13 @@ func TestDecodeOrderPlacedInvalid(t *testing.T) {
 		{"ready before placed", withJSON(t, map[string]any{"readyAt": "2020-03-15T01:59:59Z"}), kafka.ContentTypeJSON, "ready_at"},
 		{"promise before placed", withJSON(t, map[string]any{"promiseAt": "2020-03-15T01:00:00Z"}), kafka.ContentTypeJSON, "promise_at"},
 		{"address too long", withJSON(t, map[string]any{"address": strings.Repeat("路", 400)}), kafka.ContentTypeJSON, "address"},
+		{"unknown drop-off", withJSON(t, map[string]any{"dropoffMethod": 9}), kafka.ContentTypeJSON, "dropoff_method"},
+		{"instructions too long", withJSON(t, map[string]any{"instructions": strings.Repeat("门", 67)}), kafka.ContentTypeJSON, "instructions"},
+		{"control character in instructions", withJSON(t, map[string]any{"instructions": "东门\u0007"}), kafka.ContentTypeJSON, "instructions"},
+		{"locker without a site", withJSON(t, map[string]any{"dropoffMethod": "HANDOVER_LOCKER"}), kafka.ContentTypeJSON, "dropoff_site_id"},
+		{"site of a door drop-off", withJSON(t, map[string]any{"dropoffSiteId": "L1"}), kafka.ContentTypeJSON, "dropoff_site_id"},
+		{"site id too long", withJSON(t, map[string]any{"dropoffMethod": "HANDOVER_DROP_POINT", "dropoffSiteId": strings.Repeat("s", 129)}),
+			kafka.ContentTypeJSON, "dropoff_site_id"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o, err := kafka.DecodeOrderPlaced(tc.value, tc.contentType)

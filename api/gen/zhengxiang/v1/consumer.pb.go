@@ -110,9 +110,13 @@ type Tracking struct {
 	// The drop-off the consumer chose (DOOR when none was).
 	DropoffMethod Handover `protobuf:"varint,16,opt,name=dropoff_method,json=dropoffMethod,proto3,enum=zhengxiang.v1.Handover" json:"dropoff_method,omitempty"`
 	// The consumer's instructions to the rider.
-	Instructions  string `protobuf:"bytes,17,opt,name=instructions,proto3" json:"instructions,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Instructions string `protobuf:"bytes,17,opt,name=instructions,proto3" json:"instructions,omitempty"`
+	// The locker or drop point the goods are left at: its name and its compound (empty for
+	// another drop-off).
+	DropoffSiteName string `protobuf:"bytes,18,opt,name=dropoff_site_name,json=dropoffSiteName,proto3" json:"dropoff_site_name,omitempty"`
+	DropoffCompound string `protobuf:"bytes,19,opt,name=dropoff_compound,json=dropoffCompound,proto3" json:"dropoff_compound,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Tracking) Reset() {
@@ -264,6 +268,20 @@ func (x *Tracking) GetInstructions() string {
 	return ""
 }
 
+func (x *Tracking) GetDropoffSiteName() string {
+	if x != nil {
+		return x.DropoffSiteName
+	}
+	return ""
+}
+
+func (x *Tracking) GetDropoffCompound() string {
+	if x != nil {
+		return x.DropoffCompound
+	}
+	return ""
+}
+
 // TrackOrderResponse holds the tracking.
 type TrackOrderResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -408,7 +426,7 @@ const file_zhengxiang_v1_consumer_proto_rawDesc = "" +
 	"\n" +
 	"\x1czhengxiang/v1/consumer.proto\x12\rzhengxiang.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1azhengxiang/v1/health.proto\x1a\x19zhengxiang/v1/order.proto\x1a\x1azhengxiang/v1/stream.proto\")\n" +
 	"\x11TrackOrderRequest\x12\x14\n" +
-	"\x05token\x18\x01 \x01(\tR\x05token\"\xa8\x06\n" +
+	"\x05token\x18\x01 \x01(\tR\x05token\"\xff\x06\n" +
 	"\bTracking\x12\x19\n" +
 	"\border_id\x18\x01 \x01(\tR\aorderId\x12\x1d\n" +
 	"\n" +
@@ -429,7 +447,9 @@ const file_zhengxiang_v1_consumer_proto_rawDesc = "" +
 	"\frider_health\x18\x0e \x01(\v2\x19.zhengxiang.v1.HealthCardR\vriderHealth\x12#\n" +
 	"\rhandover_code\x18\x0f \x01(\tR\fhandoverCode\x12>\n" +
 	"\x0edropoff_method\x18\x10 \x01(\x0e2\x17.zhengxiang.v1.HandoverR\rdropoffMethod\x12\"\n" +
-	"\finstructions\x18\x11 \x01(\tR\finstructions\"I\n" +
+	"\finstructions\x18\x11 \x01(\tR\finstructions\x12*\n" +
+	"\x11dropoff_site_name\x18\x12 \x01(\tR\x0fdropoffSiteName\x12)\n" +
+	"\x10dropoff_compound\x18\x13 \x01(\tR\x0fdropoffCompound\"I\n" +
 	"\x12TrackOrderResponse\x123\n" +
 	"\btracking\x18\x01 \x01(\v2\x17.zhengxiang.v1.TrackingR\btracking\"-\n" +
 	"\x15ConfirmReceiptRequest\x12\x14\n" +

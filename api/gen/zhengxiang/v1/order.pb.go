@@ -111,7 +111,9 @@ type Order struct {
 	Instructions string `protobuf:"bytes,37,opt,name=instructions,proto3" json:"instructions,omitempty"`
 	// The campaign the order belongs to, given as it was placed (GET /v1/campaigns); empty for
 	// none.
-	CampaignId    string `protobuf:"bytes,38,opt,name=campaign_id,json=campaignId,proto3" json:"campaign_id,omitempty"`
+	CampaignId string `protobuf:"bytes,38,opt,name=campaign_id,json=campaignId,proto3" json:"campaign_id,omitempty"`
+	// The drop site of a LOCKER or DROP_POINT order, whose gate is its dropoff.
+	DropoffSiteId string `protobuf:"bytes,39,opt,name=dropoff_site_id,json=dropoffSiteId,proto3" json:"dropoff_site_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -412,6 +414,13 @@ func (x *Order) GetCampaignId() string {
 	return ""
 }
 
+func (x *Order) GetDropoffSiteId() string {
+	if x != nil {
+		return x.DropoffSiteId
+	}
+	return ""
+}
+
 // TimelineEntry is one step of an order's life as the consumer sees it.
 type TimelineEntry struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -498,7 +507,7 @@ var File_zhengxiang_v1_order_proto protoreflect.FileDescriptor
 
 const file_zhengxiang_v1_order_proto_rawDesc = "" +
 	"\n" +
-	"\x19zhengxiang/v1/order.proto\x12\rzhengxiang.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1azhengxiang/v1/stream.proto\"\xe7\f\n" +
+	"\x19zhengxiang/v1/order.proto\x12\rzhengxiang.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1azhengxiang/v1/stream.proto\"\x8f\r\n" +
 	"\x05Order\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
 	"\bplatform\x18\x02 \x01(\tR\bplatform\x12&\n" +
@@ -545,7 +554,8 @@ const file_zhengxiang_v1_order_proto_rawDesc = "" +
 	"\x0edropoff_method\x18$ \x01(\x0e2\x17.zhengxiang.v1.HandoverR\rdropoffMethod\x12\"\n" +
 	"\finstructions\x18% \x01(\tR\finstructions\x12\x1f\n" +
 	"\vcampaign_id\x18& \x01(\tR\n" +
-	"campaignId\"\xf0\x01\n" +
+	"campaignId\x12&\n" +
+	"\x0fdropoff_site_id\x18' \x01(\tR\rdropoffSiteId\"\xf0\x01\n" +
 	"\rTimelineEntry\x12,\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x18.zhengxiang.v1.EventTypeR\x04type\x12*\n" +
 	"\x02at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x122\n" +

@@ -34,7 +34,12 @@ type QuoteDeliveryRequest struct {
 	// Only stores of this section; unspecified: every section.
 	Section Section `protobuf:"varint,2,opt,name=section,proto3,enum=zhengxiang.v1.Section" json:"section,omitempty"`
 	// At most this many stores, the soonest promise first; 0 means 20, at most 100.
-	MaxStores     int32 `protobuf:"varint,3,opt,name=max_stores,json=maxStores,proto3" json:"max_stores,omitempty"`
+	MaxStores int32 `protobuf:"varint,3,opt,name=max_stores,json=maxStores,proto3" json:"max_stores,omitempty"`
+	// The drop-off the consumer would choose; with LOCKER or DROP_POINT, dropoff_site_id names
+	// the site (as in CreateOrderRequest) and the stores are quoted to its gate.
+	DropoffMethod Handover `protobuf:"varint,4,opt,name=dropoff_method,json=dropoffMethod,proto3,enum=zhengxiang.v1.Handover" json:"dropoff_method,omitempty"`
+	// The drop site of a LOCKER or DROP_POINT drop-off.
+	DropoffSiteId string `protobuf:"bytes,5,opt,name=dropoff_site_id,json=dropoffSiteId,proto3" json:"dropoff_site_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -88,6 +93,20 @@ func (x *QuoteDeliveryRequest) GetMaxStores() int32 {
 		return x.MaxStores
 	}
 	return 0
+}
+
+func (x *QuoteDeliveryRequest) GetDropoffMethod() Handover {
+	if x != nil {
+		return x.DropoffMethod
+	}
+	return Handover_HANDOVER_UNSPECIFIED
+}
+
+func (x *QuoteDeliveryRequest) GetDropoffSiteId() string {
+	if x != nil {
+		return x.DropoffSiteId
+	}
+	return ""
 }
 
 // StoreQuote is one store able to serve the address.
@@ -217,8 +236,12 @@ type QuoteDeliveryResponse struct {
 	// The free deliveries the caller's platform has left today (China Standard Time) for orders of
 	// 郑享百味 (Flavours) stores; 0 for a caller of no platform.
 	FreeDeliveriesLeft int32 `protobuf:"varint,2,opt,name=free_deliveries_left,json=freeDeliveriesLeft,proto3" json:"free_deliveries_left,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// The drop site asked for, with its free slots.
+	DropoffSite *DropSite `protobuf:"bytes,3,opt,name=dropoff_site,json=dropoffSite,proto3" json:"dropoff_site,omitempty"`
+	// True when the drop site is a locker without a free slot: an order to it is refused (409).
+	LockerFull    bool `protobuf:"varint,4,opt,name=locker_full,json=lockerFull,proto3" json:"locker_full,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *QuoteDeliveryResponse) Reset() {
@@ -265,6 +288,20 @@ func (x *QuoteDeliveryResponse) GetFreeDeliveriesLeft() int32 {
 	return 0
 }
 
+func (x *QuoteDeliveryResponse) GetDropoffSite() *DropSite {
+	if x != nil {
+		return x.DropoffSite
+	}
+	return nil
+}
+
+func (x *QuoteDeliveryResponse) GetLockerFull() bool {
+	if x != nil {
+		return x.LockerFull
+	}
+	return false
+}
+
 // CreateOrderRequest is a new order from a platform. The platform is the caller's.
 type CreateOrderRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -289,11 +326,16 @@ type CreateOrderRequest struct {
 	// The address as the consumer wrote it.
 	Address string `protobuf:"bytes,8,opt,name=address,proto3" json:"address,omitempty"`
 	// The drop-off the consumer chose: DOOR (the default when unset), LOCKER, DROP_POINT or
-	// IN_PERSON. When set, the rider's drop-off must be that one (409 otherwise); after 5 wrong
-	// hand-over codes an IN_PERSON order may be left at the door.
+	// IN_PERSON. The rider's drop-off must be that one (409 otherwise); after 5 wrong hand-over
+	// codes an IN_PERSON order may be left at the door.
 	DropoffMethod Handover `protobuf:"varint,9,opt,name=dropoff_method,json=dropoffMethod,proto3,enum=zhengxiang.v1.Handover" json:"dropoff_method,omitempty"`
 	// The consumer's instructions to the rider, at most 200 bytes.
-	Instructions  string `protobuf:"bytes,10,opt,name=instructions,proto3" json:"instructions,omitempty"`
+	Instructions string `protobuf:"bytes,10,opt,name=instructions,proto3" json:"instructions,omitempty"`
+	// The drop site of a LOCKER or DROP_POINT drop-off (GET /v1/drop-sites): required for those,
+	// an open site of that kind (400 otherwise), and a locker with a free slot (409 otherwise).
+	// The order is then delivered to the site's gate, which must lie in the store's circle, and
+	// its promise counts to the gate; dropoff and address stay the consumer's.
+	DropoffSiteId string `protobuf:"bytes,11,opt,name=dropoff_site_id,json=dropoffSiteId,proto3" json:"dropoff_site_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -394,6 +436,13 @@ func (x *CreateOrderRequest) GetDropoffMethod() Handover {
 func (x *CreateOrderRequest) GetInstructions() string {
 	if x != nil {
 		return x.Instructions
+	}
+	return ""
+}
+
+func (x *CreateOrderRequest) GetDropoffSiteId() string {
+	if x != nil {
+		return x.DropoffSiteId
 	}
 	return ""
 }
@@ -889,12 +938,14 @@ var File_zhengxiang_v1_platform_proto protoreflect.FileDescriptor
 
 const file_zhengxiang_v1_platform_proto_rawDesc = "" +
 	"\n" +
-	"\x1czhengxiang/v1/platform.proto\x12\rzhengxiang.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19zhengxiang/v1/order.proto\x1a\x1azhengxiang/v1/stream.proto\"\x98\x01\n" +
+	"\x1czhengxiang/v1/platform.proto\x12\rzhengxiang.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1czhengxiang/v1/dropsite.proto\x1a\x19zhengxiang/v1/order.proto\x1a\x1azhengxiang/v1/stream.proto\"\x80\x02\n" +
 	"\x14QuoteDeliveryRequest\x12/\n" +
 	"\adropoff\x18\x01 \x01(\v2\x15.zhengxiang.v1.LatLngR\adropoff\x120\n" +
 	"\asection\x18\x02 \x01(\x0e2\x16.zhengxiang.v1.SectionR\asection\x12\x1d\n" +
 	"\n" +
-	"max_stores\x18\x03 \x01(\x05R\tmaxStores\"\xf2\x02\n" +
+	"max_stores\x18\x03 \x01(\x05R\tmaxStores\x12>\n" +
+	"\x0edropoff_method\x18\x04 \x01(\x0e2\x17.zhengxiang.v1.HandoverR\rdropoffMethod\x12&\n" +
+	"\x0fdropoff_site_id\x18\x05 \x01(\tR\rdropoffSiteId\"\xf2\x02\n" +
 	"\n" +
 	"StoreQuote\x12\x19\n" +
 	"\bstore_id\x18\x01 \x01(\tR\astoreId\x12\x12\n" +
@@ -907,10 +958,13 @@ const file_zhengxiang_v1_platform_proto_rawDesc = "" +
 	"\x12delivery_fee_cents\x18\a \x01(\x03R\x10deliveryFeeCents\x12\x1d\n" +
 	"\n" +
 	"distance_m\x18\b \x01(\x01R\tdistanceM\x126\n" +
-	"\x17free_delivery_available\x18\t \x01(\bR\x15freeDeliveryAvailable\"|\n" +
+	"\x17free_delivery_available\x18\t \x01(\bR\x15freeDeliveryAvailable\"\xd9\x01\n" +
 	"\x15QuoteDeliveryResponse\x121\n" +
 	"\x06stores\x18\x01 \x03(\v2\x19.zhengxiang.v1.StoreQuoteR\x06stores\x120\n" +
-	"\x14free_deliveries_left\x18\x02 \x01(\x05R\x12freeDeliveriesLeft\"\xec\x03\n" +
+	"\x14free_deliveries_left\x18\x02 \x01(\x05R\x12freeDeliveriesLeft\x12:\n" +
+	"\fdropoff_site\x18\x03 \x01(\v2\x17.zhengxiang.v1.DropSiteR\vdropoffSite\x12\x1f\n" +
+	"\vlocker_full\x18\x04 \x01(\bR\n" +
+	"lockerFull\"\x94\x04\n" +
 	"\x12CreateOrderRequest\x12&\n" +
 	"\x0fclient_order_id\x18\x01 \x01(\tR\rclientOrderId\x12\x19\n" +
 	"\bstore_id\x18\x02 \x01(\tR\astoreId\x120\n" +
@@ -922,7 +976,8 @@ const file_zhengxiang_v1_platform_proto_rawDesc = "" +
 	"\aaddress\x18\b \x01(\tR\aaddress\x12>\n" +
 	"\x0edropoff_method\x18\t \x01(\x0e2\x17.zhengxiang.v1.HandoverR\rdropoffMethod\x12\"\n" +
 	"\finstructions\x18\n" +
-	" \x01(\tR\finstructionsB\x11\n" +
+	" \x01(\tR\finstructions\x12&\n" +
+	"\x0fdropoff_site_id\x18\v \x01(\tR\rdropoffSiteIdB\x11\n" +
 	"\x0f_subtotal_centsB\x15\n" +
 	"\x13_delivery_fee_cents\"\x80\x01\n" +
 	"\x13CreateOrderResponse\x12*\n" +
@@ -991,44 +1046,47 @@ var file_zhengxiang_v1_platform_proto_goTypes = []any{
 	(*CancelOrderResponse)(nil),     // 12: zhengxiang.v1.CancelOrderResponse
 	(*LatLng)(nil),                  // 13: zhengxiang.v1.LatLng
 	(Section)(0),                    // 14: zhengxiang.v1.Section
-	(*timestamppb.Timestamp)(nil),   // 15: google.protobuf.Timestamp
-	(*Item)(nil),                    // 16: zhengxiang.v1.Item
-	(Handover)(0),                   // 17: zhengxiang.v1.Handover
-	(*Order)(nil),                   // 18: zhengxiang.v1.Order
-	(*OrderEvent)(nil),              // 19: zhengxiang.v1.OrderEvent
+	(Handover)(0),                   // 15: zhengxiang.v1.Handover
+	(*timestamppb.Timestamp)(nil),   // 16: google.protobuf.Timestamp
+	(*DropSite)(nil),                // 17: zhengxiang.v1.DropSite
+	(*Item)(nil),                    // 18: zhengxiang.v1.Item
+	(*Order)(nil),                   // 19: zhengxiang.v1.Order
+	(*OrderEvent)(nil),              // 20: zhengxiang.v1.OrderEvent
 }
 var file_zhengxiang_v1_platform_proto_depIdxs = []int32{
 	13, // 0: zhengxiang.v1.QuoteDeliveryRequest.dropoff:type_name -> zhengxiang.v1.LatLng
 	14, // 1: zhengxiang.v1.QuoteDeliveryRequest.section:type_name -> zhengxiang.v1.Section
-	14, // 2: zhengxiang.v1.StoreQuote.section:type_name -> zhengxiang.v1.Section
-	15, // 3: zhengxiang.v1.StoreQuote.promise_at:type_name -> google.protobuf.Timestamp
-	1,  // 4: zhengxiang.v1.QuoteDeliveryResponse.stores:type_name -> zhengxiang.v1.StoreQuote
-	14, // 5: zhengxiang.v1.CreateOrderRequest.section:type_name -> zhengxiang.v1.Section
-	16, // 6: zhengxiang.v1.CreateOrderRequest.items:type_name -> zhengxiang.v1.Item
-	13, // 7: zhengxiang.v1.CreateOrderRequest.dropoff:type_name -> zhengxiang.v1.LatLng
-	17, // 8: zhengxiang.v1.CreateOrderRequest.dropoff_method:type_name -> zhengxiang.v1.Handover
-	18, // 9: zhengxiang.v1.CreateOrderResponse.order:type_name -> zhengxiang.v1.Order
-	18, // 10: zhengxiang.v1.GetOrderResponse.order:type_name -> zhengxiang.v1.Order
-	18, // 11: zhengxiang.v1.ListOrdersResponse.orders:type_name -> zhengxiang.v1.Order
-	19, // 12: zhengxiang.v1.ListOrderEventsResponse.events:type_name -> zhengxiang.v1.OrderEvent
-	18, // 13: zhengxiang.v1.CancelOrderResponse.order:type_name -> zhengxiang.v1.Order
-	0,  // 14: zhengxiang.v1.PlatformService.QuoteDelivery:input_type -> zhengxiang.v1.QuoteDeliveryRequest
-	3,  // 15: zhengxiang.v1.PlatformService.CreateOrder:input_type -> zhengxiang.v1.CreateOrderRequest
-	5,  // 16: zhengxiang.v1.PlatformService.GetOrder:input_type -> zhengxiang.v1.GetOrderRequest
-	7,  // 17: zhengxiang.v1.PlatformService.ListOrders:input_type -> zhengxiang.v1.ListOrdersRequest
-	9,  // 18: zhengxiang.v1.PlatformService.ListOrderEvents:input_type -> zhengxiang.v1.ListOrderEventsRequest
-	11, // 19: zhengxiang.v1.PlatformService.CancelOrder:input_type -> zhengxiang.v1.CancelOrderRequest
-	2,  // 20: zhengxiang.v1.PlatformService.QuoteDelivery:output_type -> zhengxiang.v1.QuoteDeliveryResponse
-	4,  // 21: zhengxiang.v1.PlatformService.CreateOrder:output_type -> zhengxiang.v1.CreateOrderResponse
-	6,  // 22: zhengxiang.v1.PlatformService.GetOrder:output_type -> zhengxiang.v1.GetOrderResponse
-	8,  // 23: zhengxiang.v1.PlatformService.ListOrders:output_type -> zhengxiang.v1.ListOrdersResponse
-	10, // 24: zhengxiang.v1.PlatformService.ListOrderEvents:output_type -> zhengxiang.v1.ListOrderEventsResponse
-	12, // 25: zhengxiang.v1.PlatformService.CancelOrder:output_type -> zhengxiang.v1.CancelOrderResponse
-	20, // [20:26] is the sub-list for method output_type
-	14, // [14:20] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	15, // 2: zhengxiang.v1.QuoteDeliveryRequest.dropoff_method:type_name -> zhengxiang.v1.Handover
+	14, // 3: zhengxiang.v1.StoreQuote.section:type_name -> zhengxiang.v1.Section
+	16, // 4: zhengxiang.v1.StoreQuote.promise_at:type_name -> google.protobuf.Timestamp
+	1,  // 5: zhengxiang.v1.QuoteDeliveryResponse.stores:type_name -> zhengxiang.v1.StoreQuote
+	17, // 6: zhengxiang.v1.QuoteDeliveryResponse.dropoff_site:type_name -> zhengxiang.v1.DropSite
+	14, // 7: zhengxiang.v1.CreateOrderRequest.section:type_name -> zhengxiang.v1.Section
+	18, // 8: zhengxiang.v1.CreateOrderRequest.items:type_name -> zhengxiang.v1.Item
+	13, // 9: zhengxiang.v1.CreateOrderRequest.dropoff:type_name -> zhengxiang.v1.LatLng
+	15, // 10: zhengxiang.v1.CreateOrderRequest.dropoff_method:type_name -> zhengxiang.v1.Handover
+	19, // 11: zhengxiang.v1.CreateOrderResponse.order:type_name -> zhengxiang.v1.Order
+	19, // 12: zhengxiang.v1.GetOrderResponse.order:type_name -> zhengxiang.v1.Order
+	19, // 13: zhengxiang.v1.ListOrdersResponse.orders:type_name -> zhengxiang.v1.Order
+	20, // 14: zhengxiang.v1.ListOrderEventsResponse.events:type_name -> zhengxiang.v1.OrderEvent
+	19, // 15: zhengxiang.v1.CancelOrderResponse.order:type_name -> zhengxiang.v1.Order
+	0,  // 16: zhengxiang.v1.PlatformService.QuoteDelivery:input_type -> zhengxiang.v1.QuoteDeliveryRequest
+	3,  // 17: zhengxiang.v1.PlatformService.CreateOrder:input_type -> zhengxiang.v1.CreateOrderRequest
+	5,  // 18: zhengxiang.v1.PlatformService.GetOrder:input_type -> zhengxiang.v1.GetOrderRequest
+	7,  // 19: zhengxiang.v1.PlatformService.ListOrders:input_type -> zhengxiang.v1.ListOrdersRequest
+	9,  // 20: zhengxiang.v1.PlatformService.ListOrderEvents:input_type -> zhengxiang.v1.ListOrderEventsRequest
+	11, // 21: zhengxiang.v1.PlatformService.CancelOrder:input_type -> zhengxiang.v1.CancelOrderRequest
+	2,  // 22: zhengxiang.v1.PlatformService.QuoteDelivery:output_type -> zhengxiang.v1.QuoteDeliveryResponse
+	4,  // 23: zhengxiang.v1.PlatformService.CreateOrder:output_type -> zhengxiang.v1.CreateOrderResponse
+	6,  // 24: zhengxiang.v1.PlatformService.GetOrder:output_type -> zhengxiang.v1.GetOrderResponse
+	8,  // 25: zhengxiang.v1.PlatformService.ListOrders:output_type -> zhengxiang.v1.ListOrdersResponse
+	10, // 26: zhengxiang.v1.PlatformService.ListOrderEvents:output_type -> zhengxiang.v1.ListOrderEventsResponse
+	12, // 27: zhengxiang.v1.PlatformService.CancelOrder:output_type -> zhengxiang.v1.CancelOrderResponse
+	22, // [22:28] is the sub-list for method output_type
+	16, // [16:22] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_zhengxiang_v1_platform_proto_init() }
@@ -1036,6 +1094,7 @@ func file_zhengxiang_v1_platform_proto_init() {
 	if File_zhengxiang_v1_platform_proto != nil {
 		return
 	}
+	file_zhengxiang_v1_dropsite_proto_init()
 	file_zhengxiang_v1_order_proto_init()
 	file_zhengxiang_v1_stream_proto_init()
 	file_zhengxiang_v1_platform_proto_msgTypes[3].OneofWrappers = []any{}

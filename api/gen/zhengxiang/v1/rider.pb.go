@@ -520,9 +520,14 @@ type TripStop struct {
 	// The drop-off the consumer chose (DOOR when none was); the drop-off must be this one.
 	DropoffMethod Handover `protobuf:"varint,7,opt,name=dropoff_method,json=dropoffMethod,proto3,enum=zhengxiang.v1.Handover" json:"dropoff_method,omitempty"`
 	// The consumer's instructions.
-	Instructions  string `protobuf:"bytes,8,opt,name=instructions,proto3" json:"instructions,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Instructions string `protobuf:"bytes,8,opt,name=instructions,proto3" json:"instructions,omitempty"`
+	// The locker or drop point to leave the goods at (dropoff is its gate): its id, name and
+	// compound; empty for another drop-off.
+	DropoffSiteId   string `protobuf:"bytes,9,opt,name=dropoff_site_id,json=dropoffSiteId,proto3" json:"dropoff_site_id,omitempty"`
+	DropoffSiteName string `protobuf:"bytes,10,opt,name=dropoff_site_name,json=dropoffSiteName,proto3" json:"dropoff_site_name,omitempty"`
+	DropoffCompound string `protobuf:"bytes,11,opt,name=dropoff_compound,json=dropoffCompound,proto3" json:"dropoff_compound,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *TripStop) Reset() {
@@ -607,6 +612,27 @@ func (x *TripStop) GetDropoffMethod() Handover {
 func (x *TripStop) GetInstructions() string {
 	if x != nil {
 		return x.Instructions
+	}
+	return ""
+}
+
+func (x *TripStop) GetDropoffSiteId() string {
+	if x != nil {
+		return x.DropoffSiteId
+	}
+	return ""
+}
+
+func (x *TripStop) GetDropoffSiteName() string {
+	if x != nil {
+		return x.DropoffSiteName
+	}
+	return ""
+}
+
+func (x *TripStop) GetDropoffCompound() string {
+	if x != nil {
+		return x.DropoffCompound
 	}
 	return ""
 }
@@ -1652,7 +1678,7 @@ const file_zhengxiang_v1_rider_proto_rawDesc = "" +
 	"\brider_id\x18\x01 \x01(\tR\ariderId\x125\n" +
 	"\tlocations\x18\x02 \x03(\v2\x17.zhengxiang.v1.LocationR\tlocations\":\n" +
 	"\x1cBatchReportLocationsResponse\x12\x1a\n" +
-	"\baccepted\x18\x01 \x01(\x05R\baccepted\"\xeb\x02\n" +
+	"\baccepted\x18\x01 \x01(\x05R\baccepted\"\xea\x03\n" +
 	"\bTripStop\x12\x19\n" +
 	"\border_id\x18\x01 \x01(\tR\aorderId\x12/\n" +
 	"\adropoff\x18\x02 \x01(\v2\x15.zhengxiang.v1.LatLngR\adropoff\x12\x18\n" +
@@ -1663,7 +1689,11 @@ const file_zhengxiang_v1_rider_proto_rawDesc = "" +
 	"pickupCode\x129\n" +
 	"\bdelivery\x18\x06 \x01(\x0e2\x1d.zhengxiang.v1.DeliveryStatusR\bdelivery\x12>\n" +
 	"\x0edropoff_method\x18\a \x01(\x0e2\x17.zhengxiang.v1.HandoverR\rdropoffMethod\x12\"\n" +
-	"\finstructions\x18\b \x01(\tR\finstructions\"\xd2\x02\n" +
+	"\finstructions\x18\b \x01(\tR\finstructions\x12&\n" +
+	"\x0fdropoff_site_id\x18\t \x01(\tR\rdropoffSiteId\x12*\n" +
+	"\x11dropoff_site_name\x18\n" +
+	" \x01(\tR\x0fdropoffSiteName\x12)\n" +
+	"\x10dropoff_compound\x18\v \x01(\tR\x0fdropoffCompound\"\xd2\x02\n" +
 	"\x04Trip\x12\x17\n" +
 	"\atrip_id\x18\x01 \x01(\tR\x06tripId\x12\x19\n" +
 	"\bstore_id\x18\x02 \x01(\tR\astoreId\x12<\n" +

@@ -608,7 +608,15 @@ type OrderPlaced struct {
 	ReadyAt *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=ready_at,json=readyAt,proto3" json:"ready_at,omitempty"`
 	// The delivery time promised to the consumer; not before placed_at. When left out it is one
 	// hour after placed_at, the promise of the 1-hour consumption circle.
-	PromiseAt     *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=promise_at,json=promiseAt,proto3" json:"promise_at,omitempty"`
+	PromiseAt *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=promise_at,json=promiseAt,proto3" json:"promise_at,omitempty"`
+	// The drop-off the consumer chose; unspecified means DOOR. The rider's drop-off must be it.
+	DropoffMethod Handover `protobuf:"varint,13,opt,name=dropoff_method,json=dropoffMethod,proto3,enum=zhengxiang.v1.Handover" json:"dropoff_method,omitempty"`
+	// The consumer's instructions to the rider, at most 200 bytes.
+	Instructions string `protobuf:"bytes,14,opt,name=instructions,proto3" json:"instructions,omitempty"`
+	// The drop site of a LOCKER or DROP_POINT drop-off: required for those, an open site of that
+	// kind, and a locker with a free slot. The order goes to the site's gate and its promise,
+	// when left out, counts to it.
+	DropoffSiteId string `protobuf:"bytes,15,opt,name=dropoff_site_id,json=dropoffSiteId,proto3" json:"dropoff_site_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -725,6 +733,27 @@ func (x *OrderPlaced) GetPromiseAt() *timestamppb.Timestamp {
 		return x.PromiseAt
 	}
 	return nil
+}
+
+func (x *OrderPlaced) GetDropoffMethod() Handover {
+	if x != nil {
+		return x.DropoffMethod
+	}
+	return Handover_HANDOVER_UNSPECIFIED
+}
+
+func (x *OrderPlaced) GetInstructions() string {
+	if x != nil {
+		return x.Instructions
+	}
+	return ""
+}
+
+func (x *OrderPlaced) GetDropoffSiteId() string {
+	if x != nil {
+		return x.DropoffSiteId
+	}
+	return ""
 }
 
 // RiderLocation is a position report from a rider's app on riders.locations.
@@ -1103,7 +1132,7 @@ const file_zhengxiang_v1_stream_proto_rawDesc = "" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x10\n" +
 	"\x03qty\x18\x03 \x01(\x05R\x03qty\x12\x1f\n" +
 	"\vprice_cents\x18\x04 \x01(\x03R\n" +
-	"priceCents\"\xb0\x04\n" +
+	"priceCents\"\xbc\x05\n" +
 	"\vOrderPlaced\x12\x1a\n" +
 	"\bplatform\x18\x01 \x01(\tR\bplatform\x12*\n" +
 	"\x11platform_order_id\x18\x02 \x01(\tR\x0fplatformOrderId\x12\x19\n" +
@@ -1118,7 +1147,10 @@ const file_zhengxiang_v1_stream_proto_rawDesc = "" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\bplacedAt\x125\n" +
 	"\bready_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\areadyAt\x129\n" +
 	"\n" +
-	"promise_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\tpromiseAtB\x11\n" +
+	"promise_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\tpromiseAt\x12>\n" +
+	"\x0edropoff_method\x18\r \x01(\x0e2\x17.zhengxiang.v1.HandoverR\rdropoffMethod\x12\"\n" +
+	"\finstructions\x18\x0e \x01(\tR\finstructions\x12&\n" +
+	"\x0fdropoff_site_id\x18\x0f \x01(\tR\rdropoffSiteIdB\x11\n" +
 	"\x0f_subtotal_cents\"\xa8\x01\n" +
 	"\rRiderLocation\x12\x19\n" +
 	"\brider_id\x18\x01 \x01(\tR\ariderId\x121\n" +
@@ -1247,20 +1279,21 @@ var file_zhengxiang_v1_stream_proto_depIdxs = []int32{
 	11, // 3: zhengxiang.v1.OrderPlaced.placed_at:type_name -> google.protobuf.Timestamp
 	11, // 4: zhengxiang.v1.OrderPlaced.ready_at:type_name -> google.protobuf.Timestamp
 	11, // 5: zhengxiang.v1.OrderPlaced.promise_at:type_name -> google.protobuf.Timestamp
-	5,  // 6: zhengxiang.v1.RiderLocation.position:type_name -> zhengxiang.v1.LatLng
-	11, // 7: zhengxiang.v1.RiderLocation.at:type_name -> google.protobuf.Timestamp
-	1,  // 8: zhengxiang.v1.OrderEvent.type:type_name -> zhengxiang.v1.EventType
-	11, // 9: zhengxiang.v1.OrderEvent.at:type_name -> google.protobuf.Timestamp
-	2,  // 10: zhengxiang.v1.OrderEvent.status:type_name -> zhengxiang.v1.OrderStatus
-	3,  // 11: zhengxiang.v1.OrderEvent.delivery:type_name -> zhengxiang.v1.DeliveryStatus
-	4,  // 12: zhengxiang.v1.OrderEvent.handover:type_name -> zhengxiang.v1.Handover
-	11, // 13: zhengxiang.v1.OrderEvent.expires_at:type_name -> google.protobuf.Timestamp
-	11, // 14: zhengxiang.v1.DeadLetter.at:type_name -> google.protobuf.Timestamp
-	15, // [15:15] is the sub-list for method output_type
-	15, // [15:15] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	4,  // 6: zhengxiang.v1.OrderPlaced.dropoff_method:type_name -> zhengxiang.v1.Handover
+	5,  // 7: zhengxiang.v1.RiderLocation.position:type_name -> zhengxiang.v1.LatLng
+	11, // 8: zhengxiang.v1.RiderLocation.at:type_name -> google.protobuf.Timestamp
+	1,  // 9: zhengxiang.v1.OrderEvent.type:type_name -> zhengxiang.v1.EventType
+	11, // 10: zhengxiang.v1.OrderEvent.at:type_name -> google.protobuf.Timestamp
+	2,  // 11: zhengxiang.v1.OrderEvent.status:type_name -> zhengxiang.v1.OrderStatus
+	3,  // 12: zhengxiang.v1.OrderEvent.delivery:type_name -> zhengxiang.v1.DeliveryStatus
+	4,  // 13: zhengxiang.v1.OrderEvent.handover:type_name -> zhengxiang.v1.Handover
+	11, // 14: zhengxiang.v1.OrderEvent.expires_at:type_name -> google.protobuf.Timestamp
+	11, // 15: zhengxiang.v1.DeadLetter.at:type_name -> google.protobuf.Timestamp
+	16, // [16:16] is the sub-list for method output_type
+	16, // [16:16] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_zhengxiang_v1_stream_proto_init() }
