@@ -22,6 +22,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"zhengxiang/api/auth"
+	"zhengxiang/api/server/servertest"
+	"zhengxiang/orders"
 )
 
 // The browser tests load the console's pages in headless Chromium against
@@ -34,8 +36,10 @@ const EnvArtifacts = "ZX_ARTIFACTS"
 // scene is the data the pages show: five orders of store A through the
 // REST API, one delivered to a parcel locker (and its receipt), one on the
 // road, one waiting for a rider, one the store rejected and one the
-// platform cancelled, store C suspended, and the keys of everyone who looks
-// at them.
+// platform cancelled, store C suspended, two products of store B suspended
+// (one restored since) and store B flagged for missed tickets, riders R2
+// past eight hours of work and R3 past twelve, and the keys of everyone who
+// looks at them.
 type scene struct {
 	e                                    *env
 	operator, bureau, merchant, platform string
@@ -64,11 +68,35 @@ func mustScene(t *testing.T) *scene {
 		platform: e.Key(auth.Principal{Role: auth.RolePlatform, Platform: "meituan"}),
 	}
 	rider := e.Key(auth.Principal{Role: auth.RoleRider, Rider: "R1"})
+	// Before the orders, on the clock of a day of China Standard Time: R3
+	// works 00:30 to 07:00 and from 07:00, R2 from 04:00, both at store B,
+	// out of the way; the scene goes on at 13:00, when R2 has worked nine
+	// hours and R3 twelve and a half.
+	day := orders.DayOf(e.Clock.Now()).AddDays(1)
+	shift := func(id string, from time.Duration) {
+		key := e.Key(auth.Principal{Role: auth.RoleRider, Rider: id})
+		e.Clock.Set(day.Start().Add(from))
+		if id == "R3" && from == 7*time.Hour {
+			e.Must(key, "POST", "/v1/riders/R3:endShift", map[string]any{})
+		}
+		e.Must(key, "POST", "/v1/riders/"+id+":startShift", map[string]any{
+			"position": map[string]any{"lat": storeB.Point.Lat, "lng": storeB.Point.Lng}, "shift_end": e.Clock.Now().Add(12 * time.Hour).Format(time.RFC3339)})
+	}
+	shift("R3", 30*time.Minute)
+	shift("R2", 4*time.Hour)
+	shift("R3", 7*time.Hour)
+	e.Clock.Set(day.Start().Add(13 * time.Hour))
+	// site is the locker the next order created goes to (none: the door).
+	site := ""
 	create := func(client string, lat, lng float64, items ...map[string]any) order {
-		o := e.Must(sc.platform, "POST", "/v1/orders", map[string]any{
+		body := map[string]any{
 			"client_order_id": client, "store_id": storeA.ID, "address": "二七区 建设东路 8 号 3 单元",
 			"items": items, "dropoff": map[string]any{"lat": lat, "lng": lng},
-		})
+		}
+		if site != "" {
+			body["dropoff_method"], body["dropoff_site_id"] = "HANDOVER_LOCKER", site
+		}
+		o := e.Must(sc.platform, "POST", "/v1/orders", body)
 		return order{id: str(o, "order", "id"), token: str(o, "order", "tracking_token"), code: str(o, "order", "pickup_code")}
 	}
 	// pickUp takes an order from the store to the rider's box.
@@ -85,7 +113,12 @@ func mustScene(t *testing.T) *scene {
 	bread := map[string]any{"sku": "bread", "name": "全麦面包", "qty": 1, "price_cents": 800}
 
 	e.Must(rider, "POST", "/v1/riders/R1:startShift", map[string]any{"position": map[string]any{"lat": storeA.Point.Lat, "lng": storeA.Point.Lng}})
+	// The delivered order chose a parcel locker at the consumer's compound.
+	e.Must(sc.operator, "POST", "/v1/drop-sites", map[string]any{"site_id": "L1", "kind": "HANDOVER_LOCKER", "name": "丰巢 3 号柜",
+		"compound": "建设东路 8 号院", "gate": map[string]any{"lat": near.Lat, "lng": near.Lng}, "slots": 20})
+	site = "L1"
 	sc.delivered = create("mt-1", near.Lat, near.Lng, milk, bread)
+	site = ""
 	pickUp(sc.delivered)
 	e.Must(rider, "POST", "/v1/riders/R1/orders/"+sc.delivered.id+":arrive", map[string]any{})
 	e.Must(rider, "POST", "/v1/riders/R1/orders/"+sc.delivered.id+":dropOff", map[string]any{
@@ -99,6 +132,20 @@ func mustScene(t *testing.T) *scene {
 	cancelled := create("mt-5", 34.7510, 113.6330, milk)
 	e.Must(sc.platform, "POST", "/v1/orders/"+cancelled.id+":cancel", map[string]any{"reason": cancelReason})
 	e.Must(sc.operator, "POST", "/v1/stores/"+storeC.ID+":suspend", map[string]any{"reason": "食品安全抽检 food safety check"})
+	e.Must(sc.operator, "POST", "/v1/stores/"+storeB.ID+":suspend", map[string]any{"reason": "标签不符 label mismatch", "sku": "vinegar-500ml"})
+	e.Must(sc.operator, "POST", "/v1/stores/"+storeB.ID+":restore", map[string]any{"reason": "复检合格 passed the recheck", "sku": "vinegar-500ml"})
+	e.Must(sc.operator, "POST", "/v1/stores/"+storeB.ID+":suspend", map[string]any{"reason": "假冒商品 counterfeit", "sku": "soy-sauce-1l"})
+	// The rounds of the scene took a few minutes: R2 has worked 9 hours
+	// and more, R3 12 and a half and more.
+	// Store B missed three tickets, as the engine records them when it
+	// auto-cancels unanswered orders.
+	var misses []orders.MissedAck
+	for i := range 3 {
+		misses = append(misses, orders.MissedAck{OrderID: fmt.Sprintf("missed-%d", i), StoreID: storeB.ID, At: e.Clock.Now()})
+	}
+	if err := e.Repo.(orders.AckStore).RecordMissedAcks(e.Ctx, misses); err != nil {
+		t.Fatal(err)
+	}
 	return sc
 }
 
@@ -322,14 +369,14 @@ func TestBrowserPages(t *testing.T) {
 		if got.Cells < 100 || got.Districts != 5 {
 			t.Errorf("the city: %d grid cells and %d urban districts, want 100+ and 5", got.Cells, got.Districts)
 		}
-		// Two active orders (one waiting, one on the road), one rider carrying one.
-		if got.Heat < 1 || got.HeatOrders != 2 || got.Pending != 1 || got.Moving != 1 || got.Riders != 1 || got.BusyRiders != 1 {
-			t.Errorf("map layers: %d heat cells of %d orders, %d pending, %d moving, %d riders (%d busy); want 2 orders, 1, 1, 1 (1)",
+		// Two active orders (one waiting, one on the road), three riders, one carrying one.
+		if got.Heat < 1 || got.HeatOrders != 2 || got.Pending != 1 || got.Moving != 1 || got.Riders != 3 || got.BusyRiders != 1 {
+			t.Errorf("map layers: %d heat cells of %d orders, %d pending, %d moving, %d riders (%d busy); want 2 orders, 1, 1, 3 (1)",
 				got.Heat, got.HeatOrders, got.Pending, got.Moving, got.Riders, got.BusyRiders)
 		}
 		st := e.Engine.Stats()
 		for id, want := range map[string]string{
-			"fig-pending": fmt.Sprint(st.Pending), "fig-riders": "1", "fig-active_trips": fmt.Sprint(st.ActiveTrips),
+			"fig-pending": fmt.Sprint(st.Pending), "fig-riders": "3", "fig-active_trips": fmt.Sprint(st.ActiveTrips),
 			"fig-rounds": fmt.Sprint(st.Rounds), "fig-moving": "1", "tot-orders": "5", "tot-delivered": "1", "tot-within": "100.0%",
 			"tot-cancelled": "2",
 		} {
@@ -426,6 +473,7 @@ func TestBrowserPages(t *testing.T) {
 		tb.do("click store A", chromedp.Click(chromedp.CSS(`#map rect.store[data-store="`+storeA.ID+`"]`)))
 		poll[bool](tb, "store A's card", `(() => { const f = `+readFocus+`; scrollTo(0, 0); return f && f.store === '`+storeA.ID+`'; })()`)
 		tb.shot(dir, "console.png")
+		checkOperations(t, tb, sc, dir)
 		tb.clean()
 	})
 
@@ -764,4 +812,81 @@ func atoi(t *testing.T, s string) int {
 		t.Fatal(errors.Join(fmt.Errorf("not a number: %q", s), err))
 	}
 	return n
+}
+
+// checkOperations checks the operators' desk against the API: the
+// suspensions in force (a store, a product) and the audit, newest first;
+// the flagged store with its missed tickets; each rider's working time and
+// state (R3 stopped, R2 warned, R1 fresh).
+func checkOperations(t *testing.T, tb *tab, sc *scene, dir string) {
+	t.Helper()
+	e := sc.e
+	susp := e.Must(sc.operator, "GET", "/v1/suspensions", nil)
+	var inForce, audit []string
+	for _, x := range susp["in_force"].([]any) {
+		inForce = append(inForce, str(x, "store_id")+"/"+str(x, "sku")+"/"+str(x, "reason"))
+	}
+	for _, r := range susp["records"].([]any) {
+		audit = append(audit, str(r, "action")+" "+str(r, "store_id")+"/"+str(r, "sku")+"/"+str(r, "reason"))
+	}
+	workers := map[string]string{}
+	var worked []string // as the desk writes them
+	for _, r := range e.Must(sc.operator, "GET", "/v1/dispatch", nil)["riders"].([]any) {
+		m, _ := servertest.Get(r, "working_minutes").(float64)
+		workers[str(r, "rider_id")] = fmt.Sprint(m)
+		worked = append(worked, fmt.Sprintf("%d h %02d min", int(m)/60, int(m)%60))
+	}
+	type desk struct {
+		InForce, Audit, Flagged []string
+		Work                    map[string]string
+		Minutes                 map[string]string
+		Text, Note              string
+	}
+	got := poll[desk](tb, "the operators' desk", `(() => {
+		const rows = (id) => [...document.querySelectorAll('#' + id + ' tbody tr[data-store], #' + id + ' tbody tr[data-rider]')];
+		const audit = rows('audit-table');
+		const work = rows('work-table');
+		if (audit.length < 4 || work.length < 3 || !rows('flagged-table').length) return false;
+		const cell = (tr, i) => tr.children[i].innerText;
+		return {
+			inForce: rows('suspensions-table').map((tr) => tr.dataset.store + '/' + tr.dataset.sku + '/' + cell(tr, 2)),
+			audit: audit.map((tr) => tr.dataset.action + ' ' + tr.dataset.store + '/' + tr.dataset.sku + '/' + cell(tr, 4)),
+			flagged: rows('flagged-table').map((tr) => tr.dataset.store + ' ' + cell(tr, 1)),
+			work: Object.fromEntries(work.map((tr) => [tr.dataset.rider, tr.dataset.state])),
+			minutes: Object.fromEntries(work.map((tr) => [tr.dataset.rider, tr.dataset.minutes])),
+			text: document.getElementById('operations').innerText,
+			note: document.getElementById('work-count').textContent,
+		};
+	})()`)
+	if len(inForce) != 2 || !slices.Equal(got.InForce, inForce) {
+		t.Errorf("suspensions in force shown %q; the API has %q (want store C and store B's soy sauce)", got.InForce, inForce)
+	}
+	if len(audit) != 4 || !slices.Equal(got.Audit, audit) {
+		t.Errorf("audit shown %q; the API has %q", got.Audit, audit)
+	}
+	if !slices.Equal(got.Flagged, []string{storeB.ID + " 3"}) {
+		t.Errorf("flagged stores shown %q, want %s with 3 missed tickets", got.Flagged, storeB.ID)
+	}
+	wantState := map[string]string{"R1": "ok", "R2": "warning", "R3": "stopped"}
+	if !maps.Equal(got.Work, wantState) || !maps.Equal(got.Minutes, workers) || atoi(t, workers["R2"]) < 540 || atoi(t, workers["R3"]) < 750 {
+		t.Errorf("riders' working time shown %v, minutes %v; want %v and the API's %v (R2 540+, R3 750+)", got.Work, got.Minutes, wantState, workers)
+	}
+	for _, s := range append(worked, "整店", "Whole store", "soy-sauce-1l", "假冒商品 counterfeit", "恢复", "Restored", storeB.Name,
+		"已停止派单", "超 8 小时") {
+		if !strings.Contains(got.Text, s) {
+			t.Errorf("the operators' desk does not show %q:\n%s", s, got.Text)
+		}
+	}
+	if got.Note != "1 提醒 warned · 1 停止派单 stopped" {
+		t.Errorf("working time note %q", got.Note)
+	}
+	png, err := chromedp.Run(tb.ctx, chromedp.Screenshot(chromedp.CSS("#operations")))
+	if err != nil {
+		t.Fatalf("screenshot of the desk: %v", err)
+	}
+	p := filepath.Join(dir, "console-operations.png")
+	if err := os.WriteFile(p, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", p)
 }

@@ -5,7 +5,9 @@
 // bureau's festival charts (GET /v1/figures, a bureau key): orders by
 // district, section, platform and day, the cancellations by reason, a
 // section × day table (then_by), and the CSV of the figures by district and
-// day (GET /v1/figures.csv, fetched with the key and saved through a Blob).
+// day (GET /v1/figures.csv, fetched with the key and saved through a Blob);
+// and the operators' desk (operations.js): suspensions and their audit, the
+// flagged stores, the riders' working time.
 
 import {
   ArcElement, BarController, BarElement, CategoryScale, Chart, DoughnutController, Legend, LinearScale,
@@ -17,6 +19,7 @@ import {
   notice, num, orderStatusLabel, pct, platformLabel, replace, s, sectionLabel, yuan,
 } from './common.js';
 import { boundsOf, districtCells, districtLayer, hexPath, latLngToCell, Projection, urbanFeatures } from './map.js';
+import { AUDIT_QUERY, Operations } from './operations.js';
 import { StoresLayer } from './stores.js';
 
 Chart.register(ArcElement, BarController, BarElement, CategoryScale, DoughnutController, Legend, LinearScale,
@@ -34,6 +37,8 @@ const DISPATCH_EVERY = 2000;
 const FIGURES_EVERY = 10000;
 // Stores change rarely and their circles are heavy: once a minute.
 const STORES_EVERY = 60000;
+// The suspensions and the flagged stores: every 10 seconds.
+const OPS_EVERY = 10000;
 
 const DISPATCH_FIGURES = [
   ['pending', '待分配订单', 'Pending orders'],
@@ -161,6 +166,7 @@ export function start(root) {
     type: 'button', id: 'export-csv', class: 'export', onclick: (ev) => exportCSV(ev.currentTarget),
     title: '按区和日期导出 CSV · by district and day',
   }, bi('导出 CSV', 'Export CSV'));
+  const ops = new Operations();
   const canvas = (id) => h('div', { class: 'chart' }, h('canvas', { id }));
 
   replace(root,
@@ -178,6 +184,7 @@ export function start(root) {
             h('thead', {}, h('tr', {}, h('th', {}, bi('订单', 'Order')), h('th', {}, bi('状态', 'Status')),
               h('th', {}, bi('承诺', 'Promise')))),
             el.waiting)))),
+    ops.card,
     h('section', { class: 'card bureau' },
       h('div', { class: 'card-head' }, h('h2', {}, bi('购物节数据（商务局）', 'Festival figures for the Commerce Bureau')),
         h('span', { class: 'muted small head-note' }, bi('汇总数据，不含个人信息', 'aggregates only, no personal data')),
@@ -211,6 +218,7 @@ export function start(root) {
   let dispatchTimer = 0;
   let figuresTimer = 0;
   let storesTimer = 0;
+  let opsTimer = 0;
   // gen tells the refresh loops of an earlier set of keys to stop.
   let gen = 0;
 
@@ -228,10 +236,29 @@ export function start(root) {
     clearTimeout(dispatchTimer);
     clearTimeout(figuresTimer);
     clearTimeout(storesTimer);
+    clearTimeout(opsTimer);
     gen++;
     refreshDispatch(gen);
     refreshFigures(gen);
     refreshStores(gen);
+    refreshOps(gen);
+  }
+
+  async function refreshOps(g) {
+    const key = getKey('operator_key');
+    if (!key) return;
+    try {
+      const [susp, list] = await Promise.all([api('/v1/suspensions?' + AUDIT_QUERY, { key }), api('/v1/stores', { key })]);
+      if (g !== gen) return;
+      replace(ops.msg);
+      ops.drawStores((list && list.stores) || []);
+      ops.drawSuspensions(susp || {});
+    } catch (err) {
+      if (g !== gen) return;
+      replace(ops.msg, notice('error', bi('运营', 'Operations'), ': ', err.message));
+      if (err.denied) return;
+    }
+    if (g === gen) opsTimer = setTimeout(refreshOps, OPS_EVERY, g);
   }
 
   async function refreshStores(g) {
@@ -303,6 +330,8 @@ export function start(root) {
       return s('circle', { class: 'rider' + (load > 0 ? ' busy' : ''), cx: x.toFixed(1), cy: y.toFixed(1), r: 3.4, 'data-rider': r.rider_id },
         s('title', {}, `骑手 Rider ${r.rider_id} · ${load}/${num(r.capacity)}`));
     }));
+
+    ops.drawRiders(riders);
 
     const waiting = orders.filter(isPending).slice(0, 8);
     replace(el.waiting, waiting.length ? waiting.map((o) => {
