@@ -182,6 +182,9 @@ type riderState struct {
 	// touched: changed since the round's indexes last looked at it (see
 	// touch); recheck: when its place in them changes with time alone.
 	touched bool
+	// moved tells that the rider's only change since the last round is
+	// its position (touchMoved).
+	moved   bool
 	recheck float64
 	// cardFor is the day the rider's card lets it take trips on (its
 	// day, when the card is valid for dispatch), checked at every reindex.
@@ -230,6 +233,7 @@ type Engine struct {
 	epoch   time.Time
 
 	idx     *geo.RiderIndex
+	sweptAt float64 // the minute of the last look for stale riders
 	stores  map[string]*storeState
 	riders  map[string]*riderState
 	rlist   []*riderState
@@ -508,8 +512,12 @@ func (e *Engine) admit() {
 		}
 	}
 	for r, p := range pings {
-		r.pos, r.stale = p, false
-		e.touch(r)
+		if r.stale {
+			r.stale = false
+			e.touch(r)
+		}
+		r.pos = p
+		e.touchMoved(r)
 	}
 	e.settleSteps(written)
 	e.wake()

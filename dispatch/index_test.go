@@ -49,6 +49,19 @@ func TestRoundIndexFollowsChangesAndTime(t *testing.T) {
 		t.Fatalf("b: in %d, %d chained, recheck %v; want none until %v", b.in, chained.Len(), b.recheck, end-2)
 	}
 
+	// A ping within GPS noise (some 22 m) of where the index has a leaves
+	// it there; a's own position follows the ping.
+	near := geo.Point{Lat: store.Lat + 0.0002, Lng: store.Lng}
+	if errs := e.PingMany([]string{"a"}, []geo.Point{near}); errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	e.lock()
+	e.roundIndex(end - 2.6)
+	e.mu.Unlock()
+	if a.in != roundFree || a.inAt != store || a.pos != near {
+		t.Fatalf("a after a ping 22 m away: in %d at %v, position %v; want free at the store, position %v", a.in, a.inAt, a.pos, near)
+	}
+
 	// a's ping moves it in the free index; nothing touches b.
 	moved := geo.Point{Lat: store.Lat + 0.001, Lng: store.Lng}
 	if errs := e.PingMany([]string{"a"}, []geo.Point{moved}); errs[0] != nil {

@@ -45,9 +45,13 @@ func (e *Engine) Round(ctx context.Context) (RoundStats, error) {
 	e.expireAll(ctx, expired)
 	st.Expired = len(expired)
 	st.Cancelled = append(st.Cancelled, e.autoCancel(ctx, now)...)
-	e.pingMu.Lock()
-	stale := e.idx.Sweep(nowT)
-	e.pingMu.Unlock()
+	var stale []string
+	if now-e.sweptAt >= sweepEvery.Minutes() || now < e.sweptAt {
+		e.sweptAt = now
+		e.pingMu.Lock()
+		stale = e.idx.Sweep(nowT)
+		e.pingMu.Unlock()
+	}
 	for _, id := range stale {
 		if r := e.riders[id]; r != nil {
 			r.stale = true
@@ -448,7 +452,7 @@ func (e *Engine) roundIndex(now float64) (free, chained *geo.RiderIndex) {
 		cfg := geo.IndexConfig{StaleAfter: 100 * 365 * 24 * time.Hour}
 		e.freeIdx, e.chainIdx = geo.NewRiderIndex(cfg), geo.NewRiderIndex(cfg)
 		for _, r := range e.rlist {
-			r.in, r.recheck = roundNone, 0
+			r.in, r.recheck, r.moved = roundNone, 0, false
 			e.reindex(r, now, at)
 		}
 	} else {
@@ -469,8 +473,17 @@ func (e *Engine) roundIndex(now float64) (free, chained *geo.RiderIndex) {
 
 // touch marks a rider changed, for the next round's indexes.
 func (e *Engine) touch(r *riderState) {
+	r.moved = false
 	if !r.touched {
 		r.touched = true
+		e.touched = append(e.touched, r)
+	}
+}
+
+// touchMoved marks a rider that moved, for the next round's indexes.
+func (e *Engine) touchMoved(r *riderState) {
+	if !r.touched {
+		r.touched, r.moved = true, true
 		e.touched = append(e.touched, r)
 	}
 }
@@ -478,6 +491,14 @@ func (e *Engine) touch(r *riderState) {
 // reindex puts a rider where it belongs in the round's indexes.
 func (e *Engine) reindex(r *riderState, now float64, at time.Time) {
 	r.touched = false
+	if r.moved {
+		// Only its position changed: that moves an idle rider, and no
+		// other, in the index.
+		r.moved = false
+		if r.in != roundFree || geo.DistanceM(r.pos, r.inAt) < jitterM {
+			return
+		}
+	}
 	p, from, ok, until := e.eligible(r, now)
 	if !math.IsInf(until, 1) {
 		// Looked at again in the first round at or after until, never in
@@ -516,6 +537,11 @@ func (e *Engine) reindex(r *riderState, now float64, at time.Time) {
 	}
 	r.in, r.inAt = in, p
 }
+
+// sweepEvery is how often a round looks for riders whose position went
+// stale: a look goes through a whole city's riders, and a rider is stale
+// only after minutes (Config.StaleAfter).
+const sweepEvery = 5 * time.Second
 
 // jitterM is how far an idle rider's reported position may wander from
 // where the round's index has it before the index moves it: positions
