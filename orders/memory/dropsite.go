@@ -45,16 +45,22 @@ func (r *Repository) CreateDropSite(ctx context.Context, s orders.DropSite) erro
 
 // DropSite returns the site, or a KindNotFound error.
 func (r *Repository) DropSite(ctx context.Context, id string) (orders.DropSite, error) {
+	return r.sites.change(ctx, id, func(*orders.DropSite) {})
+}
+
+// change calls fn on the site under the book's lock and returns the site after it, or a
+// KindNotFound error.
+func (b *siteBook) change(ctx context.Context, id string, fn func(s *orders.DropSite)) (orders.DropSite, error) {
 	if err := ctx.Err(); err != nil {
 		return orders.DropSite{}, err
 	}
-	b := &r.sites
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	s, ok := b.sites[id]
 	if !ok {
 		return orders.DropSite{}, orders.NotFound("drop site", id)
 	}
+	fn(s)
 	return *s, nil
 }
 
@@ -76,20 +82,11 @@ func (r *Repository) DropSites(ctx context.Context) ([]orders.DropSite, error) {
 
 // CloseDropSite closes the site.
 func (r *Repository) CloseDropSite(ctx context.Context, id string, at time.Time) (orders.DropSite, error) {
-	if err := ctx.Err(); err != nil {
-		return orders.DropSite{}, err
-	}
-	b := &r.sites
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	s, ok := b.sites[id]
-	if !ok {
-		return orders.DropSite{}, orders.NotFound("drop site", id)
-	}
-	if !s.Closed {
-		s.Closed, s.ClosedAt = true, at
-	}
-	return *s, nil
+	return r.sites.change(ctx, id, func(s *orders.DropSite) {
+		if !s.Closed {
+			s.Closed, s.ClosedAt = true, at
+		}
+	})
 }
 
 // ReserveSlot holds a slot of the locker for the order when one is free.

@@ -6,6 +6,25 @@ import (
 	"zhengxiang/orders"
 )
 
+// deliverWith is deliver with the drop-off d as its last step.
+func deliverWith(d orders.Dropoff) func(o *orders.Order) ([]orders.Event, error) {
+	return func(o *orders.Order) ([]orders.Event, error) {
+		var evs []orders.Event
+		for _, step := range deliverSteps[:len(deliverSteps)-1] {
+			ev, err := step(o)
+			if err != nil {
+				return nil, err
+			}
+			evs = append(evs, ev)
+		}
+		ev, err := o.DeliverWith(deliveredAt, "rider-1", d)
+		if err != nil {
+			return nil, err
+		}
+		return append(evs, ev), nil
+	}
+}
+
 // testDropoffProof checks that an order keeps the proof of its contactless drop-off (the
 // locker's code, the photo's reference) through UpdateOrder, UpdateOrders and reads.
 func testDropoffProof(t *testing.T, repo orders.Repository) {
@@ -18,21 +37,7 @@ func testDropoffProof(t *testing.T, repo orders.Repository) {
 		o := SampleOrder(id)
 		o.DropoffMethod = orders.HandoverLocker
 		mustCreate(t, repo, o)
-		steps := func(o *orders.Order) ([]orders.Event, error) {
-			var evs []orders.Event
-			for _, step := range deliverSteps[:len(deliverSteps)-1] {
-				ev, err := step(o)
-				if err != nil {
-					return nil, err
-				}
-				evs = append(evs, ev)
-			}
-			ev, err := o.DeliverWith(deliveredAt, "rider-1", proof)
-			if err != nil {
-				return nil, err
-			}
-			return append(evs, ev), nil
-		}
+		steps := deliverWith(proof)
 		if batch {
 			bu, ok := repo.(orders.BatchUpdater)
 			if !ok {

@@ -171,18 +171,7 @@ func testSlotsFreedByChanges(t *testing.T, s SiteRepository) {
 			return []orders.Event{ev}, err
 		})
 		mustSite(t, s, "L1", 1, false)
-		update(batch, delivered, func(o *orders.Order) ([]orders.Event, error) {
-			var evs []orders.Event
-			for _, step := range deliverSteps[:len(deliverSteps)-1] {
-				ev, err := step(o)
-				if err != nil {
-					return nil, err
-				}
-				evs = append(evs, ev)
-			}
-			ev, err := o.DeliverWith(deliveredAt, "rider-1", orders.Dropoff{Handover: orders.HandoverLocker, Code: "L1-07"})
-			return append(evs, ev), err
-		})
+		update(batch, delivered, deliverWith(orders.Dropoff{Handover: orders.HandoverLocker, Code: "L1-07"}))
 		mustSite(t, s, "L1", 1, false) // delivered: the goods are in the slot
 		update(batch, delivered, confirm)
 		mustSite(t, s, "L1", 0, false)
