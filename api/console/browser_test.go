@@ -109,6 +109,9 @@ func mustScene(t *testing.T) *scene {
 		e.Must(rider, "POST", "/v1/riders/R1/trips/"+trip+":arrive", map[string]any{})
 		e.Must(rider, "POST", "/v1/riders/R1/trips/"+trip+":pickUp", map[string]any{"pickup_codes": []string{o.code}})
 	}
+	// 郑州消费节 over the 郑享特惠 section, from the real day (the page's) past the scene's.
+	e.Must(sc.operator, "POST", "/v1/campaigns", map[string]any{"name": "郑州消费节", "first_day": day.AddDays(-1).String(),
+		"last_day": day.AddDays(6).String(), "sections": []string{"SECTION_DEALS"}})
 	milk := map[string]any{"sku": "milk-1l", "name": "牛奶 1L", "qty": 2, "price_cents": 1290}
 	bread := map[string]any{"sku": "bread", "name": "全麦面包", "qty": 1, "price_cents": 800}
 
@@ -388,6 +391,7 @@ func TestBrowserPages(t *testing.T) {
 			t.Errorf("bureau table %q (want 二七区), chart width %d", got.Table, got.ChartWidth)
 		}
 		checkBureau(t, tb, sc)
+		checkCampaigns(t, tb, sc)
 
 		// The stores layer: a square per store the API lists, the suspended
 		// one crossed out, and each store's 1-hour circle as an outline.

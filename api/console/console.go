@@ -5,8 +5,10 @@
 //     (demand heat of the active orders, pending and moving orders, riders),
 //     the dispatcher's figures (GET /v1/dispatch, an operator key) and the
 //     commerce bureau's festival charts (GET /v1/figures, a bureau key:
-//     cancellations by reason, a section × day table, and the CSV of the
-//     figures by district and day, GET /v1/figures.csv fetched with the key);
+//     cancellations by reason, a section × day table, the CSV of the
+//     figures by district and day, GET /v1/figures.csv fetched with the key,
+//     and the campaigns with their days, sections and orders, GET
+//     /v1/campaigns);
 //   - /track/{token} is the consumer's tracking page (GET /v1/tracking/{token}),
 //     with the locker's or drop point's code and the photo's reference once
 //     delivered, and the rider's health card when the API carries one;

@@ -18,6 +18,7 @@ import {
   adoptURLKeys, api, bi, deliveryLabel, download, fmtInt, getKey, h, header, hhmm, hhmmss, isMoving, isPending, keyForm,
   notice, num, orderStatusLabel, pct, platformLabel, replace, s, sectionLabel, yuan,
 } from './common.js';
+import { Campaigns } from './campaigns.js';
 import { boundsOf, districtCells, districtLayer, hexPath, latLngToCell, Projection, urbanFeatures } from './map.js';
 import { AUDIT_QUERY, Operations } from './operations.js';
 import { StoresLayer } from './stores.js';
@@ -167,6 +168,7 @@ export function start(root) {
     title: '按区和日期导出 CSV · by district and day',
   }, bi('导出 CSV', 'Export CSV'));
   const ops = new Operations();
+  const campaigns = new Campaigns();
   const canvas = (id) => h('div', { class: 'chart' }, h('canvas', { id }));
 
   replace(root,
@@ -189,7 +191,7 @@ export function start(root) {
       h('div', { class: 'card-head' }, h('h2', {}, bi('购物节数据（商务局）', 'Festival figures for the Commerce Bureau')),
         h('span', { class: 'muted small head-note' }, bi('汇总数据，不含个人信息', 'aggregates only, no personal data')),
         h('span', { class: 'export-box' }, el.exportMsg, el.exportButton)),
-      el.bureauMsg, el.totals,
+      el.bureauMsg, el.totals, campaigns.el,
       h('div', { class: 'charts' },
         h('figure', { class: 'wide' }, h('figcaption', {}, bi('各区订单', 'Orders by district')), canvas('chart-district')),
         h('figure', {}, h('figcaption', {}, bi('板块', 'By section')), canvas('chart-section')),
@@ -354,6 +356,7 @@ export function start(root) {
       return;
     }
     try {
+      campaigns.refresh(key);
       const names = Object.keys(FIGURE_QUERIES);
       const answers = await Promise.all(names.map((n) => api('/v1/figures?' + FIGURE_QUERIES[n], { key })));
       if (g !== gen) return;
