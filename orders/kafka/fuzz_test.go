@@ -13,7 +13,9 @@ import (
 // ID and its store's data, and must survive a round trip through EncodeOrderPlaced unchanged. The
 // seed corpus is in testdata/fuzz/FuzzDecodeOrderPlaced.
 func FuzzDecodeOrderPlaced(f *testing.F) {
-	for _, o := range []orders.Order{incoming("eleme-1"), {}} {
+	locker := incoming("eleme-2")
+	locker.DropoffMethod, locker.DropoffSiteID, locker.Instructions = orders.HandoverLocker, "L-east-1", "放东门丰巢"
+	for _, o := range []orders.Order{incoming("eleme-1"), locker, {}} {
 		for _, json := range []bool{false, true} {
 			ct := ""
 			if json {
