@@ -99,37 +99,20 @@ func (c *benchE2ECmd) run(ctx context.Context, m *Main) error {
 		}
 		return s.Run(ctx)
 	}
-	if c.serviceLog != "" {
-		f, err := os.Create(c.serviceLog)
+	// The files asked for: the service's log, the profiles and the trace.
+	for _, out := range []struct {
+		path string
+		to   *io.Writer
+	}{{c.serviceLog, &cfg.ServiceLog}, {c.cpuprofile, &cfg.CPUProfile}, {c.trace, &cfg.Trace}, {c.mutexprof, &cfg.MutexProfile}} {
+		if out.path == "" {
+			continue
+		}
+		f, err := os.Create(out.path)
 		if err != nil {
 			return fmt.Errorf("bench e2e: %w", err)
 		}
 		defer f.Close()
-		cfg.ServiceLog = f
-	}
-	if c.cpuprofile != "" {
-		f, err := os.Create(c.cpuprofile)
-		if err != nil {
-			return fmt.Errorf("bench e2e: %w", err)
-		}
-		defer f.Close()
-		cfg.CPUProfile = f
-	}
-	if c.trace != "" {
-		f, err := os.Create(c.trace)
-		if err != nil {
-			return fmt.Errorf("bench e2e: %w", err)
-		}
-		defer f.Close()
-		cfg.Trace = f
-	}
-	if c.mutexprof != "" {
-		f, err := os.Create(c.mutexprof)
-		if err != nil {
-			return fmt.Errorf("bench e2e: %w", err)
-		}
-		defer f.Close()
-		cfg.MutexProfile = f
+		*out.to = f
 	}
 	var b *bar
 	stage := ""
