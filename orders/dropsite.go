@@ -108,7 +108,7 @@ func ErrLockerFull(s DropSite) error {
 func CheckDropoffChoice(method Handover, siteID string) error {
 	switch {
 	case method != HandoverLocker && method != HandoverDropPoint && siteID != "":
-		return Invalid("dropoff_site_id", "only a LOCKER or DROP_POINT drop-off names a site, not %s", method)
+		return Invalid("dropoff_site_id", "only a LOCKER or DROP_POINT drop-off names a site, not %s", Order{DropoffMethod: method}.ChosenDropoff())
 	case (method == HandoverLocker || method == HandoverDropPoint) && siteID == "":
 		return Invalid("dropoff_site_id", "a %s drop-off names its site", method)
 	}
