@@ -34,12 +34,13 @@ func (s *Server) campaigns() (*orders.Campaigns, error) {
 	return s.cfg.Campaigns, nil
 }
 
-// cityCampaigns refuses a platform's operator: a campaign is the city's.
-func cityCampaigns(ctx context.Context) error {
+// campaignsToChange returns the campaigns for a change by an operator,
+// refusing a platform's: a campaign is the city's.
+func (s *Server) campaignsToChange(ctx context.Context) (*orders.Campaigns, error) {
 	if principalOf(ctx).Platform != "" {
-		return status.Error(codes.PermissionDenied, "only the city's operators create and end campaigns")
+		return nil, status.Error(codes.PermissionDenied, "only the city's operators create and end campaigns")
 	}
-	return nil
+	return s.campaigns()
 }
 
 // apiDay reads a day given in a request as field.
@@ -70,10 +71,7 @@ func campaignField(err error) error {
 
 // CreateCampaign starts a campaign.
 func (s *Server) CreateCampaign(ctx context.Context, req *pb.CreateCampaignRequest) (*pb.CreateCampaignResponse, error) {
-	if err := cityCampaigns(ctx); err != nil {
-		return nil, err
-	}
-	cs, err := s.campaigns()
+	cs, err := s.campaignsToChange(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -120,10 +118,7 @@ func (s *Server) ListCampaigns(ctx context.Context, _ *pb.ListCampaignsRequest) 
 // EndCampaign ends a campaign at the end of a day, today or later: the
 // orders placed keep their campaign.
 func (s *Server) EndCampaign(ctx context.Context, req *pb.EndCampaignRequest) (*pb.EndCampaignResponse, error) {
-	if err := cityCampaigns(ctx); err != nil {
-		return nil, err
-	}
-	cs, err := s.campaigns()
+	cs, err := s.campaignsToChange(ctx)
 	if err != nil {
 		return nil, err
 	}
