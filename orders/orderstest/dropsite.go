@@ -127,8 +127,8 @@ func testReserveSlots(t *testing.T, s SiteRepository) {
 }
 
 // testSlotsFreedByChanges checks that the record gives a locker order's slot back with the
-// change that ends its claim, through UpdateOrder and UpdateOrders: a cancellation, and the
-// consumer's confirmation of the receipt (the delivery keeps it).
+// change that ends its claim, through UpdateOrder and UpdateOrders: a cancellation, a failed
+// delivery, and the consumer's confirmation of the receipt (the delivery keeps it).
 func testSlotsFreedByChanges(t *testing.T, s SiteRepository) {
 	ctx := t.Context()
 	if err := s.CreateDropSite(ctx, SampleLocker("L1", 3)); err != nil {
@@ -178,6 +178,24 @@ func testSlotsFreedByChanges(t *testing.T, s SiteRepository) {
 		if got, err := s.GetOrder(ctx, delivered); err != nil || got.DropoffSiteID != "L1" {
 			t.Fatalf("GetOrder(%s) = %q, %v", delivered, got.DropoffSiteID, err)
 		}
+
+		// A delivery that fails gives the slot back.
+		failed := fmt.Sprintf("f-%v", batch)
+		lockerOrder(failed)
+		mustReserve(t, s, "L1", failed, true)
+		update(batch, failed, func(o *orders.Order) ([]orders.Event, error) {
+			var evs []orders.Event
+			for _, step := range deliverSteps[:5] { // to PICKED_UP
+				ev, err := step(o)
+				if err != nil {
+					return nil, err
+				}
+				evs = append(evs, ev)
+			}
+			ev, err := o.Fail(FestivalStart.Add(20*time.Minute), "nobody at the compound's gate")
+			return append(evs, ev), err
+		})
+		mustSite(t, s, "L1", 0, false)
 	}
 }
 
