@@ -74,9 +74,11 @@ func (c *Config) validateMade() error {
 // 1-hour circle's orders are ready after their preparation and promised
 // Promise after placement. A 郑享制造 order is ready at the first
 // collection wave at or after its preparation ends and promised by that
-// wave's day's MadeDeadline, or a ride (Promise without preparation) after
-// the wave when that is later. c is a validated Config, as Engine.Config
-// returns it; a zero one has the default waves.
+// wave's day's MadeDeadline, or a ride across the city after the wave
+// (Promise without preparation nor PromiseCap: a factory outlet delivers
+// to the whole service area, see Reach) when that is later. c is a
+// validated Config, as Engine.Config returns it; a zero one has the
+// default waves.
 func (c *Config) PromiseFor(sec orders.Section, placed time.Time, prepMin float64, t geo.Travel, store, dest geo.Point) (ready, promise time.Time) {
 	goods := placed.Add(time.Duration(prepMin * float64(time.Minute)))
 	if sec == orders.SectionMade {
@@ -119,8 +121,9 @@ func (c *Config) made(goods time.Time, t geo.Travel, store, dest geo.Point) (wav
 		for _, w := range waves {
 			if wave = d.Start().Add(w); !wave.Before(goods) {
 				promise = d.Start().Add(deadline)
-				if ride := wave.Add(Promise(t, 0, store, dest)); ride.After(promise) {
-					promise = ride
+				ride := math.Ceil(geo.PromiseMinutes(t, 0, store, dest)) + PromiseBuffer.Minutes()
+				if at := wave.Add(time.Duration(ride * float64(time.Minute))); at.After(promise) {
+					promise = at
 				}
 				return wave, promise
 			}

@@ -3,6 +3,7 @@ package dispatch_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"testing"
 	"time"
@@ -58,6 +59,14 @@ func TestPromiseFor(t *testing.T) {
 	_, promise := late.PromiseFor(orders.SectionMade, cst(15, 8, 0), 30, travel, store, dest)
 	if want := cst(15, 20, 50).Add(dispatch.Promise(travel, 0, store, dest)); !promise.Equal(want) || !promise.After(cst(15, 21, 0)) {
 		t.Errorf("promise of the 20:50 wave: %s, want %s", promise, want)
+	}
+	// Across the city (a factory outlet serves the whole service area) the
+	// ride is not capped at the 1-hour circle's PromiseCap.
+	far := geo.Point{Lat: store.Lat, Lng: store.Lng + 0.218} // 20 km east
+	_, promise = late.PromiseFor(orders.SectionMade, cst(15, 8, 0), 30, travel, store, far)
+	ride := time.Duration(math.Ceil(geo.PromiseMinutes(travel, 0, store, far))+dispatch.PromiseBuffer.Minutes()) * time.Minute
+	if want := cst(15, 20, 50).Add(ride); !promise.Equal(want) || ride <= dispatch.PromiseCap {
+		t.Errorf("promise of the 20:50 wave 20 km away: %s, want %s (a ride of %v)", promise, want, ride)
 	}
 
 	// Schedule: the platform's later ready time moves a factory order to a
