@@ -8,7 +8,7 @@ import (
 
 	"zhengxiang/api/auth"
 	pb "zhengxiang/api/gen/zhengxiang/v1"
-	"zhengxiang/geo"
+	"zhengxiang/dispatch"
 	"zhengxiang/orders"
 )
 
@@ -73,9 +73,9 @@ func (s *Server) ListStores(ctx context.Context, req *pb.ListStoresRequest) (*pb
 	if err != nil {
 		return nil, err
 	}
-	var cov *geo.Coverage
+	var reach *dispatch.Reach
 	if req.GetIncludeCircles() {
-		if cov, _, err = s.coverage(ctx); err != nil {
+		if reach, err = s.reach(ctx); err != nil {
 			return nil, err
 		}
 	}
@@ -88,8 +88,8 @@ func (s *Server) ListStores(ctx context.Context, req *pb.ListStoresRequest) (*pb
 		info := &pb.StoreInfo{StoreId: st.ID, Name: st.Name, Section: sectionPB(st.Section), District: st.District,
 			Position: latLng(st.Point), PrepMinutes: st.PrepMinutes, Suspended: st.Suspended,
 			MissedAcks: int32(standing[st.ID].Missed), Flagged: standing[st.ID].Flagged, SuspendedSkus: skus[st.ID]}
-		if cov != nil {
-			if c, ok := cov.Circle(st.ID); ok {
+		if reach != nil {
+			if c, ok := reach.Circle(st.ID); ok {
 				info.CircleCells = make([]string, len(c.Cells))
 				for i, cell := range c.Cells {
 					info.CircleCells[i] = cell.String()

@@ -22,22 +22,29 @@ import (
 	"zhengxiang/orders/kafka"
 )
 
-// circleMinutes is the promise of the 1-hour consumption circle.
-const circleMinutes = 60
-
 // The delivery fee: a base within baseFeeM, then a charge per started km.
+// The goods of a 郑享制造 factory outlet go across the city by same-city
+// logistics, with the other orders of their collection wave: their fee
+// follows the same rule up to sameCityFeeCents, the most a same-city
+// delivery costs however far it goes.
 const (
-	baseFeeCents  = 500
-	baseFeeM      = 3000
-	perKmFeeCents = 100
+	baseFeeCents     = 500
+	baseFeeM         = 3000
+	perKmFeeCents    = 100
+	sameCityFeeCents = 1000
 )
 
-// deliveryFee is the fee of a delivery over distM metres as the crow flies.
-func deliveryFee(distM float64) int64 {
+// deliveryFee is the fee of a delivery of an order of section sec over
+// distM metres as the crow flies.
+func deliveryFee(sec orders.Section, distM float64) int64 {
 	if distM <= baseFeeM {
 		return baseFeeCents
 	}
-	return baseFeeCents + perKmFeeCents*int64(math.Ceil((distM-baseFeeM)/1000))
+	fee := baseFeeCents + perKmFeeCents*int64(math.Ceil((distM-baseFeeM)/1000))
+	if sec == orders.SectionMade {
+		fee = min(fee, sameCityFeeCents)
+	}
+	return fee
 }
 
 // point checks a position given in a request.
@@ -55,8 +62,9 @@ func (s *Server) point(field string, ll *pb.LatLng) (geo.Point, error) {
 	return p, nil
 }
 
-// QuoteDelivery lists the stores whose circle covers the address, or the
-// gate of the drop site chosen.
+// QuoteDelivery lists the stores that deliver to the address, or to the
+// gate of the drop site chosen (dispatch.Reach): the stores of the 1-hour
+// circle whose circle covers it, and every factory outlet of 郑享制造.
 func (s *Server) QuoteDelivery(ctx context.Context, req *pb.QuoteDeliveryRequest) (*pb.QuoteDeliveryResponse, error) {
 	drop, err := s.point("dropoff", req.GetDropoff())
 	if err != nil {
@@ -80,7 +88,7 @@ func (s *Server) QuoteDelivery(ctx context.Context, req *pb.QuoteDeliveryRequest
 	case max == 0:
 		max = 20
 	}
-	cov, stores, err := s.coverage(ctx)
+	reach, err := s.reach(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -91,9 +99,8 @@ func (s *Server) QuoteDelivery(ctx context.Context, req *pb.QuoteDeliveryRequest
 	}
 	cfg := s.cfg.Engine.Config()
 	var out []*pb.StoreQuote
-	for _, id := range cov.Stores(drop) {
-		st := stores[id]
-		if !s.cfg.Engine.StoreOpen(id) || (section != "" && st.Section != section) {
+	for _, st := range reach.Stores(drop) {
+		if !s.cfg.Engine.StoreOpen(st.ID) || (section != "" && st.Section != section) {
 			continue
 		}
 		_, at := cfg.PromiseFor(st.Section, now, st.PrepMinutes, s.cfg.Travel, st.Point, drop)
@@ -102,7 +109,7 @@ func (s *Server) QuoteDelivery(ctx context.Context, req *pb.QuoteDeliveryRequest
 		out = append(out, &pb.StoreQuote{
 			StoreId: st.ID, Name: st.Name, Section: sectionPB(st.Section), District: st.District,
 			PromiseMinutes: math.Round(promise.Minutes()*10) / 10, PromiseAt: ts(at),
-			DeliveryFeeCents: deliveryFee(dist), DistanceM: math.Round(dist),
+			DeliveryFeeCents: deliveryFee(st.Section, dist), DistanceM: math.Round(dist),
 			FreeDeliveryAvailable: st.Section == orders.SectionFlavours && left > 0,
 		})
 	}
@@ -165,24 +172,19 @@ func (s *Server) CreateOrder(ctx context.Context, req *pb.CreateOrderRequest) (*
 	if err != nil {
 		return nil, renameField(err, "platform_order_id", "client_order_id")
 	}
-	// A locker or drop point order goes to the site's gate: the circle, the
-	// fee and the promise count to it.
-	site, err := orders.AtDropSite(ctx, s.sites(), &o)
-	if err != nil {
+	// A locker or drop point order goes to the site's gate: the store's
+	// reach, the fee and the promise count to it.
+	if _, err := orders.AtDropSite(ctx, s.sites(), &o); err != nil {
 		return nil, err
 	}
 	drop := o.Dropoff
-	if c, _, err := s.coverage(ctx); err != nil {
+	if r, err := s.reach(ctx); err != nil {
 		return nil, err
-	} else if !slices.Contains(c.Stores(drop), st.ID) {
-		field := "dropoff"
-		if site.ID != "" {
-			field = "dropoff_site_id"
-		}
-		return nil, orders.Invalid(field, "outside the 1-hour circle of store %s", st.ID)
+	} else if err := r.Check(st, o); err != nil {
+		return nil, err
 	}
 	if req.DeliveryFeeCents == nil {
-		o.DeliveryFeeCents = deliveryFee(geo.DistanceM(st.Point, drop))
+		o.DeliveryFeeCents = deliveryFee(st.Section, geo.DistanceM(st.Point, drop))
 	}
 	if o, err = kafka.FillFromStore(o, st); err != nil {
 		return nil, err

@@ -61,9 +61,8 @@ type Server struct {
 	metrics *Metrics
 	public  string
 
-	covMu  sync.Mutex
-	cov    *geo.Coverage
-	stores map[string]orders.Store // as they were when cov was built
+	reachMu    sync.Mutex
+	storeReach *dispatch.Reach
 }
 
 // New checks cfg and returns the server.
@@ -105,23 +104,18 @@ func (s *Server) GRPC(opts ...grpc.ServerOption) *grpc.Server {
 
 func (s *Server) trackingURL(token string) string { return s.public + "/track/" + token }
 
-// coverage returns the index of the stores' 1-hour circles and the stores
-// it was built from, built on first use (and again after a failure).
-func (s *Server) coverage(ctx context.Context) (*geo.Coverage, map[string]orders.Store, error) {
-	s.covMu.Lock()
-	defer s.covMu.Unlock()
-	if s.cov != nil {
-		return s.cov, s.stores, nil
+// reach returns where the stores deliver (dispatch.Reach), made from the
+// stores on first use (and again after a failure).
+func (s *Server) reach(ctx context.Context) (*dispatch.Reach, error) {
+	s.reachMu.Lock()
+	defer s.reachMu.Unlock()
+	if s.storeReach != nil {
+		return s.storeReach, nil
 	}
 	list, err := s.cfg.Repo.ListStores(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	cov, stores := geo.NewCoverage(), make(map[string]orders.Store, len(list))
-	for _, st := range list {
-		cov.Add(geo.CircleOf(st.ID, st.Point, st.PrepMinutes, circleMinutes, s.cfg.Travel, s.cfg.Area))
-		stores[st.ID] = st
-	}
-	s.cov, s.stores = cov, stores
-	return cov, stores, nil
+	s.storeReach = dispatch.NewReach(s.cfg.Area, s.cfg.Travel, list)
+	return s.storeReach, nil
 }
