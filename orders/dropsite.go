@@ -77,6 +77,9 @@ type DropSiteStore interface {
 	ReserveSlot(ctx context.Context, siteID, orderID string) (bool, error)
 	// ReleaseSlot frees the slot the order holds, if any.
 	ReleaseSlot(ctx context.Context, orderID string) error
+	// HasOrderKey reports whether an order of the key (its platform and platform order id,
+	// Order.Key) is stored.
+	HasOrderKey(ctx context.Context, platform, platformOrderID string) (bool, error)
 }
 
 // FreesSlot reports whether the change of the locker order n by evs ends its claim on a slot:
@@ -119,7 +122,8 @@ func CheckDropoffChoice(method Handover, siteID string) error {
 // there: a LOCKER or DROP_POINT order names an open site of that kind (DropoffSiteID) and its
 // Dropoff becomes the site's gate, where the promise counts to; the consumer's Address stays.
 // A locker without a free slot is ErrLockerFull, returned with the site and the order led to it
-// (as a quote shows it). Any other order names no site. It returns the site (zero for no
+// (as a quote shows it), unless an order of o's key is stored already: a resend is answered
+// with the stored order, as the record's idempotent creation decides. Any other order names no site. It returns the site (zero for no
 // site). Errors name the field dropoff_site_id. Both intakes (the API and
 // orders.placed) place their orders through it.
 func AtDropSite(ctx context.Context, sites DropSiteStore, o *Order) (DropSite, error) {
@@ -142,7 +146,13 @@ func AtDropSite(ctx context.Context, sites DropSiteStore, o *Order) (DropSite, e
 	}
 	o.Dropoff = s.Gate
 	if s.Kind == HandoverLocker && s.Free() == 0 {
-		return s, ErrLockerFull(s)
+		resent, err := sites.HasOrderKey(ctx, o.Platform, o.PlatformOrderID)
+		if err != nil {
+			return s, err
+		}
+		if !resent {
+			return s, ErrLockerFull(s)
+		}
 	}
 	return s, nil
 }

@@ -134,3 +134,14 @@ func (b *siteBook) release(orderID string) {
 		delete(b.held, orderID)
 	}
 }
+
+// HasOrderKey reports whether an order of the key is stored.
+func (r *Repository) HasOrderKey(ctx context.Context, platform, platformOrderID string) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	_, ok := r.byKey[orders.Order{Platform: platform, PlatformOrderID: platformOrderID}.Key()]
+	return ok, nil
+}

@@ -145,3 +145,14 @@ func scanDropSite(row pgx.CollectableRow) (orders.DropSite, error) {
 	s.Closed = closed.Valid
 	return s, err
 }
+
+// HasOrderKey reports whether an order of the key is stored.
+func (r *Repository) HasOrderKey(ctx context.Context, platform, platformOrderID string) (bool, error) {
+	var ok bool
+	err := r.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM orders WHERE platform = $1 AND platform_order_id = $2)`,
+		platform, platformOrderID).Scan(&ok)
+	if err != nil {
+		return false, translate(err, "look up order %s/%s", platform, platformOrderID)
+	}
+	return ok, nil
+}
