@@ -157,15 +157,15 @@ var sectionWeight = map[orders.Section]float64{
 // demand draws a consumer address near a hot spot or anywhere in the area,
 // and a store among those whose circle covers it.
 type demand struct {
-	r        *rand.Rand
-	area     *geo.Area
-	hs       []HotSpot
-	cov      *geo.Coverage
-	byID     map[string]*store
-	travel   geo.Travel
-	service  dispatch.Config // the promise of each section's service class
-	day      time.Time
-	freeLeft map[string]int // free-delivery quota left per platform
+	r       *rand.Rand
+	area    *geo.Area
+	hs      []HotSpot
+	cov     *geo.Coverage
+	byID    map[string]*store
+	travel  geo.Travel
+	service dispatch.Config // the promise of each section's service class
+	day     time.Time
+	sites   []orders.DropSite
 }
 
 // maxAddressTries bounds the draws of an address that some store serves.
@@ -226,24 +226,36 @@ func (d *demand) order(seq int, m float64) (sim.Order, string, error) {
 			break
 		}
 	}
-	// Delivery fee: 3 yuan, 1 more per km past 3 km; restaurants' set meals
-	// ride free while the platform's daily quota lasts.
-	dist := geo.DistanceM(s.Point, addr)
-	fee := int64(300 + 100*math.Max(0, math.Ceil((dist-3000)/1000)))
-	if s.Section == orders.SectionFlavours && d.freeLeft[plat] > 0 {
-		d.freeLeft[plat]--
-		fee = 0
+	// The consumer's drop-off: the door, a hand-over in person, or a
+	// locker or drop point near by whose gate the store serves.
+	method, site, drop := orders.HandoverDoor, "", addr
+	switch x := d.r.Float64(); {
+	case x < lockerShare:
+		method = orders.HandoverLocker
+	case x < lockerShare+dropPointShare:
+		method = orders.HandoverDropPoint
+	case x < lockerShare+dropPointShare+inPersonShare:
+		method = orders.HandoverInPerson
+	}
+	if method == orders.HandoverLocker || method == orders.HandoverDropPoint {
+		if st, ok := d.siteNear(method, addr, s.ID); ok {
+			site, drop = st.ID, st.Gate
+		} else {
+			method = orders.HandoverDoor
+		}
 	}
 
+	// Delivery fee: 3 yuan, 1 more per km past 3 km. The platforms ask
+	// for free deliveries of restaurants' meals at placement (intake).
+	dist := geo.DistanceM(s.Point, drop)
+	fee := int64(300 + 100*math.Max(0, math.Ceil((dist-3000)/1000)))
+
+	// Factory goods go out with the factory's collection wave, promised
+	// by the wave day's deadline; the others within the 1-hour promise.
 	prep := s.PrepMinutes * (0.85 + 0.3*d.r.Float64())
 	placed := at(d.day, m)
-	ready := placed.Add(time.Duration(prep * float64(time.Minute))).Round(time.Second)
-	promise := placed.Add(dispatch.Promise(d.travel, prep, s.Point, addr))
-	if s.Section == orders.SectionMade {
-		// Factory goods go out with the factory's collection wave,
-		// promised by the wave day's deadline.
-		ready, promise = d.service.PromiseFor(s.Section, placed, prep, d.travel, s.Point, addr)
-	}
+	ready, promise := d.service.PromiseFor(s.Section, placed, prep, d.travel, s.Point, drop)
+	ready = ready.Round(time.Second)
 	// The store is a little late more often than early.
 	noise := math.Max(-2, math.Min(6, 0.5+1.5*d.r.NormFloat64()))
 	actual := ready.Add(time.Duration(noise * float64(time.Minute))).Round(time.Second)
@@ -257,8 +269,21 @@ func (d *demand) order(seq int, m float64) (sim.Order, string, error) {
 		Section: s.Section, Items: items, SubtotalCents: subtotal, DeliveryFeeCents: fee,
 		Dropoff:  addr,
 		Address:  fmt.Sprintf("%s %s, near %s", dist2.NameZH, dist2.Name, nearestHotSpot(d.hs, addr).Label),
-		District: dist2.Name,
+		District: dist2.Name, DropoffMethod: method, DropoffSiteID: site,
 		PlacedAt: placed, ReadyAt: ready, PromiseAt: promise,
 	}
 	return sim.Order{Order: o, ActualReady: actual}, dist2.Name, nil
+}
+
+// siteNear returns the site of kind nearest to addr, within siteRadiusM,
+// whose gate the store serves.
+func (d *demand) siteNear(kind orders.Handover, addr geo.Point, storeID string) (orders.DropSite, bool) {
+	var best orders.DropSite
+	bestD := float64(siteRadiusM)
+	for _, st := range d.sites {
+		if m := geo.DistanceM(st.Gate, addr); st.Kind == kind && m <= bestD && slices.Contains(d.cov.Stores(st.Gate), storeID) {
+			best, bestD = st, m
+		}
+	}
+	return best, best.ID != ""
 }

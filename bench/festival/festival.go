@@ -1,10 +1,14 @@
-// Package festival simulates a day of the 2020 "春暖郑州" shopping festival
-// in Zhengzhou: stores of the three delivering sections around the city's
-// hot spots, riders on shifts, and consumers ordering through the platforms
-// with lunch and dinner peaks, each order going to a store whose 1-hour
-// circle covers the consumer. The real dispatcher serves the day on the
-// embedded default (in-memory repository) and a simulated clock; the
-// result is a Summary of what the consumers got.
+// Package festival simulates days of the 2020 "春暖郑州" shopping festival
+// in Zhengzhou, up to its whole week: stores of the three delivering
+// sections around the city's hot spots, riders on shifts, and consumers
+// ordering through the platforms with lunch and dinner peaks, each order
+// going to a store whose 1-hour circle covers the consumer. The platforms
+// ask for free deliveries of 郑享百味 within their daily quota, consumers
+// choose the door, a locker, a compound's drop point or a hand-over in
+// person, and the orders join the festival's campaign. The real dispatcher
+// serves the days on the embedded default (in-memory repository) and a
+// simulated clock; the result is a Summary of what the consumers got, read
+// from the repository's orders and events.
 package festival
 
 import (
@@ -16,7 +20,6 @@ import (
 	"strings"
 	"time"
 
-	"zhengxiang/bench/mdrp"
 	"zhengxiang/dispatch"
 	"zhengxiang/dispatch/sim"
 	"zhengxiang/geo"
@@ -62,6 +65,9 @@ type Config struct {
 	// so that two hours cover the lunch peak). Zero takes the default; start
 	// at midnight with a tiny positive value.
 	StartHour float64
+	// Sites is the number of smart lockers, and of drop points at
+	// compounds' gates (default one of each for 10 stores, at least 5).
+	Sites int
 	// Seed makes the city, the orders and the people's choices repeatable.
 	Seed int64
 	// Algo is the dispatcher's algorithm (default engine).
@@ -90,6 +96,9 @@ func (c *Config) Validate() error {
 	if c.Algo == "" {
 		c.Algo = dispatch.AlgoEngine
 	}
+	if c.Sites == 0 {
+		c.Sites = max(5, c.Stores/10)
+	}
 	switch {
 	case c.Stores < 1:
 		return fmt.Errorf("festival config: stores: %d must be at least 1", c.Stores)
@@ -97,8 +106,10 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("festival config: riders: %d must be at least 1", c.Riders)
 	case c.OrdersPerDay < 0:
 		return fmt.Errorf("festival config: orders per day: %d is negative", c.OrdersPerDay)
-	case !(c.Hours > 0) || c.Hours > 7*24:
-		return fmt.Errorf("festival config: hours: %v is outside (0, 168]", c.Hours)
+	case !(c.Hours > 0) || c.Hours > FestivalDays*24:
+		return fmt.Errorf("festival config: hours: %v is outside (0, %d]", c.Hours, FestivalDays*24)
+	case c.Sites < 0:
+		return fmt.Errorf("festival config: sites: %d is negative", c.Sites)
 	case !(c.StartHour >= 0) || c.StartHour >= 24:
 		return fmt.Errorf("festival config: start hour: %v is outside [0, 24)", c.StartHour)
 	case c.Algo != dispatch.AlgoEngine && c.Algo != dispatch.AlgoGreedy:
@@ -107,62 +118,19 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// Group is the summary of the orders of one section or one district.
-type Group struct {
-	Label            string  `json:"label"`
-	Orders           int     `json:"orders"`
-	Delivered        int     `json:"delivered"`
-	Within60MinShare float64 `json:"within_60_min_share"`
-}
-
-// Summary is the outcome of a festival day. Shares are fractions of the
-// delivered orders; minutes are click-to-door (drop-off minus placement)
-// and ready-to-pickup (pickup minus the moment the store had the order
-// ready).
-type Summary struct {
-	Orders      int `json:"orders"`
-	Delivered   int `json:"delivered"`
-	Cancelled   int `json:"cancelled"`
-	Undelivered int `json:"undelivered"` // neither delivered nor cancelled when the simulation ended
-
-	Within60MinShare     float64 `json:"within_60_min_share"`
-	WithinPromiseShare   float64 `json:"within_promise_share"`
-	ClickToDoorP50Min    float64 `json:"click_to_door_p50_min"`
-	ClickToDoorP90Min    float64 `json:"click_to_door_p90_min"`
-	ClickToDoorMeanMin   float64 `json:"click_to_door_mean_min"`
-	ReadyToPickupMeanMin float64 `json:"ready_to_pickup_mean_min"`
-	OrdersPerBundleMean  float64 `json:"orders_per_bundle_mean"`
-	Riders               int     `json:"riders"`
-	RidersOnShift        int     `json:"riders_on_shift"` // riders whose shift fell in the simulated hours
-	Stores               int     `json:"stores"`
-	Offers               int     `json:"offers"`
-	Declined             int     `json:"declined"`
-	Expired              int     `json:"expired"`
-	Reassigned           int     `json:"reassigned"`
-	Rounds               int     `json:"rounds"`
-
-	BySection  map[string]Group `json:"by_section"`
-	ByDistrict map[string]Group `json:"by_district"`
-
-	Start       time.Time     `json:"start"`
-	SimHours    float64       `json:"sim_hours"`
-	WallSeconds float64       `json:"wall_seconds"`
-	Algo        dispatch.Algo `json:"algo"`
-	Seed        int64         `json:"seed"`
-}
-
 // Random streams of one seed, so that more orders do not move the stores.
 const (
 	streamStores uint64 = iota + 1
 	streamRiders
 	streamOrders
+	streamSites
 )
 
 func newRand(seed int64, stream uint64) *rand.Rand {
 	return rand.New(rand.NewPCG(uint64(seed), 0x9e3779b97f4a7c15*stream))
 }
 
-// Run simulates the festival day described by cfg and summarises it.
+// Run simulates the festival days described by cfg and summarises them.
 // progress, if set, is called as simulated time passes with the minutes
 // done out of the minutes to simulate (the placing hours and the Drain).
 func Run(ctx context.Context, cfg Config, progress func(done, total float64)) (Summary, error) {
@@ -171,25 +139,31 @@ func Run(ctx context.Context, cfg Config, progress func(done, total float64)) (S
 	if err != nil {
 		return Summary{}, err
 	}
-	sum := d.summary()
+	sum, err := d.summary(ctx)
+	if err != nil {
+		return Summary{}, err
+	}
 	sum.WallSeconds = round(time.Since(wall).Seconds(), 3)
 	return sum, nil
 }
 
-// day is a simulated festival day: its city, its orders and what happened.
+// day is a simulated run of festival days: its city, its orders and what
+// happened, in the record (repo, quota) and as the simulation saw it.
 type day struct {
-	cfg      Config
-	area     *geo.Area
-	start    time.Time
-	stores   []*store
-	coverage *geo.Coverage
-	riders   []sim.Rider
-	orders   []sim.Order
-	district map[string]string // order id -> district of its drop-off
-	result   sim.Result
+	cfg        Config
+	area       *geo.Area
+	start, end time.Time
+	stores     []*store
+	sites      []orders.DropSite
+	coverage   *geo.Coverage
+	riders     []sim.Rider
+	orders     []sim.Order
+	result     sim.Result
+	repo       *memory.Repository
+	intake     *intake
 }
 
-// simulate builds the day of cfg and plays it through the dispatcher.
+// simulate builds the days of cfg and plays them through the dispatcher.
 func simulate(ctx context.Context, cfg Config, progress func(done, total float64)) (*day, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -203,7 +177,7 @@ func simulate(ctx context.Context, cfg Config, progress func(done, total float64
 	from := cfg.StartHour * 60
 	to := from + cfg.Hours*60
 	end := to + Drain.Minutes()
-	d := &day{cfg: cfg, area: area, start: at(Day, from), coverage: geo.NewCoverage(), district: map[string]string{}}
+	d := &day{cfg: cfg, area: area, start: at(Day, from), end: at(Day, end), coverage: geo.NewCoverage(), repo: memory.NewRepository(nil)}
 
 	d.stores = placeStores(newRand(cfg.Seed, streamStores), area, hs, cfg.Stores)
 	byID := make(map[string]*store, len(d.stores))
@@ -218,29 +192,32 @@ func simulate(ctx context.Context, cfg Config, progress func(done, total float64
 		return nil, fmt.Errorf("festival: %w", err)
 	}
 	orng := newRand(cfg.Seed, streamOrders)
-	dm := &demand{r: orng, area: area, hs: hs, cov: d.coverage, byID: byID, travel: travel, service: ecfg, day: Day, freeLeft: map[string]int{}}
-	for _, p := range platforms {
-		// A tenth of the day's orders ride free, in each platform's quota.
-		dm.freeLeft[p.id] = int(math.Ceil(p.share * float64(cfg.OrdersPerDay) / 10))
-	}
+	d.sites = placeSites(newRand(cfg.Seed, streamSites), area, hs, cfg.Sites, d.start)
+	dm := &demand{r: orng, area: area, hs: hs, cov: d.coverage, byID: byID, travel: travel, service: ecfg, day: Day, sites: d.sites}
 	for i, m := range placements(orng, cfg.OrdersPerDay, from, to) {
-		o, district, err := dm.order(i+1, m)
+		o, _, err := dm.order(i+1, m)
 		if err != nil {
 			return nil, err
 		}
 		d.orders = append(d.orders, o)
-		d.district[o.Order.ID] = district
 	}
 
 	clock := dispatch.NewManualClock(d.start)
-	eng, err := dispatch.New(ecfg, memory.NewRepository(nil), travel, clock, cfg.Logger)
+	eng, err := dispatch.New(ecfg, d.repo, travel, clock, cfg.Logger)
 	if err != nil {
 		return nil, err
+	}
+	d.intake = &intake{eng: eng, repo: d.repo, travel: travel, clock: clock}
+	first := orders.DayOf(Day)
+	if err := d.intake.open(ctx, d.sites, first, first.AddDays(FestivalDays-1),
+		orders.DayOf(d.start), orders.DayOf(d.end), cfg.OrdersPerDay); err != nil {
+		return nil, fmt.Errorf("festival: %w", err)
 	}
 	s := sim.New(eng, clock, travel, sim.Behaviour{
 		AnswerDelay: 10 * time.Second, DeclineProb: 0.05, SilentProb: 0.02,
 		MerchantDelay: time.Minute, PingEvery: 30 * time.Second, Seed: cfg.Seed,
 	})
+	s.SetPlatform(sim.Platform{Place: d.intake.place, Collect: d.intake.collect, CollectAfter: collectAfter})
 	for _, st := range d.stores {
 		if err := s.AddStore(ctx, st.Store); err != nil {
 			return nil, fmt.Errorf("festival: %w", err)
@@ -265,92 +242,6 @@ func simulate(ctx context.Context, cfg Config, progress func(done, total float64
 		progress(total, total)
 	}
 	return d, nil
-}
-
-// summary sums up the day's orders, overall and by section and district.
-func (d *day) summary() Summary {
-	res := d.result
-	persons := map[string]bool{}
-	for _, r := range d.riders {
-		persons[riderPerson(r.ID)] = true
-	}
-	sum := Summary{
-		Orders: len(res.Orders), Riders: d.cfg.Riders, RidersOnShift: len(persons), Stores: len(d.stores),
-		Offers: res.Stats.Offers, Declined: res.Stats.Declined, Expired: res.Stats.Expired,
-		Reassigned: res.Stats.Reassigned, Rounds: res.Rounds,
-		BySection: map[string]Group{}, ByDistrict: map[string]Group{},
-		Start: d.start, SimHours: d.cfg.Hours, Algo: d.cfg.Algo, Seed: d.cfg.Seed,
-	}
-	for _, sec := range orders.Sections() {
-		sum.BySection[string(sec)] = Group{Label: sec.Label()}
-	}
-	for _, dist := range d.area.Districts() {
-		sum.ByDistrict[dist.Name] = Group{Label: dist.NameZH + " " + dist.Name}
-	}
-	section := make(map[string]string, len(d.orders))
-	for _, o := range d.orders {
-		section[o.Order.ID] = string(o.Order.Section)
-	}
-	var ctd, r2p []float64
-	inPromise := 0
-	in60 := map[string]int{} // by section and by district
-	for _, o := range res.Orders {
-		sec, dist := section[o.ID], d.district[o.ID]
-		ok := o.Delivered && o.Dropoff.Sub(o.Placed) <= 60*time.Minute
-		for _, g := range []struct {
-			m   map[string]Group
-			key string
-		}{{sum.BySection, sec}, {sum.ByDistrict, dist}} {
-			x := g.m[g.key]
-			x.Orders++
-			if o.Delivered {
-				x.Delivered++
-			}
-			g.m[g.key] = x
-		}
-		switch {
-		case o.Delivered:
-			sum.Delivered++
-			ctd = append(ctd, o.Dropoff.Sub(o.Placed).Minutes())
-			r2p = append(r2p, o.Pickup.Sub(o.Ready).Minutes())
-			if !o.Dropoff.After(o.Promise) {
-				inPromise++
-			}
-			if ok {
-				in60["section/"+sec]++
-				in60["district/"+dist]++
-				in60[""]++
-			}
-		case o.Cancelled:
-			sum.Cancelled++
-		default:
-			sum.Undelivered++
-		}
-	}
-	if n := float64(len(ctd)); n > 0 {
-		sum.Within60MinShare = round(float64(in60[""])/n, 4)
-		sum.WithinPromiseShare = round(float64(inPromise)/n, 4)
-		sum.ClickToDoorP50Min = round(mdrp.Percentile(ctd, 0.5), 2)
-		sum.ClickToDoorP90Min = round(mdrp.Percentile(ctd, 0.9), 2)
-		sum.ClickToDoorMeanMin = round(mean(ctd), 2)
-		sum.ReadyToPickupMeanMin = round(mean(r2p), 2)
-	}
-	if len(res.Trips) > 0 {
-		n := 0
-		for _, t := range res.Trips {
-			n += len(t.OrderIDs)
-		}
-		sum.OrdersPerBundleMean = round(float64(n)/float64(len(res.Trips)), 2)
-	}
-	for prefix, gs := range map[string]map[string]Group{"section/": sum.BySection, "district/": sum.ByDistrict} {
-		for k, g := range gs {
-			if g.Delivered > 0 {
-				g.Within60MinShare = round(float64(in60[prefix+k])/float64(g.Delivered), 4)
-			}
-			gs[k] = g
-		}
-	}
-	return sum
 }
 
 // riderPerson returns the rider of a shift id ("R0001#2" → "R0001").

@@ -3,6 +3,7 @@ package festival
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -30,6 +31,16 @@ func MustSimulate(tb testing.TB, cfg Config) *day {
 	return d
 }
 
+// MustSummary sums up a simulated run or fails the test.
+func MustSummary(tb testing.TB, d *day) Summary {
+	tb.Helper()
+	sum, err := d.summary(context.Background())
+	if err != nil {
+		tb.Fatalf("summary: %v", err)
+	}
+	return sum
+}
+
 func TestConfigValidate(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -42,7 +53,7 @@ func TestConfigValidate(t *testing.T) {
 		{"negative riders", Config{Riders: -3}, "riders"},
 		{"negative orders", Config{OrdersPerDay: -1}, "orders per day"},
 		{"negative hours", Config{Hours: -1}, "hours"},
-		{"more than a week", Config{Hours: 200}, "hours"},
+		{"longer than the festival", Config{Hours: 200}, "hours"},
 		{"not a number of hours", Config{Hours: math.NaN()}, "hours"},
 		{"start past midnight", Config{StartHour: 24}, "start hour"},
 		{"unknown algo", Config{Algo: "magic"}, "algo"},
@@ -66,7 +77,7 @@ func TestConfigValidate(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Config{Stores: DefaultStores, Riders: DefaultRiders, OrdersPerDay: int(DefaultOrdersPerRider * DefaultRiders),
-		Hours: DefaultHours, StartHour: DefaultStartHour, Algo: dispatch.AlgoEngine}
+		Hours: DefaultHours, StartHour: DefaultStartHour, Algo: dispatch.AlgoEngine, Sites: DefaultStores / 10}
 	if c != want {
 		t.Errorf("defaults: got %+v, want %+v", c, want)
 	}
@@ -163,7 +174,7 @@ func TestRiderShiftsCoverTheDay(t *testing.T) {
 func TestShortDay(t *testing.T) {
 	cfg := small(1)
 	d := MustSimulate(t, cfg)
-	sum := d.summary()
+	sum := MustSummary(t, d)
 	if sum.Orders == 0 || sum.Delivered == 0 {
 		t.Fatalf("orders %d, delivered %d: want a day with deliveries", sum.Orders, sum.Delivered)
 	}
@@ -263,14 +274,14 @@ func TestOrdersInvariants(t *testing.T) {
 func TestDeterministic(t *testing.T) {
 	cfg := small(3)
 	cfg.Hours = 0.25
-	a, b := MustSimulate(t, cfg).summary(), MustSimulate(t, cfg).summary()
+	a, b := MustSummary(t, MustSimulate(t, cfg)), MustSummary(t, MustSimulate(t, cfg))
 	ja, _ := json.Marshal(a)
 	jb, _ := json.Marshal(b)
 	if string(ja) != string(jb) {
 		t.Errorf("two runs of seed %d differ:\n%s\n%s", cfg.Seed, ja, jb)
 	}
 	cfg.Seed++
-	if c := MustSimulate(t, cfg).summary(); c.ClickToDoorMeanMin == a.ClickToDoorMeanMin && c.Orders == a.Orders {
+	if c := MustSummary(t, MustSimulate(t, cfg)); c.ClickToDoorMeanMin == a.ClickToDoorMeanMin && c.Orders == a.Orders {
 		t.Errorf("seeds %d and %d give the same day", cfg.Seed-1, cfg.Seed)
 	}
 }
@@ -304,5 +315,160 @@ func TestRunStopsWithTheContext(t *testing.T) {
 	cancel()
 	if _, err := Run(ctx, small(5), nil); err == nil {
 		t.Error("Run with a cancelled context: no error")
+	}
+}
+
+// TestFestivalDays runs two whole festival days with the three sections,
+// the free-delivery quota, the drop sites and the campaign, and checks the
+// summary against the record.
+func TestFestivalDays(t *testing.T) {
+	cfg := Config{Stores: 40, Riders: 160, OrdersPerDay: 700, Sites: 8, StartHour: 1e-9, Hours: 48, Seed: 11}
+	d := MustSimulate(t, cfg)
+	sum := MustSummary(t, d)
+	ctx := context.Background()
+	list, err := d.repo.ListOrders(ctx, orders.OrderFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != sum.Orders || sum.Orders != len(d.orders) {
+		t.Fatalf("summary of %d orders, record %d, placed %d", sum.Orders, len(list), len(d.orders))
+	}
+
+	// Every section, over the days and on each, with a share within its
+	// promise.
+	if len(sum.ByDay) != 2 || sum.ByDay[0].Day != "2020-03-15" || sum.ByDay[1].Day != "2020-03-16" {
+		t.Fatalf("days %+v, want 15 and 16 March", sum.ByDay)
+	}
+	for _, sec := range orders.Sections() {
+		groups := []Group{sum.BySection[string(sec)]}
+		for _, day := range sum.ByDay {
+			groups = append(groups, day.BySection[string(sec)])
+		}
+		for i, g := range groups {
+			if g.Orders == 0 || g.Delivered == 0 || !(g.WithinPromiseShare > 0 && g.WithinPromiseShare <= 1) {
+				t.Errorf("section %s (%d): %d orders, %d delivered, %v within promise", sec, i, g.Orders, g.Delivered, g.WithinPromiseShare)
+			}
+		}
+	}
+
+	// Factory orders are delivered on the day of their collection wave.
+	made := 0
+	free := map[string]int{} // by platform and day
+	for _, o := range list {
+		if o.CampaignID != sum.Campaign.ID {
+			t.Errorf("order %s placed %s is not in the festival's campaign %s", o.ID, o.PlacedAt, sum.Campaign.ID)
+		}
+		if o.Section == orders.SectionFlavours && o.DeliveryFeeCents == 0 {
+			free[o.Platform+" "+orders.DayOf(o.PlacedAt).String()]++
+		}
+		if o.Section != orders.SectionMade || o.Delivery != orders.DeliveryDelivered {
+			continue
+		}
+		made++
+		wave := o.ReadyAt.In(orders.CST)
+		if wave.Minute() != 0 || !slices.Contains([]int{10, 13, 16, 19}, wave.Hour()) || o.PickedUpAt.Before(o.ReadyAt) {
+			t.Errorf("factory order %s: wave %s, picked up %s", o.ID, wave, o.PickedUpAt.In(orders.CST))
+		}
+		if orders.DayOf(o.DeliveredAt) != orders.DayOf(o.ReadyAt) {
+			t.Errorf("factory order %s of the wave %s delivered %s, another day", o.ID, wave, o.DeliveredAt.In(orders.CST))
+		}
+	}
+	if made == 0 {
+		t.Error("no factory order delivered")
+	}
+
+	// Free deliveries: each platform's of a day within its quota, as the
+	// quota store counted them, and the quota used up.
+	used := 0
+	for _, day := range sum.ByDay {
+		dd, _ := orders.ParseDay(day.Day)
+		for _, f := range day.FreeDeliveries {
+			use, err := d.intake.quota.FreeDeliveryUse(ctx, f.Platform, dd)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f.Granted > f.Quota || f.Granted != use.Used || f.Quota != use.Quota || f.Granted != free[f.Platform+" "+day.Day] {
+				t.Errorf("%s %s: %d free of a quota of %d; the quota store granted %d of %d, the orders have %d",
+					day.Day, f.Platform, f.Granted, f.Quota, use.Used, use.Quota, free[f.Platform+" "+day.Day])
+			}
+			if f.Granted == f.Quota {
+				used++
+			}
+		}
+	}
+	if used == 0 {
+		t.Error("no platform used up its quota of a day: the quota was never tested")
+	}
+
+	// Drop-offs: each choice taken and delivered as chosen, lockers and
+	// drop points at their gate; no locker ever held more than its slots,
+	// and what it holds at the end is what the events leave held.
+	for h := range DropoffLabels {
+		if g := sum.Dropoffs[string(h)]; g.Orders == 0 || g.Delivered == 0 {
+			t.Errorf("drop-off %s: %d orders, %d delivered", h, g.Orders, g.Delivered)
+		}
+	}
+	sites := map[string]orders.DropSite{}
+	for _, s := range d.sites {
+		sites[s.ID] = s
+	}
+	held := map[string]int{}
+	for _, o := range list {
+		if o.Delivery == orders.DeliveryDelivered && o.Handover != o.ChosenDropoff() {
+			t.Errorf("order %s: chose %s, delivered %s", o.ID, o.ChosenDropoff(), o.Handover)
+		}
+		if o.DropoffSiteID != "" && o.Dropoff != sites[o.DropoffSiteID].Gate {
+			t.Errorf("order %s to site %s goes to %v, not its gate %v", o.ID, o.DropoffSiteID, o.Dropoff, sites[o.DropoffSiteID].Gate)
+		}
+		if o.DropoffMethod == orders.HandoverLocker {
+			evs, err := d.repo.Events(ctx, o.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, x := range slotDeltas(o, evs) {
+				held[x.locker] += x.delta
+			}
+		}
+	}
+	if len(sum.Lockers) != cfg.Sites || sum.DropPoints != cfg.Sites {
+		t.Errorf("%d lockers and %d drop points, want %d of each", len(sum.Lockers), sum.DropPoints, cfg.Sites)
+	}
+	peak := 0
+	for _, l := range sum.Lockers {
+		if l.PeakReserved > l.Slots {
+			t.Errorf("locker %s held %d slots of its %d", l.ID, l.PeakReserved, l.Slots)
+		}
+		s, err := d.repo.DropSite(ctx, l.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Reserved != held[l.ID] {
+			t.Errorf("locker %s: %d slots reserved at the end, the events leave %d", l.ID, s.Reserved, held[l.ID])
+		}
+		peak = max(peak, l.PeakReserved)
+	}
+	if peak == 0 {
+		t.Error("no locker slot was ever held")
+	}
+}
+
+func TestPeakSlots(t *testing.T) {
+	at := func(m int) time.Time { return Day.Add(time.Duration(m) * time.Minute) }
+	for _, tc := range []struct {
+		name string
+		ds   []slotDelta
+		want map[string]int
+	}{
+		{"none", nil, map[string]int{}},
+		{"two at once", []slotDelta{{"L1", at(1), +1}, {"L1", at(2), +1}, {"L1", at(3), -1}, {"L1", at(4), -1}}, map[string]int{"L1": 2}},
+		{"one after the other", []slotDelta{{"L1", at(1), +1}, {"L1", at(2), -1}, {"L1", at(3), +1}}, map[string]int{"L1": 1}},
+		{"a give-back first at the same instant", []slotDelta{{"L1", at(1), +1}, {"L1", at(2), +1}, {"L1", at(2), -1}}, map[string]int{"L1": 1}},
+		{"by locker", []slotDelta{{"L1", at(1), +1}, {"L2", at(1), +1}, {"L2", at(2), +1}}, map[string]int{"L1": 1, "L2": 2}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := peakSlots(tc.ds); !maps.Equal(got, tc.want) {
+				t.Errorf("peakSlots: %v, want %v", got, tc.want)
+			}
+		})
 	}
 }

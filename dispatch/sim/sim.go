@@ -52,6 +52,21 @@ type Behaviour struct {
 	Seed int64
 }
 
+// Platform is the platforms' and consumers' side of a simulation's orders,
+// when the simulation plays it (SetPlatform).
+type Platform struct {
+	// Place places an order at its placement time in place of the
+	// engine's Submit: what a platform's intake does before the engine
+	// takes an order (its drop site, its free delivery, its campaign).
+	// Nil: the engine's Submit.
+	Place func(ctx context.Context, o orders.Order) (orders.Order, error)
+	// Collect is called when the consumer takes the goods out of a
+	// locker or off a drop point's shelf, on average CollectAfter after
+	// the drop-off (exponentially distributed). Nil: never.
+	Collect      func(ctx context.Context, orderID string) error
+	CollectAfter time.Duration
+}
+
 // OrderRecord is what happened to one order.
 type OrderRecord struct {
 	ID, StoreID, RiderID, TripID string
@@ -179,6 +194,12 @@ type Sim struct {
 	tracked map[string]bool // orders whose store the simulation plays
 	open    int             // orders not yet ended
 	err     error
+
+	// drops holds the drop-off of the orders tracked whose consumer did
+	// not choose the door: the chosen one, with the hand-over code of a
+	// hand-over in person.
+	drops    map[string]orders.Dropoff
+	platform Platform
 }
 
 // New returns a simulation driving eng, whose clock must be clock. The
@@ -217,8 +238,13 @@ func newSim(eng *dispatch.Engine, clock dispatch.Clock, travel geo.Travel, beh B
 		live:    map[string]*simTrip{},
 		gone:    map[string]bool{},
 		tracked: map[string]bool{},
+		drops:   map[string]orders.Dropoff{},
 	}
 }
+
+// SetPlatform has the simulation play the platforms' and consumers' side
+// of its orders with p; call it before Run.
+func (s *Sim) SetPlatform(p Platform) { s.platform = p }
 
 // AddStore registers a store with the engine.
 func (s *Sim) AddStore(ctx context.Context, st orders.Store) error {
@@ -322,8 +348,12 @@ func (s *Sim) AddOrder(o Order) {
 	if !o.ActualReady.IsZero() {
 		ready = o.ActualReady
 	}
+	place := s.eng.Submit
+	if s.platform.Place != nil {
+		place = s.platform.Place
+	}
 	s.schedule(s.min(ord.PlacedAt), evPlace, func() {
-		stored, err := s.eng.Submit(context.Background(), ord)
+		stored, err := place(context.Background(), ord)
 		if err != nil {
 			s.fail(fmt.Errorf("submit %s/%s: %w", ord.Platform, ord.PlatformOrderID, err))
 			return
@@ -339,6 +369,13 @@ func (s *Sim) track(stored orders.Order, ready time.Time) {
 		return // a second delivery of the same order
 	}
 	s.tracked[stored.ID] = true
+	if h := stored.ChosenDropoff(); h != orders.HandoverDoor {
+		d := orders.Dropoff{Handover: h}
+		if h == orders.HandoverInPerson {
+			d.Code = stored.HandoverCode
+		}
+		s.drops[stored.ID] = d
+	}
 	placed := s.min(stored.PlacedAt)
 	rec := s.record(stored.ID)
 	rec.StoreID, rec.Placed, rec.Ready, rec.Promise = stored.StoreID, stored.PlacedAt, ready, stored.PromiseAt
@@ -655,11 +692,21 @@ func (s *Sim) ride(sr *simRider, t *simTrip, i int, leave float64) {
 	})
 	drop := arrive + s.travel.DropoffMinutes()/2
 	s.schedule(drop, evDrop, func() {
-		s.call(s.riderPool, sr.spec.ID, func() error { return s.eng.Deliver(context.Background(), sr.spec.ID, id, orders.HandoverDoor) },
+		d, ok := s.drops[id]
+		if !ok {
+			d.Handover = orders.HandoverDoor
+		}
+		s.call(s.riderPool, sr.spec.ID, func() error { return s.eng.DeliverWith(context.Background(), sr.spec.ID, id, d) },
 			func(err error) {
 				if err != nil {
 					s.fail(err)
 					return
+				}
+				delete(s.drops, id)
+				if s.platform.Collect != nil && d.Handover.Contactless() && d.Handover != orders.HandoverDoor {
+					s.schedule(drop+s.rng.ExpFloat64()*s.platform.CollectAfter.Minutes(), evDrop, func() {
+						s.fail(s.platform.Collect(context.Background(), id))
+					})
 				}
 				rec := s.record(id)
 				rec.Dropoff, rec.Delivered = s.at(drop), true
