@@ -261,6 +261,7 @@ func (c *serveCmd) run(ctx context.Context, m *Main) error {
 	var locations *kafka.RiderLocations
 	if c.kafka != "" {
 		stores := newStoreCache(repo)
+		reach := dispatch.NewReach(area, travel, nil) // the stores' reach, as CreateOrder's
 		sites, _ := repo.(orders.DropSiteStore)
 		dcfg := eng.Config() // the promise and ready time of each section's service class
 		// A batch of placed orders is recorded in one write; the events
@@ -282,6 +283,10 @@ func (c *serveCmd) run(ctx context.Context, m *Main) error {
 				}
 				// A locker or drop point order goes to its site's gate, as CreateOrder's do.
 				if _, err = orders.AtDropSite(ctx, sites, &o); err != nil {
+					errs[i] = err
+					continue
+				}
+				if err = reach.Check(st, o); err != nil {
 					errs[i] = err
 					continue
 				}
