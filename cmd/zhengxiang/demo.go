@@ -31,11 +31,13 @@ import (
 const EnvHTTPAddr = "ZX_HTTP_ADDR"
 
 // demoCmd runs the live service on the embedded default with a simulated
-// fleet, stores and platform, or, with --simulate-day, a festival day to
-// its end and then its summary.
+// fleet, stores and platform, or, with --simulate-day or --simulate-week,
+// festival days to their end and then their summary.
 type demoCmd struct {
 	fs       *flag.FlagSet
 	day      bool // --simulate-day
+	week     bool // --simulate-week
+	days     int  // --days of the week
 	cfg      festival.Config
 	algo     string
 	headless bool
@@ -60,25 +62,35 @@ const (
 	demoShift = 7 * 24 * time.Hour
 	// demoPlatform is the platform of the demo's orders and platform key.
 	demoPlatform = "meituan"
+	// weekRiders is the riders of --simulate-week: with their load of
+	// festival.DefaultOrdersPerRider, 3,300 orders a day, the week runs in
+	// well under a minute.
+	weekRiders = 600
 )
 
-// dayFlags and liveFlags are the flags of one mode only.
+// simFlags are the flags of --simulate-day and --simulate-week, dayFlags
+// and weekFlags those of one of them only, and liveFlags those of the live
+// demo.
 var (
-	dayFlags  = []string{"sim-hours", "start-hour", "riders", "orders-per-day", "algo", "headless"}
+	simFlags  = []string{"riders", "orders-per-day", "algo", "headless"}
+	dayFlags  = []string{"sim-hours", "start-hour"}
+	weekFlags = []string{"days"}
 	liveFlags = []string{"grpc-addr", "time-scale", "fleet", "order-rate", "free-delivery-quota"}
 )
 
 func newDemoCmd(fs *flag.FlagSet) *demoCmd {
 	c := &demoCmd{fs: fs}
 	fs.BoolVar(&c.day, "simulate-day", false, "simulate a festival day to its end, print its summary and serve /summary, instead of the live service")
+	fs.BoolVar(&c.week, "simulate-week", false, "simulate the festival's week from 15 March 2020 (--days of it) to its end, print its summary and serve /summary, instead of the live service")
+	fs.IntVar(&c.days, "days", festival.FestivalDays, "--simulate-week: days of the festival to simulate, from its first")
 	fs.Int64Var(&c.cfg.Seed, "seed", 0, "random `seed` of the city, the orders and the people")
 	fs.IntVar(&c.cfg.Stores, "stores", festival.DefaultStores, "stores of the three sections")
-	fs.BoolVar(&c.json, "json", false, "also print the links and keys (live) or the summary (--simulate-day) as one JSON object on a line")
+	fs.BoolVar(&c.json, "json", false, "also print the links and keys (live) or the summary (--simulate-day, --simulate-week) as one JSON object on a line")
 	addr := os.Getenv(EnvHTTPAddr)
 	if addr == "" {
 		addr = "127.0.0.1:8080"
 	}
-	fs.StringVar(&c.httpAddr, "http-addr", addr, "address of the REST API and the console, or of /summary with --simulate-day (env "+EnvHTTPAddr+")")
+	fs.StringVar(&c.httpAddr, "http-addr", addr, "address of the REST API and the console, or of /summary with --simulate-day or --simulate-week (env "+EnvHTTPAddr+")")
 
 	fs.StringVar(&c.grpcAddr, "grpc-addr", cmp.Or(os.Getenv(EnvGRPCAddr), "127.0.0.1:9090"), "live: address of the gRPC API (env "+EnvGRPCAddr+")")
 	fs.Float64Var(&c.timeScale, "time-scale", demoTimeScale, "live: run the clock this many times faster than real time")
@@ -88,11 +100,12 @@ func newDemoCmd(fs *flag.FlagSet) *demoCmd {
 
 	fs.Float64Var(&c.cfg.Hours, "sim-hours", festival.DefaultHours, "--simulate-day: simulated `hours` of orders, from the start hour")
 	fs.Float64Var(&c.cfg.StartHour, "start-hour", festival.DefaultStartHour, "--simulate-day: `hour` of the day the simulation starts at")
-	fs.IntVar(&c.cfg.Riders, "riders", festival.DefaultRiders, "--simulate-day: riders over the day's shifts")
+	fs.IntVar(&c.cfg.Riders, "riders", festival.DefaultRiders,
+		fmt.Sprintf("--simulate-day, --simulate-week: riders over the day's shifts (--simulate-week: %d unless given)", weekRiders))
 	fs.IntVar(&c.cfg.OrdersPerDay, "orders-per-day", 0,
-		fmt.Sprintf("--simulate-day: orders a whole day brings (0: %v per rider)", festival.DefaultOrdersPerRider))
-	fs.StringVar(&c.algo, "algo", string(dispatch.AlgoEngine), "--simulate-day: dispatch algorithm, engine or greedy")
-	fs.BoolVar(&c.headless, "headless", false, "--simulate-day: exit after the summary instead of serving it")
+		fmt.Sprintf("--simulate-day, --simulate-week: orders a whole day brings (0: %v per rider)", festival.DefaultOrdersPerRider))
+	fs.StringVar(&c.algo, "algo", string(dispatch.AlgoEngine), "--simulate-day, --simulate-week: dispatch algorithm, engine or greedy")
+	fs.BoolVar(&c.headless, "headless", false, "--simulate-day, --simulate-week: exit after the summary instead of serving it")
 	return c
 }
 
@@ -102,9 +115,17 @@ func (c *demoCmd) setup(args []string) error {
 	}
 	set := map[string]bool{}
 	c.fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	other, mode := liveFlags, "--simulate-day"
-	if !c.day {
-		other, mode = dayFlags, "the live demo (it needs --simulate-day)"
+	var other []string
+	var mode string
+	switch {
+	case c.day && c.week:
+		return usagef("demo: --simulate-day and --simulate-week: choose one")
+	case c.day:
+		other, mode = slices.Concat(liveFlags, weekFlags), "--simulate-day"
+	case c.week:
+		other, mode = slices.Concat(liveFlags, dayFlags), "--simulate-week"
+	default:
+		other, mode = slices.Concat(simFlags, dayFlags, weekFlags), "the live demo (it needs --simulate-day or --simulate-week)"
 	}
 	for _, name := range other {
 		if set[name] {
@@ -114,7 +135,7 @@ func (c *demoCmd) setup(args []string) error {
 	if c.cfg.Stores < 1 {
 		return usagef("demo: --stores: %d must be at least 1", c.cfg.Stores)
 	}
-	if !c.day {
+	if !c.day && !c.week {
 		switch {
 		case !(c.timeScale > 0) || math.IsInf(c.timeScale, 0):
 			return usagef("demo: --time-scale: %v must be a positive number", c.timeScale)
@@ -132,6 +153,16 @@ func (c *demoCmd) setup(args []string) error {
 		return err
 	}
 	c.cfg.Algo = algo
+	if c.week {
+		if c.days < 1 || c.days > festival.FestivalDays {
+			return usagef("demo: --days: %d is not between 1 and %d", c.days, festival.FestivalDays)
+		}
+		// The week's days whole, from midnight of 15 March.
+		c.cfg.StartHour, c.cfg.Hours = 0, float64(24*c.days)
+		if !set["riders"] {
+			c.cfg.Riders = weekRiders
+		}
+	}
 	if c.cfg.StartHour == 0 {
 		// Validate takes zero for the default; a start at midnight is
 		// the closest moment after it.
@@ -159,12 +190,16 @@ func parseAlgo(cmd, s string) (dispatch.Algo, error) {
 }
 
 func (c *demoCmd) run(ctx context.Context, m *Main) error {
-	if !c.day {
+	if !c.day && !c.week {
 		return c.runLive(ctx, m)
 	}
 	cfg := c.cfg
 	cfg.Logger = m.Logger
-	b := newBar(m.Stderr, "festival day", " sim min")
+	label := "festival day"
+	if c.week {
+		label = "festival week"
+	}
+	b := newBar(m.Stderr, label, " sim min")
 	sum, err := festival.Run(ctx, cfg, b.set)
 	b.finish()
 	if err != nil {
@@ -204,15 +239,16 @@ func demoHandler(sum festival.Summary) http.Handler {
 	return mux
 }
 
-// writeSummary prints the day for a person: the headline figures, then by
-// section and by district.
+// writeSummary prints festival days for a person: the headline figures,
+// then by section, drop-off, day, locker and district.
 func writeSummary(w io.Writer, s festival.Summary) error {
 	pct := func(v float64) string { return fmt.Sprintf("%.1f %%", 100*v) }
 	var b strings.Builder
-	fmt.Fprintf(&b, "Festival day %s, %g simulated hours of orders, %s dispatch, seed %d\n",
-		s.Start.Format("2006-01-02 15:04 MST"), s.SimHours, s.Algo, s.Seed)
+	fmt.Fprintf(&b, "Festival %s to %s, %g simulated hours of orders, %s dispatch, seed %d\n",
+		s.Start.Format("2006-01-02 15:04 MST"), s.End.Format("2006-01-02 15:04 MST"), s.SimHours, s.Algo, s.Seed)
 	fmt.Fprintf(&b, "  stores %d, riders %d (%d on shift in these hours)\n", s.Stores, s.Riders, s.RidersOnShift)
-	fmt.Fprintf(&b, "  orders %d: delivered %d, cancelled %d, still open %d\n", s.Orders, s.Delivered, s.Cancelled, s.Undelivered)
+	fmt.Fprintf(&b, "  orders %d: delivered %d, cancelled %d, still open %d (%d promised after the end)\n",
+		s.Orders, s.Delivered, s.Cancelled, s.Undelivered, s.NotDue)
 	fmt.Fprintf(&b, "  within 60 minutes    %s\n", pct(s.Within60MinShare))
 	fmt.Fprintf(&b, "  within the promise   %s\n", pct(s.WithinPromiseShare))
 	fmt.Fprintf(&b, "  click-to-door        p50 %.1f min, p90 %.1f min, mean %.1f min\n",
@@ -220,6 +256,17 @@ func writeSummary(w io.Writer, s festival.Summary) error {
 	fmt.Fprintf(&b, "  ready-to-pickup      mean %.1f min; %.2f orders per trip\n", s.ReadyToPickupMeanMin, s.OrdersPerBundleMean)
 	fmt.Fprintf(&b, "  dispatch             %d rounds, %d offers, %d declined, %d expired, %d reassigned\n",
 		s.Rounds, s.Offers, s.Declined, s.Expired, s.Reassigned)
+	fmt.Fprintf(&b, "  campaign             %s %s to %s: %d orders\n", s.Campaign.Name, s.Campaign.First, s.Campaign.Last, s.Campaign.Orders)
+	fmt.Fprintf(&b, "  free deliveries      %d granted to 郑享百味 orders, of the platforms' daily quotas summing %d\n", s.FreeGranted, s.FreeQuota)
+	slots, peak, full := 0, 0, 0
+	for _, l := range s.Lockers {
+		slots, peak = slots+l.Slots, peak+l.PeakReserved
+		if l.PeakReserved == l.Slots {
+			full++
+		}
+	}
+	fmt.Fprintf(&b, "  drop sites           %d lockers of %d slots (%d full at their peak), %d drop points; %d orders found their locker full and took the door\n",
+		len(s.Lockers), slots, full, s.DropPoints, s.LockerFullAtOrdering)
 	if _, err := io.WriteString(w, b.String()); err != nil {
 		return err
 	}
@@ -228,10 +275,11 @@ func writeSummary(w io.Writer, s festival.Summary) error {
 	table := func(title string, keys []string, groups map[string]festival.Group) error {
 		fmt.Fprintf(w, "\n%s\n", title)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "  orders\tdelivered\twithin 60 min\t ")
+		fmt.Fprintln(tw, "  orders\tdelivered\tcancelled\twithin promise\tp50 min\tp90 min\twithin 60 min\t ")
 		for _, k := range keys {
 			g := groups[k]
-			fmt.Fprintf(tw, "  %d\t%d\t%s\t  %s\n", g.Orders, g.Delivered, pct(g.Within60MinShare), g.Label)
+			fmt.Fprintf(tw, "  %d\t%d\t%d\t%s\t%.1f\t%.1f\t%s\t  %s\n", g.Orders, g.Delivered, g.Cancelled,
+				pct(g.WithinPromiseShare), g.ClickToDoorP50Min, g.ClickToDoorP90Min, pct(g.Within60MinShare), g.Label)
 		}
 		return tw.Flush()
 	}
@@ -239,9 +287,54 @@ func writeSummary(w io.Writer, s festival.Summary) error {
 	for _, sec := range orders.Sections() {
 		sections = append(sections, string(sec))
 	}
-	if err := table("By section", sections, s.BySection); err != nil {
+	if err := table("By section (promise: the hour's for 郑享特惠 and 郑享百味, the collection wave's same day for 郑享制造)", sections, s.BySection); err != nil {
 		return err
 	}
+	dropoffs := []string{string(orders.HandoverDoor), string(orders.HandoverLocker), string(orders.HandoverDropPoint), string(orders.HandoverInPerson)}
+	if err := table("By the consumer's drop-off", dropoffs, s.Dropoffs); err != nil {
+		return err
+	}
+
+	fmt.Fprintf(w, "\nBy day (within promise by section; free deliveries granted/quota)\n")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprint(tw, "  day\torders\tdelivered\twithin promise")
+	for _, sec := range sections {
+		fmt.Fprintf(tw, "\t%s", sec)
+	}
+	fmt.Fprint(tw, "\tfree")
+	for _, d := range dropoffs {
+		fmt.Fprintf(tw, "\t%s", festival.DropoffLabels[orders.Handover(d)])
+	}
+	fmt.Fprintln(tw, "\t")
+	for _, d := range s.ByDay {
+		fmt.Fprintf(tw, "  %s\t%d\t%d\t%s", d.Day, d.Orders, d.Delivered, pct(d.WithinPromiseShare))
+		for _, sec := range sections {
+			fmt.Fprintf(tw, "\t%s", pct(d.BySection[sec].WithinPromiseShare))
+		}
+		granted, quota := 0, 0
+		for _, f := range d.FreeDeliveries {
+			granted, quota = granted+f.Granted, quota+f.Quota
+		}
+		fmt.Fprintf(tw, "\t%d/%d", granted, quota)
+		for _, k := range dropoffs {
+			fmt.Fprintf(tw, "\t%d", d.Dropoffs[k])
+		}
+		fmt.Fprintln(tw, "\t")
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+
+	fmt.Fprintf(w, "\nLockers (slots held at once at the peak, of the slots)\n")
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "  locker\torders\tpeak\tslots\t")
+	for _, l := range s.Lockers {
+		fmt.Fprintf(tw, "  %s\t%d\t%d\t%d\t\n", l.ID, l.Orders, l.PeakReserved, l.Slots)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+
 	var districts []string
 	for k := range s.ByDistrict {
 		districts = append(districts, k)

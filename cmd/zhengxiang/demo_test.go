@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"zhengxiang/api/auth"
+	"zhengxiang/bench/festival"
+	"zhengxiang/orders"
 )
 
 // syncBuffer is a buffer that a running command writes to while the test
@@ -198,6 +200,13 @@ func TestDemoUsage(t *testing.T) {
 		{"negative fleet", []string{"demo", "--fleet", "-1"}},
 		{"negative order rate", []string{"demo", "--order-rate", "-1"}},
 		{"no stores", []string{"demo", "--stores", "0"}},
+		{"days without --simulate-week", []string{"demo", "--days", "2"}},
+		{"days with --simulate-day", []string{"demo", "--simulate-day", "--days", "2"}},
+		{"a day flag with --simulate-week", []string{"demo", "--simulate-week", "--sim-hours", "2"}},
+		{"a live flag with --simulate-week", []string{"demo", "--simulate-week", "--order-rate", "1"}},
+		{"a day and a week", []string{"demo", "--simulate-day", "--simulate-week"}},
+		{"no days", []string{"demo", "--simulate-week", "--days", "0"}},
+		{"past the festival", []string{"demo", "--simulate-week", "--days", "9"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m, _, _ := newTestMain()
@@ -205,5 +214,96 @@ func TestDemoUsage(t *testing.T) {
 				t.Errorf("ParseFlags(%q): got %v, want a usage error", tc.args, err)
 			}
 		})
+	}
+}
+
+// TestDemoWeekHeadlessJSON runs two days of the festival's week with the
+// quota and the drop sites switched on and checks the summary it prints.
+func TestDemoWeekHeadlessJSON(t *testing.T) {
+	m, out, errOut := MustRun(t, "demo", "--simulate-week", "--days", "2", "--headless", "--json",
+		"--stores", "40", "--riders", "160", "--orders-per-day", "700", "--seed", "5")
+	if m.Serving() {
+		t.Error("a headless demo left a server running")
+	}
+	var sum festival.Summary
+	if err := json.Unmarshal([]byte(lastLine(out)), &sum); err != nil {
+		t.Fatalf("last line of stdout is not JSON: %v\n%s", err, out)
+	}
+	if sum.Orders < 1000 || sum.Riders != 160 || sum.Stores != 40 || sum.Seed != 5 || sum.SimHours != 48 {
+		t.Fatalf("orders %d, riders %d, stores %d, seed %d, hours %v: want some 1,400 orders and the flags' 160, 40, 5 over 48 hours",
+			sum.Orders, sum.Riders, sum.Stores, sum.Seed, sum.SimHours)
+	}
+	if len(sum.ByDay) != 2 || sum.ByDay[0].Day != "2020-03-15" || sum.ByDay[1].Day != "2020-03-16" {
+		t.Fatalf("days %+v, want 15 and 16 March", sum.ByDay)
+	}
+	orderCount, bound := 0, 0
+	for _, d := range sum.ByDay {
+		orderCount += d.Orders
+		for _, sec := range orders.Sections() {
+			if g := d.BySection[string(sec)]; g.Orders == 0 || !(g.WithinPromiseShare > 0 && g.WithinPromiseShare <= 1) {
+				t.Errorf("%s, section %s: %d orders, %v within promise", d.Day, sec, g.Orders, g.WithinPromiseShare)
+			}
+		}
+		for _, f := range d.FreeDeliveries {
+			if f.Granted > f.Quota || f.Quota == 0 {
+				t.Errorf("%s, %s: %d free deliveries of a quota of %d", d.Day, f.Platform, f.Granted, f.Quota)
+			}
+			if f.Granted == f.Quota {
+				bound++
+			}
+		}
+	}
+	if orderCount != sum.Orders || sum.Campaign.Orders != sum.Orders || sum.Campaign.Name != festival.CampaignName {
+		t.Errorf("%d orders, %d by day, %d in the campaign %q", sum.Orders, orderCount, sum.Campaign.Orders, sum.Campaign.Name)
+	}
+	if bound == 0 || sum.FreeGranted == 0 || sum.FreeGranted > sum.FreeQuota {
+		t.Errorf("free deliveries %d of %d, %d platform-days used up: want the quota used and never passed", sum.FreeGranted, sum.FreeQuota, bound)
+	}
+	for _, sec := range orders.Sections() {
+		if g := sum.BySection[string(sec)]; g.Delivered == 0 || !(g.WithinPromiseShare > 0 && g.WithinPromiseShare <= 1) ||
+			!(g.ClickToDoorP50Min > 0 && g.ClickToDoorP50Min <= g.ClickToDoorP90Min) {
+			t.Errorf("section %s: %+v", sec, g)
+		}
+	}
+	for h := range festival.DropoffLabels {
+		if g := sum.Dropoffs[string(h)]; g.Orders == 0 || g.Delivered == 0 {
+			t.Errorf("drop-off %s: %+v", h, g)
+		}
+	}
+	held := 0
+	for _, l := range sum.Lockers {
+		if l.PeakReserved > l.Slots || l.Slots == 0 {
+			t.Errorf("locker %s: %d slots held at once of %d", l.ID, l.PeakReserved, l.Slots)
+		}
+		held += l.PeakReserved
+	}
+	if len(sum.Lockers) == 0 || held == 0 || sum.DropPoints == 0 {
+		t.Errorf("%d lockers, %d slots ever held, %d drop points", len(sum.Lockers), held, sum.DropPoints)
+	}
+	for _, want := range []string{"By day", "2020-03-16", "within promise", "郑享制造", "By the consumer's drop-off", "drop point",
+		"Lockers", "郑州消费节", "free deliveries", "金水区 Jinshui"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("human summary lacks %q:\n%s", want, out)
+		}
+	}
+	if !strings.Contains(errOut, "festival week") {
+		t.Errorf("no progress bar on stderr: %q", errOut)
+	}
+}
+
+// TestDemoWeekServesSummary serves a day of the week's summary.
+func TestDemoWeekServesSummary(t *testing.T) {
+	m, _, _ := MustRun(t, "demo", "--simulate-week", "--days", "1", "--stores", "20", "--riders", "60", "--orders-per-day", "200", "--http-addr", "127.0.0.1:0")
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get("http://" + m.Addr() + "/summary")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var sum festival.Summary
+	if err := json.NewDecoder(resp.Body).Decode(&sum); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("/summary: %d %v", resp.StatusCode, err)
+	}
+	if len(sum.ByDay) != 1 || sum.Riders != 60 || len(sum.Lockers) == 0 || len(sum.BySection) != 3 {
+		t.Errorf("/summary: %d days, %d riders, %d lockers, %d sections", len(sum.ByDay), sum.Riders, len(sum.Lockers), len(sum.BySection))
 	}
 }

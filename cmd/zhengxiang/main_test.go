@@ -51,7 +51,8 @@ func lastLine(s string) string {
 }
 
 func TestDemoHeadlessJSON(t *testing.T) {
-	m, out, errOut := MustRun(t, "demo", "--simulate-day", "--sim-hours", "0.5", "--headless", "--json", "--riders", "150", "--stores", "40", "--seed", "7")
+	// The lunch hours: some 200 orders, of every section.
+	m, out, errOut := MustRun(t, "demo", "--simulate-day", "--sim-hours", "3", "--headless", "--json", "--riders", "150", "--stores", "40", "--seed", "7")
 	if m.Serving() {
 		t.Error("a headless demo left a server running")
 	}
@@ -65,8 +66,14 @@ func TestDemoHeadlessJSON(t *testing.T) {
 			t.Errorf("summary lacks %q", k)
 		}
 	}
-	if sum["orders"].(float64) == 0 || sum["delivered"].(float64) == 0 {
-		t.Errorf("orders %v, delivered %v: want deliveries", sum["orders"], sum["delivered"])
+	if sum["orders"].(float64) < 100 || sum["delivered"].(float64) == 0 {
+		t.Errorf("orders %v, delivered %v: want a hundred orders or more, delivered", sum["orders"], sum["delivered"])
+	}
+	for sec, g := range sum["by_section"].(map[string]any) {
+		g := g.(map[string]any)
+		if share := g["within_promise_share"].(float64); g["orders"].(float64) == 0 || share < 0 || share > 1 {
+			t.Errorf("section %s: %v orders, %v within promise", sec, g["orders"], share)
+		}
 	}
 	if sum["riders"].(float64) != 150 || sum["stores"].(float64) != 40 || sum["seed"].(float64) != 7 {
 		t.Errorf("riders %v, stores %v, seed %v: want the flags' 150, 40, 7", sum["riders"], sum["stores"], sum["seed"])
