@@ -38,8 +38,9 @@ const EnvArtifacts = "ZX_ARTIFACTS"
 // road, one waiting for a rider, one the store rejected and one the
 // platform cancelled, store C suspended, two products of store B suspended
 // (one restored since) and store B flagged for missed tickets, riders R2
-// past eight hours of work and R3 past twelve, and the keys of everyone who
-// looks at them.
+// past eight hours of work and R3 past twelve, a drop point and a closed
+// locker beside the delivered order's, meituan's free deliveries of today
+// set to 3, and the keys of everyone who looks at them.
 type scene struct {
 	e                                    *env
 	operator, bureau, merchant, platform string
@@ -122,6 +123,12 @@ func mustScene(t *testing.T) *scene {
 	site = "L1"
 	sc.delivered = create("mt-1", near.Lat, near.Lng, milk, bread)
 	site = ""
+	e.Must(sc.operator, "POST", "/v1/drop-sites", map[string]any{"site_id": "D1", "kind": "HANDOVER_DROP_POINT", "name": "南门取货点",
+		"compound": "建设东路 8 号院", "gate": map[string]any{"lat": near.Lat - 0.002, "lng": near.Lng}})
+	e.Must(sc.operator, "POST", "/v1/drop-sites", map[string]any{"site_id": "L2", "kind": "HANDOVER_LOCKER", "name": "速递易 2 号柜",
+		"compound": "碧云路小区", "gate": map[string]any{"lat": 34.7480, "lng": 113.6250}, "slots": 8})
+	e.Must(sc.operator, "POST", "/v1/drop-sites/L2:close", map[string]any{})
+	e.Must(sc.operator, "POST", "/v1/platforms/meituan/freeDeliveryQuota:set", map[string]any{"quota": 3})
 	pickUp(sc.delivered)
 	e.Must(rider, "POST", "/v1/riders/R1/orders/"+sc.delivered.id+":arrive", map[string]any{})
 	e.Must(rider, "POST", "/v1/riders/R1/orders/"+sc.delivered.id+":dropOff", map[string]any{
@@ -478,6 +485,8 @@ func TestBrowserPages(t *testing.T) {
 		poll[bool](tb, "store A's card", `(() => { const f = `+readFocus+`; scrollTo(0, 0); return f && f.store === '`+storeA.ID+`'; })()`)
 		tb.shot(dir, "console.png")
 		checkOperations(t, tb, sc, dir)
+		checkSitesAndQuotas(t, tb, sc, dir)
+		checkContacts(t, tb, sc, dir)
 		tb.clean()
 	})
 
@@ -527,6 +536,7 @@ func TestBrowserPages(t *testing.T) {
 			photo: (document.getElementById('photo-ref') || {}).textContent || '',
 			card: document.getElementById('dropoff-code').closest('section').innerText,
 		}`)
+		checkTrackedSite(t, tb, e, sc.delivered, "丰巢 3 号柜", "建设东路 8 号院")
 		if do.Code != lockerCode || do.Photo != photoRef {
 			t.Errorf("drop-off card shows code %q and photo %q, want %q and %q", do.Code, do.Photo, lockerCode, photoRef)
 		}
@@ -554,6 +564,7 @@ func TestBrowserPages(t *testing.T) {
 				t.Errorf("the order on the road does not show %q:\n%s", s, text)
 			}
 		}
+		checkTrackedSite(t, tb, e, sc.onRoad, "", "")
 		tb.shot(dir, "tracking-on-road.png")
 		tb.clean()
 	})

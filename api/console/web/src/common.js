@@ -265,6 +265,9 @@ const platforms = {
   uupt: ['UU跑腿', 'UU Paotui'],
 };
 
+// PLATFORMS are the delivery platforms the console knows.
+export const PLATFORMS = Object.keys(platforms);
+
 export function platformLabel(v) {
   return platforms[v] || [v || '—', ''];
 }

@@ -6,8 +6,9 @@
 // district, section, platform and day, the cancellations by reason, a
 // section × day table (then_by), and the CSV of the figures by district and
 // day (GET /v1/figures.csv, fetched with the key and saved through a Blob);
-// and the operators' desk (operations.js): suspensions and their audit, the
-// flagged stores, the riders' working time.
+// the bureau's contact tracing (contacts.js); and the operators' desk
+// (operations.js): suspensions and their audit, the flagged stores, the
+// riders' working time, the drop sites and the platforms' free deliveries.
 
 import {
   ArcElement, BarController, BarElement, CategoryScale, Chart, DoughnutController, Legend, LinearScale,
@@ -16,9 +17,10 @@ import {
 import { interpolateYlOrRd } from 'd3-scale-chromatic';
 import {
   adoptURLKeys, api, bi, deliveryLabel, download, fmtInt, getKey, h, header, hhmm, hhmmss, isMoving, isPending, keyForm,
-  notice, num, orderStatusLabel, pct, platformLabel, replace, s, sectionLabel, yuan,
+  notice, num, orderStatusLabel, pct, PLATFORMS, platformLabel, replace, s, sectionLabel, yuan,
 } from './common.js';
 import { Campaigns } from './campaigns.js';
+import { Contacts } from './contacts.js';
 import { boundsOf, districtCells, districtLayer, hexPath, latLngToCell, Projection, urbanFeatures } from './map.js';
 import { AUDIT_QUERY, Operations } from './operations.js';
 import { StoresLayer } from './stores.js';
@@ -169,6 +171,7 @@ export function start(root) {
   }, bi('导出 CSV', 'Export CSV'));
   const ops = new Operations();
   const campaigns = new Campaigns();
+  const contacts = new Contacts();
   const canvas = (id) => h('div', { class: 'chart' }, h('canvas', { id }));
 
   replace(root,
@@ -214,7 +217,8 @@ export function start(root) {
       h('table', { class: 'list figures-table', id: 'section-day-table' },
         h('thead', {}, h('tr', {}, ['板块 Section', '日期 Day', '订单 Orders', '送达 Delivered', '60分钟内 ≤60 min', 'P50 分钟 min',
           'P90 分钟 min'].map((t, i) => h('th', { class: i > 1 ? 'num' : '' }, t)))),
-        el.sectionDayRows)));
+        el.sectionDayRows),
+      contacts.el));
 
   const charts = makeCharts();
   let dispatchTimer = 0;
@@ -250,11 +254,17 @@ export function start(root) {
     const key = getKey('operator_key');
     if (!key) return;
     try {
-      const [susp, list] = await Promise.all([api('/v1/suspensions?' + AUDIT_QUERY, { key }), api('/v1/stores', { key })]);
+      const [susp, list, sites, ...quotas] = await Promise.all([
+        api('/v1/suspensions?' + AUDIT_QUERY, { key }), api('/v1/stores', { key }), api('/v1/drop-sites', { key }),
+        ...PLATFORMS.map((p) => api('/v1/platforms/' + encodeURIComponent(p) + '/freeDeliveryQuota', { key }))]);
       if (g !== gen) return;
       replace(ops.msg);
       ops.drawStores((list && list.stores) || []);
       ops.drawSuspensions(susp || {});
+      ops.drawSites((sites && sites.sites) || []);
+      ops.drawQuotas(quotas.map((q) => (q && q.quota) || {}));
+      contacts.setSites((sites && sites.sites) || []);
+      contacts.setStores((list && list.stores) || []);
     } catch (err) {
       if (g !== gen) return;
       replace(ops.msg, notice('error', bi('运营', 'Operations'), ': ', err.message));

@@ -3,9 +3,13 @@
 // suspension and restore (GET /v1/suspensions); the stores flagged for
 // missing tickets (GET /v1/stores: missed_acks, flagged); and each rider's
 // time on shift today from the dispatch view (GET /v1/dispatch:
-// working_minutes, past eight hours warning, from twelve stopped).
+// working_minutes, past eight hours warning, from twelve stopped); the drop
+// sites, lockers with their slots and compounds' drop points (GET
+// /v1/drop-sites); and each platform's free deliveries of 郑享百味 today
+// (GET /v1/platforms/{platform}/freeDeliveryQuota), for the platforms the
+// console knows (PLATFORMS).
 
-import { bi, dateTime, fmtInt, h, num, replace } from './common.js';
+import { bi, dateTime, fmtInt, h, num, platformLabel, replace } from './common.js';
 
 // WORK_WARN and WORK_LIMIT are the working time of the bar's marks, in
 // minutes; whether a rider is warned or stopped is the API's word.
@@ -15,6 +19,11 @@ const WORK_LIMIT = 12 * 60;
 const RIDERS_SHOWN = 12;
 // AUDIT_SHOWN is how many audit entries the desk asks for.
 const AUDIT_SHOWN = 20;
+
+const SITE_KINDS = {
+  HANDOVER_LOCKER: ['快递柜', 'Locker'],
+  HANDOVER_DROP_POINT: ['取货点', 'Drop point'],
+};
 
 const ACTIONS = {
   SUSPENSION_ACTION_SUSPEND: ['暂停', 'Suspended', 'bad'],
@@ -30,11 +39,15 @@ export class Operations {
     this.flagged = h('tbody', {});
     this.riders = h('tbody', {});
     this.workNote = h('span', { class: 'muted small', id: 'work-count' });
+    this.sites = h('tbody', {});
+    this.quotas = h('tbody', {});
+    this.quotaDay = h('span', { class: 'muted small', id: 'quota-day' });
     const table = (id, heads, body) => h('table', { class: 'list ops-table', id },
       h('thead', {}, h('tr', {}, heads.map(([zh, en, cls]) => h('th', { class: cls || '' }, bi(zh, en))))), body);
     this.card = h('section', { class: 'card ops', id: 'operations' },
       h('div', { class: 'card-head' }, h('h2', {}, bi('运营', 'Operations')),
-        h('span', { class: 'muted small head-note' }, bi('暂停销售、未确认接单的门店与骑手工时', 'stops of sale, stores missing tickets, riders\' working time'))),
+        h('span', { class: 'muted small head-note' }, bi('暂停销售、未确认接单的门店、骑手工时、自提点与免配送费名额',
+          'stops of sale, stores missing tickets, riders\' working time, drop sites, free deliveries'))),
       this.msg,
       h('div', { class: 'ops-grid' },
         h('div', {},
@@ -49,7 +62,43 @@ export class Operations {
           h('h3', { class: 'table-title' }, bi('骑手今日工时', 'Riders\' working time today'), ' ', this.workNote),
           h('p', { class: 'muted small' }, bi('8 小时提醒，12 小时起不再派单（中国标准时间，跨班次累计）',
             'warned at 8 h, no new offer from 12 h (China Standard Time, across shifts)')),
-          table('work-table', [['骑手', 'Rider'], ['工时', 'Time on shift'], ['', ''], ['状态', 'State']], this.riders))));
+          table('work-table', [['骑手', 'Rider'], ['工时', 'Time on shift'], ['', ''], ['状态', 'State']], this.riders))),
+      h('div', { class: 'ops-grid', id: 'ops-sites' },
+        h('div', {},
+          h('h3', { class: 'table-title' }, bi('快递柜与小区取货点', 'Lockers and drop points')),
+          table('sites-table', [['名称', 'Name'], ['类型', 'Kind'], ['小区', 'Compound'], ['已占格口 / 总数', 'Slots held / all', 'num'],
+            ['状态', 'State']], this.sites)),
+        h('div', {},
+          h('h3', { class: 'table-title' }, bi('郑享百味今日免配送费名额', 'Free deliveries of 郑享百味 today'), ' ', this.quotaDay),
+          table('quota-table', [['平台', 'Platform'], ['名额', 'Quota', 'num'], ['已用', 'Used', 'num'], ['剩余', 'Left', 'num']],
+            this.quotas))));
+  }
+
+  // drawSites shows a GET /v1/drop-sites answer: open sites first, then by name.
+  drawSites(sites) {
+    const list = [...sites].sort((a, b) => Number(!!a.closed) - Number(!!b.closed) || a.name.localeCompare(b.name));
+    replace(this.sites, list.length ? list.map((x) => {
+      const locker = x.kind === 'HANDOVER_LOCKER';
+      const slots = num(x.slots);
+      return h('tr', { 'data-site': x.site_id, 'data-kind': x.kind, 'data-closed': String(!!x.closed) },
+        h('td', {}, x.name, ' ', h('span', { class: 'muted small mono' }, x.site_id)),
+        h('td', {}, bi(...(SITE_KINDS[x.kind] || [x.kind, '']))),
+        h('td', {}, x.compound),
+        h('td', { class: 'num nowrap' }, locker ? `${fmtInt(slots - num(x.free_slots))} / ${fmtInt(slots)}` : '—'),
+        h('td', {}, x.closed
+          ? h('span', { class: 'chip bad', title: dateTime(x.closed_at) }, '已关闭 Closed')
+          : locker && num(x.free_slots) === 0 ? h('span', { class: 'chip warn' }, '已满 Full')
+            : h('span', { class: 'chip good' }, '开放 Open')));
+    }) : h('tr', {}, h('td', { colspan: 5, class: 'muted' }, bi('尚未登记自提点', 'No drop site is registered'))));
+  }
+
+  // drawQuotas shows each platform's GET .../freeDeliveryQuota answer of today.
+  drawQuotas(quotas) {
+    this.quotaDay.textContent = quotas.length ? quotas[0].day : '';
+    replace(this.quotas, quotas.map((q) => h('tr', { 'data-platform': q.platform, 'data-left': num(q.left) },
+      h('td', {}, bi(...platformLabel(q.platform))),
+      h('td', { class: 'num' }, fmtInt(q.quota)), h('td', { class: 'num' }, fmtInt(q.used)),
+      h('td', { class: 'num' }, num(q.left) === 0 && num(q.quota) > 0 ? h('span', { class: 'chip bad' }, '0 用完 none left') : fmtInt(q.left)))));
   }
 
   // storeName names a store by what the stores list said, else its id.

@@ -2,8 +2,9 @@
 // needs no key, the token in the address is the consumer's right to the one
 // order. It shows the status, the promise and the live ETA, the rider's
 // rough position on a small map between pickup and drop-off, how the goods
-// are handed over (with the code that opens the locker slot or the drop
-// point's shelf, and the reference of the rider's photo, once delivered),
+// are handed over (the locker or drop point chosen, with its compound; the
+// code that opens the locker slot or the drop point's shelf, and the
+// reference of the rider's photo, once delivered),
 // the rider's health card once the API carries one, the goods, and every
 // step of the order's life.
 
@@ -142,6 +143,21 @@ const dropoffCodeLabel = {
   HANDOVER_DROP_POINT: ['取货点取件码', 'Drop point code', '在小区取货点出示此码取货。', 'Show it at the drop point to collect the goods.'],
 };
 
+// siteLabel names the kind of drop site the consumer chose.
+const siteLabel = {
+  HANDOVER_LOCKER: ['快递柜', 'Parcel locker'],
+  HANDOVER_DROP_POINT: ['小区取货点', 'Drop point'],
+};
+
+// dropSite is the locker or drop point the goods go to, with its compound.
+function dropSite(t) {
+  if (!t.dropoff_site_name) return null;
+  return h('p', { class: 'dropoff-site', id: 'dropoff-site' },
+    bi(...(siteLabel[t.dropoff_method] || ['送达地点', 'Drop site'])), ': ',
+    h('span', { id: 'dropoff-site-name' }, t.dropoff_site_name),
+    t.dropoff_compound ? [' · ', h('span', { id: 'dropoff-compound' }, t.dropoff_compound)] : null);
+}
+
 function handoverCard(t) {
   let text;
   if (t.handover && t.handover !== 'HANDOVER_UNSPECIFIED') {
@@ -149,6 +165,7 @@ function handoverCard(t) {
     const [czh, cen, hintZh, hintEn] = dropoffCodeLabel[t.handover] || ['取件码', 'Pickup code', '凭此码取货。', 'Use it to collect the goods.'];
     text = [
       h('p', { class: 'handover', id: 'handover' }, bi(...handoverLabel(t.handover))),
+      dropSite(t),
       delivered && t.dropoff_code
         ? h('div', { class: 'dropoff-code-box' },
           h('div', { class: 'muted small' }, bi(czh, cen)),
@@ -164,10 +181,10 @@ function handoverCard(t) {
   } else if (ended(t.delivery, t.status)) {
     return null;
   } else {
-    text = h('p', { class: 'handover', id: 'handover' },
+    text = [dropSite(t), h('p', { class: 'handover', id: 'handover' },
       '本单为无接触配送：骑手到达后按您在平台上的要求放在门口、快递柜或小区取货点，并通知您取货。',
       h('br'), h('span', { class: 'en' },
-        'Contactless delivery: the rider leaves the goods at your door, a parcel locker or the drop point as you asked, and lets you know.'));
+        'Contactless delivery: the rider leaves the goods at your door, a parcel locker or the drop point as you asked, and lets you know.'))];
   }
   return h('section', { class: 'card' }, h('h2', {}, bi('交付方式', 'Drop-off')), text);
 }
