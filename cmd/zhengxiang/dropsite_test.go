@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -53,22 +52,7 @@ func TestServeIntakeDropSites(t *testing.T) {
 			line("bad-choice", map[string]any{"dropoffMethod": "HANDOVER_DOOR", "dropoffSiteId": "D-k"})
 			sv.publish(kcat, in.String())
 
-			var list []any
-			var dead string
-			for end := time.Now().Add(60 * time.Second); ; time.Sleep(300 * time.Millisecond) {
-				list, _ = sv.call("GET", "/v1/orders", nil)["orders"].([]any)
-				out, err := exec.Command(kcat, "-C", "-b", brokers, "-t", sv.prefix+"orders.deadletter", "-o", "beginning", "-e", "-q", "-f", "%h\n").Output()
-				if err != nil {
-					t.Fatalf("kcat -C dead letters: %v", err)
-				}
-				dead = strings.TrimSpace(string(out))
-				if len(list) >= 3 && strings.Count(dead, "\n") >= 1 {
-					break
-				}
-				if time.Now().After(end) {
-					t.Fatalf("%d orders and dead letters %q within a minute, want 3 and 2:\n%s", len(list), dead, sv.errOut)
-				}
-			}
+			list, dead := sv.awaitIntake(kcat, 3, 2)
 			if len(list) != 3 || strings.Count(dead, "field=dropoff_site_id") != 2 || !strings.Contains(dead, "unknown site") {
 				t.Fatalf("%d orders (want 3); dead letters, want 2 naming dropoff_site_id, one the unknown site:\n%s", len(list), dead)
 			}

@@ -203,6 +203,27 @@ func (sv *kafkaServe) publish(kcat, lines string) {
 	}
 }
 
+// awaitIntake waits up to a minute until the record holds at least orders
+// orders and orders.deadletter at least dead messages, and returns the
+// orders and the dead letters' headers, a line each.
+func (sv *kafkaServe) awaitIntake(kcat string, orders, dead int) ([]any, string) {
+	sv.t.Helper()
+	for end := time.Now().Add(60 * time.Second); ; time.Sleep(300 * time.Millisecond) {
+		list, _ := sv.call("GET", "/v1/orders", nil)["orders"].([]any)
+		out, err := exec.Command(kcat, "-C", "-b", sv.brokers, "-t", sv.prefix+"orders.deadletter", "-o", "beginning", "-e", "-q", "-f", "%h\n").Output()
+		if err != nil {
+			sv.t.Fatalf("kcat -C dead letters: %v", err)
+		}
+		headers := strings.TrimSpace(string(out))
+		if n := len(strings.Split(headers, "\n")); len(list) >= orders && (dead == 0 || headers != "" && n >= dead) {
+			return list, headers
+		}
+		if time.Now().After(end) {
+			sv.t.Fatalf("%d orders and dead letters %q within a minute, want %d and %d:\n%s", len(list), headers, orders, dead, sv.errOut)
+		}
+	}
+}
+
 // intakeStore is a store of the running serve.
 type intakeStore struct {
 	id  string

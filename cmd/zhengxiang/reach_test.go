@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -58,22 +57,7 @@ func TestServeIntakeReach(t *testing.T) {
 			line("near-deals", deals, near)
 			sv.publish(kcat, in.String())
 
-			var list []any
-			var dead string
-			for end := time.Now().Add(60 * time.Second); ; time.Sleep(300 * time.Millisecond) {
-				list, _ = sv.call("GET", "/v1/orders", nil)["orders"].([]any)
-				out, err := exec.Command(kcat, "-C", "-b", brokers, "-t", sv.prefix+"orders.deadletter", "-o", "beginning", "-e", "-q", "-f", "%h\n").Output()
-				if err != nil {
-					t.Fatalf("kcat -C dead letters: %v", err)
-				}
-				dead = strings.TrimSpace(string(out))
-				if len(list) >= 2 && dead != "" {
-					break
-				}
-				if time.Now().After(end) {
-					t.Fatalf("%d orders and dead letters %q within a minute, want 2 and 1:\n%s", len(list), dead, sv.errOut)
-				}
-			}
+			list, dead := sv.awaitIntake(kcat, 2, 1)
 			if len(list) != 2 || strings.Count(dead, "\n") != 0 || !strings.Contains(dead, "field=dropoff") || !strings.Contains(dead, "1-hour circle of store "+deals.id) {
 				t.Fatalf("%d orders (want 2); dead letters, want one naming dropoff and the 1-hour circle of %s:\n%s", len(list), deals.id, dead)
 			}
