@@ -124,7 +124,8 @@ type StoreQuote struct {
 	PromiseMinutes float64 `protobuf:"fixed64,5,opt,name=promise_minutes,json=promiseMinutes,proto3" json:"promise_minutes,omitempty"`
 	// The time promised for an order placed now.
 	PromiseAt *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=promise_at,json=promiseAt,proto3" json:"promise_at,omitempty"`
-	// The delivery fee in cents.
+	// The delivery fee in cents: 500 within 3 km, then 100 a started km; at most 1000 from a
+	// factory outlet of 郑享制造 (same-city logistics).
 	DeliveryFeeCents int64 `protobuf:"varint,7,opt,name=delivery_fee_cents,json=deliveryFeeCents,proto3" json:"delivery_fee_cents,omitempty"`
 	// The distance from the store to the address in metres, as the crow flies.
 	DistanceM float64 `protobuf:"fixed64,8,opt,name=distance_m,json=distanceM,proto3" json:"distance_m,omitempty"`
@@ -321,7 +322,8 @@ type CreateOrderRequest struct {
 	// such a store asks for one of the free deliveries: without one left the order is refused
 	// (409); a fee above 0 takes none.
 	DeliveryFeeCents *int64 `protobuf:"varint,6,opt,name=delivery_fee_cents,json=deliveryFeeCents,proto3,oneof" json:"delivery_fee_cents,omitempty"`
-	// Where the goods go; required, within the store's circle.
+	// Where the goods go; required, within the store's 1-hour circle (anywhere in the service
+	// area for a factory outlet of 郑享制造).
 	Dropoff *LatLng `protobuf:"bytes,7,opt,name=dropoff,proto3" json:"dropoff,omitempty"`
 	// The address as the consumer wrote it.
 	Address string `protobuf:"bytes,8,opt,name=address,proto3" json:"address,omitempty"`
@@ -333,7 +335,7 @@ type CreateOrderRequest struct {
 	Instructions string `protobuf:"bytes,10,opt,name=instructions,proto3" json:"instructions,omitempty"`
 	// The drop site of a LOCKER or DROP_POINT drop-off (GET /v1/drop-sites): required for those,
 	// an open site of that kind (400 otherwise), and a locker with a free slot (409 otherwise).
-	// The order is then delivered to the site's gate, which must lie in the store's circle, and
+	// The order is then delivered to the site's gate, which the store must deliver to, and
 	// its promise counts to the gate; dropoff and address stay the consumer's.
 	DropoffSiteId string `protobuf:"bytes,11,opt,name=dropoff_site_id,json=dropoffSiteId,proto3" json:"dropoff_site_id,omitempty"`
 	unknownFields protoimpl.UnknownFields

@@ -37,8 +37,9 @@ const (
 //
 // PlatformService serves the platforms.
 type PlatformServiceClient interface {
-	// QuoteDelivery lists the stores whose 1-hour circle covers an address, with the promise and
-	// the fee of a delivery from each. POST /v1/quotes.
+	// QuoteDelivery lists the stores that deliver to an address, with the promise and the fee of
+	// a delivery from each: the stores whose 1-hour circle covers it, and every factory outlet of
+	// 郑享制造, which delivers to the whole service area by same-city logistics. POST /v1/quotes.
 	QuoteDelivery(ctx context.Context, in *QuoteDeliveryRequest, opts ...grpc.CallOption) (*QuoteDeliveryResponse, error)
 	// CreateOrder creates an order, idempotently by client_order_id (or the Idempotency-Key
 	// header): the same key with the same order returns the stored order, the same key with a
@@ -129,8 +130,9 @@ func (c *platformServiceClient) CancelOrder(ctx context.Context, in *CancelOrder
 //
 // PlatformService serves the platforms.
 type PlatformServiceServer interface {
-	// QuoteDelivery lists the stores whose 1-hour circle covers an address, with the promise and
-	// the fee of a delivery from each. POST /v1/quotes.
+	// QuoteDelivery lists the stores that deliver to an address, with the promise and the fee of
+	// a delivery from each: the stores whose 1-hour circle covers it, and every factory outlet of
+	// 郑享制造, which delivers to the whole service area by same-city logistics. POST /v1/quotes.
 	QuoteDelivery(context.Context, *QuoteDeliveryRequest) (*QuoteDeliveryResponse, error)
 	// CreateOrder creates an order, idempotently by client_order_id (or the Idempotency-Key
 	// header): the same key with the same order returns the stored order, the same key with a
