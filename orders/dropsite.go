@@ -122,10 +122,11 @@ func CheckDropoffChoice(method Handover, siteID string) error {
 // there: a LOCKER or DROP_POINT order names an open site of that kind (DropoffSiteID) and its
 // Dropoff becomes the site's gate, where the promise counts to; the consumer's Address stays.
 // A locker without a free slot is ErrLockerFull, returned with the site and the order led to it
-// (as a quote shows it), unless an order of o's key is stored already: a resend is answered
-// with the stored order, as the record's idempotent creation decides. Any other order names no site. It returns the site (zero for no
-// site). Errors name the field dropoff_site_id. Both intakes (the API and
-// orders.placed) place their orders through it.
+// (as a quote shows it). A closed site or a full locker refuses only a new order: when an order
+// of o's key (Order.Key) is stored already, o is a resend, led to the site like the first, and
+// the record's idempotent creation answers it with the stored order. Any other order names no
+// site. It returns the site (zero for no site). Errors name the field dropoff_site_id. Both
+// intakes (the API and orders.placed) place their orders through it.
 func AtDropSite(ctx context.Context, sites DropSiteStore, o *Order) (DropSite, error) {
 	if err := CheckDropoffChoice(o.DropoffMethod, o.DropoffSiteID); err != nil || o.DropoffSiteID == "" {
 		return DropSite{}, err
@@ -139,20 +140,23 @@ func AtDropSite(ctx context.Context, sites DropSiteStore, o *Order) (DropSite, e
 		return DropSite{}, Invalid("dropoff_site_id", "unknown site %q", o.DropoffSiteID)
 	case err != nil:
 		return DropSite{}, err
-	case s.Closed:
-		return DropSite{}, Invalid("dropoff_site_id", "site %s is closed", s.ID)
 	case s.Kind != o.DropoffMethod:
 		return DropSite{}, Invalid("dropoff_site_id", "site %s is a %s, not a %s", s.ID, s.Kind, o.DropoffMethod)
 	}
+	if !s.Closed && (s.Kind != HandoverLocker || s.Free() > 0) {
+		o.Dropoff = s.Gate
+		return s, nil
+	}
+	resent, err := sites.HasOrderKey(ctx, o.Platform, o.PlatformOrderID)
+	switch {
+	case err != nil:
+		return DropSite{}, err
+	case s.Closed && !resent:
+		return DropSite{}, Invalid("dropoff_site_id", "site %s is closed", s.ID)
+	}
 	o.Dropoff = s.Gate
-	if s.Kind == HandoverLocker && s.Free() == 0 {
-		resent, err := sites.HasOrderKey(ctx, o.Platform, o.PlatformOrderID)
-		if err != nil {
-			return s, err
-		}
-		if !resent {
-			return s, ErrLockerFull(s)
-		}
+	if !resent {
+		return s, ErrLockerFull(s)
 	}
 	return s, nil
 }

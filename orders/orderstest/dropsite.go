@@ -33,6 +33,28 @@ func RunDropSiteContract(t *testing.T, newRepo func(t *testing.T) SiteRepository
 	t.Run("Reserve", func(t *testing.T) { testReserveSlots(t, newRepo(t)) })
 	t.Run("FreedByChanges", func(t *testing.T) { testSlotsFreedByChanges(t, newRepo(t)) })
 	t.Run("Race", func(t *testing.T) { testSlotRace(t, newRepo(t)) })
+	t.Run("OrderKey", func(t *testing.T) { testHasOrderKey(t, newRepo(t)) })
+}
+
+// testHasOrderKey checks that an order's key is known once the order is stored, and only its
+// own key: another platform's order of the same number is not it.
+func testHasOrderKey(t *testing.T, s SiteRepository) {
+	has := func(platform, id string) bool {
+		t.Helper()
+		ok, err := s.HasOrderKey(t.Context(), platform, id)
+		if err != nil {
+			t.Fatalf("HasOrderKey(%s, %s): %v", platform, id, err)
+		}
+		return ok
+	}
+	if has("eleme", "o-1") {
+		t.Fatal("a key is known before its order is stored")
+	}
+	mustCreate(t, s, SampleOrder("o-1"))
+	if !has("eleme", "o-1") || has("meituan", "o-1") || has("eleme", "o-2") {
+		t.Fatalf("after storing eleme/o-1: eleme/o-1 %v, meituan/o-1 %v, eleme/o-2 %v; want true, false, false",
+			has("eleme", "o-1"), has("meituan", "o-1"), has("eleme", "o-2"))
+	}
 }
 
 func mustSite(t *testing.T, s orders.DropSiteStore, id string, reserved int, closed bool) orders.DropSite {
