@@ -290,8 +290,10 @@ simulated platform ordering through the REST API. It prints the web console's
 address, the tracking link of a sample order and an API key per role, and
 serves gRPC (--grpc-addr) and REST with the console (--http-addr) until
 interrupted. With --simulate-day it simulates a whole festival day instead,
-prints what the consumers got and, unless --headless, serves /healthz and
-/summary.`,
+and with --simulate-week the festival's week (--days of it) with the
+free-delivery quota, lockers and drop points and the campaign switched on;
+it prints what the consumers got and, unless --headless, serves /healthz
+and /summary.`,
 	"serve": `Usage: zhengxiang serve [--kafka BROKERS] [--pg URL] [flags]
 
 Runs the service until interrupted: orders from orders.placed and riders'
