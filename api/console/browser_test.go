@@ -809,7 +809,7 @@ func checkBureau(t *testing.T, tb *tab, sc *scene) {
 		t.Fatalf("the CSV fetch %s answered %d (%s), the button says %s; want 200 text/csv by district and day", f.URL, f.Code, f.Type, f.Status)
 	}
 	var saved []byte
-	for deadline := time.Now().Add(10 * time.Second); saved == nil && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+	for deadline := time.Now().Add(60 * time.Second); saved == nil && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		files, _ := filepath.Glob(filepath.Join(downloads, "zhengxiang-figures-*.csv"))
 		if len(files) == 1 {
 			saved, _ = os.ReadFile(files[0])
