@@ -728,7 +728,8 @@ func riderHolds(d orders.DeliveryStatus) bool {
 // crashOrderList returns n distinct orders, crash-0 to crash-<n-1>, of the
 // stores of the 1-hour circle serve registers in a new record
 // (festival.Stores with seed 0; not the factories of 郑享制造, whose orders
-// wait for a collection wave), each with a dropoff near its store.
+// wait for a collection wave), each with a dropoff near its store and a
+// paid delivery.
 func crashOrderList(n int) []orders.Order {
 	stores := slices.DeleteFunc(festival.Stores(0, crashStores), func(s orders.Store) bool { return s.Section == orders.SectionMade })
 	area := geo.Zhengzhou()
@@ -738,8 +739,11 @@ func crashOrderList(n int) []orders.Order {
 		s := stores[r.IntN(len(stores))]
 		list[i] = orders.Order{
 			Platform: "meituan", PlatformOrderID: "crash-" + strconv.Itoa(i), StoreID: s.ID,
-			Items:   []orders.Item{{SKU: "rice", Name: "rice 5 kg", Qty: 1 + r.IntN(3), PriceCents: 3590}},
-			Dropoff: area.RandomPointNear(r, s.Point, 1500),
+			Items: []orders.Item{{SKU: "rice", Name: "rice 5 kg", Qty: 1 + r.IntN(3), PriceCents: 3590}},
+			// A paid delivery: an order of 郑享百味 with no fee asks for a free one, and the
+			// platform's quota of the day would send most of them to the dead letters.
+			DeliveryFeeCents: 500,
+			Dropoff:          area.RandomPointNear(r, s.Point, 1500),
 		}
 	}
 	return list
