@@ -780,6 +780,9 @@ func produce(ctx context.Context, brokers, prefix string, list []orders.Order, p
 		for j := range batch {
 			batch[j].PlacedAt = now
 		}
+		// A broker that restarts takes a while to lead its partitions again,
+		// longer with many topics: the producer keeps trying for two minutes.
+		giveUp := time.Now().Add(2 * time.Minute)
 		for attempt := 0; ; attempt++ {
 			actx, cancel := context.WithTimeout(ctx, 30*time.Second)
 			err := p.PlaceOrders(actx, batch...)
@@ -787,7 +790,7 @@ func produce(ctx context.Context, brokers, prefix string, list []orders.Order, p
 			if err == nil {
 				break
 			}
-			if ctx.Err() != nil || attempt == 20 {
+			if ctx.Err() != nil || time.Now().After(giveUp) {
 				return produceResult{err: fmt.Errorf("orders %d to %d, attempt %d: %w", i, i+len(batch)-1, attempt+1, err)}
 			}
 			res.retries++
