@@ -102,6 +102,14 @@ logging_collector = off
 log_line_prefix = '%m [%p] %q%u@%d '
 log_min_messages = warning
 log_min_error_statement = error
+# What an operator needs to explain a slow minute: checkpoints, autovacuum
+# and autoanalyze runs, lock waits, and statements slower than a second.
+log_checkpoints = on
+log_autovacuum_min_duration = 0
+log_lock_waits = on
+log_min_duration_statement = 1000
+# Time spent writing and flushing the WAL, in pg_stat_wal.
+track_wal_io_timing = on
 timezone = 'UTC'
 EOF
 	grep -qxF "include 'zhengxiang.conf'" "$PGDATA/postgresql.conf" ||

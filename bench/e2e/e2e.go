@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"math"
 	"net"
+	"os"
 	"os/exec"
 	"runtime"
 	"runtime/pprof"
@@ -256,7 +257,12 @@ type Result struct {
 
 	TimeScale    float64 `json:"time_scale"`
 	RoundEveryMs float64 `json:"round_every_ms"`
-	Rate         float64 `json:"rate"`
+	// Host is the machine the run shared with the broker and the
+	// database: its CPUs and how its kernel writes dirty pages out, which
+	// decides whether the WAL flushes of PostgreSQL wait behind bursts of
+	// Kafka's and PostgreSQL's data files (see hostSummary).
+	Host string  `json:"host"`
+	Rate float64 `json:"rate"`
 
 	// The baselines, on the same broker and database (zero when skipped).
 	KafkaRecords      int     `json:"kafka_records,omitempty"`
@@ -306,7 +312,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	r := &run{cfg: cfg, id: randomHex(4)}
 	r.prefix = "zxbench" + r.id + "."
 	r.schema = "zxbench_" + r.id
-	r.res = Result{Orders: cfg.Orders, Riders: cfg.Riders, Pings: cfg.Pings, TimeScale: cfg.TimeScale,
+	r.res = Result{Host: hostSummary(), Orders: cfg.Orders, Riders: cfg.Riders, Pings: cfg.Pings, TimeScale: cfg.TimeScale,
 		RoundEveryMs: float64(cfg.RoundEvery) / 1e6, Rate: cfg.Rate}
 	defer r.cleanup()
 	if err := r.setup(ctx); err != nil {
@@ -890,4 +896,20 @@ func (c *logCounter) counts() (warnings, errs int, kept []string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return *c.warn, *c.errs, slices.Clone(*c.kept)
+}
+
+// hostSummary describes the CPUs and the kernel's write-back settings. With
+// Linux's defaults (vm.dirty_background_ratio 10 %, vm.dirty_expire_centisecs
+// 3000) the pages a run dirties pile up for 30 s and go out in one burst of
+// hundreds of MB, during which PostgreSQL's WAL flushes queue behind them.
+func hostSummary() string {
+	read := func(name string) string {
+		b, err := os.ReadFile("/proc/sys/vm/" + name)
+		if err != nil {
+			return "?"
+		}
+		return strings.TrimSpace(string(b))
+	}
+	return fmt.Sprintf("%d CPUs; vm.dirty_background_bytes=%s vm.dirty_background_ratio=%s vm.dirty_expire_centisecs=%s",
+		runtime.NumCPU(), read("dirty_background_bytes"), read("dirty_background_ratio"), read("dirty_expire_centisecs"))
 }

@@ -174,6 +174,7 @@ func e2eReport(r e2e.Result) string {
 			r.Untaken, r.Unpublished)
 	}
 	p("fleet                %d riders, time scale %g, a round every %.0f ms", r.Riders, r.TimeScale, r.RoundEveryMs)
+	p("host                 %s", r.Host)
 	if r.KafkaRecordsPerS > 0 {
 		p("kafka baseline       %.0f records/s (%.1f MB/s) of %d bytes, avg %.0f ms, max %.0f ms  (ProducerPerformance, %d records, acks=all)",
 			r.KafkaRecordsPerS, r.KafkaMBPerS, r.KafkaRecordSize, r.KafkaAvgLatencyMs, r.KafkaMaxLatencyMs, r.KafkaRecords)
