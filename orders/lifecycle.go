@@ -90,9 +90,7 @@ func NewOrder(o Order) (Order, Event, error) {
 		Dropoff: o.Dropoff, Address: o.Address, District: o.District,
 		DropoffMethod: o.DropoffMethod, Instructions: o.Instructions, DropoffSiteID: o.DropoffSiteID,
 		PlacedAt: o.PlacedAt, ReadyAt: o.ReadyAt, PromiseAt: o.PromiseAt,
-		CampaignID: o.CampaignID,
-		Status: StatusCreated, Delivery: DeliveryUnassigned,
-		Seq: 1,
+		CampaignID: o.CampaignID, Status: StatusCreated, Delivery: DeliveryUnassigned, Seq: 1,
 	}
 	return n, Event{OrderID: n.ID, Seq: 1, Type: EventOrderCreated, At: n.PlacedAt,
 		Status: n.Status, Delivery: n.Delivery}, nil

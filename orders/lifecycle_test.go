@@ -386,8 +386,9 @@ func TestNewOrder(t *testing.T) {
 	}
 	want := orderstest.SampleOrder("o-1")
 	want.Status, want.Delivery, want.Seq = orders.StatusCreated, orders.DeliveryUnassigned, 1
-	want.DropoffMethod = orders.HandoverDoor // no choice: the door, stored
-	want.TrackingSecret, want.PickupCode, want.HandoverCode = o.TrackingSecret, o.PickupCode, o.HandoverCode // drawn: TestNewOrderSecrets
+	// No choice of drop-off: the door, stored. The secrets are drawn (TestNewOrderSecrets).
+	want.DropoffMethod = orders.HandoverDoor
+	want.TrackingSecret, want.PickupCode, want.HandoverCode = o.TrackingSecret, o.PickupCode, o.HandoverCode
 	if !reflect.DeepEqual(o, want) {
 		t.Errorf("NewOrder =\n %+v\nwant\n %+v", o, want)
 	}

@@ -30,7 +30,9 @@ func TestMadeServiceClass(t *testing.T) {
 			platform := e.Key(auth.Principal{Role: auth.RolePlatform, Platform: "jddj"})
 			rider := e.Key(auth.Principal{Role: auth.RoleRider, Rider: "R1"})
 			day := orders.DayOf(e.Clock.Now()).AddDays(1)
-			at := func(h, m int) time.Time { return day.Start().Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute) }
+			at := func(h, m int) time.Time {
+				return day.Start().Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute)
+			}
 			is := func(v any, want time.Time) bool {
 				got, err := time.Parse(time.RFC3339Nano, str(v))
 				return err == nil && got.Equal(want)
