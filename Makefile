@@ -17,7 +17,7 @@ SHELL       := bash
 # Optional baselines for `make services-up`, e.g. WITH=redis,postgis.
 WITH     ?=
 
-.PHONY: help build demo test replay bench fmt vet clean services-up services-down services-status generate generate-check api-check api-load
+.PHONY: help build demo test replay bench fmt fmt-check vet clean services-up services-down services-status generate generate-check api-check api-load
 
 help:
 	@echo "make build    build $(BIN)"
@@ -46,7 +46,7 @@ demo:
 # ZX_REQUIRE_SERVICES=1, fail instead of skipping when a service is missing.
 # The crash tests restart Kafka and PostgreSQL, so they run alone, after the
 # rest.
-test: generate-check
+test: fmt-check generate-check
 	deploy/services.sh up
 	set -a; . ./.services.env; set +a; ZX_REQUIRE_SERVICES=1 $(GO) test -timeout 30m -skip '^TestCrashSafety$$' ./...
 	set -a; . ./.services.env; set +a; ZX_REQUIRE_SERVICES=1 $(GO) test -timeout 20m -run '^TestCrashSafety$$' ./cmd/zhengxiang
@@ -71,6 +71,11 @@ bench: build
 
 fmt:
 	$(GO) fmt ./...
+
+# fmt-check fails, naming the files, when a source is not as gofmt writes it.
+fmt-check:
+	@out=$$("$$($(GO) env GOROOT)/bin/gofmt" -l $$(git ls-files '*.go')); \
+	if [ -n "$$out" ]; then echo "not gofmt-ed (make fmt):"; echo "$$out"; exit 1; fi
 
 vet:
 	$(GO) vet ./...
