@@ -32,6 +32,9 @@ const (
 	// EventHandoverCodeRejected records a wrong hand-over code tried by the rider (RiderID) at
 	// the door; the statuses do not change.
 	EventHandoverCodeRejected EventType = "HANDOVER_CODE_REJECTED"
+	// EventPickupCodeRejected records a wrong pickup code told at the store for the order's rider
+	// (RiderID; Actor is who entered it); the statuses do not change.
+	EventPickupCodeRejected EventType = "PICKUP_CODE_REJECTED"
 )
 
 // Event is one change of an order, with the statuses it left the order in. Seq is the order's
@@ -120,6 +123,7 @@ const (
 	opReturn
 	opConfirmReceipt
 	opRejectHandoverCode
+	opRejectPickupCode
 	numOps
 )
 
@@ -171,6 +175,8 @@ var rules = [numOps]rule{
 	opConfirmReceipt:  {"confirm receipt", EventReceiptConfirmed, ready, []DeliveryStatus{DeliveryDelivered}, "", ""},
 	opRejectHandoverCode: {"reject a hand-over code", EventHandoverCodeRejected, ready,
 		[]DeliveryStatus{DeliveryPickedUp, DeliveryArrivedAtDropoff}, "", ""},
+	opRejectPickupCode: {"reject a pickup code", EventPickupCodeRejected, live,
+		[]DeliveryStatus{DeliveryAssigned, DeliveryArrivedAtPickup}, "", ""},
 }
 
 // afterEnd reports whether op may run on an ended order: only ConfirmReceipt, which records
@@ -242,6 +248,7 @@ func (o *Order) apply(op op, at time.Time, guard func() error, edit func(n *Orde
 func release(n *Order, ev *Event) {
 	ev.RiderID = n.RiderID
 	n.RiderID = ""
+	n.WrongPickupCodes = 0 // the next rider's count starts afresh
 	n.OfferExpiresAt = time.Time{}
 	n.AssignedAt = time.Time{}
 }
@@ -502,6 +509,39 @@ func (o *Order) RejectHandoverCode(at time.Time, rider string) (Event, error) {
 	}, func(n *Order, ev *Event) {
 		n.WrongCodes++
 		ev.RiderID = rider
+	})
+}
+
+// The errors of a pickup at the store.
+var (
+	// ErrWrongPickupCode is the KindInvalid error on "pickup_code" of a code that is not the
+	// order's pickup code.
+	ErrWrongPickupCode error = &Error{Kind: KindInvalid, Field: "pickup_code", Msg: "does not match the order's pickup number"}
+	// ErrPickupLocked is the KindConflict error of a pickup after MaxWrongCodes wrong pickup
+	// codes for the rider who holds the order.
+	ErrPickupLocked error = &Error{Kind: KindConflict,
+		Msg: "too many wrong pickup codes: an operator reassigns the order before its goods leave the store"}
+)
+
+// PickupLocked reports whether MaxWrongCodes wrong pickup codes were told for the order's
+// rider: its goods stay at the store until an operator reassigns it.
+func (o Order) PickupLocked() bool { return o.WrongPickupCodes >= MaxWrongCodes }
+
+// RejectPickupCode counts a wrong pickup code that actor (the rider, or the store entering what
+// the rider told) gave at the store: WrongPickupCodes+1 and the PICKUP_CODE_REJECTED event,
+// statuses unchanged. Once the order is PickupLocked it is ErrPickupLocked.
+func (o *Order) RejectPickupCode(at time.Time, actor string) (Event, error) {
+	return o.apply(opRejectPickupCode, at, func() error {
+		if err := required("actor", actor); err != nil {
+			return err
+		}
+		if o.PickupLocked() {
+			return ErrPickupLocked
+		}
+		return nil
+	}, func(n *Order, ev *Event) {
+		n.WrongPickupCodes++
+		ev.RiderID, ev.Actor = n.RiderID, actor
 	})
 }
 

@@ -263,6 +263,11 @@ type Order struct {
 	// MaxWrongCodes on, no hand-over in person is accepted.
 	WrongCodes int
 
+	// WrongPickupCodes counts the wrong pickup codes told at the store for the rider who holds
+	// the order (RejectPickupCode); from MaxWrongCodes on, the goods are not handed over until an
+	// operator reassigns the order, which starts the count again.
+	WrongPickupCodes int
+
 	// ReceiptConfirmedAt is when the consumer confirmed having the goods (ConfirmReceipt), after
 	// the order was DELIVERED; zero until then, and for an order never confirmed.
 	ReceiptConfirmedAt time.Time

@@ -89,7 +89,7 @@ func (s *Server) orderPB(o orders.Order, v sees) *pb.Order {
 		OfferExpiresAt: ts(o.OfferExpiresAt), Handover: handoverPB(o.Handover),
 		AcceptedAt: ts(o.AcceptedAt), ReadyMarkedAt: ts(o.ReadyMarkedAt), AssignedAt: ts(o.AssignedAt),
 		PickedUpAt: ts(o.PickedUpAt), DeliveredAt: ts(o.DeliveredAt), EndedAt: ts(o.EndedAt),
-		Reason: o.Reason, Actor: o.Actor, Seq: o.Seq, WrongCodes: int32(o.WrongCodes),
+		Reason: o.Reason, Actor: o.Actor, Seq: o.Seq, WrongCodes: int32(o.WrongCodes), WrongPickupCodes: int32(o.WrongPickupCodes),
 		DropoffMethod: handoverPB(o.ChosenDropoff()), Instructions: o.Instructions, CampaignId: o.CampaignID,
 		DropoffSiteId: o.DropoffSiteID,
 	}

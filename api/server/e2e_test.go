@@ -113,7 +113,7 @@ func TestOrderLifeThroughREST(t *testing.T) {
 				t.Fatalf("the platform's order after drop-off: %v", o)
 			}
 			want := []string{"ORDER_CREATED", "TICKET_SENT", "MERCHANT_ACCEPTED", "READY_FOR_PICKUP", "OFFERED", "ASSIGNED",
-				"ARRIVED_AT_PICKUP", "PICKED_UP", "ARRIVED_AT_DROPOFF", "DELIVERED"}
+				"ARRIVED_AT_PICKUP", "PICKUP_CODE_REJECTED", "PICKED_UP", "ARRIVED_AT_DROPOFF", "DELIVERED"}
 			if got := timeline(tr); !slices.Equal(got, want) {
 				t.Fatalf("timeline %v, want %v", got, want)
 			}

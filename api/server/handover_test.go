@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"zhengxiang/api/auth"
+	"zhengxiang/api/server/servertest"
 )
 
 // handoverEnv is an order of store A created through REST, accepted, readied, offered to R1,
@@ -19,6 +20,16 @@ type handoverEnv struct {
 
 // mustOrderAtDoor creates an order with extra fields in the body and drives it to R1 at the door.
 func mustOrderAtDoor(t *testing.T, e *env, key string, extra map[string]any) handoverEnv {
+	t.Helper()
+	h := mustOrderAtStore(t, e, key, extra)
+	e.Must(h.rider, "POST", "/v1/riders/R1/trips/"+str(h.trip, "trip_id")+":pickUp", map[string]any{"pickup_codes": []string{str(h.trip, "stops", 0, "pickup_code")}})
+	e.Must(h.rider, "POST", "/v1/riders/R1/orders/"+h.id+":arrive", map[string]any{})
+	return h
+}
+
+// mustOrderAtStore creates an order with extra fields in the body and drives it to R1, who has
+// accepted its trip and arrived at the store.
+func mustOrderAtStore(t *testing.T, e *env, key string, extra map[string]any) handoverEnv {
 	t.Helper()
 	platform := e.Key(auth.Principal{Role: auth.RolePlatform, Platform: "meituan"})
 	merchant := e.Key(auth.Principal{Role: auth.RoleMerchant, Stores: []string{storeA.ID}})
@@ -41,9 +52,76 @@ func mustOrderAtDoor(t *testing.T, e *env, key string, extra map[string]any) han
 	trip := str(e.Must(rider, "GET", "/v1/riders/R1/trips", nil), "trips", 0, "trip_id")
 	h.trip = get(e.Must(rider, "POST", "/v1/riders/R1/trips/"+trip+":accept", map[string]any{}), "trip").(map[string]any)
 	e.Must(rider, "POST", "/v1/riders/R1/trips/"+trip+":arrive", map[string]any{})
-	e.Must(rider, "POST", "/v1/riders/R1/trips/"+trip+":pickUp", map[string]any{"pickup_codes": []string{str(h.trip, "stops", 0, "pickup_code")}})
-	e.Must(rider, "POST", "/v1/riders/R1/orders/"+h.id+":arrive", map[string]any{})
 	return h
+}
+
+// TestPickupCodeLimitThroughREST checks that wrong pickup codes are counted and limited, whether
+// the rider tells them (pickUp) or the store enters them (handOver): each is 400 naming the field
+// and counted on the order with a PICKUP_CODE_REJECTED event; after 5 even the right code is
+// 409 and the goods stay at the store; an operator's reassignment starts the count again, and the
+// next rider picks up with the code.
+func TestPickupCodeLimitThroughREST(t *testing.T) {
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) {
+			e := newEnv(t, backend)
+			h := mustOrderAtStore(t, e, "mt-k1", nil)
+			merchant := e.Key(auth.Principal{Role: auth.RoleMerchant, Stores: []string{storeA.ID}})
+			op := e.Key(auth.Principal{Role: auth.RoleOperator})
+			code := str(h.trip, "stops", 0, "pickup_code")
+			wrong := "000000"
+			if code == wrong {
+				wrong = "000001"
+			}
+			pickUp := "/v1/riders/R1/trips/" + str(h.trip, "trip_id") + ":pickUp"
+			handOver := "/v1/orders/" + h.id + ":handOver"
+			count := func() any { return get(e.Must(op, "GET", "/v1/orders/"+h.id, nil), "order", "wrong_pickup_codes") }
+			for i := 1; i <= 5; i++ {
+				var r servertest.Reply
+				field := "pickup_codes"
+				if i%2 == 1 {
+					r = e.Call(h.rider, "POST", pickUp, map[string]any{"pickup_codes": []string{wrong}})
+				} else {
+					r, field = e.Call(merchant, "POST", handOver, map[string]any{"pickup_code": wrong}), "pickup_code"
+				}
+				if r.Status != http.StatusBadRequest || !strings.Contains(string(r.Body), field) {
+					t.Fatalf("wrong pickup code #%d: %d %s, want 400 naming %s", i, r.Status, r.Body, field)
+				}
+				if n := count(); n != float64(i) {
+					t.Fatalf("after wrong pickup code #%d the order counts %v", i, n)
+				}
+			}
+			for _, r := range []servertest.Reply{
+				e.Call(h.rider, "POST", pickUp, map[string]any{"pickup_codes": []string{code}}),
+				e.Call(merchant, "POST", handOver, map[string]any{"pickup_code": code}),
+			} {
+				if r.Status != http.StatusConflict || !strings.Contains(string(r.Body), "too many wrong pickup codes") {
+					t.Fatalf("the right code after 5 wrong ones: %d %s, want 409 too many wrong pickup codes", r.Status, r.Body)
+				}
+			}
+			o := get(e.Must(op, "GET", "/v1/orders/"+h.id, nil), "order")
+			if str(o, "delivery") != "DELIVERY_STATUS_ARRIVED_AT_PICKUP" || str(o, "rider_id") != "R1" {
+				t.Fatalf("a locked pickup changed the order: %v", o)
+			}
+			tl := timeline(e.Must("", "GET", "/v1/tracking/"+h.token, nil))
+			if n := strings.Count(strings.Join(tl, " "), "PICKUP_CODE_REJECTED"); n != 5 {
+				t.Fatalf("timeline %v: %d PICKUP_CODE_REJECTED, want 5", tl, n)
+			}
+
+			// The operator takes the order back; the count starts again and the next rider's code works.
+			e.Must(op, "POST", "/v1/orders/"+h.id+":reassign", map[string]any{"reason": "pickup code locked"})
+			if n := count(); n != nil && n != float64(0) {
+				t.Fatalf("after the reassignment the order counts %v wrong pickup codes, want 0", n)
+			}
+			e.RoundUntilOffered(h.rider, "R1", storeA.Point)
+			trip := str(e.Must(h.rider, "GET", "/v1/riders/R1/trips", nil), "trips", 0, "trip_id")
+			e.Must(h.rider, "POST", "/v1/riders/R1/trips/"+trip+":accept", map[string]any{})
+			e.Must(h.rider, "POST", "/v1/riders/R1/trips/"+trip+":arrive", map[string]any{})
+			e.Must(h.rider, "POST", "/v1/riders/R1/trips/"+trip+":pickUp", map[string]any{"pickup_codes": []string{code}})
+			if d := str(e.Must(op, "GET", "/v1/orders/"+h.id, nil), "order", "delivery"); d != "DELIVERY_STATUS_PICKED_UP" {
+				t.Fatalf("after the reassignment and the right code: %s, want picked up", d)
+			}
+		})
+	}
 }
 
 // TestHandoverCodeThroughREST checks the consumer's hand-over code: six random digits drawn

@@ -318,8 +318,12 @@ func (s *Server) PickUp(ctx context.Context, req *pb.PickUpRequest) (*pb.PickUpR
 		if err != nil {
 			return nil, err
 		}
-		if !slices.ContainsFunc(req.GetPickupCodes(), o.CheckPickupCode) {
+		err = s.checkPickupCodes(ctx, o, req.GetPickupCodes())
+		if errors.Is(err, orders.ErrWrongPickupCode) {
 			return nil, orders.Invalid("pickup_codes", "no code matches the pickup number of order %s", id)
+		}
+		if err != nil {
+			return nil, err
 		}
 	}
 	if err := s.cfg.Engine.PickUp(ctx, req.GetRiderId(), req.GetTripId()); err != nil {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"slices"
 
 	pb "zhengxiang/api/gen/zhengxiang/v1"
 	"zhengxiang/orders"
@@ -93,11 +94,35 @@ func (s *Server) HandOverOrder(ctx context.Context, req *pb.HandOverOrderRequest
 		return nil, orders.Invalid("pickup_code", "required")
 	}
 	return orderStep(s, ctx, req.GetOrderId(), func(o orders.Order) error {
-		if !o.CheckPickupCode(req.GetPickupCode()) {
-			return orders.Invalid("pickup_code", "does not match the order's pickup number")
+		if err := s.checkPickupCodes(ctx, o, []string{req.GetPickupCode()}); err != nil {
+			return err
 		}
 		return s.pickUp(ctx, o)
 	}, func(o *pb.Order) *pb.HandOverOrderResponse { return &pb.HandOverOrderResponse{Order: o} })
+}
+
+// checkPickupCodes lets the goods of o leave the store when one of codes is its pickup code. A
+// wrong code is counted on the order, with its PICKUP_CODE_REJECTED event, before the caller
+// hears of it (orders.ErrWrongPickupCode); after orders.MaxWrongCodes of them it is
+// orders.ErrPickupLocked, whatever the code, until an operator reassigns the order.
+func (s *Server) checkPickupCodes(ctx context.Context, o orders.Order, codes []string) error {
+	if o.PickupLocked() {
+		return orders.ErrPickupLocked
+	}
+	if slices.ContainsFunc(codes, o.CheckPickupCode) {
+		return nil
+	}
+	now, who := s.cfg.Clock.Now(), actor(principalOf(ctx))
+	if _, err := s.cfg.Repo.UpdateOrder(ctx, o.ID, func(x *orders.Order) ([]orders.Event, error) {
+		ev, err := x.RejectPickupCode(now, who)
+		if err != nil {
+			return nil, err
+		}
+		return []orders.Event{ev}, nil
+	}); err != nil {
+		return err
+	}
+	return orders.ErrWrongPickupCode
 }
 
 // pickUp records that the rider holding o took the goods of its trip at the

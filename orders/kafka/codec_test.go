@@ -343,6 +343,7 @@ var eventTypes = []orders.EventType{
 	orders.EventOfferExpired, orders.EventAssigned, orders.EventReassigned, orders.EventArrivedAtPickup,
 	orders.EventPickedUp, orders.EventArrivedAtDropoff, orders.EventDelivered, orders.EventCancelled,
 	orders.EventFailed, orders.EventReturned, orders.EventReceiptConfirmed, orders.EventHandoverCodeRejected,
+	orders.EventPickupCodeRejected,
 }
 
 // TestEnumsMirrorTheDomain checks that every value of the domain has its enum constant and every

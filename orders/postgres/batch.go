@@ -26,7 +26,7 @@ import (
 var orderColumnTypes = []string{"text", "text", "text", "text", "text", "text", "text", "text", "bigint",
 	"bigint", "double precision", "double precision", "text", "text", "timestamptz", "timestamptz", "timestamptz",
 	"text", "text", "text", "timestamptz", "text", "timestamptz", "timestamptz", "timestamptz",
-	"timestamptz", "timestamptz", "timestamptz", "timestamptz", "text", "text", "text", "bigint", "text", "text", "text", "text", "text", "text", "bigint", "boolean"}
+	"timestamptz", "timestamptz", "timestamptz", "timestamptz", "text", "text", "text", "bigint", "bigint", "text", "text", "text", "text", "text", "text", "bigint", "boolean"}
 
 // orderRows are orders column by column, in the order of orderColumns.
 type orderRows struct {
@@ -46,6 +46,7 @@ type orderRows struct {
 	dropoffCode, photoRef           []string
 	handoverCode                    []string
 	wrongCodes                      []int64
+	wrongPickupCodes                []int64
 	dropoffMethod, instructions     []string
 	campaignID, dropoffSiteID       []string
 	reason, actor                   []string
@@ -91,6 +92,7 @@ func (r *orderRows) add(o *orders.Order) {
 	r.photoRef = append(r.photoRef, o.PhotoRef)
 	r.handoverCode = append(r.handoverCode, o.HandoverCode)
 	r.wrongCodes = append(r.wrongCodes, int64(o.WrongCodes))
+	r.wrongPickupCodes = append(r.wrongPickupCodes, int64(o.WrongPickupCodes))
 	r.dropoffMethod = append(r.dropoffMethod, string(o.DropoffMethod))
 	r.instructions = append(r.instructions, o.Instructions)
 	r.campaignID = append(r.campaignID, o.CampaignID)
@@ -106,7 +108,7 @@ func (r *orderRows) args() []any {
 	return []any{r.id, r.platform, r.platformOrderID, r.trackingSecret, r.pickupCode, r.storeID, r.section,
 		r.items, r.subtotal, r.fee, r.lat, r.lng, r.address, r.district, r.placed, r.ready, r.promise, r.status,
 		r.delivery, r.riderID, r.offerExpires, r.handover, r.accepted, r.readyMarked, r.assigned, r.pickedUp,
-		r.delivered, r.ended, r.receiptConfirmed, r.dropoffCode, r.photoRef, r.handoverCode, r.wrongCodes, r.dropoffMethod, r.instructions, r.campaignID, r.dropoffSiteID, r.reason, r.actor, r.seq, r.active}
+		r.delivered, r.ended, r.receiptConfirmed, r.dropoffCode, r.photoRef, r.handoverCode, r.wrongCodes, r.wrongPickupCodes, r.dropoffMethod, r.instructions, r.campaignID, r.dropoffSiteID, r.reason, r.actor, r.seq, r.active}
 }
 
 // eventRows are events and their outbox rows, column by column: eventColumns, then the outbox's

@@ -100,11 +100,11 @@ const orderColumns = `id, platform, platform_order_id, tracking_secret, pickup_c
 	items, subtotal_cents, delivery_fee_cents, dropoff_lat, dropoff_lng, address, district, placed_at,
 	ready_at, promise_at, status, delivery, rider_id, offer_expires_at, handover, accepted_at,
 	ready_marked_at, assigned_at, picked_up_at, delivered_at, ended_at, receipt_confirmed_at, dropoff_code,
-	photo_ref, handover_code, wrong_codes, dropoff_method, instructions, campaign_id, dropoff_site_id, reason, actor, seq,
+	photo_ref, handover_code, wrong_codes, wrong_pickup_codes, dropoff_method, instructions, campaign_id, dropoff_site_id, reason, actor, seq,
 	active`
 
 // numOrderColumns is the number of orderColumns.
-const numOrderColumns = 41
+const numOrderColumns = 42
 
 // orderArgs are o's values for orderColumns.
 func orderArgs(o *orders.Order) []any {
@@ -114,7 +114,7 @@ func orderArgs(o *orders.Order) []any {
 		ts(o.PlacedAt), ts(o.ReadyAt), ts(o.PromiseAt), string(o.Status), string(o.Delivery), o.RiderID,
 		ts(o.OfferExpiresAt), string(o.Handover), ts(o.AcceptedAt), ts(o.ReadyMarkedAt), ts(o.AssignedAt),
 		ts(o.PickedUpAt), ts(o.DeliveredAt), ts(o.EndedAt), ts(o.ReceiptConfirmedAt), o.DropoffCode, o.PhotoRef,
-		o.HandoverCode, int64(o.WrongCodes), string(o.DropoffMethod), o.Instructions, o.CampaignID, o.DropoffSiteID, o.Reason, o.Actor, o.Seq,
+		o.HandoverCode, int64(o.WrongCodes), int64(o.WrongPickupCodes), string(o.DropoffMethod), o.Instructions, o.CampaignID, o.DropoffSiteID, o.Reason, o.Actor, o.Seq,
 		o.Active()}
 }
 
@@ -128,14 +128,14 @@ func scanOrder(row pgx.Row) (orders.Order, error) {
 		placed, ready, promise, offer, accepted, marked pgtype.Timestamptz
 		assigned, picked, delivered, ended, confirmed   pgtype.Timestamptz
 		active                                          bool
-		wrongCodes                                      int64
+		wrongCodes, wrongPickupCodes                    int64
 	)
 	err := row.Scan(&o.ID, &o.Platform, &o.PlatformOrderID, &o.TrackingSecret, &o.PickupCode, &o.StoreID,
 		&section, &items, &o.SubtotalCents, &o.DeliveryFeeCents, &o.Dropoff.Lat, &o.Dropoff.Lng, &o.Address,
 		&o.District, &placed, &ready, &promise, &status, &delivery, &o.RiderID,
 		&offer, &handover, &accepted, &marked, &assigned,
 		&picked, &delivered, &ended, &confirmed, &o.DropoffCode, &o.PhotoRef,
-		&o.HandoverCode, &wrongCodes, &method, &o.Instructions, &o.CampaignID, &o.DropoffSiteID, &o.Reason, &o.Actor, &o.Seq, &active)
+		&o.HandoverCode, &wrongCodes, &wrongPickupCodes, &method, &o.Instructions, &o.CampaignID, &o.DropoffSiteID, &o.Reason, &o.Actor, &o.Seq, &active)
 	if err != nil {
 		return orders.Order{}, err
 	}
@@ -144,7 +144,7 @@ func scanOrder(row pgx.Row) (orders.Order, error) {
 	o.Status, o.Delivery, o.Handover = orders.OrderStatus(status), orders.DeliveryStatus(delivery), orders.Handover(handover)
 	o.OfferExpiresAt, o.AcceptedAt, o.ReadyMarkedAt, o.AssignedAt = timeOf(offer), timeOf(accepted), timeOf(marked), timeOf(assigned)
 	o.PickedUpAt, o.DeliveredAt, o.EndedAt = timeOf(picked), timeOf(delivered), timeOf(ended)
-	o.ReceiptConfirmedAt, o.WrongCodes = timeOf(confirmed), int(wrongCodes)
+	o.ReceiptConfirmedAt, o.WrongCodes, o.WrongPickupCodes = timeOf(confirmed), int(wrongCodes), int(wrongPickupCodes)
 	o.DropoffMethod = orders.Handover(method)
 	return o, nil
 }

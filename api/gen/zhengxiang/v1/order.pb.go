@@ -114,8 +114,11 @@ type Order struct {
 	CampaignId string `protobuf:"bytes,38,opt,name=campaign_id,json=campaignId,proto3" json:"campaign_id,omitempty"`
 	// The drop site of a LOCKER or DROP_POINT order, whose gate is its dropoff.
 	DropoffSiteId string `protobuf:"bytes,39,opt,name=dropoff_site_id,json=dropoffSiteId,proto3" json:"dropoff_site_id,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// The wrong pickup codes told at the store for the rider who holds the order; after 5 the
+	// goods stay at the store until an operator reassigns the order, which starts the count again.
+	WrongPickupCodes int32 `protobuf:"varint,40,opt,name=wrong_pickup_codes,json=wrongPickupCodes,proto3" json:"wrong_pickup_codes,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *Order) Reset() {
@@ -421,6 +424,13 @@ func (x *Order) GetDropoffSiteId() string {
 	return ""
 }
 
+func (x *Order) GetWrongPickupCodes() int32 {
+	if x != nil {
+		return x.WrongPickupCodes
+	}
+	return 0
+}
+
 // TimelineEntry is one step of an order's life as the consumer sees it.
 type TimelineEntry struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -507,7 +517,7 @@ var File_zhengxiang_v1_order_proto protoreflect.FileDescriptor
 
 const file_zhengxiang_v1_order_proto_rawDesc = "" +
 	"\n" +
-	"\x19zhengxiang/v1/order.proto\x12\rzhengxiang.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1azhengxiang/v1/stream.proto\"\x8f\r\n" +
+	"\x19zhengxiang/v1/order.proto\x12\rzhengxiang.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1azhengxiang/v1/stream.proto\"\xbd\r\n" +
 	"\x05Order\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
 	"\bplatform\x18\x02 \x01(\tR\bplatform\x12&\n" +
@@ -555,7 +565,8 @@ const file_zhengxiang_v1_order_proto_rawDesc = "" +
 	"\finstructions\x18% \x01(\tR\finstructions\x12\x1f\n" +
 	"\vcampaign_id\x18& \x01(\tR\n" +
 	"campaignId\x12&\n" +
-	"\x0fdropoff_site_id\x18' \x01(\tR\rdropoffSiteId\"\xf0\x01\n" +
+	"\x0fdropoff_site_id\x18' \x01(\tR\rdropoffSiteId\x12,\n" +
+	"\x12wrong_pickup_codes\x18( \x01(\x05R\x10wrongPickupCodes\"\xf0\x01\n" +
 	"\rTimelineEntry\x12,\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x18.zhengxiang.v1.EventTypeR\x04type\x12*\n" +
 	"\x02at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x122\n" +

@@ -147,6 +147,9 @@ const (
 	// rider_id tried a wrong hand-over code at the door; statuses do not change. After 5 the
 	// goods are handed over in person no more.
 	EventType_EVENT_TYPE_HANDOVER_CODE_REJECTED EventType = 20
+	// A wrong pickup code was told at the store for rider_id (actor entered it); statuses do not
+	// change. After 5 the goods stay at the store until an operator reassigns the order.
+	EventType_EVENT_TYPE_PICKUP_CODE_REJECTED EventType = 21
 )
 
 // Enum value maps for EventType.
@@ -173,6 +176,7 @@ var (
 		18: "EVENT_TYPE_RETURNED",
 		19: "EVENT_TYPE_RECEIPT_CONFIRMED",
 		20: "EVENT_TYPE_HANDOVER_CODE_REJECTED",
+		21: "EVENT_TYPE_PICKUP_CODE_REJECTED",
 	}
 	EventType_value = map[string]int32{
 		"EVENT_TYPE_UNSPECIFIED":            0,
@@ -196,6 +200,7 @@ var (
 		"EVENT_TYPE_RETURNED":               18,
 		"EVENT_TYPE_RECEIPT_CONFIRMED":      19,
 		"EVENT_TYPE_HANDOVER_CODE_REJECTED": 20,
+		"EVENT_TYPE_PICKUP_CODE_REJECTED":   21,
 	}
 )
 
@@ -1191,7 +1196,7 @@ const file_zhengxiang_v1_stream_proto_rawDesc = "" +
 	"\x13SECTION_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rSECTION_DEALS\x10\x01\x12\x10\n" +
 	"\fSECTION_MADE\x10\x02\x12\x14\n" +
-	"\x10SECTION_FLAVOURS\x10\x03*\xfa\x04\n" +
+	"\x10SECTION_FLAVOURS\x10\x03*\x9f\x05\n" +
 	"\tEventType\x12\x1a\n" +
 	"\x16EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18EVENT_TYPE_ORDER_CREATED\x10\x01\x12\x1a\n" +
@@ -1214,7 +1219,8 @@ const file_zhengxiang_v1_stream_proto_rawDesc = "" +
 	"\x11EVENT_TYPE_FAILED\x10\x11\x12\x17\n" +
 	"\x13EVENT_TYPE_RETURNED\x10\x12\x12 \n" +
 	"\x1cEVENT_TYPE_RECEIPT_CONFIRMED\x10\x13\x12%\n" +
-	"!EVENT_TYPE_HANDOVER_CODE_REJECTED\x10\x14*\x82\x02\n" +
+	"!EVENT_TYPE_HANDOVER_CODE_REJECTED\x10\x14\x12#\n" +
+	"\x1fEVENT_TYPE_PICKUP_CODE_REJECTED\x10\x15*\x82\x02\n" +
 	"\vOrderStatus\x12\x1c\n" +
 	"\x18ORDER_STATUS_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14ORDER_STATUS_CREATED\x10\x01\x12\x1c\n" +
