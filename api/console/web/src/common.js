@@ -242,6 +242,8 @@ export const eventLabel = label({
   FAILED: ['配送失败', 'Delivery failed'],
   RETURNED: ['已退回门店', 'Returned to the store'],
   RECEIPT_CONFIRMED: ['已确认收货', 'Receipt confirmed'],
+  HANDOVER_CODE_REJECTED: ['交付码错误', 'Wrong hand-over code'],
+  PICKUP_CODE_REJECTED: ['取货码错误', 'Wrong pickup code'],
 }, 'EVENT_TYPE_');
 
 export const handoverLabel = label({
