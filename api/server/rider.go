@@ -363,12 +363,8 @@ func (s *Server) DropOff(ctx context.Context, req *pb.DropOffRequest) (*pb.DropO
 	if errors.Is(err, orders.ErrWrongHandoverCode) {
 		// Counted on the order, with its event, before the rider hears of it.
 		now := s.cfg.Clock.Now()
-		if _, uerr := s.cfg.Repo.UpdateOrder(ctx, req.GetOrderId(), func(x *orders.Order) ([]orders.Event, error) {
-			ev, err := x.RejectHandoverCode(now, req.GetRiderId())
-			if err != nil {
-				return nil, err
-			}
-			return []orders.Event{ev}, nil
+		if uerr := s.recordOne(ctx, req.GetOrderId(), func(x *orders.Order) (orders.Event, error) {
+			return x.RejectHandoverCode(now, req.GetRiderId())
 		}); uerr != nil {
 			return nil, uerr
 		}

@@ -113,16 +113,23 @@ func (s *Server) checkPickupCodes(ctx context.Context, o orders.Order, codes []s
 		return nil
 	}
 	now, who := s.cfg.Clock.Now(), actor(principalOf(ctx))
-	if _, err := s.cfg.Repo.UpdateOrder(ctx, o.ID, func(x *orders.Order) ([]orders.Event, error) {
-		ev, err := x.RejectPickupCode(now, who)
+	if err := s.recordOne(ctx, o.ID, func(x *orders.Order) (orders.Event, error) { return x.RejectPickupCode(now, who) }); err != nil {
+		return err
+	}
+	return orders.ErrWrongPickupCode
+}
+
+// recordOne writes a change of order id that makes one event and that the engine need not see
+// (a wrong code counted), in the record's own transaction.
+func (s *Server) recordOne(ctx context.Context, id string, change func(*orders.Order) (orders.Event, error)) error {
+	_, err := s.cfg.Repo.UpdateOrder(ctx, id, func(x *orders.Order) ([]orders.Event, error) {
+		ev, err := change(x)
 		if err != nil {
 			return nil, err
 		}
 		return []orders.Event{ev}, nil
-	}); err != nil {
-		return err
-	}
-	return orders.ErrWrongPickupCode
+	})
+	return err
 }
 
 // pickUp records that the rider holding o took the goods of its trip at the
