@@ -74,7 +74,8 @@ fmt:
 
 # fmt-check fails, naming the files, when a source is not as gofmt writes it.
 fmt-check:
-	@out=$$("$$($(GO) env GOROOT)/bin/gofmt" -l $$(git ls-files '*.go')); \
+	@files=$$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path '*/node_modules/*' -not -path './.services/*'); \
+	out=$$("$$($(GO) env GOROOT)/bin/gofmt" -l $$files </dev/null); \
 	if [ -n "$$out" ]; then echo "not gofmt-ed (make fmt):"; echo "$$out"; exit 1; fi
 
 vet:
