@@ -111,8 +111,8 @@ func (r *orderRows) args() []any {
 		r.delivered, r.ended, r.receiptConfirmed, r.dropoffCode, r.photoRef, r.handoverCode, r.wrongCodes, r.wrongPickupCodes, r.dropoffMethod, r.instructions, r.campaignID, r.dropoffSiteID, r.reason, r.actor, r.seq, r.active}
 }
 
-// eventRows are events and their outbox rows, column by column: eventColumns, then the outbox's
-// event (eventToJSON). pi is the position of the event's order in a CreateOrders statement.
+// eventRows are events column by column, in the order of eventColumns; each also gets its outbox
+// row. pi is the position of the event's order in a CreateOrders statement.
 type eventRows struct {
 	pi                                       []int64
 	orderID                                  []string
@@ -122,13 +122,12 @@ type eventRows struct {
 	status, delivery, riderID, reason, actor []string
 	handover                                 []string
 	expiresAt                                []pgtype.Timestamptz
-	event                                    []string
 }
 
 func (r *eventRows) len() int { return len(r.orderID) }
 
-// add appends ev with j, its outbox event.
-func (r *eventRows) add(pi int64, ev *orders.Event, j []byte) {
+// add appends ev.
+func (r *eventRows) add(pi int64, ev *orders.Event) {
 	r.pi = append(r.pi, pi)
 	r.orderID = append(r.orderID, ev.OrderID)
 	r.seq = append(r.seq, ev.Seq)
@@ -141,13 +140,12 @@ func (r *eventRows) add(pi int64, ev *orders.Event, j []byte) {
 	r.actor = append(r.actor, ev.Actor)
 	r.handover = append(r.handover, string(ev.Handover))
 	r.expiresAt = append(r.expiresAt, ts(ev.ExpiresAt))
-	r.event = append(r.event, string(j))
 }
 
-// args are the arrays in the order of eventColumns, then the outbox's event.
+// args are the arrays in the order of eventColumns.
 func (r *eventRows) args() []any {
 	return []any{r.orderID, r.seq, r.typ, r.at, r.status, r.delivery, r.riderID, r.reason, r.actor,
-		r.handover, r.expiresAt, r.event}
+		r.handover, r.expiresAt}
 }
 
 // assignmentRows are the assignments a set of changes opens; releasedAt is set on those it also
@@ -211,21 +209,18 @@ type rowSet struct {
 // addChange appends the rows of the change of one order by evs, from delivery status from to n.
 // pi tags the rows for CreateOrders. open is the index in s.opens of the order's assignment that
 // this set opened and has not released, or -1; addChange keeps it up to date, so that the
-// changes of one order must be added in Seq order. An event that cannot be encoded for the
-// outbox (a time past the year 9999) is a KindInvalid error, and then nothing is added.
+// changes of one order must be added in Seq order. An event that the stream cannot carry (a
+// time past the year 9999, checkPublishable) is a KindInvalid error, and then nothing is added.
 func (s *rowSet) addChange(pi int64, from orders.DeliveryStatus, n *orders.Order, evs []orders.Event, open *int) error {
-	js := make([][]byte, len(evs))
-	for i, ev := range evs {
-		j, err := json.Marshal(eventToJSON(ev))
-		if err != nil {
-			return orders.Invalid(fmt.Sprintf("events[%d]", i), "%s seq %d cannot be encoded for the outbox: %v", ev.Type, ev.Seq, err)
+	for i := range evs {
+		if err := checkPublishable(i, &evs[i]); err != nil {
+			return err
 		}
-		js[i] = j
 	}
 	held := holds(from)
 	for i := range evs {
 		ev := &evs[i]
-		s.events.add(pi, ev, js[i])
+		s.events.add(pi, ev)
 		switch {
 		case ev.Type == orders.EventAssigned:
 			a := &s.opens
@@ -327,10 +322,9 @@ func prefixed(alias string, cols []string) string {
 }
 
 var (
-	eventCols      = columns(eventColumns)
-	eventUnnestCol = append(columns(eventColumns), "event")
-	eventTypes     = []string{"text", "bigint", "text", "timestamptz", "text", "text", "text", "text", "text",
-		"text", "timestamptz", "text"}
+	eventCols  = columns(eventColumns)
+	eventTypes = []string{"text", "bigint", "text", "timestamptz", "text", "text", "text", "text", "text",
+		"text", "timestamptz"}
 	assignmentCols  = []string{"order_id", "rider_id", "assigned_at", "released_at", "reason"}
 	assignmentTypes = []string{"text", "text", "timestamptz", "timestamptz", "text"}
 	releaseCols     = []string{"order_id", "released_at", "reason"}
@@ -340,14 +334,14 @@ var (
 	deliveryTypes = []string{"text", "text", "text", "timestamptz", "timestamptz", "timestamptz", "text", "text"}
 )
 
-// insertEvents writes events ($1..$12, eventRows.args) and their outbox rows, whose ids follow
+// insertEvents writes events ($1..$11, eventRows.args) and their outbox rows, whose ids follow
 // the order of the arrays.
 var insertEvents = `WITH ev AS (
-		SELECT * FROM ` + unnest(1, "ev", eventUnnestCol, eventTypes) + `
+		SELECT * FROM ` + unnest(1, "ev", eventCols, eventTypes) + `
 	), e AS (
 		INSERT INTO order_events (` + eventColumns + `) SELECT ` + prefixed("ev", eventCols) + ` FROM ev
 	)
-	INSERT INTO outbox (order_id, seq, event) SELECT ev.order_id, ev.seq, ev.event::jsonb FROM ev ORDER BY ev.ord`
+	INSERT INTO outbox (order_id, seq) SELECT ev.order_id, ev.seq FROM ev ORDER BY ev.ord`
 
 // releaseAssignments releases the active assignments of the orders of releaseRows.args.
 var releaseAssignments = `UPDATE assignments a SET released_at = r.released_at, reason = r.reason
@@ -466,12 +460,12 @@ var insertPlacements = func() string {
 		FROM p JOIN o ON o.id = p.id AND o.platform = p.platform AND o.platform_order_id = p.platform_order_id
 		ORDER BY p.id, p.platform, p.platform_order_id, p.ord
 	), ev AS (
-		SELECT ev.* FROM ` + unnest(evFrom, "ev", append([]string{"pi"}, eventUnnestCol...), append([]string{"bigint"}, eventTypes...)) + `
+		SELECT ev.* FROM ` + unnest(evFrom, "ev", append([]string{"pi"}, eventCols...), append([]string{"bigint"}, eventTypes...)) + `
 		WHERE ev.pi IN (SELECT ord FROM ins)
 	), e AS (
 		INSERT INTO order_events (` + eventColumns + `) SELECT ` + prefixed("ev", eventCols) + ` FROM ev
 	), x AS (
-		INSERT INTO outbox (order_id, seq, event) SELECT ev.order_id, ev.seq, ev.event::jsonb FROM ev ORDER BY ev.ord
+		INSERT INTO outbox (order_id, seq) SELECT ev.order_id, ev.seq FROM ev ORDER BY ev.ord
 	), a AS (
 		INSERT INTO assignments (` + strings.Join(assignmentCols, ", ") + `)
 		SELECT ` + prefixed("a", assignmentCols) + `
@@ -685,7 +679,7 @@ func (c *changeSet) rowBatch() *pgx.Batch {
 	e := &c.rows.events
 	for i := range e.orderID {
 		b.Queue(insertEvent, e.orderID[i], e.seq[i], e.typ[i], e.at[i], e.status[i], e.delivery[i], e.riderID[i],
-			e.reason[i], e.actor[i], e.handover[i], e.expiresAt[i], e.event[i])
+			e.reason[i], e.actor[i], e.handover[i], e.expiresAt[i])
 	}
 	r := &c.rows.releases
 	for i := range r.orderID {
@@ -706,12 +700,12 @@ func (c *changeSet) rowBatch() *pgx.Batch {
 
 // The statements of rowBatch.
 const (
-	// insertEvent writes one event ($1..$11, eventColumns) and its outbox row ($12).
+	// insertEvent writes one event ($1..$11, eventColumns) and its outbox row.
 	insertEvent = `WITH e AS (
 			INSERT INTO order_events (` + eventColumns + `)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 		)
-		INSERT INTO outbox (order_id, seq, event) VALUES ($1, $2, $12::jsonb)`
+		INSERT INTO outbox (order_id, seq) VALUES ($1, $2)`
 	releaseAssignment = `UPDATE assignments SET released_at = $2, reason = $3
 		WHERE order_id = $1 AND released_at IS NULL`
 	openAssignment = `INSERT INTO assignments (order_id, rider_id, assigned_at, released_at, reason)

@@ -60,25 +60,28 @@ func (c RelayConfig) withDefaults() RelayConfig {
 }
 
 // Relay publishes the events of the outbox, the transactional outbox pattern: an event is
-// written in the transaction of its change and published afterwards, by this relay, at least
-// once. Each round is one transaction that claims the oldest unpublished rows, publishes them
-// in one Publish call and deletes them; if Publish fails the transaction rolls back
-// and the rows wait for the next round. An event is published again only when a round
-// published it but could not commit; consumers skip it by its Seq.
+// written in the transaction of its change, with an outbox row that names it, and published
+// afterwards, by this relay, at least once. Each round is one transaction that takes the oldest
+// outbox rows, reads their events, publishes them in one Publish call and deletes the rows; if
+// Publish fails the transaction rolls back and the rows wait for the next round. An event is
+// published again only when a round published it but could not commit; consumers skip it by
+// its Seq.
 //
-// Several relays may run at once, on one process or many; they share the work with
-// FOR UPDATE SKIP LOCKED. The events of one order still leave in Seq order, because:
+// Several relays may run at once, on one process or many. A round works only while it holds
+// the outbox's advisory lock (one per schema); a relay that finds it taken waits as if the
+// outbox were empty, and takes over when the holder stops. The events of one order leave in
+// Seq order, because:
 //
 //   - within one order, outbox ids grow with Seq, and a row becomes visible only after the rows
 //     of the order's earlier events: every writer of an order holds the order's row lock from
 //     before it takes an id until it commits;
-//   - a round claims rows in id order and publishes them in id order;
-//   - a round leaves out a claimed row when an earlier event of the same order (a lower Seq) is
-//     still unpublished and not among its own claims, that is, when another relay holds it or
-//     has just failed to publish it. The row stays locked by the round until it ends and is
-//     claimed by a later one. Reading that earlier row as unpublished when another relay has in
-//     fact just published it only delays the order; seeing a row as published that is not
-//     cannot happen, since the mark commits after the Publish call returned.
+//   - a round takes the oldest rows in id order, so it takes an order's later event only with
+//     its earlier ones (or after them), and publishes them in id order;
+//   - no other round runs meanwhile, and the rows a round published are gone, committed, before
+//     the next round takes the lock.
+//
+// Taking rows without locking them keeps the claim to one index scan and writes nothing but
+// the deletes.
 type Relay struct {
 	pool *pgxpool.Pool
 	pub  orders.Publisher
@@ -144,33 +147,20 @@ func (r *Relay) Run(ctx context.Context) error {
 	}
 }
 
-// claimOutbox claims up to $1 of the oldest unpublished rows and returns, in id order, those
-// whose order has no earlier unpublished event outside the claim. Whether that earlier event is
-// among the claim is looked up in a hash of the claimed ids (NOT IN of an uncorrelated
-// subquery) built once per round: a correlated NOT EXISTS over the claim would scan it for
-// every claimed row whose order has several events, which grows with the square of Batch.
-const claimOutbox = `WITH claimed AS (
-		SELECT id, order_id, seq, event
-		FROM outbox
-		ORDER BY id
-		LIMIT $1
-		FOR UPDATE SKIP LOCKED
-	)
-	SELECT c.id, c.event
-	FROM claimed c
-	WHERE NOT EXISTS (
-		SELECT 1 FROM outbox e
-		WHERE e.order_id = c.order_id AND e.seq < c.seq AND e.id < c.id
-			AND e.id NOT IN (SELECT id FROM claimed)
-		OFFSET 0
-	)
-	ORDER BY c.id`
+// relayLock is the first key of the advisory lock a round holds; the second is a hash of the
+// schema (schemaKey), so that each schema's outbox has its own relay.
+const relayLock int32 = 0x7a78_726c // "zxrl"
 
-// relaySettings are the settings of a round's transaction. A generic plan of the claim scans
-// the whole outbox; the custom one uses its indexes. The claim's estimated cost, which grows
-// with Batch, is past the point where the server would compile it (JIT), which costs more than
-// running it.
-const relaySettings = `SELECT set_config('plan_cache_mode', 'force_custom_plan', true), set_config('jit', 'off', true)`
+// lockOutbox takes the outbox's lock for the round's transaction, if no other round holds it,
+// and sets the round's settings: the claim's estimated cost, which grows with Batch, is past the
+// point where the server would compile it (JIT), which costs more than running it.
+var lockOutbox = "SELECT pg_try_advisory_xact_lock($1, " + schemaKey + "), set_config('jit', 'off', true)"
+
+// claimOutbox returns the ids and events of up to $1 of the oldest outbox rows, in id order.
+var claimOutbox = `SELECT x.id, ` + prefixed("e", eventCols) + `
+	FROM (SELECT id, order_id, seq FROM outbox ORDER BY id LIMIT $1) x
+	JOIN order_events e ON e.order_id = x.order_id AND e.seq = x.seq
+	ORDER BY x.id`
 
 // vacuumEvery is how many rows the relay deletes between two vacuums of the outbox. At a peak
 // the outbox sheds tens of thousands of rows a second, and until a vacuum clears them the claim
@@ -184,13 +174,15 @@ const vacuumOutbox = `VACUUM (SKIP_LOCKED, TRUNCATE false) outbox`
 // markPublished takes the published rows out of the outbox; the events stay in order_events.
 const markPublished = `DELETE FROM outbox WHERE id = ANY($1)`
 
-// RelayOnce runs one round: it publishes up to Batch events and returns how many. On a
-// Publisher error nothing is marked and the error is returned.
+// RelayOnce runs one round: it publishes up to Batch events and returns how many; none while
+// another relay's round holds the outbox. On a Publisher error nothing is marked and the error
+// is returned.
 func (r *Relay) RelayOnce(ctx context.Context) (int, error) {
 	var n int
 	var pubErr error
 	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, relaySettings); err != nil {
+		var mine bool
+		if err := tx.QueryRow(ctx, lockOutbox, relayLock).Scan(&mine, nil); err != nil || !mine {
 			return err
 		}
 		rows, _ := tx.Query(ctx, claimOutbox, r.cfg.Batch)
@@ -198,14 +190,17 @@ func (r *Relay) RelayOnce(ctx context.Context) (int, error) {
 			ids []int64
 			evs []orders.Event
 		)
-		var id int64
-		var j eventJSON
-		_, err := pgx.ForEachRow(rows, []any{&id, &j}, func() error {
-			ids, evs = append(ids, id), append(evs, j.event())
-			j = eventJSON{}
-			return nil
-		})
-		if err != nil || len(evs) == 0 {
+		for rows.Next() {
+			var id int64
+			ev, err := scanEventAfter(rows, &id)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			ev.At, ev.ExpiresAt = ev.At.UTC(), ev.ExpiresAt.UTC() // an unset time stays unset
+			ids, evs = append(ids, id), append(evs, ev)
+		}
+		if err := rows.Err(); err != nil || len(evs) == 0 {
 			return err
 		}
 		if err := r.pub.Publish(ctx, evs...); err != nil {

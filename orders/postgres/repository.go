@@ -58,15 +58,14 @@ const (
 )
 
 // insertOrder writes a new order ($1 to $numOrderColumns, orderArgs) with its creation event
-// (the next ten parameters, eventArgs without the order id) and outbox row (the last one) in one
-// statement, or nothing when the id or the key is taken; it reports the outbox rows written (1
-// or 0).
+// (the next ten parameters, eventArgs without the order id) and its outbox row in one statement,
+// or nothing when the id or the key is taken; it reports the outbox rows written (1 or 0).
 var insertOrder = func() string {
-	var ev []string // the event's parameters, cast to eventTypes without order_id and event
-	for i, t := range eventTypes[1 : len(eventTypes)-1] {
+	var ev []string // the event's parameters, cast to eventTypes without order_id
+	for i, t := range eventTypes[1:] {
 		ev = append(ev, "$"+strconv.Itoa(numOrderColumns+1+i)+"::"+t)
 	}
-	seq, outbox := ev[0], "$"+strconv.Itoa(numOrderColumns+1+len(ev))
+	seq := ev[0]
 	return `WITH o AS (
 		INSERT INTO orders (` + orderColumns + `) VALUES (` + params(1, numOrderColumns) + `)
 		ON CONFLICT DO NOTHING
@@ -76,7 +75,7 @@ var insertOrder = func() string {
 		SELECT o.id, ` + strings.Join(ev, ", ") + `
 		FROM o
 	)
-	INSERT INTO outbox (order_id, seq, event) SELECT o.id, ` + seq + `, ` + outbox + `::jsonb FROM o`
+	INSERT INTO outbox (order_id, seq) SELECT o.id, ` + seq + ` FROM o`
 }()
 
 // params returns "$from, ..., $to".
@@ -152,9 +151,11 @@ func (r *Repository) CreateOrder(ctx context.Context, o orders.Order, ev orders.
 	if err := orders.CheckCreated(o, ev); err != nil {
 		return orders.Order{}, false, fmt.Errorf("create order %s: %w", o.ID, err)
 	}
+	if err := checkPublishable(0, &ev); err != nil {
+		return orders.Order{}, false, fmt.Errorf("create order %s: %w", o.ID, err)
+	}
 	truncateOrder(&o)
-	args := append(orderArgs(&o), ev.Seq, string(ev.Type), ts(ev.At), string(ev.Status), string(ev.Delivery),
-		ev.RiderID, ev.Reason, ev.Actor, string(ev.Handover), ts(ev.ExpiresAt), eventToJSON(ev))
+	args := append(orderArgs(&o), eventArgs(&ev)[1:]...)
 	tag, err := r.pool.Exec(ctx, insertOrder, args...)
 	if err != nil {
 		return orders.Order{}, false, translate(err, "create order %s", o.ID)

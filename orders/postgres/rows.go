@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -56,35 +57,19 @@ func itemsOf(js []itemJSON) []orders.Item {
 	return out
 }
 
-// eventJSON is an orders.Event in the outbox: what the relay publishes.
-type eventJSON struct {
-	OrderID   string    `json:"order_id"`
-	Seq       int64     `json:"seq"`
-	Type      string    `json:"type"`
-	At        time.Time `json:"at"`
-	Status    string    `json:"status"`
-	Delivery  string    `json:"delivery"`
-	RiderID   string    `json:"rider_id,omitempty"`
-	Reason    string    `json:"reason,omitempty"`
-	Actor     string    `json:"actor,omitempty"`
-	Handover  string    `json:"handover,omitempty"`
-	ExpiresAt time.Time `json:"expires_at,omitzero"`
-}
-
-func eventToJSON(ev orders.Event) eventJSON {
-	j := eventJSON{OrderID: ev.OrderID, Seq: ev.Seq, Type: string(ev.Type), At: micro(ev.At).UTC(),
-		Status: string(ev.Status), Delivery: string(ev.Delivery), RiderID: ev.RiderID, Reason: ev.Reason,
-		Actor: ev.Actor, Handover: string(ev.Handover)}
-	if !ev.ExpiresAt.IsZero() {
-		j.ExpiresAt = micro(ev.ExpiresAt).UTC()
+// checkPublishable returns a KindInvalid error naming events[i] when ev holds a time that the
+// stream cannot carry: protobuf's Timestamp and RFC 3339 both end with the year 9999. The event
+// would otherwise be stored and then stop the relay at its turn.
+func checkPublishable(i int, ev *orders.Event) error {
+	for _, f := range [...]struct {
+		name string
+		t    time.Time
+	}{{"at", ev.At}, {"expires_at", ev.ExpiresAt}} {
+		if y := f.t.UTC().Year(); !f.t.IsZero() && (y < 1 || y > 9999) {
+			return orders.Invalid(fmt.Sprintf("events[%d].%s", i, f.name), "%s seq %d: year %d is outside 1 to 9999", ev.Type, ev.Seq, y)
+		}
 	}
-	return j
-}
-
-func (j eventJSON) event() orders.Event {
-	return orders.Event{OrderID: j.OrderID, Seq: j.Seq, Type: orders.EventType(j.Type), At: j.At,
-		Status: orders.OrderStatus(j.Status), Delivery: orders.DeliveryStatus(j.Delivery), RiderID: j.RiderID,
-		Reason: j.Reason, Actor: j.Actor, Handover: orders.Handover(j.Handover), ExpiresAt: j.ExpiresAt}
+	return nil
 }
 
 // truncateOrder truncates o's times to microseconds, as they will be stored.
@@ -157,14 +142,17 @@ func eventArgs(ev *orders.Event) []any {
 		ev.RiderID, ev.Reason, ev.Actor, string(ev.Handover), ts(ev.ExpiresAt)}
 }
 
-func scanEvent(row pgx.CollectableRow) (orders.Event, error) {
+func scanEvent(row pgx.CollectableRow) (orders.Event, error) { return scanEventAfter(row) }
+
+// scanEventAfter scans a row of the values lead, then eventColumns.
+func scanEventAfter(row pgx.Row, lead ...any) (orders.Event, error) {
 	var (
 		ev                              orders.Event
 		typ, status, delivery, handover string
 		at, expires                     pgtype.Timestamptz
 	)
-	if err := row.Scan(&ev.OrderID, &ev.Seq, &typ, &at, &status, &delivery, &ev.RiderID, &ev.Reason,
-		&ev.Actor, &handover, &expires); err != nil {
+	if err := row.Scan(append(lead, &ev.OrderID, &ev.Seq, &typ, &at, &status, &delivery, &ev.RiderID, &ev.Reason,
+		&ev.Actor, &handover, &expires)...); err != nil {
 		return orders.Event{}, err
 	}
 	ev.Type, ev.Status, ev.Delivery = orders.EventType(typ), orders.OrderStatus(status), orders.DeliveryStatus(delivery)
