@@ -124,7 +124,7 @@ type kafkaServe struct {
 // until it is ready; it stops when the test ends.
 func startKafkaServe(t *testing.T, backend, brokers, pgURL string, args ...string) *kafkaServe {
 	t.Helper()
-	sv := &kafkaServe{t: t, brokers: brokers, prefix: randomName("zxt") + ".", addr: freeAddr(t)}
+	sv := &kafkaServe{t: t, brokers: brokers, prefix: topicPrefix(t, brokers), addr: freeAddr(t)}
 	args = append([]string{"serve", "--kafka", brokers, "--topic-prefix", sv.prefix, "--group", sv.prefix + "dispatch",
 		"--stores", "20", "--http-addr", sv.addr, "--grpc-addr", "127.0.0.1:0"}, args...)
 	keyArgs := []string{"keys", "create", "--role", "operator"}

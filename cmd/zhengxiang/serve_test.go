@@ -21,6 +21,7 @@ import (
 	"zhengxiang/dispatch"
 	"zhengxiang/geo"
 	"zhengxiang/orders"
+	"zhengxiang/orders/kafka"
 )
 
 // services returns the broker and database the integration tests use:
@@ -35,6 +36,22 @@ func services(t *testing.T) (brokers, pgURL string) {
 		t.Skipf("%s or %s unset: no Kafka or PostgreSQL to run against (make services-up)", EnvKafkaBrokers, EnvPGURL)
 	}
 	return brokers, pgURL
+}
+
+// topicPrefix returns a prefix of its own for a test's topics; serve creates
+// them, and they are deleted when the test ends (after serve stopped, when
+// serve was started after this call).
+func topicPrefix(t *testing.T, brokers string) string {
+	prefix := randomName("zxt") + "."
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := kafka.DeleteTopics(ctx, strings.Split(brokers, ","), prefix+kafka.TopicPlaced, prefix+kafka.TopicLocations,
+			prefix+kafka.TopicEvents, prefix+kafka.TopicDeadLetter); err != nil {
+			t.Logf("the topics %s* stay on the broker: %v", prefix, err)
+		}
+	})
+	return prefix
 }
 
 // mustKcat returns the path of kcat, the independent Kafka client.
@@ -112,7 +129,7 @@ func TestServeWithKcat(t *testing.T) {
 	brokers, pgURL := services(t)
 	kcat := mustKcat(t)
 	url := mustSchema(t, pgURL)
-	prefix := randomName("zxt") + "."
+	prefix := topicPrefix(t, brokers)
 	addr := freeAddr(t)
 
 	ctx, cancel := context.WithCancel(context.Background())

@@ -309,31 +309,12 @@ func EnsureTopics(ctx context.Context, brokers []string, topics []TopicSpec) err
 	if len(topics) == 0 {
 		return nil
 	}
-	d := &kafkago.Dialer{Timeout: 10 * time.Second, DualStack: true}
-	conn, err := dialAny(ctx, d, brokers)
+	conn, cc, all, err := dialController(ctx, brokers, "ensure topics")
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	if dl, ok := ctx.Deadline(); ok {
-		_ = conn.SetDeadline(dl)
-	}
-	all, err := conn.Brokers()
-	if err != nil {
-		return unavailable(err, "ensure topics: list brokers")
-	}
-	ctrl, err := conn.Controller()
-	if err != nil {
-		return unavailable(err, "ensure topics: find the controller")
-	}
-	cc, err := d.DialContext(ctx, "tcp", net.JoinHostPort(ctrl.Host, strconv.Itoa(ctrl.Port)))
-	if err != nil {
-		return unavailable(err, "ensure topics: dial the controller %s:%d", ctrl.Host, ctrl.Port)
-	}
 	defer cc.Close()
-	if dl, ok := ctx.Deadline(); ok {
-		_ = cc.SetDeadline(dl)
-	}
 
 	configs := make([]kafkago.TopicConfig, 0, len(topics))
 	want := map[string]int{}
@@ -420,6 +401,55 @@ func serving(ctx context.Context, brokers []string, parts []kafkago.Partition) b
 }
 
 // dialAny connects to the first broker that answers.
+// DeleteTopics deletes the topics named, on the cluster's controller; the context bounds the
+// whole operation. A topic that does not exist is an error.
+func DeleteTopics(ctx context.Context, brokers []string, names ...string) error {
+	conn, cc, _, err := dialController(ctx, brokers, "delete topics")
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	defer cc.Close()
+	if err := cc.DeleteTopics(names...); err != nil {
+		return unavailable(err, "delete topics %s", strings.Join(names, ", "))
+	}
+	return nil
+}
+
+// dialController returns a connection to one of brokers, the cluster's brokers, and a connection
+// to its controller, both with ctx's deadline; op names the operation in errors. The caller
+// closes both connections.
+func dialController(ctx context.Context, brokers []string, op string) (conn, cc *kafkago.Conn, all []kafkago.Broker, err error) {
+	d := &kafkago.Dialer{Timeout: 10 * time.Second, DualStack: true}
+	conn, err = dialAny(ctx, d, brokers)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
+	fail := func(err error, format string, args ...any) (*kafkago.Conn, *kafkago.Conn, []kafkago.Broker, error) {
+		conn.Close()
+		return nil, nil, nil, unavailable(err, op+": "+format, args...)
+	}
+	all, err = conn.Brokers()
+	if err != nil {
+		return fail(err, "list brokers")
+	}
+	ctrl, err := conn.Controller()
+	if err != nil {
+		return fail(err, "find the controller")
+	}
+	cc, err = d.DialContext(ctx, "tcp", net.JoinHostPort(ctrl.Host, strconv.Itoa(ctrl.Port)))
+	if err != nil {
+		return fail(err, "dial the controller %s:%d", ctrl.Host, ctrl.Port)
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		_ = cc.SetDeadline(dl)
+	}
+	return conn, cc, all, nil
+}
+
 func dialAny(ctx context.Context, d *kafkago.Dialer, brokers []string) (*kafkago.Conn, error) {
 	if len(brokers) == 0 {
 		return nil, orders.Invalid("kafka.brokers", "no broker given (set %s)", EnvBrokers)

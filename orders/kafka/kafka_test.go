@@ -9,10 +9,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"net"
 	"os"
 	"slices"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -81,24 +79,9 @@ func mustConfig(tb testing.TB, partitions int) kafka.Config {
 }
 
 func deleteTopics(tb testing.TB, brokers []string, t kafka.Topics) {
-	conn, err := kafkago.Dial("tcp", brokers[0])
-	if err != nil {
-		tb.Logf("delete topics: %v", err)
-		return
-	}
-	defer conn.Close()
-	ctrl, err := conn.Controller()
-	if err != nil {
-		tb.Logf("delete topics: %v", err)
-		return
-	}
-	cc, err := kafkago.Dial("tcp", net.JoinHostPort(ctrl.Host, strconv.Itoa(ctrl.Port)))
-	if err != nil {
-		tb.Logf("delete topics: %v", err)
-		return
-	}
-	defer cc.Close()
-	if err := cc.DeleteTopics(t.Placed, t.Locations, t.Events, t.DeadLetter); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := kafka.DeleteTopics(ctx, brokers, t.Placed, t.Locations, t.Events, t.DeadLetter); err != nil {
 		tb.Logf("delete topics: %v", err)
 	}
 }
