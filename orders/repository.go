@@ -4,7 +4,8 @@ import "context"
 
 // OrderFilter selects orders for ListOrders. Empty fields match everything; Active keeps only the
 // orders that have not ended; Limit caps the result (0: no cap). Results are ordered by PlacedAt,
-// then ID.
+// then ID. RiderID is for tools and tests: the record keeps no index of riders' orders (the
+// dispatcher answers riders), so on its own it reads every order.
 type OrderFilter struct {
 	StoreID, RiderID, Platform string
 	Active                     bool
