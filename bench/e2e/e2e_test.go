@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"zhengxiang/bench/festival"
+	"zhengxiang/dispatch"
+	"zhengxiang/geo"
 	"zhengxiang/orders"
 	"zhengxiang/orders/kafka"
 )
@@ -249,5 +252,25 @@ func TestConfigValidate(t *testing.T) {
 	c.Rate, c.Orders = 1000, 10
 	if err := c.Validate(); err != nil || c.Batch != 20 || c.Pings != 10*DefaultPingsPerOrder {
 		t.Errorf("with a rate: batch %d, pings %d, %v", c.Batch, c.Pings, err)
+	}
+}
+
+// TestOrdersWithinReach: every order drawn is one its store delivers to, as
+// the intake checks it; near the edge of the city a draw used to fall back
+// to anywhere in it, and the order was dead-lettered and counted lost.
+func TestOrdersWithinReach(t *testing.T) {
+	area := geo.Zhengzhou()
+	for _, seed := range []int64{1, 2, 3} {
+		ss := festival.Stores(seed, festival.DefaultStores)
+		reach := dispatch.NewReach(area, geo.DefaultRoadModel(), ss)
+		byID := map[string]orders.Store{}
+		for _, s := range ss {
+			byID[s.ID] = s
+		}
+		for i, o := range drawOrders(seed, festival.DefaultStores, 100_000, "abcd") {
+			if err := reach.Check(byID[o.StoreID], o); err != nil {
+				t.Fatalf("seed %d, order %d: %v (%.0f m from its store)", seed, i, err, geo.DistanceM(byID[o.StoreID].Point, o.Dropoff))
+			}
+		}
 	}
 }

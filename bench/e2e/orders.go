@@ -27,7 +27,7 @@ var platforms = []struct {
 // drawOrders draws n orders to the festival stores of the 1-hour circle
 // serve registers with the same seed and count (not the factories of
 // 郑享制造, whose orders wait for a collection wave), each delivered within
-// about 1.5 km of its store. The platform order id is "<run>-<seq>", seq
+// about 1.5 km of its store and never beyond maxDropM. The platform order id is "<run>-<seq>", seq
 // from 0. PlacedAt and ReadyAt are left for the moment the order goes out:
 // the goods are ready when it is placed, so that the dispatcher may offer
 // it in its next round instead of holding the offer back, by design, until
@@ -40,6 +40,11 @@ func drawOrders(seed int64, stores, n int, run string) []orders.Order {
 	for i := range out {
 		s := ss[r.IntN(len(ss))]
 		drop := area.RandomPointNear(r, s.Point, 1500)
+		for geo.DistanceM(s.Point, drop) > maxDropM {
+			// Near the edge of the city a draw may fall back to anywhere in it,
+			// outside the store's circle, and the order would be refused.
+			drop = area.RandomPointNear(r, s.Point, 1500)
+		}
 		plat := platforms[len(platforms)-1].id
 		x := r.Float64()
 		for _, p := range platforms {
@@ -64,6 +69,10 @@ func drawOrders(seed int64, stores, n int, run string) []orders.Order {
 	}
 	return out
 }
+
+// maxDropM bounds the distance from a store to the drop-offs of its orders,
+// well within its 1-hour circle.
+const maxDropM = 3000
 
 func orderKey(run string, i int) string { return fmt.Sprintf("%s-%07d", run, i) }
 
