@@ -234,18 +234,21 @@ type Engine struct {
 
 	idx     *geo.RiderIndex
 	sweptAt float64 // the minute of the last look for stale riders
-	stores  map[string]*storeState
-	riders  map[string]*riderState
-	rlist   []*riderState
-	onShift int // riders of rlist on shift
-	orders  map[string]*orderState
-	pending []*orderState
-	trips   map[string]*trip
-	tripPfx string
-	nextID  int
-	stats   Stats
-	scratch []geo.Neighbor
-	priced  []candidate // nearest's riders priced so far
+	// cardsDay is the day whose health cards the rounds last read from the
+	// record (readCards).
+	cardsDay orders.Day
+	stores   map[string]*storeState
+	riders   map[string]*riderState
+	rlist    []*riderState
+	onShift  int // riders of rlist on shift
+	orders   map[string]*orderState
+	pending  []*orderState
+	trips    map[string]*trip
+	tripPfx  string
+	nextID   int
+	stats    Stats
+	scratch  []geo.Neighbor
+	priced   []candidate // nearest's riders priced so far
 	// owns, when set, limits the engine to the areas it is true for (see
 	// Own); paused stops the rounds while ownership is changing hands.
 	owns   func(geo.Point) bool

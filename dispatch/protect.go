@@ -107,6 +107,26 @@ func (e *Engine) giveCard(r *riderState, c orders.HealthCard) {
 	e.touch(r)
 }
 
+// readCards gives the riders the cards of day, the day of now, that the
+// record holds, when a round finds the day changed. Riders record a new
+// card every day, through this engine or through another serving the same
+// record; without it a rider on shift past midnight would keep yesterday's
+// card and get no offer. The engine's lock is held. On failure the next
+// round tries again.
+func (e *Engine) readCards(ctx context.Context, now time.Time, day orders.Day) {
+	cards, err := e.cardsOfToday(ctx, now)
+	if err != nil {
+		e.log.Error("reading the day's health cards", "day", day, "err", err)
+		return
+	}
+	e.cardsDay = day
+	for id, c := range cards {
+		if r := e.riders[id]; r != nil {
+			e.giveCard(r, c)
+		}
+	}
+}
+
 // cardOfToday reads a rider's card of the day of now from the record, when
 // the engine requires cards.
 func (e *Engine) cardOfToday(ctx context.Context, riderID string, now time.Time) (orders.HealthCard, bool, error) {

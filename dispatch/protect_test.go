@@ -99,3 +99,64 @@ func TestHealthCardRestoredAndDaily(t *testing.T) {
 
 // noCards is a record that keeps no health cards.
 type noCards struct{ orders.Repository }
+
+// TestHealthCardOfNewDayFromRecord: at midnight a dispatcher reads the new
+// day's cards from the record, so a card recorded through another
+// dispatcher serving the same record counts.
+func TestHealthCardOfNewDayFromRecord(t *testing.T) {
+	ctx := context.Background()
+	repo := memory.NewRepository(nil)
+	day := orders.DayOf(t0).AddDays(1)
+	clock := dispatch.NewManualClock(day.Start().Add(23*time.Hour + 50*time.Minute))
+	travel := geo.DefaultRoadModel()
+	cfg := dispatch.Config{RoundEvery: 15 * time.Second, RequireHealthCard: true}
+	store := orders.Store{ID: "S1", Name: "S1", Section: orders.SectionFlavours, Point: geo.Point{Lat: 34.75, Lng: 113.63}, PrepMinutes: 5}
+	e, err := dispatch.New(cfg, repo, travel, clock, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.AddStore(ctx, store); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.StartShift(ctx, orders.Rider{ID: "R1", Capacity: 3, Point: store.Point, ShiftEnd: clock.Now().Add(4 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.RecordHealthCard(ctx, "R1", 36.5, orders.HealthGreen); err != nil {
+		t.Fatal(err)
+	}
+	other, err := dispatch.New(cfg, repo, travel, clock, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Restore(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	clock.Set(day.AddDays(1).Start().Add(time.Minute))
+	if _, err := other.RecordHealthCard(ctx, "R1", 36.6, orders.HealthGreen); err != nil {
+		t.Fatal(err)
+	}
+	now := clock.Now()
+	o, err := e.Submit(ctx, orders.Order{Platform: "p", PlatformOrderID: "o1", StoreID: "S1",
+		Section: orders.SectionFlavours, Items: []orders.Item{{SKU: "a", Qty: 1, PriceCents: 100}}, SubtotalCents: 100,
+		Dropoff: geo.Point{Lat: 34.755, Lng: 113.635}, PlacedAt: now, ReadyAt: now, PromiseAt: now.Add(40 * time.Minute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.MerchantAcceptReady(ctx, o.ID); err != nil {
+		t.Fatal(err)
+	}
+	for range 10 {
+		if err := e.Ping("R1", store.Point); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.Round(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := e.Offered("R1"); ok {
+			return
+		}
+		clock.Set(clock.Now().Add(time.Minute))
+	}
+	t.Fatal("R1 got no offer after midnight with the new day's card recorded through another dispatcher")
+}

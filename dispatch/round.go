@@ -36,6 +36,11 @@ func (e *Engine) Round(ctx context.Context) (RoundStats, error) {
 		return st, nil
 	}
 
+	if e.cfg.RequireHealthCard {
+		if d := e.dayAt(now).day; d != e.cardsDay {
+			e.readCards(ctx, nowT, d)
+		}
+	}
 	var expired []*trip
 	for _, r := range e.rlist {
 		if t := r.offer; t != nil && t.expires <= now && !t.busy {

@@ -26,6 +26,9 @@ import (
 // offered, within a minute.
 const areasTimeScale = "30"
 
+// areasDeadline bounds TestServeSplitsAreas.
+const areasDeadline = 8 * time.Minute
+
 // TestServeSplitsAreas runs two serve processes in one consumer group on
 // the real broker and database. They split the partitions of orders.placed,
 // hence the dispatch areas: every offer pairs an order and a rider of areas
@@ -39,7 +42,7 @@ func TestServeSplitsAreas(t *testing.T) {
 	url := mustSchema(t, pgURL)
 	prefix := randomName("zxareas") + "."
 	t.Cleanup(func() { deleteTopics(t, brokers, prefix+".*") })
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), areasDeadline)
 	defer cancel()
 
 	// The record: the festival's stores and two riders at each, on shift.
@@ -66,9 +69,14 @@ func TestServeSplitsAreas(t *testing.T) {
 				ShiftStart: now, ShiftEnd: now.Add(12 * time.Hour), LastPing: now}); err != nil {
 				t.Fatal(err)
 			}
-			// serve offers trips only to riders with a health card of the day.
-			if err := repo.PutHealthCard(ctx, orderstest.SampleHealthCard(id, now)); err != nil {
-				t.Fatal(err)
+			// serve offers trips only to riders with a health card of the day:
+			// one for today and one for the day the services' clock, 30 times
+			// faster, reaches by the test's deadline (it passes midnight when
+			// the test starts late in the evening in China).
+			for _, at := range []time.Time{now, now.Add(areasDeadline * 30)} {
+				if err := repo.PutHealthCard(ctx, orderstest.SampleHealthCard(id, at)); err != nil {
+					t.Fatal(err)
+				}
 			}
 			riders = append(riders, kafka.Location{RiderID: id, Point: s.Point, AccuracyM: 10})
 			home[id] = s.Point
