@@ -12,6 +12,36 @@ import (
 	"zhengxiang/orders/memory"
 )
 
+// cardStore is the store of the health card tests.
+var cardStore = orders.Store{ID: "S1", Name: "S1", Section: orders.SectionFlavours, Point: geo.Point{Lat: 34.75, Lng: 113.63}, PrepMinutes: 5}
+
+// newCardEngine returns an engine that requires health cards, over repo and
+// clock.
+func newCardEngine(t *testing.T, repo orders.Repository, clock dispatch.Clock) *dispatch.Engine {
+	t.Helper()
+	cfg := dispatch.Config{RoundEvery: 15 * time.Second, RequireHealthCard: true}
+	e, err := dispatch.New(cfg, repo, geo.DefaultRoadModel(), clock, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// submitReady places an order of cardStore, ready now, with the key given.
+func submitReady(t *testing.T, e *dispatch.Engine, now time.Time, key string) {
+	t.Helper()
+	ctx := context.Background()
+	o, err := e.Submit(ctx, orders.Order{Platform: "p", PlatformOrderID: key, StoreID: cardStore.ID,
+		Section: orders.SectionFlavours, Items: []orders.Item{{SKU: "a", Qty: 1, PriceCents: 100}}, SubtotalCents: 100,
+		Dropoff: geo.Point{Lat: 34.755, Lng: 113.635}, PlacedAt: now, ReadyAt: now, PromiseAt: now.Add(40 * time.Minute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.MerchantAcceptReady(ctx, o.ID); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestHealthCardRestoredAndDaily: an engine that requires health cards
 // reads the riders' cards of the day back from the record when it restarts,
 // and a card lasts its day: after midnight (China Standard Time) the rider
@@ -21,13 +51,8 @@ func TestHealthCardRestoredAndDaily(t *testing.T) {
 	repo := memory.NewRepository(nil)
 	day := orders.DayOf(t0).AddDays(1)
 	clock := dispatch.NewManualClock(day.Start().Add(22 * time.Hour)) // 22:00
-	travel := geo.DefaultRoadModel()
-	cfg := dispatch.Config{RoundEvery: 15 * time.Second, RequireHealthCard: true}
-	store := orders.Store{ID: "S1", Name: "S1", Section: orders.SectionFlavours, Point: geo.Point{Lat: 34.75, Lng: 113.63}, PrepMinutes: 5}
-	first, err := dispatch.New(cfg, repo, travel, clock, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	store := cardStore
+	first := newCardEngine(t, repo, clock)
 	if err := first.AddStore(ctx, store); err != nil {
 		t.Fatal(err)
 	}
@@ -39,10 +64,7 @@ func TestHealthCardRestoredAndDaily(t *testing.T) {
 	}
 
 	// The dispatcher restarts: the card comes back with the rider.
-	e, err := dispatch.New(cfg, repo, travel, clock, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := newCardEngine(t, repo, clock)
 	if err := e.Restore(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -50,16 +72,7 @@ func TestHealthCardRestoredAndDaily(t *testing.T) {
 	offered := func(rounds int) bool {
 		t.Helper()
 		n++
-		now := clock.Now()
-		o, err := e.Submit(ctx, orders.Order{Platform: "p", PlatformOrderID: "o" + strings.Repeat("x", n), StoreID: "S1",
-			Section: orders.SectionFlavours, Items: []orders.Item{{SKU: "a", Qty: 1, PriceCents: 100}}, SubtotalCents: 100,
-			Dropoff: geo.Point{Lat: 34.755, Lng: 113.635}, PlacedAt: now, ReadyAt: now, PromiseAt: now.Add(40 * time.Minute)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := e.MerchantAcceptReady(ctx, o.ID); err != nil {
-			t.Fatal(err)
-		}
+		submitReady(t, e, clock.Now(), "o"+strings.Repeat("x", n))
 		for range rounds {
 			if err := e.Ping("R1", store.Point); err != nil {
 				t.Fatal(err)
@@ -92,7 +105,8 @@ func TestHealthCardRestoredAndDaily(t *testing.T) {
 		t.Fatal("R1 got no offer with the new day's card")
 	}
 	// An engine that requires cards needs a record that keeps them.
-	if _, err := dispatch.New(cfg, noCards{repo}, travel, clock, nil); err == nil {
+	cfg := dispatch.Config{RoundEvery: 15 * time.Second, RequireHealthCard: true}
+	if _, err := dispatch.New(cfg, noCards{repo}, geo.DefaultRoadModel(), clock, nil); err == nil {
 		t.Fatal("New requires cards over a record without them")
 	}
 }
@@ -108,13 +122,8 @@ func TestHealthCardOfNewDayFromRecord(t *testing.T) {
 	repo := memory.NewRepository(nil)
 	day := orders.DayOf(t0).AddDays(1)
 	clock := dispatch.NewManualClock(day.Start().Add(23*time.Hour + 50*time.Minute))
-	travel := geo.DefaultRoadModel()
-	cfg := dispatch.Config{RoundEvery: 15 * time.Second, RequireHealthCard: true}
-	store := orders.Store{ID: "S1", Name: "S1", Section: orders.SectionFlavours, Point: geo.Point{Lat: 34.75, Lng: 113.63}, PrepMinutes: 5}
-	e, err := dispatch.New(cfg, repo, travel, clock, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	store := cardStore
+	e := newCardEngine(t, repo, clock)
 	if err := e.AddStore(ctx, store); err != nil {
 		t.Fatal(err)
 	}
@@ -124,10 +133,7 @@ func TestHealthCardOfNewDayFromRecord(t *testing.T) {
 	if _, err := e.RecordHealthCard(ctx, "R1", 36.5, orders.HealthGreen); err != nil {
 		t.Fatal(err)
 	}
-	other, err := dispatch.New(cfg, repo, travel, clock, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	other := newCardEngine(t, repo, clock)
 	if err := other.Restore(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -136,16 +142,7 @@ func TestHealthCardOfNewDayFromRecord(t *testing.T) {
 	if _, err := other.RecordHealthCard(ctx, "R1", 36.6, orders.HealthGreen); err != nil {
 		t.Fatal(err)
 	}
-	now := clock.Now()
-	o, err := e.Submit(ctx, orders.Order{Platform: "p", PlatformOrderID: "o1", StoreID: "S1",
-		Section: orders.SectionFlavours, Items: []orders.Item{{SKU: "a", Qty: 1, PriceCents: 100}}, SubtotalCents: 100,
-		Dropoff: geo.Point{Lat: 34.755, Lng: 113.635}, PlacedAt: now, ReadyAt: now, PromiseAt: now.Add(40 * time.Minute)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.MerchantAcceptReady(ctx, o.ID); err != nil {
-		t.Fatal(err)
-	}
+	submitReady(t, e, clock.Now(), "o1")
 	for range 10 {
 		if err := e.Ping("R1", store.Point); err != nil {
 			t.Fatal(err)
