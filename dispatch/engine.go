@@ -234,8 +234,8 @@ type Engine struct {
 
 	idx     *geo.RiderIndex
 	sweptAt float64 // the minute of the last look for stale riders
-	// cardsDay is the day whose health cards the rounds last read from the
-	// record (readCards).
+	// cardsDay is the day whose health cards the engine last read from the
+	// record (Restore, readCards).
 	cardsDay orders.Day
 	stores   map[string]*storeState
 	riders   map[string]*riderState

@@ -38,6 +38,9 @@ func (e *Engine) Restore(ctx context.Context) error {
 	}
 	e.lock()
 	defer e.unlock()
+	if cards != nil {
+		e.cardsDay = orders.DayOf(now) // the rounds need not read them again (readCards)
+	}
 	e.storesMu.Lock()
 	for _, s := range stores {
 		st := e.stores[s.ID]

@@ -40,8 +40,7 @@ func TestServeSplitsAreas(t *testing.T) {
 	brokers, pgURL := services(t)
 	bin := mustServeBinary(t)
 	url := mustSchema(t, pgURL)
-	prefix := randomName("zxareas") + "."
-	t.Cleanup(func() { deleteTopics(t, brokers, prefix+".*") })
+	prefix := topicPrefix(t, brokers)
 	ctx, cancel := context.WithTimeout(context.Background(), areasDeadline)
 	defer cancel()
 
