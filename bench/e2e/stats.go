@@ -56,21 +56,27 @@ func (p *statsPoller) get(ctx context.Context) (serveStats, error) {
 
 // waitReady waits until serve answers with every rider of the fleet on
 // shift and the intake holding its partitions, or fails when serve stops
-// or two minutes pass.
+// or readyStall passes with no more riders on shift. A large fleet takes
+// minutes to start (each shift and health card is a commit of its own),
+// so the wait is bounded by progress, not by a fixed time.
 func (p *statsPoller) waitReady(ctx context.Context, svc *service, riders int, progress func(n int)) error {
-	deadline := time.Now().Add(2 * time.Minute)
+	deadline := time.Now().Add(readyStall)
 	var st serveStats
 	var err error
+	most := -1
 	for {
 		if st, err = p.get(ctx); err == nil {
 			progress(st.Engine.Riders)
 			if st.Engine.Riders >= riders && len(st.Partitions) > 0 {
 				return nil
 			}
+			if st.Engine.Riders > most {
+				most, deadline = st.Engine.Riders, time.Now().Add(readyStall)
+			}
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("e2e: serve not ready within 2 minutes (%d of %d riders on shift, intake partitions %v, last error %v)",
-				st.Engine.Riders, riders, st.Partitions, err)
+			return fmt.Errorf("e2e: serve not ready: no progress for %v (%d of %d riders on shift, intake partitions %v, last error %v)",
+				readyStall, st.Engine.Riders, riders, st.Partitions, err)
 		}
 		select {
 		case <-ctx.Done():
@@ -81,6 +87,10 @@ func (p *statsPoller) waitReady(ctx context.Context, svc *service, riders int, p
 		}
 	}
 }
+
+// readyStall is how long waitReady waits for serve to put another rider
+// on shift, or to take its intake partitions once the fleet is on shift.
+const readyStall = time.Minute
 
 // poll samples /stats every interval until ctx is done.
 func (p *statsPoller) poll(ctx context.Context, every time.Duration) {
