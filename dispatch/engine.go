@@ -140,9 +140,8 @@ type trip struct {
 	arrived    float64 // at the store; NaN until then
 	pickup     float64 // planned, or actual once picked up
 	drops      []float64
-	nextDrop   int     // index of the next order to drop
-	busy       bool    // a rider's step on it is being recorded: it stays as it is
-	recheck    float64 // when improve may look for a better rider again
+	nextDrop   int  // index of the next order to drop
+	busy       bool // a rider's step on it is being recorded: it stays as it is
 }
 
 // end is the planned time the rider is free again, after the last drop-off.
@@ -259,6 +258,13 @@ type Engine struct {
 	freeIdx, chainIdx *geo.RiderIndex
 	touched           []*riderState
 	rechecks          recheckHeap
+	// offers holds the trips offered and not yet answered, in the order
+	// they were offered (with ones answered since, dropped by the next
+	// round); toImprove the accepted trips by when improve looks at them
+	// next. A round goes through these, not through every rider.
+	offers     []*trip
+	toImprove  improveHeap
+	improveSeq int
 	// writing counts the rounds writing their offers, without the lock.
 	writing sync.WaitGroup
 	// lastDay is the day of China Standard Time last asked for (dayAt).
@@ -404,6 +410,7 @@ func (e *Engine) Own(ctx context.Context, owns func(geo.Point) bool) error {
 	e.waiting = nil
 	e.riders, e.rlist, e.onShift = map[string]*riderState{}, nil, 0
 	e.freeIdx, e.chainIdx, e.touched, e.rechecks = nil, nil, nil, nil
+	e.offers, e.toImprove = nil, nil
 	e.unlock()
 	e.pingMu.Lock()
 	e.known, e.pings = map[string]*riderState{}, map[*riderState]geo.Point{}

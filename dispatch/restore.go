@@ -165,6 +165,9 @@ func (e *Engine) Restore(ctx context.Context) error {
 		}
 		e.trips[t.id] = t
 		r.plan = append(r.plan, t)
+		if t.state == tripAssigned {
+			e.improveLater(t, t.acceptedAt)
+		}
 		e.replan(r)
 	}
 	return e.restoreStops(ctx)

@@ -42,11 +42,18 @@ func (e *Engine) Round(ctx context.Context) (RoundStats, error) {
 		}
 	}
 	var expired []*trip
-	for _, r := range e.rlist {
-		if t := r.offer; t != nil && t.expires <= now && !t.busy {
+	open := e.offers[:0]
+	for _, t := range e.offers {
+		if t.rider.offer != t {
+			continue // answered, withdrawn or not recorded
+		}
+		open = append(open, t) // dropped by the next round once expired
+		if t.expires <= now && !t.busy {
 			expired = append(expired, t)
 		}
 	}
+	clear(e.offers[len(open):])
+	e.offers = open
 	e.expireAll(ctx, expired)
 	st.Expired = len(expired)
 	st.Cancelled = append(st.Cancelled, e.autoCancel(ctx, now)...)
@@ -732,6 +739,7 @@ func (e *Engine) commitOffers(ctx context.Context, ts []*trip, now float64, st *
 	// A rider has the whole timeout to answer from the moment the offer is
 	// made, however long the round took to find it.
 	expires := math.Max(now, e.min(e.clock.Now())) + e.cfg.OfferTimeout.Minutes()
+	e.offers = append(e.offers, ts...)
 	for _, t := range ts {
 		t.expires = expires
 		// Held while written: a rider who answers before the write is
@@ -860,16 +868,22 @@ func (e *Engine) improve(ctx context.Context, now float64, free *geo.RiderIndex,
 	gain := e.cfg.ReassignGain.Minutes()
 	nowT := e.at(now)
 	n := 0
-	for _, r := range e.rlist {
-		if len(r.plan) == 0 {
+	var busy []*trip
+	for len(e.toImprove) > 0 && e.toImprove[0].at <= now {
+		t := heap.Pop(&e.toImprove).(improveAt).t
+		if t.state != tripAssigned {
+			continue // reached, picked up, finished or taken back
+		}
+		if t.busy {
+			busy = append(busy, t) // looked at in the next round
 			continue
 		}
-		t := r.plan[len(r.plan)-1]
-		if t.state != tripAssigned || t.busy || now < t.recheck {
-			continue
-		}
-		t.recheck = now + improveEvery
-		if t.pickup <= tripReady(t)+gain || movedBefore(t) {
+		// Only a rider's last trip may move: one before it leads to the
+		// trips after it. The trip is looked at again a minute on, when
+		// it may be the last.
+		r := t.rider
+		e.improveLater(t, now+improveEvery)
+		if r.plan[len(r.plan)-1] != t || t.pickup <= tripReady(t)+gain || movedBefore(t) {
 			continue
 		}
 		b := &bundle{store: t.store, orders: t.orders, ready: tripReady(t), offs: make([]float64, len(t.orders))}
@@ -891,12 +905,51 @@ func (e *Engine) improve(ctx context.Context, now float64, free *geo.RiderIndex,
 		e.replan(r)
 		e.reindex(r, now, nowT)
 	}
+	for _, t := range busy {
+		e.improveLater(t, now)
+	}
 	return n
 }
 
 // improveEvery is how often, in minutes, improve looks at a trip, and
 // looks for a better rider for it.
 const improveEvery = 1.0
+
+// improveLater has improve look at an accepted trip in the first round at
+// or after minute at. Only the engine's own rounds look (Config.Reassign
+// with AlgoEngine); otherwise nothing is kept.
+func (e *Engine) improveLater(t *trip, at float64) {
+	if !e.cfg.Reassign || e.cfg.Algo != AlgoEngine {
+		return
+	}
+	e.improveSeq++
+	heap.Push(&e.toImprove, improveAt{at, e.improveSeq, t})
+}
+
+// improveAt is an accepted trip that improve looks at from minute at on;
+// seq keeps the trips due at the same minute in the order they came.
+type improveAt struct {
+	at  float64
+	seq int
+	t   *trip
+}
+
+// improveHeap orders the accepted trips by when improve looks at them.
+type improveHeap []improveAt
+
+func (h improveHeap) Len() int { return len(h) }
+func (h improveHeap) Less(a, b int) bool {
+	return h[a].at < h[b].at || h[a].at == h[b].at && h[a].seq < h[b].seq
+}
+func (h improveHeap) Swap(a, b int) { h[a], h[b] = h[b], h[a] }
+func (h *improveHeap) Push(x any)   { *h = append(*h, x.(improveAt)) }
+func (h *improveHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	old[len(old)-1] = improveAt{}
+	*h = old[:len(old)-1]
+	return x
+}
 
 // movedBefore tells whether a trip holds an order that was already moved to
 // a better rider once: an order is moved at most once, so riders are not

@@ -304,6 +304,7 @@ func (e *Engine) settle(s *step) error {
 		t.state = tripAssigned
 		t.acceptedAt, t.origin, t.depart = now, r.pos, math.Max(now, r.freeAt)
 		r.plan = append(r.plan, t)
+		e.improveLater(t, now)
 		e.stats.Accepted++
 	case stepArrive:
 		t.state = tripAtStore
