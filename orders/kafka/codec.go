@@ -455,6 +455,12 @@ func DecodeDeadLetter(value []byte) (DeadLetter, error) {
 // format returns the encoding named by a content-type header: ContentTypeJSON or
 // ContentTypeProtobuf. Parameters such as "; charset=utf-8" are ignored.
 func format(contentType string) (string, error) {
+	switch contentType { // as this package writes them: no parsing for every message
+	case "", ContentTypeProtobuf:
+		return ContentTypeProtobuf, nil
+	case ContentTypeJSON:
+		return ContentTypeJSON, nil
+	}
 	ct := strings.TrimSpace(contentType)
 	if ct == "" {
 		return ContentTypeProtobuf, nil
