@@ -131,6 +131,10 @@ type Config struct {
 	// mutexes over the same span: where goroutines waited for a lock, by
 	// the code that held it.
 	MutexProfile io.Writer
+	// AllocProfile, when set, receives the process's allocations (the
+	// pprof "allocs" profile) from its start to the end of the drain; the
+	// placing's stacks are told apart from serve's start by their callers.
+	AllocProfile io.Writer
 	// Trace, when set, receives an execution trace (runtime/trace) of the
 	// first TraceFor of the placing, TraceFor defaulting to 30 s.
 	Trace    io.Writer
@@ -485,7 +489,7 @@ func (r *run) measure(ctx context.Context) error {
 	// The pings go out in writes of their own, as many riders' apps would
 	// send them.
 	pingProd, err := kafka.NewProducer(kafka.Config{Brokers: cfg.Brokers, TopicPrefix: r.prefix,
-		BatchSize: pingBatch, BatchTimeout: time.Millisecond})
+		BatchSize: pingPartBatch, BatchTimeout: time.Millisecond})
 	if err != nil {
 		return fmt.Errorf("e2e: %w", err)
 	}
@@ -607,6 +611,11 @@ func (r *run) measure(ctx context.Context) error {
 	if cfg.MutexProfile != nil {
 		if err := pprof.Lookup("mutex").WriteTo(cfg.MutexProfile, 0); err != nil {
 			return fmt.Errorf("e2e: mutex profile: %w", err)
+		}
+	}
+	if cfg.AllocProfile != nil {
+		if err := pprof.Lookup("allocs").WriteTo(cfg.AllocProfile, 0); err != nil {
+			return fmt.Errorf("e2e: alloc profile: %w", err)
 		}
 	}
 	stopPoll()

@@ -26,6 +26,7 @@ type benchE2ECmd struct {
 	cpuprofile string
 	trace      string
 	mutexprof  string
+	allocprof  string
 	serviceLog string
 }
 
@@ -51,6 +52,7 @@ func newBenchE2ECmd(fs *flag.FlagSet) *benchE2ECmd {
 	fs.StringVar(&c.trace, "trace", "", "write an execution trace of the first 30 s of the placing to `file`")
 	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile of the process (service and load) to `file`")
 	fs.StringVar(&c.mutexprof, "mutexprofile", "", "write the process's mutex contention profile to `file`")
+	fs.StringVar(&c.allocprof, "allocprofile", "", "write the process's allocations, from its start to the end of the run, to `file`")
 	fs.StringVar(&c.serviceLog, "service-log", "", "write the in-process service's log to `file`")
 	fs.BoolVar(&c.json, "json", false, "print the result as one JSON object")
 	return c
@@ -103,7 +105,7 @@ func (c *benchE2ECmd) run(ctx context.Context, m *Main) error {
 	for _, out := range []struct {
 		path string
 		to   *io.Writer
-	}{{c.serviceLog, &cfg.ServiceLog}, {c.cpuprofile, &cfg.CPUProfile}, {c.trace, &cfg.Trace}, {c.mutexprof, &cfg.MutexProfile}} {
+	}{{c.serviceLog, &cfg.ServiceLog}, {c.cpuprofile, &cfg.CPUProfile}, {c.trace, &cfg.Trace}, {c.mutexprof, &cfg.MutexProfile}, {c.allocprof, &cfg.AllocProfile}} {
 		if out.path == "" {
 			continue
 		}
