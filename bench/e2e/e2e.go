@@ -267,6 +267,15 @@ type Result struct {
 	// Kafka's and PostgreSQL's data files (see hostSummary).
 	Host string  `json:"host"`
 	Rate float64 `json:"rate"`
+	// ProcessCPUSec is the CPU time of this process, the service with the
+	// benchmark's load (its pings, orders and simulated fleet), from the
+	// first order placed until every order is offered and every ping
+	// handled (or the drain ends): CPUSpanSec of wall time. HostCores is
+	// how many of the host's CPUs were busy over that span on average,
+	// the broker's and the database's work included.
+	ProcessCPUSec float64 `json:"process_cpu_seconds"`
+	HostCores     float64 `json:"host_cores_busy"`
+	CPUSpanSec    float64 `json:"cpu_span_seconds"`
 
 	// The baselines, on the same broker and database (zero when skipped).
 	KafkaRecords      int     `json:"kafka_records,omitempty"`
@@ -533,6 +542,7 @@ func (r *run) measure(ctx context.Context) error {
 		}
 	}()
 	g, gctx := errgroup.WithContext(ctx)
+	cpu0 := readCPU()
 	first := time.Now()
 	g.Go(func() error { return r.place(gctx, prod, tr, first) })
 	var pingsDone time.Time
@@ -595,6 +605,9 @@ func (r *run) measure(ctx context.Context) error {
 	}, deadline); err != nil {
 		return err
 	}
+	cpu1 := readCPU()
+	r.res.ProcessCPUSec, r.res.HostCores = cpuUse(cpu0, cpu1, runtime.NumCPU())
+	r.res.CPUSpanSec = cpu1.at.Sub(cpu0.at).Seconds()
 	if tr.createdCount() < len(r.placed) {
 		r.setStage("waiting for the intake", len(r.placed))
 		r.stageDone.Store(int64(tr.createdCount()))
