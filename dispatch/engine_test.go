@@ -462,3 +462,65 @@ func TestSubmitSendsTheTicketOfACreatedOrder(t *testing.T) {
 		t.Fatalf("a third delivery: %v, pending %d", err, f.eng.Stats().Pending)
 	}
 }
+
+// stopDuringWrite is a record that tells the engine to stop (cancels its
+// context) just as the next batch of orders is written.
+type stopDuringWrite struct {
+	*memory.Repository
+	stop  context.CancelFunc
+	armed bool
+}
+
+func (r *stopDuringWrite) UpdateOrders(ctx context.Context, ids []string, fn func(o *orders.Order) ([]orders.Event, error)) ([]error, error) {
+	if r.armed {
+		r.armed = false
+		r.stop()
+	}
+	return r.Repository.UpdateOrders(ctx, ids, fn)
+}
+
+// TestOfferWriteOutlivesStop: a stop that comes while a round writes its
+// offers lets the write finish, so the offer is recorded and reported
+// rather than rolled back and logged as failed.
+func TestOfferWriteOutlivesStop(t *testing.T) {
+	bg := context.Background()
+	clock := dispatch.NewManualClock(t0)
+	ctx, stop := context.WithCancel(bg)
+	defer stop()
+	repo := &stopDuringWrite{Repository: memory.NewRepository(nil), stop: stop}
+	eng, err := dispatch.New(dispatch.Config{}, repo, geo.DefaultRoadModel(), clock, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := geo.Point{Lat: 34.7566, Lng: 113.6683}
+	if err := eng.AddStore(bg, orders.Store{ID: "S1", Name: "S1", Section: orders.SectionDeals, Point: store, PrepMinutes: 5}); err != nil {
+		t.Fatal(err)
+	}
+	if err := eng.StartShift(bg, orders.Rider{ID: "R1", Capacity: 2, Point: store}); err != nil {
+		t.Fatal(err)
+	}
+	o, err := eng.Submit(bg, orders.Order{Platform: "p", PlatformOrderID: "A", StoreID: "S1", Section: orders.SectionDeals,
+		Items:   []orders.Item{{SKU: "rice", Name: "rice", Qty: 1, PriceCents: 2000}},
+		Dropoff: geo.Point{Lat: store.Lat - 0.01, Lng: store.Lng}, PlacedAt: t0, ReadyAt: t0, PromiseAt: t0.Add(45 * time.Minute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo.armed = true
+	st, err := eng.Round(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ctx.Err() == nil {
+		t.Fatal("the round wrote no batch of orders")
+	}
+	if len(st.Offers) != 1 {
+		t.Fatalf("offers %+v, want the one written while the stop came", st.Offers)
+	}
+	got, err := repo.GetOrder(bg, o.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Delivery != orders.DeliveryOffered || got.RiderID != "R1" {
+		t.Fatalf("order %s delivery %s rider %q, want OFFERED to R1", got.ID, got.Delivery, got.RiderID)
+	}
+}

@@ -755,7 +755,13 @@ func (e *Engine) commitOffers(ctx context.Context, ts []*trip, now float64, st *
 	e.writing.Add(1)
 	e.unlock()
 	began := time.Now()
-	ids, byOrder, errs := e.updateTrips(ctx, ts, func(t *trip, x *orders.Order) (orders.Event, error) {
+	// A stop that comes while the offers are written lets the write finish
+	// (for up to offerWriteGrace): the offers are then recorded and
+	// published like any others, rather than rolled back half-way and
+	// reported as failed.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), offerWriteGrace)
+	defer cancel()
+	ids, byOrder, errs := e.updateTrips(wctx, ts, func(t *trip, x *orders.Order) (orders.Event, error) {
 		return x.Offer(at, t.rider.id, e.at(t.expires))
 	})
 	st.Write += time.Since(began)
@@ -778,7 +784,7 @@ func (e *Engine) commitOffers(ctx context.Context, ts []*trip, now float64, st *
 		if failed[t] {
 			for _, o := range t.orders {
 				if offered[o.id] {
-					_ = e.update(ctx, o.id, func(x *orders.Order) (orders.Event, error) { return x.Reassign(at, "offer could not be recorded") })
+					_ = e.update(wctx, o.id, func(x *orders.Order) (orders.Event, error) { return x.Reassign(at, "offer could not be recorded") })
 				}
 				o.trip = nil
 				e.requeue(o)
@@ -792,6 +798,10 @@ func (e *Engine) commitOffers(ctx context.Context, ts []*trip, now float64, st *
 		st.Offers = append(st.Offers, e.describe(t))
 	}
 }
+
+// offerWriteGrace bounds how long a round's offer write goes on after the
+// engine is told to stop.
+const offerWriteGrace = 10 * time.Second
 
 // updateTrips applies one transition to every order of the trips, in one
 // batch, and returns the orders' ids, their trips and the error of each.
