@@ -258,25 +258,41 @@ func EncodeOrderPlaced(o orders.Order, contentType string) ([]byte, error) {
 // between 2000 and 2100 and the accuracy is a finite number of metres between 0 and 100 km.
 // Errors name the field: "rider_id", "position.lng", "at", "accuracy_m".
 func DecodeRiderLocation(value []byte, contentType string) (Location, error) {
-	var m pb.RiderLocation
-	if err := unmarshal(value, contentType, &m); err != nil {
+	f, err := format(contentType)
+	if err != nil {
 		return Location{}, err
 	}
+	if f == ContentTypeProtobuf {
+		w, err := readRiderLocation(value)
+		if err != nil {
+			return Location{}, err
+		}
+		return w.check()
+	}
+	var m pb.RiderLocation
+	if err := unmarshal(value, f, &m); err != nil {
+		return Location{}, err
+	}
+	return checkLocation(m.GetRiderId(), m.GetPosition(), m.GetAt(), m.GetAccuracyM())
+}
+
+// checkLocation checks the fields of a RiderLocation message.
+func checkLocation(id string, position *pb.LatLng, at *timestamppb.Timestamp, accuracy float64) (Location, error) {
 	var l Location
 	var err error
-	if l.RiderID, err = checkID("rider_id", m.GetRiderId()); err != nil {
+	if l.RiderID, err = checkID("rider_id", id); err != nil {
 		return Location{}, err
 	}
-	if l.Point, err = checkLatLng("position", m.GetPosition()); err != nil {
+	if l.Point, err = checkLatLng("position", position); err != nil {
 		return Location{}, err
 	}
-	if l.At, err = checkTime("at", m.GetAt(), true); err != nil {
+	if l.At, err = checkTime("at", at, true); err != nil {
 		return Location{}, err
 	}
-	if a := m.GetAccuracyM(); math.IsNaN(a) || a < 0 || a > maxAccuracyM {
-		return Location{}, orders.Invalid("accuracy_m", "%v is not a number of metres between 0 and %v", a, maxAccuracyM)
+	if math.IsNaN(accuracy) || accuracy < 0 || accuracy > maxAccuracyM {
+		return Location{}, orders.Invalid("accuracy_m", "%v is not a number of metres between 0 and %v", accuracy, maxAccuracyM)
 	}
-	l.AccuracyM = m.GetAccuracyM()
+	l.AccuracyM = accuracy
 	return l, nil
 }
 
@@ -286,6 +302,11 @@ func EncodeRiderLocation(l Location, contentType string) ([]byte, error) {
 	at, err := timeToProto("at", l.At)
 	if err != nil {
 		return nil, err
+	}
+	if f, err := format(contentType); err != nil {
+		return nil, err
+	} else if f == ContentTypeProtobuf {
+		return appendRiderLocation(make([]byte, 0, len(l.RiderID)+riderLocationSize), l), nil
 	}
 	return marshal(&pb.RiderLocation{
 		RiderId:   l.RiderID,

@@ -569,3 +569,31 @@ func TestConfigValidate(t *testing.T) {
 		t.Errorf("ParseBrokers = %q", got)
 	}
 }
+
+// BenchmarkRiderLocationCodec times a rider's ping through the codec: the
+// encoding a rider's app does, and the decoding with its checks that the
+// intake of riders.locations does for every ping.
+func BenchmarkRiderLocationCodec(b *testing.B) {
+	l := kafka.Location{RiderID: "F000123", Point: geo.Point{Lat: 34.7566, Lng: 113.6683},
+		At: orderstest.FestivalStart.Add(time.Second), AccuracyM: 8}
+	v, err := kafka.EncodeRiderLocation(l, kafka.ContentTypeProtobuf)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("encode", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := kafka.EncodeRiderLocation(l, kafka.ContentTypeProtobuf); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("decode", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := kafka.DecodeRiderLocation(v, kafka.ContentTypeProtobuf); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
