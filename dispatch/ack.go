@@ -1,7 +1,6 @@
 package dispatch
 
 import (
-	"container/heap"
 	"context"
 	"math"
 	"sync"
@@ -25,31 +24,11 @@ const NoResponse = "merchant no response"
 type ackState struct {
 	// due is guarded by the engine's lock: the orders by the minute their
 	// wait runs out.
-	due dueHeap
+	due dueQueue[*orderState]
 	// mu guards accepted: the orders their store accepted, and when, noted
 	// without the engine's lock as the answers come.
 	mu       sync.Mutex
 	accepted map[string]time.Time
-}
-
-// dueAck is an order and when its wait for acknowledgement runs out.
-type dueAck struct {
-	at float64
-	o  *orderState
-}
-
-type dueHeap []dueAck
-
-func (h dueHeap) Len() int           { return len(h) }
-func (h dueHeap) Less(a, b int) bool { return h[a].at < h[b].at }
-func (h dueHeap) Swap(a, b int)      { h[a], h[b] = h[b], h[a] }
-func (h *dueHeap) Push(x any)        { *h = append(*h, x.(dueAck)) }
-func (h *dueHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	old[len(old)-1] = dueAck{}
-	*h = old[:len(old)-1]
-	return x
 }
 
 // watchAck starts an order's wait for its store's acknowledgement, counted
@@ -58,7 +37,7 @@ func (e *Engine) watchAck(o *orderState) {
 	if e.cfg.AckTimeout <= 0 {
 		return
 	}
-	heap.Push(&e.acks.due, dueAck{at: o.placed + e.cfg.AckTimeout.Minutes(), o: o})
+	e.acks.due.push(o.placed+e.cfg.AckTimeout.Minutes(), o)
 }
 
 // noteAccepted keeps aside that a store accepted an order, for the round
@@ -85,22 +64,23 @@ const acceptedKept = 4096
 // misses, and returns the orders cancelled. An order whose trip is being
 // written is looked at again in the next round.
 func (e *Engine) autoCancel(ctx context.Context, now float64) []string {
-	if e.cfg.AckTimeout <= 0 || len(e.acks.due) == 0 || e.acks.due[0].at > now {
+	if e.cfg.AckTimeout <= 0 || !e.acks.due.dueBy(now) {
 		return nil
 	}
-	var due []*orderState
-	var later []dueAck
+	var due, later []*orderState
 	e.acks.mu.Lock()
-	for len(e.acks.due) > 0 && e.acks.due[0].at <= now {
-		x := heap.Pop(&e.acks.due).(dueAck)
-		o := x.o
+	for {
+		_, o, ok := e.acks.due.pop(now)
+		if !ok {
+			break
+		}
 		_, accepted := e.acks.accepted[o.id]
 		delete(e.acks.accepted, o.id)
 		switch {
 		case o.ended || accepted || !math.IsNaN(o.readyAt) || e.orders[o.id] != o:
 			// Answered, ended, or forgotten (the areas changed hands).
 		case o.trip != nil && o.trip.busy:
-			later = append(later, x)
+			later = append(later, o)
 		default:
 			due = append(due, o)
 		}
@@ -114,8 +94,8 @@ func (e *Engine) autoCancel(ctx context.Context, now float64) []string {
 		}
 	}
 	e.acks.mu.Unlock()
-	for _, x := range later {
-		heap.Push(&e.acks.due, x)
+	for _, o := range later {
+		e.acks.due.push(now, o)
 	}
 	if len(due) == 0 {
 		return nil
@@ -127,7 +107,7 @@ func (e *Engine) autoCancel(ctx context.Context, now float64) []string {
 		e.log.Error("auto-cancel unacknowledged orders", "err", err)
 		for _, o := range due {
 			if !o.ended {
-				heap.Push(&e.acks.due, dueAck{at: now, o: o})
+				e.acks.due.push(now, o)
 			}
 		}
 	}

@@ -257,14 +257,13 @@ type Engine struct {
 	// whose place in them changes with time.
 	freeIdx, chainIdx *geo.RiderIndex
 	touched           []*riderState
-	rechecks          recheckHeap
+	rechecks          dueQueue[*riderState]
 	// offers holds the trips offered and not yet answered, in the order
 	// they were offered (with ones answered since, dropped by the next
 	// round); toImprove the accepted trips by when improve looks at them
 	// next. A round goes through these, not through every rider.
-	offers     []*trip
-	toImprove  improveHeap
-	improveSeq int
+	offers    []*trip
+	toImprove dueQueue[*trip]
 	// writing counts the rounds writing their offers, without the lock.
 	writing sync.WaitGroup
 	// lastDay is the day of China Standard Time last asked for (dayAt).
@@ -409,8 +408,8 @@ func (e *Engine) Own(ctx context.Context, owns func(geo.Point) bool) error {
 	e.orders, e.pending, e.trips, e.held = map[string]*orderState{}, nil, map[string]*trip{}, madeHold{}
 	e.waiting = nil
 	e.riders, e.rlist, e.onShift = map[string]*riderState{}, nil, 0
-	e.freeIdx, e.chainIdx, e.touched, e.rechecks = nil, nil, nil, nil
-	e.offers, e.toImprove = nil, nil
+	e.freeIdx, e.chainIdx, e.touched = nil, nil, nil
+	e.rechecks, e.offers, e.toImprove = dueQueue[*riderState]{}, nil, dueQueue[*trip]{}
 	e.unlock()
 	e.pingMu.Lock()
 	e.known, e.pings = map[string]*riderState{}, map[*riderState]geo.Point{}

@@ -1,7 +1,6 @@
 package dispatch
 
 import (
-	"container/heap"
 	"context"
 	"math"
 	"sort"
@@ -471,10 +470,13 @@ func (e *Engine) roundIndex(now float64) (free, chained *geo.RiderIndex) {
 		for _, r := range e.touched {
 			e.reindex(r, now, at)
 		}
-		for len(e.rechecks) > 0 && e.rechecks[0].at <= now {
-			x := heap.Pop(&e.rechecks).(recheckAt)
-			if x.r.recheck == x.at {
-				e.reindex(x.r, now, at)
+		for {
+			due, r, ok := e.rechecks.pop(now)
+			if !ok {
+				break
+			}
+			if r.recheck == due {
+				e.reindex(r, now, at)
 			}
 		}
 	}
@@ -517,7 +519,7 @@ func (e *Engine) reindex(r *riderState, now float64, at time.Time) {
 		// this one again.
 		until = math.Max(until, math.Nextafter(now, math.Inf(1)))
 		if until != r.recheck {
-			heap.Push(&e.rechecks, recheckAt{until, r})
+			e.rechecks.push(until, r)
 		}
 	}
 	r.recheck = until
@@ -562,27 +564,6 @@ const sweepEvery = 5 * time.Second
 // a round more than it gains in the pricing of a trip (50 m is some ten
 // seconds of a ride).
 const jitterM = 50
-
-// recheckAt is a rider whose place in the round's indexes changes at
-// minute at unless something else changes it first.
-type recheckAt struct {
-	at float64
-	r  *riderState
-}
-
-// recheckHeap orders the riders to look at again by when.
-type recheckHeap []recheckAt
-
-func (h recheckHeap) Len() int           { return len(h) }
-func (h recheckHeap) Less(a, b int) bool { return h[a].at < h[b].at }
-func (h recheckHeap) Swap(a, b int)      { h[a], h[b] = h[b], h[a] }
-func (h *recheckHeap) Push(x any)        { *h = append(*h, x.(recheckAt)) }
-func (h *recheckHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
-}
 
 // Where roundIndex last put a rider.
 const (
@@ -879,8 +860,11 @@ func (e *Engine) improve(ctx context.Context, now float64, free *geo.RiderIndex,
 	nowT := e.at(now)
 	n := 0
 	var busy []*trip
-	for len(e.toImprove) > 0 && e.toImprove[0].at <= now {
-		t := heap.Pop(&e.toImprove).(improveAt).t
+	for {
+		_, t, ok := e.toImprove.pop(now)
+		if !ok {
+			break
+		}
 		if t.state != tripAssigned {
 			continue // reached, picked up, finished or taken back
 		}
@@ -932,33 +916,7 @@ func (e *Engine) improveLater(t *trip, at float64) {
 	if !e.cfg.Reassign || e.cfg.Algo != AlgoEngine {
 		return
 	}
-	e.improveSeq++
-	heap.Push(&e.toImprove, improveAt{at, e.improveSeq, t})
-}
-
-// improveAt is an accepted trip that improve looks at from minute at on;
-// seq keeps the trips due at the same minute in the order they came.
-type improveAt struct {
-	at  float64
-	seq int
-	t   *trip
-}
-
-// improveHeap orders the accepted trips by when improve looks at them.
-type improveHeap []improveAt
-
-func (h improveHeap) Len() int { return len(h) }
-func (h improveHeap) Less(a, b int) bool {
-	return h[a].at < h[b].at || h[a].at == h[b].at && h[a].seq < h[b].seq
-}
-func (h improveHeap) Swap(a, b int) { h[a], h[b] = h[b], h[a] }
-func (h *improveHeap) Push(x any)   { *h = append(*h, x.(improveAt)) }
-func (h *improveHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	old[len(old)-1] = improveAt{}
-	*h = old[:len(old)-1]
-	return x
+	e.toImprove.push(at, t)
 }
 
 // movedBefore tells whether a trip holds an order that was already moved to
