@@ -63,31 +63,23 @@ func readRiderLocation(b []byte) (wireLocation, error) {
 		case num == locPosition && typ == protowire.BytesType:
 			s, _ := protowire.ConsumeBytes(v)
 			w.hasPosition = true
-			return eachField(s, func(num protowire.Number, typ protowire.Type, v []byte) bool {
-				if typ == protowire.Fixed64Type && (num == latLngLat || num == latLngLng) {
-					x, _ := protowire.ConsumeFixed64(v)
-					if num == latLngLat {
-						w.lat = math.Float64frombits(x)
-					} else {
-						w.lng = math.Float64frombits(x)
-					}
+			return readPair(s, protowire.Fixed64Type, func(first bool, x uint64) {
+				if first {
+					w.lat = math.Float64frombits(x)
+				} else {
+					w.lng = math.Float64frombits(x)
 				}
-				return true
-			}) == nil
+			})
 		case num == locAt && typ == protowire.BytesType:
 			s, _ := protowire.ConsumeBytes(v)
 			w.hasAt = true
-			return eachField(s, func(num protowire.Number, typ protowire.Type, v []byte) bool {
-				if typ == protowire.VarintType && (num == tsSeconds || num == tsNanos) {
-					x, _ := protowire.ConsumeVarint(v)
-					if num == tsSeconds {
-						w.seconds = int64(x)
-					} else {
-						w.nanos = int32(x)
-					}
+			return readPair(s, protowire.VarintType, func(first bool, x uint64) {
+				if first {
+					w.seconds = int64(x)
+				} else {
+					w.nanos = int32(x)
 				}
-				return true
-			}) == nil
+			})
 		case num == locAccuracy && typ == protowire.Fixed64Type:
 			x, _ := protowire.ConsumeFixed64(v)
 			w.accuracy = math.Float64frombits(x)
@@ -98,6 +90,25 @@ func readRiderLocation(b []byte) (wireLocation, error) {
 		return wireLocation{}, orders.Invalid("", "undecodable protobuf RiderLocation: %v", err)
 	}
 	return w, nil
+}
+
+// readPair reads a message of two scalar fields numbered 1 and 2 of wire
+// type typ (a varint or a fixed64), as LatLng and Timestamp are: set gets
+// each occurrence of either, first telling which, with its 64 bits; other
+// fields are skipped. It is false for malformed bytes.
+func readPair(b []byte, typ protowire.Type, set func(first bool, x uint64)) bool {
+	return eachField(b, func(num protowire.Number, t protowire.Type, v []byte) bool {
+		if t == typ && (num == 1 || num == 2) {
+			var x uint64
+			if typ == protowire.VarintType {
+				x, _ = protowire.ConsumeVarint(v)
+			} else {
+				x, _ = protowire.ConsumeFixed64(v)
+			}
+			set(num == 1, x)
+		}
+		return true
+	}) == nil
 }
 
 // check checks the location's fields as checkLocation does those of the
