@@ -120,12 +120,55 @@ func (e *Engine) readCards(ctx context.Context, now time.Time, day orders.Day) {
 		return
 	}
 	e.cardsDay = day
+	e.cardsRead(now)
 	for id, c := range cards {
 		if r := e.riders[id]; r != nil {
 			e.giveCard(r, c)
 		}
 	}
 }
+
+// cardsRead notes that the cards recorded up to now are read: the rounds
+// look for newer ones from cardsEvery on.
+func (e *Engine) cardsRead(now time.Time) {
+	e.cardsSeen, e.cardsLook = now, now.Add(cardsEvery)
+}
+
+// readNewCards gives the riders the cards of day recorded since the last
+// read, a round's look every cardsEvery: a rider may record its card
+// through any engine serving the record, and the engine whose area the
+// rider belongs to learns it here. The engine's lock is held. On failure
+// the next look tries again.
+func (e *Engine) readNewCards(ctx context.Context, now time.Time, day orders.Day) {
+	e.cardsLook = now.Add(cardsEvery)
+	cards, err := e.repo.(orders.HealthStore).HealthCardsSince(ctx, day, e.cardsSeen.Add(-cardsOverlap))
+	if err != nil {
+		e.log.Error("reading the health cards recorded since the last look", "day", day, "err", err)
+		return
+	}
+	e.cardsSeen = now
+	for _, c := range cards {
+		r := e.riders[c.RiderID]
+		if r == nil || r.prot.hasCard && sameCard(r.prot.card, c) {
+			continue // not here, or read before (the looks overlap)
+		}
+		e.giveCard(r, c)
+	}
+}
+
+// sameCard tells whether two cards are the same recording.
+func sameCard(a, b orders.HealthCard) bool {
+	return a.Day == b.Day && a.RecordedAt.Equal(b.RecordedAt) && a.TemperatureC == b.TemperatureC && a.Code == b.Code
+}
+
+// cardsEvery is how often, on the engine's clock, the rounds look for
+// health cards recorded through other engines; each look reaches
+// cardsOverlap further back than the last one ended, for cards recorded
+// on a clock a little behind this engine's, or committed after it looked.
+const (
+	cardsEvery   = 30 * time.Second
+	cardsOverlap = time.Minute
+)
 
 // cardOfToday reads a rider's card of the day of now from the record, when
 // the engine requires cards.

@@ -157,3 +157,51 @@ func TestHealthCardOfNewDayFromRecord(t *testing.T) {
 	}
 	t.Fatal("R1 got no offer after midnight with the new day's card recorded through another dispatcher")
 }
+
+// TestHealthCardRecordedElsewhereDuringTheDay: a rider on shift with one
+// engine records the day's card through another engine serving the same
+// record, well after midnight and the engines' start; the first engine's
+// rounds find the card within a minute and offer the rider orders.
+func TestHealthCardRecordedElsewhereDuringTheDay(t *testing.T) {
+	ctx := context.Background()
+	repo := memory.NewRepository(nil)
+	day := orders.DayOf(t0).AddDays(1)
+	clock := dispatch.NewManualClock(day.Start().Add(9 * time.Hour))
+	store := cardStore
+	e := newCardEngine(t, repo, clock)
+	if err := e.AddStore(ctx, store); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.StartShift(ctx, orders.Rider{ID: "R1", Capacity: 3, Point: store.Point, ShiftEnd: clock.Now().Add(4 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	other := newCardEngine(t, repo, clock)
+	if err := other.Restore(ctx); err != nil {
+		t.Fatal(err)
+	}
+	submitReady(t, e, clock.Now(), "o1")
+	if _, err := e.Round(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := e.Offered("R1"); ok {
+		t.Fatal("R1 was offered an order without a card")
+	}
+
+	clock.Set(clock.Now().Add(time.Hour))
+	if _, err := other.RecordHealthCard(ctx, "R1", 36.6, orders.HealthGreen); err != nil {
+		t.Fatal(err)
+	}
+	for range 4 {
+		clock.Set(clock.Now().Add(15 * time.Second))
+		if err := e.Ping("R1", store.Point); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.Round(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := e.Offered("R1"); ok {
+			return
+		}
+	}
+	t.Fatal("R1 got no offer within a minute of recording its card through another dispatcher")
+}

@@ -40,6 +40,7 @@ func (e *Engine) Restore(ctx context.Context) error {
 	defer e.unlock()
 	if cards != nil {
 		e.cardsDay = orders.DayOf(now) // the rounds need not read them again (readCards)
+		e.cardsRead(now)
 	}
 	e.storesMu.Lock()
 	for _, s := range stores {

@@ -38,6 +38,8 @@ func (e *Engine) Round(ctx context.Context) (RoundStats, error) {
 	if e.cfg.RequireHealthCard {
 		if d := e.dayAt(now).day; d != e.cardsDay {
 			e.readCards(ctx, nowT, d)
+		} else if !nowT.Before(e.cardsLook) {
+			e.readNewCards(ctx, nowT, d)
 		}
 	}
 	var expired []*trip

@@ -78,6 +78,9 @@ type HealthStore interface {
 	HealthCard(ctx context.Context, riderID string, day Day) (HealthCard, error)
 	// HealthCards returns every rider's card of the day, ordered by rider.
 	HealthCards(ctx context.Context, day Day) ([]HealthCard, error)
+	// HealthCardsSince returns the riders' cards of the day recorded at or after since,
+	// ordered by rider.
+	HealthCardsSince(ctx context.Context, day Day, since time.Time) ([]HealthCard, error)
 	// HealthCardHistory returns every card the rider recorded on the day, the replaced ones
 	// too, oldest first.
 	HealthCardHistory(ctx context.Context, riderID string, day Day) ([]HealthCard, error)

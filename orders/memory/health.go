@@ -70,13 +70,18 @@ func (r *Repository) HealthCard(ctx context.Context, riderID string, day orders.
 
 // HealthCards returns every rider's card of the day, ordered by rider.
 func (r *Repository) HealthCards(ctx context.Context, day orders.Day) ([]orders.HealthCard, error) {
+	return r.HealthCardsSince(ctx, day, time.Time{})
+}
+
+// HealthCardsSince returns the cards of the day recorded at or after since, ordered by rider.
+func (r *Repository) HealthCardsSince(ctx context.Context, day orders.Day, since time.Time) ([]orders.HealthCard, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	var out []orders.HealthCard
 	r.health.mu.Lock()
 	for k, c := range r.health.cards {
-		if k.day == day {
+		if k.day == day && !c.RecordedAt.Before(since) {
 			out = append(out, c)
 		}
 	}

@@ -116,6 +116,21 @@ func testHealthCardsOfADay(t *testing.T, hs orders.HealthStore) {
 	if cards, err := hs.HealthCards(t.Context(), FestivalDay.AddDays(2)); err != nil || len(cards) != 0 {
 		t.Fatalf("HealthCards of a day without cards = %+v, %v; want none", cards, err)
 	}
+
+	// Since a time: the cards recorded then or later; a card replaced later counts as later.
+	later := SampleHealthCard("rider-b", FestivalStart.Add(2*time.Hour))
+	mustPutCard(t, hs, later)
+	mustPutCard(t, hs, SampleHealthCard("rider-d", FestivalStart.Add(time.Hour)))
+	cards, err = hs.HealthCardsSince(t.Context(), FestivalDay, FestivalStart.Add(time.Hour))
+	if err != nil || len(cards) != 2 || !sameCard(cards[0], later) || !sameCard(cards[1], SampleHealthCard("rider-d", FestivalStart.Add(time.Hour))) {
+		t.Fatalf("HealthCardsSince(%s, an hour in) = %+v, %v; want rider-b's later card and rider-d's", FestivalDay, cards, err)
+	}
+	if cards, err := hs.HealthCardsSince(t.Context(), FestivalDay, FestivalStart.Add(3*time.Hour)); err != nil || len(cards) != 0 {
+		t.Fatalf("HealthCardsSince after the last card = %+v, %v; want none", cards, err)
+	}
+	if cards, err := hs.HealthCardsSince(t.Context(), FestivalDay.AddDays(1), time.Time{}); err != nil || len(cards) != 1 || !sameCard(cards[0], next) {
+		t.Fatalf("HealthCardsSince of the next day from the start = %+v, %v; want rider-a's", cards, err)
+	}
 }
 
 func testHealthCardInvalid(t *testing.T, hs orders.HealthStore) {

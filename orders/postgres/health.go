@@ -27,8 +27,10 @@ const (
 	ON CONFLICT (rider_id, day) DO UPDATE SET temperature_c = excluded.temperature_c,
 		health_code = excluded.health_code, recorded_at = excluded.recorded_at
 	WHERE rider_health_cards.recorded_at <= excluded.recorded_at`
-	selectHealthCard   = `SELECT ` + healthColumns + ` FROM rider_health_cards WHERE rider_id = $1 AND day = $2::date`
-	selectHealthCards  = `SELECT ` + healthColumns + ` FROM rider_health_cards WHERE day = $1::date ORDER BY rider_id`
+	selectHealthCard       = `SELECT ` + healthColumns + ` FROM rider_health_cards WHERE rider_id = $1 AND day = $2::date`
+	selectHealthCards      = `SELECT ` + healthColumns + ` FROM rider_health_cards WHERE day = $1::date ORDER BY rider_id`
+	selectHealthCardsSince = `SELECT ` + healthColumns + ` FROM rider_health_cards WHERE day = $1::date AND recorded_at >= $2
+		ORDER BY rider_id`
 	selectHealthRecord = `SELECT ` + healthColumns + ` FROM rider_health_records WHERE rider_id = $1 AND day = $2::date
 		ORDER BY recorded_at, id`
 	// selectDroppedIn reads the orders of a box and a window; placed_at bounds the scan to the
@@ -63,6 +65,16 @@ func (r *Repository) HealthCards(ctx context.Context, day orders.Day) ([]orders.
 	rows, _ := r.pool.Query(ctx, selectHealthCards, day.String())
 	out, err := pgx.CollectRows(rows, scanHealthCard)
 	return out, translate(err, "health cards of %s", day)
+}
+
+// HealthCardsSince returns the cards of the day recorded at or after since, ordered by rider.
+func (r *Repository) HealthCardsSince(ctx context.Context, day orders.Day, since time.Time) ([]orders.HealthCard, error) {
+	if since.IsZero() { // ts writes the zero time as NULL, which no time is after
+		return r.HealthCards(ctx, day)
+	}
+	rows, _ := r.pool.Query(ctx, selectHealthCardsSince, day.String(), ts(since))
+	out, err := pgx.CollectRows(rows, scanHealthCard)
+	return out, translate(err, "health cards of %s recorded since %s", day, since.Format(time.RFC3339))
 }
 
 // HealthCardHistory returns the rider's cards of the day, oldest first.
