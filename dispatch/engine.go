@@ -233,25 +233,20 @@ type Engine struct {
 
 	idx     *geo.RiderIndex
 	sweptAt float64 // the minute of the last look for stale riders
-	// cardsDay is the day whose health cards the engine last read from the
-	// record (Restore, readCards).
-	cardsDay orders.Day
-	// cardsSeen is the engine's time up to which it has read the cards of
-	// cardsDay recorded through other engines, and cardsLook when a round
-	// looks for newer ones (readNewCards).
-	cardsSeen, cardsLook time.Time
-	stores               map[string]*storeState
-	riders               map[string]*riderState
-	rlist                []*riderState
-	onShift              int // riders of rlist on shift
-	orders               map[string]*orderState
-	pending              []*orderState
-	trips                map[string]*trip
-	tripPfx              string
-	nextID               int
-	stats                Stats
-	scratch              []geo.Neighbor
-	priced               []candidate // nearest's riders priced so far
+	// cards is what the engine has read of the record's health cards.
+	cards   cardLooks
+	stores  map[string]*storeState
+	riders  map[string]*riderState
+	rlist   []*riderState
+	onShift int // riders of rlist on shift
+	orders  map[string]*orderState
+	pending []*orderState
+	trips   map[string]*trip
+	tripPfx string
+	nextID  int
+	stats   Stats
+	scratch []geo.Neighbor
+	priced  []candidate // nearest's riders priced so far
 	// owns, when set, limits the engine to the areas it is true for (see
 	// Own); paused stops the rounds while ownership is changing hands.
 	owns   func(geo.Point) bool

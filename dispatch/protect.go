@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"sync"
 	"time"
 
 	"zhengxiang/geo"
@@ -119,8 +120,7 @@ func (e *Engine) readCards(ctx context.Context, now time.Time, day orders.Day) {
 		e.log.Error("reading the day's health cards", "day", day, "err", err)
 		return
 	}
-	e.cardsDay = day
-	e.cardsRead(now)
+	e.cards.readWhole(day, now)
 	for id, c := range cards {
 		if r := e.riders[id]; r != nil {
 			e.giveCard(r, c)
@@ -128,25 +128,60 @@ func (e *Engine) readCards(ctx context.Context, now time.Time, day orders.Day) {
 	}
 }
 
-// cardsRead notes that the cards recorded up to now are read: the rounds
-// look for newer ones from cardsEvery on.
-func (e *Engine) cardsRead(now time.Time) {
-	e.cardsSeen, e.cardsLook = now, now.Add(cardsEvery)
+// cardLooks is what an engine has read of the record's health cards. It
+// has a mutex of its own: a round reads the cards recorded since its last
+// look before it takes the engine's lock, which is held while it gives
+// them to the riders.
+type cardLooks struct {
+	mu   sync.Mutex
+	day  orders.Day // the day whose cards were read whole (Restore, readCards)
+	seen time.Time  // the engine's time up to which newer cards are read
+	look time.Time  // when a round looks for newer ones
 }
 
-// readNewCards gives the riders the cards of day recorded since the last
-// read, a round's look every cardsEvery: a rider may record its card
-// through any engine serving the record, and the engine whose area the
-// rider belongs to learns it here. The engine's lock is held. On failure
-// the next look tries again.
-func (e *Engine) readNewCards(ctx context.Context, now time.Time, day orders.Day) {
-	e.cardsLook = now.Add(cardsEvery)
-	cards, err := e.repo.(orders.HealthStore).HealthCardsSince(ctx, day, e.cardsSeen.Add(-cardsOverlap))
+// readWhole notes that the cards of day recorded up to now are read.
+func (c *cardLooks) readWhole(day orders.Day, now time.Time) {
+	c.mu.Lock()
+	c.day, c.seen, c.look = day, now, now.Add(cardsEvery)
+	c.mu.Unlock()
+}
+
+// wholeDay returns the day whose cards were read whole.
+func (c *cardLooks) wholeDay() orders.Day {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.day
+}
+
+// newCards reads, when a look is due at now, the cards of the day recorded
+// since the last look, without the engine's lock: a rider may record its
+// card through any engine serving the record, and the engine whose area
+// the rider belongs to learns it here. Each look reaches cardsOverlap
+// further back than the last one ended, for cards recorded on a clock a
+// little behind this engine's or committed after it looked. ok is false
+// when no look was due or the look failed (the next one tries again).
+func (e *Engine) newCards(ctx context.Context, now time.Time) (cards []orders.HealthCard, ok bool) {
+	c := &e.cards
+	c.mu.Lock()
+	day := orders.DayOf(now)
+	if day != c.day || now.Before(c.look) {
+		c.mu.Unlock()
+		return nil, false
+	}
+	since := c.seen.Add(-cardsOverlap)
+	c.look = now.Add(cardsEvery)
+	c.mu.Unlock()
+	cards, err := e.repo.(orders.HealthStore).HealthCardsSince(ctx, day, since)
 	if err != nil {
 		e.log.Error("reading the health cards recorded since the last look", "day", day, "err", err)
-		return
+		return nil, false
 	}
-	e.cardsSeen = now
+	return cards, true
+}
+
+// giveNewCards gives the riders the cards of a look at now (newCards), and
+// notes them read; the engine's lock is held.
+func (e *Engine) giveNewCards(cards []orders.HealthCard, now time.Time) {
 	for _, c := range cards {
 		r := e.riders[c.RiderID]
 		if r == nil || r.prot.hasCard && sameCard(r.prot.card, c) {
@@ -154,6 +189,11 @@ func (e *Engine) readNewCards(ctx context.Context, now time.Time, day orders.Day
 		}
 		e.giveCard(r, c)
 	}
+	e.cards.mu.Lock()
+	if e.cards.day == orders.DayOf(now) && e.cards.seen.Before(now) {
+		e.cards.seen = now
+	}
+	e.cards.mu.Unlock()
 }
 
 // sameCard tells whether two cards are the same recording.
@@ -162,9 +202,8 @@ func sameCard(a, b orders.HealthCard) bool {
 }
 
 // cardsEvery is how often, on the engine's clock, the rounds look for
-// health cards recorded through other engines; each look reaches
-// cardsOverlap further back than the last one ended, for cards recorded
-// on a clock a little behind this engine's, or committed after it looked.
+// health cards recorded through other engines, and cardsOverlap how much
+// further back than the last look each one reaches.
 const (
 	cardsEvery   = 30 * time.Second
 	cardsOverlap = time.Minute

@@ -27,6 +27,21 @@ func newCardEngine(t *testing.T, repo orders.Repository, clock dispatch.Clock) *
 	return e
 }
 
+// riderOnShift returns an engine like newCardEngine's with cardStore and
+// rider R1 on shift there for four hours, without a card.
+func riderOnShift(t *testing.T, repo orders.Repository, clock dispatch.Clock) *dispatch.Engine {
+	t.Helper()
+	ctx := context.Background()
+	e := newCardEngine(t, repo, clock)
+	if err := e.AddStore(ctx, cardStore); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.StartShift(ctx, orders.Rider{ID: "R1", Capacity: 3, Point: cardStore.Point, ShiftEnd: clock.Now().Add(4 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
 // submitReady places an order of cardStore, ready now, with the key given.
 func submitReady(t *testing.T, e *dispatch.Engine, now time.Time, key string) {
 	t.Helper()
@@ -42,6 +57,25 @@ func submitReady(t *testing.T, e *dispatch.Engine, now time.Time, key string) {
 	}
 }
 
+// offerWithin pings R1 at the store and runs a round, up to rounds times
+// with step between them on clock, and returns the first offer R1 gets.
+func offerWithin(t *testing.T, e *dispatch.Engine, clock *dispatch.ManualClock, rounds int, step time.Duration) (dispatch.Offer, bool) {
+	t.Helper()
+	for range rounds {
+		if err := e.Ping("R1", cardStore.Point); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.Round(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if off, ok := e.Offered("R1"); ok {
+			return off, true
+		}
+		clock.Set(clock.Now().Add(step))
+	}
+	return dispatch.Offer{}, false
+}
+
 // TestHealthCardRestoredAndDaily: an engine that requires health cards
 // reads the riders' cards of the day back from the record when it restarts,
 // and a card lasts its day: after midnight (China Standard Time) the rider
@@ -51,14 +85,7 @@ func TestHealthCardRestoredAndDaily(t *testing.T) {
 	repo := memory.NewRepository(nil)
 	day := orders.DayOf(t0).AddDays(1)
 	clock := dispatch.NewManualClock(day.Start().Add(22 * time.Hour)) // 22:00
-	store := cardStore
-	first := newCardEngine(t, repo, clock)
-	if err := first.AddStore(ctx, store); err != nil {
-		t.Fatal(err)
-	}
-	if err := first.StartShift(ctx, orders.Rider{ID: "R1", Capacity: 3, Point: store.Point, ShiftEnd: clock.Now().Add(4 * time.Hour)}); err != nil {
-		t.Fatal(err)
-	}
+	first := riderOnShift(t, repo, clock)
 	if _, err := first.RecordHealthCard(ctx, "R1", 36.5, orders.HealthGreen); err != nil {
 		t.Fatal(err)
 	}
@@ -73,22 +100,13 @@ func TestHealthCardRestoredAndDaily(t *testing.T) {
 		t.Helper()
 		n++
 		submitReady(t, e, clock.Now(), "o"+strings.Repeat("x", n))
-		for range rounds {
-			if err := e.Ping("R1", store.Point); err != nil {
+		off, ok := offerWithin(t, e, clock, rounds, time.Minute)
+		if ok {
+			if err := e.Decline(ctx, "R1", off.TripID); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := e.Round(ctx); err != nil {
-				t.Fatal(err)
-			}
-			if off, ok := e.Offered("R1"); ok {
-				if err := e.Decline(ctx, "R1", off.TripID); err != nil {
-					t.Fatal(err)
-				}
-				return true
-			}
-			clock.Set(clock.Now().Add(time.Minute))
 		}
-		return false
+		return ok
 	}
 	if !offered(10) {
 		t.Fatal("R1, whose card was recorded before the restart, got no offer")
@@ -122,14 +140,7 @@ func TestHealthCardOfNewDayFromRecord(t *testing.T) {
 	repo := memory.NewRepository(nil)
 	day := orders.DayOf(t0).AddDays(1)
 	clock := dispatch.NewManualClock(day.Start().Add(23*time.Hour + 50*time.Minute))
-	store := cardStore
-	e := newCardEngine(t, repo, clock)
-	if err := e.AddStore(ctx, store); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.StartShift(ctx, orders.Rider{ID: "R1", Capacity: 3, Point: store.Point, ShiftEnd: clock.Now().Add(4 * time.Hour)}); err != nil {
-		t.Fatal(err)
-	}
+	e := riderOnShift(t, repo, clock)
 	if _, err := e.RecordHealthCard(ctx, "R1", 36.5, orders.HealthGreen); err != nil {
 		t.Fatal(err)
 	}
@@ -143,19 +154,9 @@ func TestHealthCardOfNewDayFromRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	submitReady(t, e, clock.Now(), "o1")
-	for range 10 {
-		if err := e.Ping("R1", store.Point); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := e.Round(ctx); err != nil {
-			t.Fatal(err)
-		}
-		if _, ok := e.Offered("R1"); ok {
-			return
-		}
-		clock.Set(clock.Now().Add(time.Minute))
+	if _, ok := offerWithin(t, e, clock, 10, time.Minute); !ok {
+		t.Fatal("R1 got no offer after midnight with the new day's card recorded through another dispatcher")
 	}
-	t.Fatal("R1 got no offer after midnight with the new day's card recorded through another dispatcher")
 }
 
 // TestHealthCardRecordedElsewhereDuringTheDay: a rider on shift with one
@@ -167,23 +168,13 @@ func TestHealthCardRecordedElsewhereDuringTheDay(t *testing.T) {
 	repo := memory.NewRepository(nil)
 	day := orders.DayOf(t0).AddDays(1)
 	clock := dispatch.NewManualClock(day.Start().Add(9 * time.Hour))
-	store := cardStore
-	e := newCardEngine(t, repo, clock)
-	if err := e.AddStore(ctx, store); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.StartShift(ctx, orders.Rider{ID: "R1", Capacity: 3, Point: store.Point, ShiftEnd: clock.Now().Add(4 * time.Hour)}); err != nil {
-		t.Fatal(err)
-	}
+	e := riderOnShift(t, repo, clock)
 	other := newCardEngine(t, repo, clock)
 	if err := other.Restore(ctx); err != nil {
 		t.Fatal(err)
 	}
 	submitReady(t, e, clock.Now(), "o1")
-	if _, err := e.Round(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := e.Offered("R1"); ok {
+	if _, ok := offerWithin(t, e, clock, 1, 0); ok {
 		t.Fatal("R1 was offered an order without a card")
 	}
 
@@ -191,17 +182,8 @@ func TestHealthCardRecordedElsewhereDuringTheDay(t *testing.T) {
 	if _, err := other.RecordHealthCard(ctx, "R1", 36.6, orders.HealthGreen); err != nil {
 		t.Fatal(err)
 	}
-	for range 4 {
-		clock.Set(clock.Now().Add(15 * time.Second))
-		if err := e.Ping("R1", store.Point); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := e.Round(ctx); err != nil {
-			t.Fatal(err)
-		}
-		if _, ok := e.Offered("R1"); ok {
-			return
-		}
+	clock.Set(clock.Now().Add(15 * time.Second))
+	if _, ok := offerWithin(t, e, clock, 4, 15*time.Second); !ok {
+		t.Fatal("R1 got no offer within a minute of recording its card through another dispatcher")
 	}
-	t.Fatal("R1 got no offer within a minute of recording its card through another dispatcher")
 }

@@ -39,8 +39,7 @@ func (e *Engine) Restore(ctx context.Context) error {
 	e.lock()
 	defer e.unlock()
 	if cards != nil {
-		e.cardsDay = orders.DayOf(now) // the rounds need not read them again (readCards)
-		e.cardsRead(now)
+		e.cards.readWhole(orders.DayOf(now), now) // the rounds need not read them again (readCards)
 	}
 	e.storesMu.Lock()
 	for _, s := range stores {

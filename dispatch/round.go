@@ -26,6 +26,11 @@ type bundle struct {
 func (e *Engine) Round(ctx context.Context) (RoundStats, error) {
 	started := time.Now()
 	nowT := e.clock.Now()
+	var cards []orders.HealthCard
+	newCards := false
+	if e.cfg.RequireHealthCard {
+		cards, newCards = e.newCards(ctx, nowT)
+	}
 	e.lock()
 	defer e.unlock()
 	now := e.min(nowT)
@@ -36,10 +41,10 @@ func (e *Engine) Round(ctx context.Context) (RoundStats, error) {
 	}
 
 	if e.cfg.RequireHealthCard {
-		if d := e.dayAt(now).day; d != e.cardsDay {
+		if d := e.dayAt(now).day; d != e.cards.wholeDay() {
 			e.readCards(ctx, nowT, d)
-		} else if !nowT.Before(e.cardsLook) {
-			e.readNewCards(ctx, nowT, d)
+		} else if newCards {
+			e.giveNewCards(cards, nowT)
 		}
 	}
 	var expired []*trip
