@@ -206,7 +206,7 @@ func sameCard(a, b orders.HealthCard) bool {
 // further back than the last look each one reaches.
 const (
 	cardsEvery   = 30 * time.Second
-	cardsOverlap = time.Minute
+	cardsOverlap = 10 * time.Second
 )
 
 // cardOfToday reads a rider's card of the day of now from the record, when
