@@ -743,10 +743,10 @@ func (e *Engine) commitOffers(ctx context.Context, ts []*trip, now float64, st *
 	e.writing.Add(1)
 	e.unlock()
 	began := time.Now()
-	// A stop that comes while the offers are written lets the write finish
-	// (for up to offerWriteGrace): the offers are then recorded and
-	// published like any others, rather than rolled back half-way and
-	// reported as failed.
+	// A stop that comes while the offers are written lets the write finish:
+	// the offers are then recorded and published like any others, rather
+	// than rolled back half-way and reported as failed. offerWriteGrace
+	// bounds the write, stop or no stop.
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), offerWriteGrace)
 	defer cancel()
 	ids, byOrder, errs := e.updateTrips(wctx, ts, func(t *trip, x *orders.Order) (orders.Event, error) {
@@ -787,8 +787,9 @@ func (e *Engine) commitOffers(ctx context.Context, ts []*trip, now float64, st *
 	}
 }
 
-// offerWriteGrace bounds how long a round's offer write goes on after the
-// engine is told to stop.
+// offerWriteGrace bounds a round's offer write: the write goes on when the
+// engine is told to stop during it, for up to this long from its start; one
+// that takes longer fails, and its orders go back to the pending pool.
 const offerWriteGrace = 10 * time.Second
 
 // updateTrips applies one transition to every order of the trips, in one
