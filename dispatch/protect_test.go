@@ -27,6 +27,17 @@ func newCardEngine(t *testing.T, repo orders.Repository, clock dispatch.Clock) *
 	return e
 }
 
+// restoredCardEngine returns an engine like newCardEngine's that has read
+// back what repo holds (Restore), as a dispatcher does when it starts.
+func restoredCardEngine(t *testing.T, repo orders.Repository, clock dispatch.Clock) *dispatch.Engine {
+	t.Helper()
+	e := newCardEngine(t, repo, clock)
+	if err := e.Restore(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
 // riderOnShift returns an engine like newCardEngine's with cardStore and
 // rider R1 on shift there for four hours, without a card.
 func riderOnShift(t *testing.T, repo orders.Repository, clock dispatch.Clock) *dispatch.Engine {
@@ -91,10 +102,7 @@ func TestHealthCardRestoredAndDaily(t *testing.T) {
 	}
 
 	// The dispatcher restarts: the card comes back with the rider.
-	e := newCardEngine(t, repo, clock)
-	if err := e.Restore(ctx); err != nil {
-		t.Fatal(err)
-	}
+	e := restoredCardEngine(t, repo, clock)
 	n := 0
 	offered := func(rounds int) bool {
 		t.Helper()
@@ -144,10 +152,7 @@ func TestHealthCardOfNewDayFromRecord(t *testing.T) {
 	if _, err := e.RecordHealthCard(ctx, "R1", 36.5, orders.HealthGreen); err != nil {
 		t.Fatal(err)
 	}
-	other := newCardEngine(t, repo, clock)
-	if err := other.Restore(ctx); err != nil {
-		t.Fatal(err)
-	}
+	other := restoredCardEngine(t, repo, clock)
 
 	clock.Set(day.AddDays(1).Start().Add(time.Minute))
 	if _, err := other.RecordHealthCard(ctx, "R1", 36.6, orders.HealthGreen); err != nil {
@@ -169,10 +174,7 @@ func TestHealthCardRecordedElsewhereDuringTheDay(t *testing.T) {
 	day := orders.DayOf(t0).AddDays(1)
 	clock := dispatch.NewManualClock(day.Start().Add(9 * time.Hour))
 	e := riderOnShift(t, repo, clock)
-	other := newCardEngine(t, repo, clock)
-	if err := other.Restore(ctx); err != nil {
-		t.Fatal(err)
-	}
+	other := restoredCardEngine(t, repo, clock)
 	submitReady(t, e, clock.Now(), "o1")
 	if _, ok := offerWithin(t, e, clock, 1, 0); ok {
 		t.Fatal("R1 was offered an order without a card")
