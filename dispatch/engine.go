@@ -190,6 +190,18 @@ type riderState struct {
 	cardFor orders.Day
 	// prot is the rider's health card and working time (protect.go).
 	prot protection
+	// ping is the last position PingMany took for the rider, and pinged
+	// that the rider waits in Engine.pinged for the engine to take it;
+	// both are guarded by Engine.pingMu.
+	ping   geo.Point
+	pinged bool
+}
+
+// riderMove is a position a rider reported, on its way to the rider's
+// state.
+type riderMove struct {
+	r *riderState
+	p geo.Point
 }
 
 func (r *riderState) load() int {
@@ -218,10 +230,13 @@ type Engine struct {
 	// creations holds the new orders waiting for a grouped write.
 	creations batcher[*createReq]
 	// pingMu guards the rider index idx, which follows every position as
-	// it comes; the positions reported since mu was last taken, for the
-	// riders' states; the riders whose positions are taken; and readies.
+	// it comes; the riders pinged since mu was last taken (pinged, each
+	// with its last position in riderState.ping), for the riders' states;
+	// the riders whose positions are taken; and readies. moves is where
+	// admit, under mu, takes the positions of pinged over.
 	pingMu  sync.Mutex
-	pings   map[*riderState]geo.Point
+	pinged  []*riderState
+	moves   []riderMove
 	known   map[string]*riderState
 	readies map[string]time.Time // orders marked ready since mu was last taken
 	cfg     Config
@@ -231,7 +246,7 @@ type Engine struct {
 	log     *slog.Logger
 	epoch   time.Time
 
-	idx     *geo.RiderIndex
+	idx     *geo.RiderIndex[*riderState]
 	sweptAt float64 // the minute of the last look for stale riders
 	// cards is what the engine has read of the record's health cards.
 	cards   cardLooks
@@ -245,7 +260,7 @@ type Engine struct {
 	tripPfx string
 	nextID  int
 	stats   Stats
-	scratch []geo.Neighbor
+	scratch []geo.Neighbor[*riderState]
 	priced  []candidate // nearest's riders priced so far
 	// owns, when set, limits the engine to the areas it is true for (see
 	// Own); paused stops the rounds while ownership is changing hands.
@@ -254,7 +269,7 @@ type Engine struct {
 	// freeIdx and chainIdx are the riders a round may offer a trip to; see
 	// roundIndex. touched lists the riders changed since, rechecks those
 	// whose place in them changes with time.
-	freeIdx, chainIdx *geo.RiderIndex
+	freeIdx, chainIdx *geo.RiderIndex[*riderState]
 	touched           []*riderState
 	rechecks          dueQueue[*riderState]
 	// offers holds the trips offered and not yet answered, in the order
@@ -297,12 +312,11 @@ func New(cfg Config, repo orders.Repository, travel geo.Travel, clock Clock, log
 		clock:   clock,
 		log:     log,
 		epoch:   clock.Now(),
-		idx:     geo.NewRiderIndex(geo.IndexConfig{StaleAfter: cfg.StaleAfter}),
+		idx:     geo.NewRiderIndex[*riderState](geo.IndexConfig{StaleAfter: cfg.StaleAfter}),
 		stores:  map[string]*storeState{},
 		riders:  map[string]*riderState{},
 		orders:  map[string]*orderState{},
 		trips:   map[string]*trip{},
-		pings:   map[*riderState]geo.Point{},
 		known:   map[string]*riderState{},
 		readies: map[string]time.Time{},
 		// Trip ids stay unique across restarts of a dispatcher.
@@ -411,8 +425,8 @@ func (e *Engine) Own(ctx context.Context, owns func(geo.Point) bool) error {
 	e.rechecks, e.offers, e.toImprove = dueQueue[*riderState]{}, nil, dueQueue[*trip]{}
 	e.unlock()
 	e.pingMu.Lock()
-	e.known, e.pings = map[string]*riderState{}, map[*riderState]geo.Point{}
-	e.idx = geo.NewRiderIndex(geo.IndexConfig{StaleAfter: e.cfg.StaleAfter})
+	e.known, e.pinged = map[string]*riderState{}, nil
+	e.idx = geo.NewRiderIndex[*riderState](geo.IndexConfig{StaleAfter: e.cfg.StaleAfter})
 	e.pingMu.Unlock()
 	if err := e.Restore(ctx); err != nil {
 		return err
@@ -504,10 +518,13 @@ func (e *Engine) admit() {
 		}
 	}
 	e.pingMu.Lock()
-	var pings map[*riderState]geo.Point
-	if len(e.pings) > 0 {
-		pings, e.pings = e.pings, make(map[*riderState]geo.Point, len(e.pings))
+	moves := e.moves[:0]
+	for _, r := range e.pinged {
+		moves = append(moves, riderMove{r, r.ping})
+		r.pinged = false
 	}
+	clear(e.pinged)
+	e.pinged = e.pinged[:0]
 	var readies map[string]time.Time
 	if len(e.readies) > 0 {
 		readies, e.readies = e.readies, map[string]time.Time{}
@@ -519,14 +536,17 @@ func (e *Engine) admit() {
 			o.ready = math.Max(o.ready, o.readyAt)
 		}
 	}
-	for r, p := range pings {
+	for _, m := range moves {
+		r := m.r
 		if r.stale {
 			r.stale = false
 			e.touch(r)
 		}
-		r.pos = p
+		r.pos = m.p
 		e.touchMoved(r)
 	}
+	clear(moves)
+	e.moves = moves[:0]
 	e.settleSteps(written)
 	e.wake()
 	e.takeSteps(steps)
@@ -622,13 +642,20 @@ func (e *Engine) PingMany(ids []string, ps []geo.Point) (errs []error) {
 			errs[i] = orders.Invalid("location", "%v", err)
 			continue
 		}
-		r := e.known[id]
-		if r == nil {
-			errs[i] = orders.NotFound("rider", id)
-			continue
+		r, ok := e.idx.Move(id, ps[i], now)
+		if !ok {
+			// Swept from the index as stale, or not known at all.
+			if r = e.known[id]; r == nil {
+				errs[i] = orders.NotFound("rider", id)
+				continue
+			}
+			e.idx.Put(id, r, ps[i], now)
 		}
-		e.pings[r] = ps[i]
-		e.idx.Update(id, ps[i], now)
+		r.ping = ps[i]
+		if !r.pinged {
+			r.pinged = true
+			e.pinged = append(e.pinged, r)
+		}
 	}
 	return errs
 }
@@ -637,7 +664,7 @@ func (e *Engine) PingMany(ids []string, ps []geo.Point) (errs []error) {
 func (e *Engine) know(r *riderState, p geo.Point, at time.Time) {
 	e.pingMu.Lock()
 	e.known[r.id] = r
-	e.idx.Update(r.id, p, at)
+	e.idx.Put(r.id, r, p, at)
 	e.pingMu.Unlock()
 }
 

@@ -351,7 +351,7 @@ func (e *Engine) feasibleAlone(b *bundle, now float64) bool {
 // match is the engine's round: bundle the due orders, price each bundle for
 // its nearest riders, solve a min-cost matching in which a bundle may also
 // wait for a later round, and offer the pairs whose rider should set out now.
-func (e *Engine) match(ctx context.Context, now float64, live []*orderState, free, chained *geo.RiderIndex, st *RoundStats) {
+func (e *Engine) match(ctx context.Context, now float64, live []*orderState, free, chained *geo.RiderIndex[*riderState], st *RoundStats) {
 	horizon := e.cfg.Horizon.Minutes()
 	var due []*orderState
 	for _, o := range live {
@@ -464,11 +464,11 @@ type candidate struct {
 // the riders changed since the last round (touch) and those whose turn
 // came with time alone (a shift's start or end, a trip ending within the
 // horizon).
-func (e *Engine) roundIndex(now float64) (free, chained *geo.RiderIndex) {
+func (e *Engine) roundIndex(now float64) (free, chained *geo.RiderIndex[*riderState]) {
 	at := e.at(now)
 	if e.freeIdx == nil {
 		cfg := geo.IndexConfig{StaleAfter: 100 * 365 * 24 * time.Hour}
-		e.freeIdx, e.chainIdx = geo.NewRiderIndex(cfg), geo.NewRiderIndex(cfg)
+		e.freeIdx, e.chainIdx = geo.NewRiderIndex[*riderState](cfg), geo.NewRiderIndex[*riderState](cfg)
 		for _, r := range e.rlist {
 			r.in, r.recheck, r.moved = roundNone, 0, false
 			e.reindex(r, now, at)
@@ -552,9 +552,9 @@ func (e *Engine) reindex(r *riderState, now float64, at time.Time) {
 	}
 	switch in { // a rider already in the index moves within it
 	case roundFree:
-		e.freeIdx.Update(r.id, p, at)
+		e.freeIdx.Put(r.id, r, p, at)
 	case roundChained:
-		e.chainIdx.Update(r.id, p, at)
+		e.chainIdx.Put(r.id, r, p, at)
 	}
 	r.in, r.inAt = in, p
 }
@@ -581,13 +581,12 @@ const (
 
 // nearest returns up to k riders of ix that can take the bundle, nearest
 // to its store first, each with its price.
-func (e *Engine) nearest(ix *geo.RiderIndex, b *bundle, now float64, k int) []candidate {
+func (e *Engine) nearest(ix *geo.RiderIndex[*riderState], b *bundle, now float64, k int) []candidate {
 	if ix.Len() == 0 {
 		return nil
 	}
 	e.priced = e.priced[:0]
-	e.scratch = ix.Nearest(b.store.point, k, e.at(now), func(id string) bool {
-		r := e.riders[id]
+	e.scratch = ix.Nearest(b.store.point, k, e.at(now), func(_ string, r *riderState) bool {
 		p, free, ok := e.avail(r, now)
 		if !ok {
 			return false
@@ -601,7 +600,7 @@ func (e *Engine) nearest(ix *geo.RiderIndex, b *bundle, now float64, k int) []ca
 	out := make([]candidate, len(e.scratch))
 	for i, nb := range e.scratch {
 		for _, c := range e.priced {
-			if c.r.id == nb.ID {
+			if c.r == nb.Value {
 				out[i] = c
 				break
 			}
@@ -622,7 +621,7 @@ const maxStoreRiders = 4096
 // first Candidates bundles all see the nearest riders, and the bundles of
 // a busy store are not left to compete for the same few, so a round can
 // offer every bundle of a store that has riders enough around it.
-func (e *Engine) candidates(bs []*bundle, free, chained *geo.RiderIndex, now float64, add func(i int, cs []candidate)) {
+func (e *Engine) candidates(bs []*bundle, free, chained *geo.RiderIndex[*riderState], now float64, add func(i int, cs []candidate)) {
 	k := e.cfg.Candidates
 	var cs []candidate
 	// bundles makes the bundles of each store one after another.
@@ -648,14 +647,14 @@ func (e *Engine) candidates(bs []*bundle, free, chained *geo.RiderIndex, now flo
 // around returns up to n riders of ix, nearest to p first. The round's
 // indexes hold exactly the riders that may take a trip until the round
 // makes its offers, and around is asked before.
-func (e *Engine) around(ix *geo.RiderIndex, p geo.Point, n int, now float64) []*riderState {
+func (e *Engine) around(ix *geo.RiderIndex[*riderState], p geo.Point, n int, now float64) []*riderState {
 	if ix.Len() == 0 {
 		return nil
 	}
 	e.scratch = ix.Nearest(p, n, e.at(now), nil, e.scratch)
 	out := make([]*riderState, len(e.scratch))
 	for i, nb := range e.scratch {
-		out[i] = e.riders[nb.ID]
+		out[i] = nb.Value
 	}
 	return out
 }
@@ -679,7 +678,7 @@ func (e *Engine) window(cs []candidate, b *bundle, rs []*riderState, from, k int
 
 // greedy is the baseline: each pending order, oldest first, goes alone to
 // the nearest idle rider that can take it.
-func (e *Engine) greedy(ctx context.Context, now float64, live []*orderState, free *geo.RiderIndex, st *RoundStats) {
+func (e *Engine) greedy(ctx context.Context, now float64, live []*orderState, free *geo.RiderIndex[*riderState], st *RoundStats) {
 	var planned []*trip
 	for _, o := range live {
 		b := e.newBundle(o.store, []*orderState{o}, now)
@@ -863,7 +862,7 @@ func (e *Engine) repair(ctx context.Context, r *riderState, reason string, st *R
 // improve takes back trips whose rider will reach the store late when an
 // idle rider could be there ReassignGain sooner; the round then offers them
 // again. Only trips not yet reached are moved, and the reason is recorded.
-func (e *Engine) improve(ctx context.Context, now float64, free *geo.RiderIndex, st *RoundStats) int {
+func (e *Engine) improve(ctx context.Context, now float64, free *geo.RiderIndex[*riderState], st *RoundStats) int {
 	gain := e.cfg.ReassignGain.Minutes()
 	nowT := e.at(now)
 	n := 0

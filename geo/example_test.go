@@ -71,19 +71,20 @@ func ExamplePlanarModel() {
 
 func ExampleRiderIndex_Nearest() {
 	now := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
-	ix := geo.NewRiderIndex(geo.IndexConfig{})
+	// Each rider carries its vehicle.
+	ix := geo.NewRiderIndex[string](geo.IndexConfig{})
 	pl := geo.Plane{Origin: geo.Point{Lat: 34.7566, Lng: 113.6683}}
-	ix.Update("rider-1", pl.ToPoint(300, 0), now)
-	ix.Update("rider-2", pl.ToPoint(0, -120), now)
-	ix.Update("rider-3", pl.ToPoint(50, 50), now.Add(-5*time.Minute)) // stale
-	busy := func(id string) bool { return id != "rider-1" }
+	ix.Put("rider-1", "e-bike", pl.ToPoint(300, 0), now)
+	ix.Put("rider-2", "tricycle", pl.ToPoint(0, -120), now)
+	ix.Put("rider-3", "e-bike", pl.ToPoint(50, 50), now.Add(-5*time.Minute)) // stale
 	for _, n := range ix.Nearest(pl.Origin, 2, now, nil, nil) {
-		fmt.Printf("%s %.0f m\n", n.ID, n.DistanceM)
+		fmt.Printf("%s (%s) %.0f m\n", n.ID, n.Value, n.DistanceM)
 	}
-	fmt.Println(len(ix.Nearest(pl.Origin, 2, now, busy, nil)))
+	bikes := func(id, vehicle string) bool { return vehicle == "e-bike" }
+	fmt.Println(len(ix.Nearest(pl.Origin, 2, now, bikes, nil)))
 	// Output:
-	// rider-2 120 m
-	// rider-1 300 m
+	// rider-2 (tricycle) 120 m
+	// rider-1 (e-bike) 300 m
 	// 1
 }
 

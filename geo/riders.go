@@ -28,8 +28,10 @@ const (
 )
 
 // Neighbor is a rider found by RiderIndex.Nearest.
-type Neighbor struct {
-	ID    string
+type Neighbor[V any] struct {
+	ID string
+	// Value is what the rider carries in the index (RiderIndex.Put).
+	Value V
 	Point Point
 	// DistanceM is the great-circle distance from the query point, equal to
 	// DistanceM(query, Point).
@@ -83,8 +85,9 @@ type member struct {
 
 // riderInfo is a rider's slot: the rest of its state and where its member
 // lives.
-type riderInfo struct {
+type riderInfo[V any] struct {
 	id     string
+	v      V
 	p      Point
 	at     time.Time
 	bucket int32 // index in RiderIndex.buckets
@@ -134,15 +137,17 @@ type candidate struct {
 }
 
 // RiderIndex holds the live positions of riders in H3 buckets and finds the
-// nearest ones to a point exactly. Positions are updated in place. It is not
-// safe for concurrent use, and Nearest fills internal caches, so callers
-// hold a lock around every method. The zero RiderIndex is an empty index
-// with the default configuration.
-type RiderIndex struct {
+// nearest ones to a point exactly. Positions are updated in place. Each
+// rider carries a value of type V (Put), which comes back with it from
+// Nearest and Move: the caller's own record of the rider, found without a
+// second lookup by ID. It is not safe for concurrent use, and Nearest fills
+// internal caches, so callers hold a lock around every method. The zero
+// RiderIndex is an empty index with the default configuration.
+type RiderIndex[V any] struct {
 	res     int
 	staleNs int64
 
-	info []riderInfo // dense slots
+	info []riderInfo[V] // dense slots
 	byID map[string]int32
 
 	buckets  []bucket
@@ -158,9 +163,9 @@ type RiderIndex struct {
 
 // NewRiderIndex returns an empty index. Zero or invalid fields of cfg take
 // their defaults (see IndexConfig).
-func NewRiderIndex(cfg IndexConfig) *RiderIndex {
+func NewRiderIndex[V any](cfg IndexConfig) *RiderIndex[V] {
 	cfg = cfg.withDefaults()
-	return &RiderIndex{
+	return &RiderIndex[V]{
 		res:     cfg.Res,
 		staleNs: int64(cfg.StaleAfter),
 		byID:    map[string]int32{},
@@ -184,7 +189,7 @@ func unixNanos(t time.Time) int64 {
 }
 
 // cutoff returns the Unix nanoseconds before which a ping is stale at now.
-func (ix *RiderIndex) cutoff(now time.Time) int64 {
+func (ix *RiderIndex[V]) cutoff(now time.Time) int64 {
 	n := unixNanos(now)
 	if n < math.MinInt64+ix.staleNs {
 		return math.MinInt64
@@ -193,30 +198,69 @@ func (ix *RiderIndex) cutoff(now time.Time) int64 {
 }
 
 // Len returns the number of riders in the index, stale ones included.
-func (ix *RiderIndex) Len() int { return len(ix.info) }
+func (ix *RiderIndex[V]) Len() int { return len(ix.info) }
 
-// Update records that rider id was at p at time at. A rider that stays in
+// Update records that rider id was at p at time at, keeping the value it
+// carries (the zero V for a rider new to the index). A rider that stays in
 // its cell is updated in place without allocating; one that crosses into
 // another cell moves to that cell's bucket. Updates with an invalid point
 // are ignored.
-func (ix *RiderIndex) Update(id string, p Point, at time.Time) {
+func (ix *RiderIndex[V]) Update(id string, p Point, at time.Time) {
+	ix.update(id, p, at)
+}
+
+// Put is Update that also sets the value rider id carries, which Nearest
+// hands back with it and Move returns.
+func (ix *RiderIndex[V]) Put(id string, v V, p Point, at time.Time) {
+	if i := ix.update(id, p, at); i >= 0 {
+		ix.info[i].v = v
+	}
+}
+
+// Move is Update for a rider already in the index: it returns the value
+// the rider carries, and false, changing nothing, when id is not in the
+// index or p is invalid. One lookup by ID serves both.
+func (ix *RiderIndex[V]) Move(id string, p Point, at time.Time) (V, bool) {
+	i, ok := ix.byID[id]
+	if !ok || !p.valid() {
+		var zero V
+		return zero, false
+	}
+	ix.move(i, p, at)
+	return ix.info[i].v, true
+}
+
+// update is Update; it returns the rider's slot, or -1 when p is invalid.
+func (ix *RiderIndex[V]) update(id string, p Point, at time.Time) int32 {
 	if !p.valid() {
-		return
+		return -1
 	}
 	if ix.atlas == nil {
-		*ix = *NewRiderIndex(IndexConfig{})
+		*ix = *NewRiderIndex[V](IndexConfig{})
 	}
+	if i, ok := ix.byID[id]; ok {
+		ix.move(i, p, at)
+		return i
+	}
+	m := memberAt(p, at)
+	i := int32(len(ix.info))
+	ix.info = append(ix.info, riderInfo[V]{id: id, p: p, at: at})
+	ix.byID[id] = i
+	m.slot = i
+	ix.attach(i, ix.atlas.locate(p, m.u), m)
+	return i
+}
+
+// memberAt returns the member of a rider at the valid point p at time at,
+// its slot not set.
+func memberAt(p Point, at time.Time) member {
 	lat, lng := p.Lat*degToRad, p.Lng*degToRad
-	m := member{u: unitOf(lat, lng), lat: lat, lng: lng, cos: math.Cos(lat), at: unixNanos(at)}
-	i, ok := ix.byID[id]
-	if !ok {
-		i = int32(len(ix.info))
-		ix.info = append(ix.info, riderInfo{id: id, p: p, at: at})
-		ix.byID[id] = i
-		m.slot = i
-		ix.attach(i, ix.atlas.locate(p, m.u), m)
-		return
-	}
+	return member{u: unitOf(lat, lng), lat: lat, lng: lng, cos: math.Cos(lat), at: unixNanos(at)}
+}
+
+// move puts slot i at the valid point p at time at.
+func (ix *RiderIndex[V]) move(i int32, p Point, at time.Time) {
+	m := memberAt(p, at)
 	m.slot = i
 	inf := &ix.info[i]
 	inf.p, inf.at = p, at
@@ -240,7 +284,7 @@ func (ix *RiderIndex) Update(id string, p Point, at time.Time) {
 }
 
 // attach appends m, the member of slot i, to the bucket of cell c.
-func (ix *RiderIndex) attach(i int32, c Cell, m member) {
+func (ix *RiderIndex[V]) attach(i int32, c Cell, m member) {
 	bi, ok := ix.byCell[c]
 	if !ok {
 		if n := len(ix.freeBkts); n > 0 {
@@ -266,7 +310,7 @@ func (ix *RiderIndex) attach(i int32, c Cell, m member) {
 
 // detach takes slot i's member out of its bucket, freeing the bucket when
 // it empties.
-func (ix *RiderIndex) detach(i int32) {
+func (ix *RiderIndex[V]) detach(i int32) {
 	inf := &ix.info[i]
 	b := &ix.buckets[inf.bucket]
 	last := len(b.members) - 1
@@ -281,7 +325,7 @@ func (ix *RiderIndex) detach(i int32) {
 }
 
 // Remove deletes rider id and reports whether it was present.
-func (ix *RiderIndex) Remove(id string) bool {
+func (ix *RiderIndex[V]) Remove(id string) bool {
 	i, ok := ix.byID[id]
 	if !ok {
 		return false
@@ -291,7 +335,7 @@ func (ix *RiderIndex) Remove(id string) bool {
 }
 
 // removeSlot deletes slot i, moving the last slot into its place.
-func (ix *RiderIndex) removeSlot(i int32) {
+func (ix *RiderIndex[V]) removeSlot(i int32) {
 	ix.detach(i)
 	delete(ix.byID, ix.info[i].id)
 	last := int32(len(ix.info) - 1)
@@ -301,12 +345,12 @@ func (ix *RiderIndex) removeSlot(i int32) {
 		ix.byID[inf.id] = i
 		ix.buckets[inf.bucket].members[inf.pos].slot = i
 	}
-	ix.info[last] = riderInfo{}
+	ix.info[last] = riderInfo[V]{}
 	ix.info = ix.info[:last]
 }
 
 // Position returns rider id's last position and ping time.
-func (ix *RiderIndex) Position(id string) (Point, time.Time, bool) {
+func (ix *RiderIndex[V]) Position(id string) (Point, time.Time, bool) {
 	i, ok := ix.byID[id]
 	if !ok {
 		return Point{}, time.Time{}, false
@@ -316,7 +360,7 @@ func (ix *RiderIndex) Position(id string) (Point, time.Time, bool) {
 
 // Sweep removes the riders whose last ping is older than now minus
 // StaleAfter and returns their IDs in ascending order.
-func (ix *RiderIndex) Sweep(now time.Time) []string {
+func (ix *RiderIndex[V]) Sweep(now time.Time) []string {
 	cut := ix.cutoff(now)
 	var gone []string
 	for i := int32(len(ix.info)) - 1; i >= 0; i-- {
@@ -331,13 +375,13 @@ func (ix *RiderIndex) Sweep(now time.Time) []string {
 }
 
 // search is the state of one nearest-neighbour query.
-type search struct {
-	ix            *RiderIndex
+type search[V any] struct {
+	ix            *RiderIndex[V]
 	k             int
 	u             vec3
 	lat, lng, cos float64
 	cut           int64
-	keep          func(id string) bool
+	keep          func(id string, v V) bool
 	// above is a squared chord beyond which a rider cannot beat the k-th
 	// candidate; it is +Inf until there are k candidates.
 	above float64
@@ -348,10 +392,10 @@ type search struct {
 	reach, reachSin, reachCos float64
 }
 
-func (ix *RiderIndex) newSearch(p Point, k int, now time.Time, keep func(string) bool) search {
+func (ix *RiderIndex[V]) newSearch(p Point, k int, now time.Time, keep func(string, V) bool) search[V] {
 	lat, lng := p.Lat*degToRad, p.Lng*degToRad
 	ix.cand = ix.cand[:0]
-	return search{
+	return search[V]{
 		ix: ix, k: k, u: unitOf(lat, lng), lat: lat, lng: lng, cos: math.Cos(lat),
 		cut: ix.cutoff(now), keep: keep, above: math.Inf(1), reach: -1,
 	}
@@ -359,7 +403,7 @@ func (ix *RiderIndex) newSearch(p Point, k int, now time.Time, keep func(string)
 
 // scan offers the members of one bucket to the candidate list, which holds
 // the best k riders so far in ascending (distance, ID) order.
-func (s *search) scan(ms []member) {
+func (s *search[V]) scan(ms []member) {
 	for j := range ms {
 		m := &ms[j]
 		if m.at < s.cut {
@@ -375,7 +419,7 @@ func (s *search) scan(ms []member) {
 	}
 }
 
-func (s *search) consider(m *member) {
+func (s *search[V]) consider(m *member) {
 	ix := s.ix
 	a := haversineA(s.lat, s.lng, s.cos, m.lat, m.lng, m.cos)
 	c := ix.cand
@@ -386,7 +430,7 @@ func (s *search) consider(m *member) {
 			return
 		}
 	}
-	if s.keep != nil && !s.keep(ix.info[m.slot].id) {
+	if s.keep != nil && !s.keep(ix.info[m.slot].id, ix.info[m.slot].v) {
 		return
 	}
 	// Binary search for the first candidate ranked after the new one.
@@ -421,7 +465,7 @@ func (s *search) consider(m *member) {
 
 // far reports whether every point of the cell g lies beyond the reach:
 // whether its centre is farther than reach plus the cell's radius.
-func (s *search) far(g *cellGeo) bool {
+func (s *search[V]) far(g *cellGeo) bool {
 	if s.reach < 0 {
 		return false
 	}
@@ -435,7 +479,7 @@ func (s *search) far(g *cellGeo) bool {
 }
 
 // scanAll offers every rider.
-func (s *search) scanAll() {
+func (s *search[V]) scanAll() {
 	s.ix.cand = s.ix.cand[:0]
 	s.above, s.reach = math.Inf(1), -1
 	for bi := range s.ix.buckets {
@@ -444,10 +488,10 @@ func (s *search) scanAll() {
 }
 
 // results appends the candidates to dst as neighbours.
-func (s *search) results(dst []Neighbor) []Neighbor {
+func (s *search[V]) results(dst []Neighbor[V]) []Neighbor[V] {
 	for _, c := range s.ix.cand {
 		inf := &s.ix.info[c.slot]
-		dst = append(dst, Neighbor{ID: inf.id, Point: inf.p, DistanceM: haversineM(c.a)})
+		dst = append(dst, Neighbor[V]{ID: inf.id, Value: inf.v, Point: inf.p, DistanceM: haversineM(c.a)})
 	}
 	return dst
 }
@@ -455,8 +499,9 @@ func (s *search) results(dst []Neighbor) []Neighbor {
 // Nearest returns up to k riders nearest to p by great-circle distance, and
 // so by travel time under any model that grows with distance, nearest
 // first, ties broken by ID. It skips riders whose last ping is older than
-// now minus StaleAfter and riders for which keep(id) is false (keep may be
-// nil and must not call the index). The result is appended to dst[:0].
+// now minus StaleAfter and riders for which keep(id, value) is false (keep
+// may be nil and must not call the index). The result is appended to
+// dst[:0].
 // It is exact: it returns what BruteNearest returns.
 //
 // The search scans rings of cells around p's cell outwards, skipping cells
@@ -466,7 +511,7 @@ func (s *search) results(dst []Neighbor) []Neighbor {
 // that boundary, measured on the cell outlines; the search stops once it
 // holds k riders nearer than that. Past 48 rings, or when the rings would
 // hold more cells than there are riders, it scans every rider instead.
-func (ix *RiderIndex) Nearest(p Point, k int, now time.Time, keep func(id string) bool, dst []Neighbor) []Neighbor {
+func (ix *RiderIndex[V]) Nearest(p Point, k int, now time.Time, keep func(id string, v V) bool, dst []Neighbor[V]) []Neighbor[V] {
 	dst = dst[:0]
 	if k <= 0 || !p.valid() || len(ix.info) == 0 {
 		return dst
@@ -509,7 +554,7 @@ func (ix *RiderIndex) Nearest(p Point, k int, now time.Time, keep func(id string
 
 // beyond reports whether every boundary edge of the disk of radius d lies
 // farther from u than the distance whose haversine term is t.
-func (ix *RiderIndex) beyond(rs *ringSet, d int, u vec3, t float64) bool {
+func (ix *RiderIndex[V]) beyond(rs *ringSet, d int, u vec3, t float64) bool {
 	if t > 0.5 {
 		return false // past a quarter of the globe, sines stop growing
 	}
@@ -529,7 +574,7 @@ func (ix *RiderIndex) beyond(rs *ringSet, d int, u vec3, t float64) bool {
 
 // BruteNearest returns what Nearest returns by looking at every rider. It
 // is the reference for tests and benchmarks.
-func (ix *RiderIndex) BruteNearest(p Point, k int, now time.Time, keep func(id string) bool) []Neighbor {
+func (ix *RiderIndex[V]) BruteNearest(p Point, k int, now time.Time, keep func(id string, v V) bool) []Neighbor[V] {
 	if k <= 0 || !p.valid() || len(ix.info) == 0 {
 		return nil
 	}
@@ -540,7 +585,7 @@ func (ix *RiderIndex) BruteNearest(p Point, k int, now time.Time, keep func(id s
 
 // ringsOf returns the cached rings around the valid cell o, measuring them
 // when o is new.
-func (ix *RiderIndex) ringsOf(o Cell) *ringSet {
+func (ix *RiderIndex[V]) ringsOf(o Cell) *ringSet {
 	if rs, ok := ix.rings[o]; ok {
 		return rs
 	}
@@ -557,7 +602,7 @@ func (ix *RiderIndex) ringsOf(o Cell) *ringSet {
 // growRings widens rs, doubling its radius up to maxIndexRings while the
 // disk holds fewer cells than there are riders (beyond that a full scan is
 // cheaper), and reports whether it grew.
-func (ix *RiderIndex) growRings(o Cell, rs *ringSet) bool {
+func (ix *RiderIndex[V]) growRings(o Cell, rs *ringSet) bool {
 	k := len(rs.rings) - 1
 	n := min(2*k, maxIndexRings)
 	for n > k && 3*n*(n+1)+1 > len(ix.info)+64 {
@@ -572,7 +617,7 @@ func (ix *RiderIndex) growRings(o Cell, rs *ringSet) bool {
 
 // measure sets the rings of rs to those of o up to radius k, keeping the
 // rings it already has (and their order, which geos follows).
-func (ix *RiderIndex) measure(o Cell, rs *ringSet, k int) {
+func (ix *RiderIndex[V]) measure(o Cell, rs *ringSet, k int) {
 	rings := gridRings(o, k)
 	copy(rings, rs.rings)
 	for _, r := range rings[len(rs.rings):] {
@@ -583,7 +628,7 @@ func (ix *RiderIndex) measure(o Cell, rs *ringSet, k int) {
 
 // boundary fills rs.geos and rs.faces up to radius d, which must be below
 // the radius of rs.
-func (ix *RiderIndex) boundary(rs *ringSet, d int) {
+func (ix *RiderIndex[V]) boundary(rs *ringSet, d int) {
 	for e := len(rs.geos); e <= d; e++ {
 		next := slices.Clone(rs.rings[e+1])
 		slices.Sort(next)

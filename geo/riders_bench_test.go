@@ -10,11 +10,11 @@ import (
 
 // benchIndex builds an index of n riders over Zhengzhou, half of them
 // around hot spots.
-func benchIndex(tb testing.TB, n int, t0 time.Time) (*RiderIndex, []string, *rand.Rand) {
+func benchIndex(tb testing.TB, n int, t0 time.Time) (*RiderIndex[struct{}], []string, *rand.Rand) {
 	tb.Helper()
 	area := Zhengzhou()
 	r := rand.New(rand.NewPCG(7, 11))
-	ix := NewRiderIndex(IndexConfig{})
+	ix := NewRiderIndex[struct{}](IndexConfig{})
 	ids := make([]string, n)
 	for i := range ids {
 		ids[i] = fmt.Sprintf("rider-%06d", i)
@@ -57,7 +57,7 @@ func BenchmarkRiderIndexNearest10(b *testing.B) {
 	for i := range qs {
 		qs[i] = testPoint(r, area)
 	}
-	var dst []Neighbor
+	var dst []Neighbor[struct{}]
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {

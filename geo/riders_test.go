@@ -27,17 +27,17 @@ func testPoint(r *rand.Rand, a *Area) Point {
 }
 
 // sortedNearest is the plainest possible reference: sort everyone.
-func sortedNearest(ix *RiderIndex, p Point, k int, now time.Time, keep func(string) bool) []Neighbor {
+func sortedNearest[V any](ix *RiderIndex[V], p Point, k int, now time.Time, keep func(string, V) bool) []Neighbor[V] {
 	cut := now.Add(-ix.staleAfter())
-	var all []Neighbor
+	var all []Neighbor[V]
 	for i := range ix.info {
 		inf := ix.info[i]
-		if inf.at.Before(cut) || keep != nil && !keep(inf.id) {
+		if inf.at.Before(cut) || keep != nil && !keep(inf.id, inf.v) {
 			continue
 		}
-		all = append(all, Neighbor{ID: inf.id, Point: inf.p, DistanceM: DistanceM(p, inf.p)})
+		all = append(all, Neighbor[V]{ID: inf.id, Value: inf.v, Point: inf.p, DistanceM: DistanceM(p, inf.p)})
 	}
-	slices.SortFunc(all, func(a, b Neighbor) int {
+	slices.SortFunc(all, func(a, b Neighbor[V]) int {
 		if a.DistanceM != b.DistanceM {
 			if a.DistanceM < b.DistanceM {
 				return -1
@@ -49,7 +49,7 @@ func sortedNearest(ix *RiderIndex, p Point, k int, now time.Time, keep func(stri
 	return all[:min(k, len(all))]
 }
 
-func (ix *RiderIndex) staleAfter() time.Duration { return time.Duration(ix.staleNs) }
+func (ix *RiderIndex[V]) staleAfter() time.Duration { return time.Duration(ix.staleNs) }
 
 func TestRiderIndexNearestMatchesBrute(t *testing.T) {
 	area := Zhengzhou()
@@ -68,25 +68,39 @@ func TestRiderIndexNearestMatchesBrute(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r := rand.New(rand.NewPCG(uint64(tc.riders), uint64(tc.res)))
-			ix := NewRiderIndex(IndexConfig{Res: tc.res, StaleAfter: time.Minute})
+			// Each rider carries its number, which must come back with it
+			// whatever the index did to its slot.
+			ix := NewRiderIndex[int](IndexConfig{Res: tc.res, StaleAfter: time.Minute})
 			t0 := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 			ids := make([]string, tc.riders)
+			num := make(map[string]int, tc.riders)
 			for i := range ids {
 				ids[i] = fmt.Sprintf("r%04d", i)
-				ix.Update(ids[i], testPoint(r, area), t0.Add(-time.Duration(r.IntN(90))*time.Second))
+				num[ids[i]] = i
+				ix.Put(ids[i], i, testPoint(r, area), t0.Add(-time.Duration(r.IntN(90))*time.Second))
 			}
-			var dst []Neighbor
+			var dst []Neighbor[int]
 			for q := range tc.queries {
-				// Move some riders, some by a step and some across town.
+				// Move some riders, some by a step and some across town;
+				// a rider swept or removed comes back through Put.
 				for range 20 {
-					id := ids[r.IntN(len(ids))]
+					i := r.IntN(len(ids))
+					id := ids[i]
+					at := t0.Add(time.Duration(q) * time.Second)
 					p, _, ok := ix.Position(id)
 					if !ok || r.IntN(4) == 0 {
 						p = testPoint(r, area)
 					} else {
 						p = Plane{Origin: p}.ToPoint(r.NormFloat64()*60, r.NormFloat64()*60)
 					}
-					ix.Update(id, p, t0.Add(time.Duration(q)*time.Second))
+					switch v, moved := ix.Move(id, p, at); {
+					case moved != ok:
+						t.Fatalf("Move(%s) = %v, but Position found it: %v", id, moved, ok)
+					case moved && v != i:
+						t.Fatalf("Move(%s) returned %d, want %d", id, v, i)
+					case !moved:
+						ix.Put(id, i, p, at)
+					}
 				}
 				now := t0.Add(time.Duration(q) * time.Second)
 				switch q % 97 {
@@ -102,15 +116,25 @@ func TestRiderIndexNearestMatchesBrute(t *testing.T) {
 					p = Point{Lat: 34.95 + r.Float64()*0.2, Lng: 113.3 + r.Float64()}
 				}
 				k := 1 + r.IntN(25)
-				var keep func(string) bool
+				var keep func(string, int) bool
 				if q%3 == 0 {
 					mod := 2 + r.IntN(5)
-					keep = func(id string) bool { return id[len(id)-1]%byte(mod) != 0 }
+					keep = func(id string, v int) bool {
+						if v != num[id] {
+							t.Fatalf("keep(%s) was given %d, want %d", id, v, num[id])
+						}
+						return v%mod != 0
+					}
 				}
 				dst = ix.Nearest(p, k, now, keep, dst)
 				want := ix.BruteNearest(p, k, now, keep)
 				if !slices.Equal(dst, want) {
 					t.Fatalf("query %d at %v k=%d:\n got %v\nwant %v", q, p, k, dst, want)
+				}
+				for _, nb := range dst {
+					if nb.Value != num[nb.ID] {
+						t.Fatalf("query %d: %s came back with %d, want %d", q, nb.ID, nb.Value, num[nb.ID])
+					}
 				}
 				if ref := sortedNearest(ix, p, k, now, keep); !slices.Equal(want, ref) {
 					t.Fatalf("query %d: BruteNearest %v, sorted reference %v", q, want, ref)
@@ -122,7 +146,7 @@ func TestRiderIndexNearestMatchesBrute(t *testing.T) {
 
 func TestRiderIndexBasics(t *testing.T) {
 	t0 := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
-	ix := NewRiderIndex(IndexConfig{StaleAfter: time.Minute})
+	ix := NewRiderIndex[struct{}](IndexConfig{StaleAfter: time.Minute})
 	pl := Plane{Origin: erqiSquare}
 	ix.Update("b", pl.ToPoint(100, 0), t0)
 	ix.Update("a", pl.ToPoint(-100, 0), t0) // as far as b
@@ -136,7 +160,7 @@ func TestRiderIndexBasics(t *testing.T) {
 		name string
 		k    int
 		now  time.Time
-		keep func(string) bool
+		keep func(string, struct{}) bool
 		want []string
 	}{
 		{name: "nearest first, ties by ID", k: 3, now: t0, want: []string{"c", "a", "b"}},
@@ -145,8 +169,8 @@ func TestRiderIndexBasics(t *testing.T) {
 		{name: "k=0", k: 0, now: t0},
 		{name: "c goes stale", k: 5, now: t0.Add(11 * time.Second), want: []string{"a", "b"}},
 		{name: "earlier, d is fresh", k: 5, now: t0.Add(-time.Minute), want: []string{"c", "a", "b", "d"}},
-		{name: "keep drops a", k: 2, now: t0, keep: func(id string) bool { return id != "a" }, want: []string{"c", "b"}},
-		{name: "keep drops all", k: 2, now: t0, keep: func(string) bool { return false }},
+		{name: "keep drops a", k: 2, now: t0, keep: func(id string, _ struct{}) bool { return id != "a" }, want: []string{"c", "b"}},
+		{name: "keep drops all", k: 2, now: t0, keep: func(string, struct{}) bool { return false }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -191,7 +215,7 @@ func TestRiderIndexBasics(t *testing.T) {
 
 func TestRiderIndexUpdateInPlace(t *testing.T) {
 	t0 := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
-	ix := NewRiderIndex(IndexConfig{})
+	ix := NewRiderIndex[*string](IndexConfig{})
 	c := CellOf(erqiSquare, PositionRes).Center()
 	ix.Update("r1", c, t0)
 	pl := Plane{Origin: c}
@@ -199,9 +223,10 @@ func TestRiderIndexUpdateInPlace(t *testing.T) {
 	allocs := testing.AllocsPerRun(1000, func() {
 		i++
 		ix.Update("r1", pl.ToPoint(float64(i%40), 0), t0.Add(time.Duration(i)*time.Second))
+		ix.Move("r1", pl.ToPoint(float64(i%40), 1), t0.Add(time.Duration(i)*time.Second))
 	})
 	if allocs != 0 {
-		t.Errorf("Update within a cell allocates %v times", allocs)
+		t.Errorf("Update and Move within a cell allocate %v times", allocs)
 	}
 	// Crossing into another cell moves the rider between buckets.
 	far := pl.ToPoint(2000, 0)
@@ -211,6 +236,51 @@ func TestRiderIndexUpdateInPlace(t *testing.T) {
 	}
 	if len(ix.byCell) != 1 {
 		t.Errorf("%d buckets hold one rider", len(ix.byCell))
+	}
+}
+
+func TestRiderIndexValues(t *testing.T) {
+	t0 := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	pl := Plane{Origin: erqiSquare}
+	ix := NewRiderIndex[string](IndexConfig{})
+	value := func(id string) (string, bool) {
+		for _, nb := range ix.BruteNearest(erqiSquare, ix.Len(), t0, nil) {
+			if nb.ID == id {
+				return nb.Value, true
+			}
+		}
+		return "", false
+	}
+	ix.Update("new", pl.ToPoint(10, 0), t0)
+	if v, ok := value("new"); !ok || v != "" {
+		t.Errorf("a rider new through Update carries %q, %v; want the zero value", v, ok)
+	}
+	ix.Put("a", "first", pl.ToPoint(20, 0), t0)
+	ix.Update("a", pl.ToPoint(3000, 0), t0) // another cell
+	if v, _ := value("a"); v != "first" {
+		t.Errorf("after Update, a carries %q, want first", v)
+	}
+	ix.Put("a", "second", pl.ToPoint(30, 0), t0)
+	if v, ok := ix.Move("a", pl.ToPoint(-3000, 0), t0); !ok || v != "second" {
+		t.Errorf("Move(a) = %q, %v; want second, true", v, ok)
+	}
+	if p, _, _ := ix.Position("a"); p != pl.ToPoint(-3000, 0) {
+		t.Errorf("Move left a at %v", p)
+	}
+	if v, ok := ix.Move("a", Point{Lat: math.NaN()}, t0); ok || v != "" {
+		t.Errorf("Move(a) to an invalid point = %q, %v; want nothing", v, ok)
+	}
+	if v, ok := ix.Move("absent", pl.ToPoint(0, 0), t0); ok || v != "" || ix.Len() != 2 {
+		t.Errorf("Move(absent) = %q, %v and Len %d; want nothing done", v, ok, ix.Len())
+	}
+	// Removing a rider moves the last slot into its place, with its value.
+	ix.Put("b", "of b", pl.ToPoint(40, 0), t0)
+	ix.Remove("new")
+	if v, ok := ix.Move("b", pl.ToPoint(50, 0), t0); !ok || v != "of b" {
+		t.Errorf("after a removal, Move(b) = %q, %v; want of b", v, ok)
+	}
+	if v, _ := value("a"); v != "second" {
+		t.Errorf("after a removal, a carries %q, want second", v)
 	}
 }
 
@@ -232,7 +302,7 @@ func TestIndexConfigValidate(t *testing.T) {
 				t.Errorf("Validate = %v, want %q", err, tc.wantErr)
 			}
 			// Invalid configs still make a working index with defaults.
-			ix := NewRiderIndex(tc.cfg)
+			ix := NewRiderIndex[struct{}](tc.cfg)
 			ix.Update("r", erqiSquare, time.Now())
 			if len(ix.Nearest(erqiSquare, 1, time.Now(), nil, nil)) != 1 {
 				t.Error("index does not work")
@@ -244,7 +314,7 @@ func TestIndexConfigValidate(t *testing.T) {
 func TestRiderIndexSameSpot(t *testing.T) {
 	// Many riders on one spot: the ranking is by ID alone.
 	t0 := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
-	ix := NewRiderIndex(IndexConfig{})
+	ix := NewRiderIndex[struct{}](IndexConfig{})
 	for i := range 50 {
 		ix.Update(fmt.Sprintf("r%02d", 49-i), erqiSquare, t0)
 	}
@@ -255,7 +325,7 @@ func TestRiderIndexSameSpot(t *testing.T) {
 }
 
 func TestRiderIndexZeroValue(t *testing.T) {
-	var ix RiderIndex
+	var ix RiderIndex[int]
 	if got := ix.Nearest(erqiSquare, 3, time.Now(), nil, nil); len(got) != 0 || ix.Len() != 0 || ix.Remove("x") {
 		t.Fatal("zero index is not empty")
 	}
@@ -286,11 +356,11 @@ func TestRiderIndexWorldwide(t *testing.T) {
 		{name: "res 4", res: 4, riders: 1000},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ix := NewRiderIndex(IndexConfig{Res: tc.res})
+			ix := NewRiderIndex[struct{}](IndexConfig{Res: tc.res})
 			for i := range tc.riders {
 				ix.Update(fmt.Sprintf("w%04d", i), anywhere(), t0)
 			}
-			var dst []Neighbor
+			var dst []Neighbor[struct{}]
 			for q := range 150 {
 				p, k := anywhere(), 1+r.IntN(20)
 				dst = ix.Nearest(p, k, t0, nil, dst)

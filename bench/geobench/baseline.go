@@ -171,7 +171,7 @@ func RunBaseline(ctx context.Context, cfg Config, b BaselineConfig, ix Index, pr
 
 // exactWithin returns the ids of the nearest 10 fresh riders within
 // radiusM of p, by brute force.
-func exactWithin(ix *geo.RiderIndex, p geo.Point, now time.Time, radiusM float64) []string {
+func exactWithin(ix *geo.RiderIndex[struct{}], p geo.Point, now time.Time, radiusM float64) []string {
 	var out []string
 	for _, nb := range ix.BruteNearest(p, 10, now, nil) {
 		if nb.DistanceM <= radiusM {

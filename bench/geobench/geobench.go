@@ -153,7 +153,7 @@ func Run(ctx context.Context, cfg Config, progress func(done, total int)) (Resul
 	qs, now := w.queries()
 
 	lat := make([]float64, len(qs))
-	var dst []geo.Neighbor
+	var dst []geo.Neighbor[struct{}]
 	var queryTime time.Duration
 	for lo := 0; lo < len(qs); lo += chunk {
 		hi := min(lo+chunk, len(qs))
@@ -217,7 +217,7 @@ type workload struct {
 	cfg    Config
 	area   *geo.Area
 	r      *rand.Rand
-	index  *geo.RiderIndex
+	index  *geo.RiderIndex[struct{}]
 	ids    []string
 	pos    []geo.Point
 	clock  time.Time // the time of the last ping
@@ -233,7 +233,7 @@ func newWorkload(cfg Config) *workload {
 		cfg:   cfg,
 		area:  geo.Zhengzhou(),
 		r:     rand.New(rand.NewPCG(uint64(cfg.Seed), 0x7a68656e67)),
-		index: geo.NewRiderIndex(geo.IndexConfig{StaleAfter: cfg.StaleAfter}),
+		index: geo.NewRiderIndex[struct{}](geo.IndexConfig{StaleAfter: cfg.StaleAfter}),
 		ids:   make([]string, cfg.Riders),
 		pos:   make([]geo.Point, cfg.Riders),
 		clock: time.Date(2025, 6, 1, 11, 30, 0, 0, time.FixedZone("CST", 8*3600)),
