@@ -134,8 +134,9 @@ func (c *serveCmd) setup(args []string) error {
 // keeps up only in large batches.
 const relayBatch = 2000
 
-// relays is how many relay loops serve runs; they share the outbox with
-// FOR UPDATE SKIP LOCKED and keep each order's events in order.
+// relays is how many relay loops serve runs; a round works only while it
+// holds the outbox's advisory lock (postgres.Relay), so they take turns, and
+// one goes on while the other waits out a failure.
 const relays = 2
 
 // defaultFreeQuota is serve's and demo's --free-delivery-quota.
