@@ -64,7 +64,7 @@ func (r *Reach) Serves(st orders.Store, p geo.Point) bool {
 	if st.Section == orders.SectionMade {
 		return r.area.Contains(p)
 	}
-	return slices.Contains(r.circles.Stores(p), st.ID)
+	return r.circles.Covers(st.ID, p)
 }
 
 // Check refuses an order of st whose drop-off (the gate of its drop site,

@@ -133,6 +133,16 @@ func (cv *Coverage) StoresInCell(c Cell) []string {
 	return slices.Clone(cv.byCell[c])
 }
 
+// Covers reports whether the store's circle contains p's cell at
+// CoverageRes: whether Stores(p) holds the store, without building the list.
+func (cv *Coverage) Covers(store string, p Point) bool {
+	c := CellOf(p, CoverageRes)
+	cv.mu.RLock()
+	defer cv.mu.RUnlock()
+	_, found := slices.BinarySearch(cv.byCell[c], store)
+	return found
+}
+
 // Circle returns the store's indexed circle.
 func (cv *Coverage) Circle(store string) (Circle, bool) {
 	cv.mu.RLock()

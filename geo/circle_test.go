@@ -119,6 +119,11 @@ func TestCoverage(t *testing.T) {
 			if got := cv.Stores(tc.p); !slices.Equal(got, tc.want) {
 				t.Errorf("Stores = %v, want %v", got, tc.want)
 			}
+			for _, s := range []string{"cbd", "erqi", "hightech", "no such store", ""} {
+				if got, want := cv.Covers(s, tc.p), slices.Contains(tc.want, s); got != want {
+					t.Errorf("Covers(%q) = %v, want %v", s, got, want)
+				}
+			}
 		})
 	}
 
@@ -129,7 +134,7 @@ func TestCoverage(t *testing.T) {
 	cv.Remove("no such store")
 	// Adding again replaces the old circle.
 	cv.Add(CircleOf("cbd", erqiSquare, 10, 20, road, area))
-	if got := cv.Stores(cbd); got != nil {
+	if got := cv.Stores(cbd); got != nil || cv.Covers("cbd", cbd) {
 		t.Errorf("replaced circle still covers its old centre: %v", got)
 	}
 	if got := cv.Stores(erqiSquare); !slices.Equal(got, []string{"cbd"}) {
