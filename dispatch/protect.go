@@ -146,6 +146,16 @@ func (c *cardLooks) readWhole(day orders.Day, now time.Time) {
 	c.mu.Unlock()
 }
 
+// seenUpTo notes that the cards of the day recorded up to now are read,
+// unless the day read whole is another or a later time is noted already.
+func (c *cardLooks) seenUpTo(now time.Time) {
+	c.mu.Lock()
+	if c.day == orders.DayOf(now) && c.seen.Before(now) {
+		c.seen = now
+	}
+	c.mu.Unlock()
+}
+
 // wholeDay returns the day whose cards were read whole.
 func (c *cardLooks) wholeDay() orders.Day {
 	c.mu.Lock()
@@ -189,11 +199,7 @@ func (e *Engine) giveNewCards(cards []orders.HealthCard, now time.Time) {
 		}
 		e.giveCard(r, c)
 	}
-	e.cards.mu.Lock()
-	if e.cards.day == orders.DayOf(now) && e.cards.seen.Before(now) {
-		e.cards.seen = now
-	}
-	e.cards.mu.Unlock()
+	e.cards.seenUpTo(now)
 }
 
 // sameCard tells whether two cards are the same recording.
