@@ -490,15 +490,15 @@ func (r *run) measure(ctx context.Context) error {
 	go st.poll(pctx, 200*time.Millisecond)
 
 	prod, err := kafka.NewProducer(kafka.Config{Brokers: cfg.Brokers, TopicPrefix: r.prefix,
-		BatchSize: cfg.Batch, BatchTimeout: time.Millisecond})
+		BatchSize: cfg.Batch})
 	if err != nil {
 		return fmt.Errorf("e2e: %w", err)
 	}
 	defer prod.Close()
 	// The pings go out in writes of their own, as many riders' apps would
-	// send them.
+	// send them, each in one request per partition.
 	pingProd, err := kafka.NewProducer(kafka.Config{Brokers: cfg.Brokers, TopicPrefix: r.prefix,
-		BatchSize: pingPartBatch, BatchTimeout: time.Millisecond})
+		BatchSize: pingBatch})
 	if err != nil {
 		return fmt.Errorf("e2e: %w", err)
 	}

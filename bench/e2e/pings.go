@@ -13,15 +13,10 @@ import (
 )
 
 // pingSenders is the number of goroutines sending pings, and pingBatch the
-// pings of one write. pingPartBatch bounds the pings of a write that go to
-// one partition in one request: a write spreads over the topic's partitions
-// by area, and the Kafka writer sets aside room for this many messages for
-// each partition it writes to, so a bound of a whole write would allocate
-// several times what the pings need.
+// pings of one write.
 const (
-	pingSenders   = 4
-	pingBatch     = 1000
-	pingPartBatch = 2 * pingBatch / kafka.DefaultPartitions
+	pingSenders = 4
+	pingBatch   = 1000
 )
 
 // sendPings sends n pings of the riders, in turn, to riders.locations, in

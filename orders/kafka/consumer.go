@@ -297,7 +297,7 @@ func newConsumer[T any, H ~func(context.Context, []T, []Meta) []error](cfg Confi
 		cfg: cfg, topic: topic, name: name, decode: decode, handle: handle, log: log,
 		group: cfg.GroupID, startOffset: kafkago.FirstOffset,
 		dialer: &kafkago.Dialer{ClientID: cfg.ClientID, Timeout: 10 * time.Second, DualStack: true},
-		dlq:    newWriter(cfg, cfg.Topics.DeadLetter, name+"-deadletter"),
+		dlq:    newDeadLetterWriter(cfg, name+"-deadletter"),
 	}
 }
 
@@ -662,6 +662,28 @@ func refused(err error) bool {
 		return errors.Is(err, geo.ErrOutsideArea) || errors.Is(err, geo.ErrInvalidPoint)
 	}
 	return false
+}
+
+// newDeadLetterWriter returns a synchronous writer to the dead-letter topic that waits for every
+// in-sync replica and partitions by murmur2 of the key, like the service's other writers. It is
+// kafka-go's Writer, which reports which messages of a write failed (kafkago.WriteErrors), so
+// that only those are retried; dead letters are rare, and a write waits Config.BatchTimeout.
+// A write retried after the broker stored it but before the answer arrived is stored twice.
+func newDeadLetterWriter(cfg Config, component string) *kafkago.Writer {
+	return &kafkago.Writer{
+		Addr:         kafkago.TCP(cfg.Brokers...),
+		Topic:        cfg.Topics.DeadLetter,
+		Balancer:     kafkago.Murmur2Balancer{},
+		RequiredAcks: kafkago.RequireAll,
+		BatchTimeout: cfg.BatchTimeout,
+		BatchSize:    cfg.BatchSize,
+		MaxAttempts:  10,
+		Transport: &kafkago.Transport{
+			ClientID: cfg.ClientID,
+		},
+		Logger:      logger(cfg.Logger, slog.LevelDebug, component),
+		ErrorLogger: logger(cfg.Logger, slog.LevelWarn, component),
+	}
 }
 
 // deadLetter writes the refused messages of batch to the dead-letter topic, in one request and

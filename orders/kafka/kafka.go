@@ -117,14 +117,14 @@ type Config struct {
 	// Logger receives the reports of the consumers and writers (nothing is logged when nil).
 	Logger *slog.Logger
 
-	// BatchTimeout is how long a writer waits for more messages to fill a batch before it sends
-	// one (5 ms when zero). Publish and the dead-letter writes wait for it once per call.
+	// BatchTimeout is how long the dead-letter writer waits for more messages to fill a batch
+	// before it sends one (5 ms when zero); a dead-letter write waits for it once.
 	BatchTimeout time.Duration
 
 	// BatchSize is the most messages a writer sends to one partition in one request (100 when
-	// zero). Publish writes at most BatchSize events at a time, so that, with one caller at a
-	// time (the outbox relay), a failed write never leaves a later event of an order stored and
-	// an earlier one not.
+	// zero). A write sends larger shares of a partition in several requests, one after the
+	// other, and stops at the first that fails, so a failed write never leaves a later message
+	// of a key stored and an earlier one not.
 	BatchSize int
 
 	// CommitInterval is how often a consumer commits the offsets it has handled (1 s when zero).

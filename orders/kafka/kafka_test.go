@@ -765,3 +765,52 @@ func TestAreasStayTogether(t *testing.T) {
 		t.Errorf("process a owns %v, want the first half", got)
 	}
 }
+
+// TestWritesKeepPartitionAndOrder checks the writers' two promises: a message goes to the
+// partition PartitionOf names for its key, the one Kafka's Java producer would choose, and the
+// messages of a partition keep the order of the write, also when they take several requests.
+func TestWritesKeepPartitionAndOrder(t *testing.T) {
+	cfg := mustConfig(t, 6)
+	cfg.BatchSize = 4 // some partitions get 20 or more of the pings: several requests each
+	prod, err := kafka.NewProducer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prod.Close()
+	points := areaPoints()
+	var ls []kafka.Location
+	for i := range 120 {
+		ls = append(ls, kafka.Location{RiderID: fmt.Sprintf("r-%03d", i), Point: points[i%len(points)],
+			At: orderstest.FestivalStart.Add(time.Duration(i) * time.Second)})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := prod.ReportLocations(ctx, ls...); err != nil {
+		t.Fatal(err)
+	}
+
+	last := map[int]int{} // partition → index in ls of its last ping read
+	multi := 0            // partitions with more pings than one request holds
+	count := map[int]int{}
+	for _, m := range readAll(t, cfg, cfg.Topics.Locations, len(ls)) {
+		l, err := kafka.DecodeRiderLocation(m.Value, header(m, kafka.HeaderContentType))
+		if err != nil {
+			t.Fatalf("decode the ping at %d/%d: %v", m.Partition, m.Offset, err)
+		}
+		var i int
+		fmt.Sscanf(l.RiderID, "r-%d", &i)
+		if want := kafka.PartitionOf(string(m.Key), 6); m.Partition != want {
+			t.Errorf("ping %d keyed %q in partition %d, want %d", i, m.Key, m.Partition, want)
+		}
+		if prev, ok := last[m.Partition]; ok && i <= prev {
+			t.Errorf("partition %d: ping %d after ping %d", m.Partition, i, prev)
+		}
+		last[m.Partition] = i
+		if count[m.Partition]++; count[m.Partition] == cfg.BatchSize+1 {
+			multi++
+		}
+	}
+	if multi == 0 {
+		t.Fatalf("no partition got more than %d pings: the test does not cover several requests", cfg.BatchSize)
+	}
+}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
-	"slices"
 	"sync"
 
 	kafkago "github.com/segmentio/kafka-go"
@@ -43,8 +41,7 @@ const maxRefs = 1 << 18
 // relay and is safe for concurrent use; the order of the events of one call is kept, that of
 // concurrent calls is not defined.
 type Publisher struct {
-	w           *kafkago.Writer
-	batch       int
+	w           *writer
 	lookup      OrderLookup
 	contentType string
 
@@ -65,34 +62,10 @@ func NewPublisher(cfg Config, lookup OrderLookup) (*Publisher, error) {
 	}
 	return &Publisher{
 		w:           newWriter(cfg, cfg.Topics.Events, "publisher"),
-		batch:       cfg.BatchSize,
 		lookup:      lookup,
 		contentType: contentType,
 		refs:        newRefCache(maxRefs),
 	}, nil
-}
-
-// newWriter returns a synchronous writer to topic that waits for every in-sync replica and
-// partitions by murmur2 of the key, like Kafka's Java producer.
-//
-// kafka-go has no idempotent producer: a write that is retried after the broker stored it but
-// before the answer arrived is stored twice. It sends one request at a time per partition, so
-// retries never reorder the messages of a partition.
-func newWriter(cfg Config, topic, component string) *kafkago.Writer {
-	return &kafkago.Writer{
-		Addr:         kafkago.TCP(cfg.Brokers...),
-		Topic:        topic,
-		Balancer:     kafkago.Murmur2Balancer{},
-		RequiredAcks: kafkago.RequireAll,
-		BatchTimeout: cfg.BatchTimeout,
-		BatchSize:    cfg.BatchSize,
-		MaxAttempts:  10,
-		Transport: &kafkago.Transport{
-			ClientID: cfg.ClientID,
-		},
-		Logger:      logger(cfg.Logger, slog.LevelDebug, component),
-		ErrorLogger: logger(cfg.Logger, slog.LevelWarn, component),
-	}
 }
 
 // Publish writes evs to orders.events in order and returns once the brokers have acknowledged
@@ -120,14 +93,9 @@ func (p *Publisher) Publish(ctx context.Context, evs ...orders.Event) error {
 			Headers: []kafkago.Header{{Key: HeaderContentType, Value: []byte(p.contentType)}},
 		}
 	}
-	// One request per partition per chunk: a failed chunk stops the call, so a later event of
-	// an order is never written when an earlier one was not.
-	done := 0
-	for chunk := range slices.Chunk(msgs, p.batch) {
-		if err := p.w.WriteMessages(ctx, chunk...); err != nil {
-			return unavailable(err, "publish events: %d of %d acknowledged", done, len(msgs))
-		}
-		done += len(chunk)
+	// The writer never stores a later event of an order when it failed to store an earlier one.
+	if err := p.w.write(ctx, msgs); err != nil {
+		return unavailable(err, "publish %d events", len(msgs))
 	}
 	return nil
 }
@@ -219,17 +187,14 @@ func (c *refCache) len() int {
 	return len(c.cur) + len(c.prev)
 }
 
-// Stats returns the writer's counters since the last call, for metrics.
-func (p *Publisher) Stats() kafkago.WriterStats { return p.w.Stats() }
-
-// Close flushes and closes the writer's connections.
-func (p *Publisher) Close() error { return p.w.Close() }
+// Close closes the writer's connections.
+func (p *Publisher) Close() error { return p.w.close() }
 
 // Producer writes placed orders to orders.placed and rider positions to riders.locations, keyed
 // by dispatch area, in binary protobuf: the REST API's intake, simulators and load tests use it.
 // It is safe for concurrent use.
 type Producer struct {
-	placed, locations *kafkago.Writer
+	placed, locations *writer
 }
 
 // NewProducer returns a Producer on cfg's brokers and topics. Close releases the connections.
@@ -254,7 +219,7 @@ func (p *Producer) PlaceOrders(ctx context.Context, list ...orders.Order) error 
 		}
 		msgs[i] = message(AreaKey(o.Dropoff), b)
 	}
-	if err := p.placed.WriteMessages(ctx, msgs...); err != nil {
+	if err := p.placed.write(ctx, msgs); err != nil {
 		return unavailable(err, "place %d orders", len(list))
 	}
 	return nil
@@ -271,15 +236,15 @@ func (p *Producer) ReportLocations(ctx context.Context, ls ...Location) error {
 		}
 		msgs[i] = message(AreaKey(l.Point), b)
 	}
-	if err := p.locations.WriteMessages(ctx, msgs...); err != nil {
+	if err := p.locations.write(ctx, msgs); err != nil {
 		return unavailable(err, "report %d rider locations", len(ls))
 	}
 	return nil
 }
 
-// Close flushes and closes the writers' connections.
+// Close closes the writers' connections.
 func (p *Producer) Close() error {
-	return errors.Join(p.placed.Close(), p.locations.Close())
+	return errors.Join(p.placed.close(), p.locations.close())
 }
 
 // message returns a binary protobuf message with its content-type header.
