@@ -159,7 +159,7 @@ func (c *serveCmd) run(ctx context.Context, m *Main) error {
 
 	// The stream out: Kafka, or the in-process stream.
 	// The relay hands the publisher up to relayBatch events at a time; the
-	// publisher sends them in one write.
+	// publisher sends each partition's share in one request.
 	kcfg := kafka.Config{Brokers: kafka.ParseBrokers(c.kafka), GroupID: c.group, Area: area, Logger: log,
 		TopicPrefix: c.topicPrefix, EventsJSON: c.eventsJSON, BatchSize: relayBatch}
 	if c.instance != "" {
