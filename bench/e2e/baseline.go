@@ -21,8 +21,9 @@ const minBaseline = 100_000
 // set) and the database with COPY.
 func (r *run) baselines(ctx context.Context) error {
 	n := max(r.cfg.Orders, minBaseline)
+	all := r.placed.all()
 	if r.cfg.KafkaBin != "" {
-		size, err := encodedSize(r.placed)
+		size, err := encodedSize(all)
 		if err != nil {
 			return fmt.Errorf("e2e: encode an order: %w", err)
 		}
@@ -44,7 +45,7 @@ func (r *run) baselines(ctx context.Context) error {
 	for _, s := range festival.Stores(r.cfg.Seed, r.cfg.Stores) {
 		sections[s.ID] = s.Section
 	}
-	rate, err := copyOrders(ctx, r.url, r.placed, sections, n)
+	rate, err := copyOrders(ctx, r.url, all, sections, n)
 	if err != nil {
 		return err
 	}

@@ -360,9 +360,9 @@ type run struct {
 	perf   string // the topic of ProducerPerformance
 	res    Result
 
-	made      bool           // the schema and topics exist
-	placed    []orders.Order // PlacedAt and ReadyAt are set as they go out
-	stage     atomic.Value   // string
+	made      bool         // the schema and topics exist
+	placed    *drawnOrders // each order is made as it goes out
+	stage     atomic.Value // string
 	stageDone atomic.Int64
 	stageMax  atomic.Int64
 	// progressMu keeps the calls of Config.Progress one at a time.
@@ -477,7 +477,7 @@ func (r *run) measure(ctx context.Context) error {
 	}
 
 	// Read orders.events from the beginning before anything is placed.
-	tr := newTracker(r.id, len(r.placed))
+	tr := newTracker(r.id, r.placed.len())
 	ectx, stopEvents := context.WithCancel(ctx)
 	defer stopEvents()
 	events := make(chan error, 1)
@@ -525,7 +525,7 @@ func (r *run) measure(ctx context.Context) error {
 
 	// Place the orders and send the pings, both at full speed (or the
 	// orders at the rate asked).
-	r.setStage("placing orders", len(r.placed))
+	r.setStage("placing orders", r.placed.len())
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
 	go func() {
@@ -573,11 +573,11 @@ func (r *run) measure(ctx context.Context) error {
 	last := tr.lastSent()
 	r.res.PlacingSec = last.Sub(first).Seconds()
 	if r.res.PlacingSec > 0 {
-		r.res.PlacedPerS = float64(len(r.placed)) / r.res.PlacingSec
+		r.res.PlacedPerS = float64(r.placed.len()) / r.res.PlacingSec
 	}
 
 	// Wait for the offers, then for every order's creation.
-	r.setStage("waiting for offers", len(r.placed))
+	r.setStage("waiting for offers", r.placed.len())
 	deadline := last.Add(cfg.Drain)
 	if !pingsDone.IsZero() && pingsDone.After(last) {
 		deadline = pingsDone.Add(cfg.Drain)
@@ -596,7 +596,7 @@ func (r *run) measure(ctx context.Context) error {
 		}
 		return nil
 	}
-	if err := wait(func() bool { return tr.offeredCount() == len(r.placed) }, deadline); err != nil {
+	if err := wait(func() bool { return tr.offeredCount() == r.placed.len() }, deadline); err != nil {
 		return err
 	}
 	if err := wait(func() bool {
@@ -608,12 +608,12 @@ func (r *run) measure(ctx context.Context) error {
 	cpu1 := readCPU()
 	r.res.ProcessCPUSec, r.res.HostCores = cpuUse(cpu0, cpu1, runtime.NumCPU())
 	r.res.CPUSpanSec = cpu1.at.Sub(cpu0.at).Seconds()
-	if tr.createdCount() < len(r.placed) {
-		r.setStage("waiting for the intake", len(r.placed))
+	if tr.createdCount() < r.placed.len() {
+		r.setStage("waiting for the intake", r.placed.len())
 		r.stageDone.Store(int64(tr.createdCount()))
 		if err := wait(func() bool {
 			r.stageDone.Store(int64(tr.createdCount()))
-			return tr.createdCount() == len(r.placed)
+			return tr.createdCount() == r.placed.len()
 		}, time.Now().Add(cfg.Settle)); err != nil {
 			return err
 		}
@@ -657,10 +657,10 @@ func (r *run) place(ctx context.Context, prod *kafka.Producer, tr *tracker, firs
 			batch := make([]orders.Order, 0, cfg.Batch)
 			for {
 				lo := int(next.Add(int64(cfg.Batch))) - cfg.Batch
-				if lo >= len(r.placed) {
+				if lo >= r.placed.len() {
 					return nil
 				}
-				hi := min(lo+cfg.Batch, len(r.placed))
+				hi := min(lo+cfg.Batch, r.placed.len())
 				if cfg.Rate > 0 {
 					due := first.Add(time.Duration(float64(lo) / cfg.Rate * float64(time.Second)))
 					if d := time.Until(due); d > 0 {
@@ -674,7 +674,7 @@ func (r *run) place(ctx context.Context, prod *kafka.Producer, tr *tracker, firs
 				now := time.Now()
 				batch = batch[:0]
 				for i := lo; i < hi; i++ {
-					o := r.placed[i]
+					o := r.placed.order(i)
 					o.PlacedAt, o.ReadyAt = now, now
 					tr.sent(i, now)
 					batch = append(batch, o)
@@ -697,7 +697,7 @@ func (r *run) fill(tr *tracker, st *statsPoller, rows map[string]int, pending ou
 	res := &r.res
 	lat, sent, offers := tr.latencies()
 	res.Offered = len(offers)
-	res.NotOffered = len(r.placed) - len(offers)
+	res.NotOffered = r.placed.len() - len(offers)
 	if len(offers) > 0 {
 		res.OfferSpanSec = float64(offers[len(offers)-1]-offers[0]) / 1e9
 		if res.OfferSpanSec > 0 {
@@ -711,8 +711,8 @@ func (r *run) fill(tr *tracker, st *statsPoller, rows map[string]int, pending ou
 	res.EventCopies = tr.copies()
 	s := st.last()
 	noRow, noEvent := 0, 0
-	for i, o := range r.placed {
-		n := rows[o.PlatformOrderID]
+	for i := range r.placed.len() {
+		n := rows[orderKey(r.id, i)]
 		switch {
 		case n == 0:
 			noRow++
@@ -729,7 +729,7 @@ func (r *run) fill(tr *tracker, st *statsPoller, rows map[string]int, pending ou
 	}
 	// An order the intake has not taken yet has no row; a creation still in
 	// the outbox has not reached orders.events: neither is lost yet.
-	res.Untaken = max(0, len(r.placed)-int(taken))
+	res.Untaken = max(0, r.placed.len()-int(taken))
 	res.Unpublished = pending.events
 	res.Lost = max(0, noRow-res.Untaken) + max(0, noEvent-pending.creations)
 	res.Rounds = s.Engine.Rounds

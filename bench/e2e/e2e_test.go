@@ -177,8 +177,8 @@ func TestRate(t *testing.T) {
 }
 
 func TestOrders(t *testing.T) {
-	os := drawOrders(1, 20, 500, "abcd")
-	again := drawOrders(1, 20, 500, "abcd")
+	os := drawOrders(1, 20, 500, "abcd").all()
+	again := drawOrders(1, 20, 500, "abcd").all()
 	if len(os) != 500 || !slices.EqualFunc(os, again, func(a, b orders.Order) bool { return orders.SameContent(a, b) }) {
 		t.Fatal("drawOrders is not repeatable")
 	}
@@ -267,7 +267,7 @@ func TestOrdersWithinReach(t *testing.T) {
 		for _, s := range ss {
 			byID[s.ID] = s
 		}
-		for i, o := range drawOrders(seed, festival.DefaultStores, 100_000, "abcd") {
+		for i, o := range drawOrders(seed, festival.DefaultStores, 100_000, "abcd").all() {
 			if err := reach.Check(byID[o.StoreID], o); err != nil {
 				t.Fatalf("seed %d, order %d: %v (%.0f m from its store)", seed, i, err, geo.DistanceM(byID[o.StoreID].Point, o.Dropoff))
 			}

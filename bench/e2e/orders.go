@@ -32,40 +32,84 @@ var platforms = []struct {
 // the goods are ready when it is placed, so that the dispatcher may offer
 // it in its next round instead of holding the offer back, by design, until
 // the rider should set out.
-func drawOrders(seed int64, stores, n int, run string) []orders.Order {
-	ss := slices.DeleteFunc(festival.Stores(seed, stores), func(s orders.Store) bool { return s.Section == orders.SectionMade })
+func drawOrders(seed int64, stores, n int, run string) *drawnOrders {
+	d := &drawnOrders{run: run,
+		stores: slices.DeleteFunc(festival.Stores(seed, stores), func(s orders.Store) bool { return s.Section == orders.SectionMade }),
+		ds:     make([]drawn, n)}
 	area := geo.Zhengzhou()
 	r := rand.New(rand.NewPCG(uint64(seed), 0x65326562))
-	out := make([]orders.Order, n)
-	for i := range out {
-		s := ss[r.IntN(len(ss))]
-		drop := area.RandomPointNear(r, s.Point, 1500)
-		for geo.DistanceM(s.Point, drop) > maxDropM {
+	for i := range d.ds {
+		x := &d.ds[i]
+		x.store = int32(r.IntN(len(d.stores)))
+		s := d.stores[x.store]
+		x.drop = area.RandomPointNear(r, s.Point, 1500)
+		for geo.DistanceM(s.Point, x.drop) > maxDropM {
 			// Near the edge of the city a draw may fall back to anywhere in it,
 			// outside the store's circle, and the order would be refused.
-			drop = area.RandomPointNear(r, s.Point, 1500)
+			x.drop = area.RandomPointNear(r, s.Point, 1500)
 		}
-		plat := platforms[len(platforms)-1].id
-		x := r.Float64()
-		for _, p := range platforms {
-			if x -= p.share; x < 0 {
-				plat = p.id
+		x.platform = uint8(len(platforms) - 1)
+		v := r.Float64()
+		for k, p := range platforms {
+			if v -= p.share; v < 0 {
+				x.platform = uint8(k)
 				break
 			}
 		}
-		items := make([]orders.Item, 1+r.IntN(3))
-		var sub int64
-		for j := range items {
-			k := r.IntN(40)
-			items[j] = orders.Item{SKU: fmt.Sprintf("sku-%02d", k), Name: fmt.Sprintf("festival item %02d", k),
-				Qty: 1 + r.IntN(2), PriceCents: int64(500 + 250*k)}
-			sub += int64(items[j].Qty) * items[j].PriceCents
+		x.items = uint8(1 + r.IntN(3))
+		for j := range x.items {
+			x.item[j] = drawnItem{sku: uint8(r.IntN(40))}
+			x.item[j].qty = uint8(1 + r.IntN(2))
 		}
-		out[i] = orders.Order{
-			Platform: plat, PlatformOrderID: orderKey(run, i), StoreID: s.ID,
-			Items: items, SubtotalCents: sub, DeliveryFeeCents: 300,
-			Dropoff: drop, Address: "bench address " + strconv.Itoa(i),
-		}
+	}
+	return d
+}
+
+// drawnOrders are the orders of a run as drawn. They are held without
+// pointers, for a run holds hundreds of thousands of them in the process of
+// the service it measures, whose collector would scan them at every cycle;
+// order makes each when it goes out.
+type drawnOrders struct {
+	run    string
+	stores []orders.Store
+	ds     []drawn
+}
+
+type drawn struct {
+	drop     geo.Point
+	store    int32 // in stores
+	platform uint8 // in platforms
+	items    uint8
+	item     [3]drawnItem
+}
+
+type drawnItem struct{ sku, qty uint8 }
+
+func (d *drawnOrders) len() int { return len(d.ds) }
+
+// order returns the ith order.
+func (d *drawnOrders) order(i int) orders.Order {
+	x := &d.ds[i]
+	items := make([]orders.Item, x.items)
+	var sub int64
+	for j := range items {
+		k := int(x.item[j].sku)
+		items[j] = orders.Item{SKU: fmt.Sprintf("sku-%02d", k), Name: fmt.Sprintf("festival item %02d", k),
+			Qty: int(x.item[j].qty), PriceCents: int64(500 + 250*k)}
+		sub += int64(items[j].Qty) * items[j].PriceCents
+	}
+	return orders.Order{
+		Platform: platforms[x.platform].id, PlatformOrderID: orderKey(d.run, i), StoreID: d.stores[x.store].ID,
+		Items: items, SubtotalCents: sub, DeliveryFeeCents: 300,
+		Dropoff: x.drop, Address: "bench address " + strconv.Itoa(i),
+	}
+}
+
+// all returns every order.
+func (d *drawnOrders) all() []orders.Order {
+	out := make([]orders.Order, d.len())
+	for i := range out {
+		out[i] = d.order(i)
 	}
 	return out
 }
