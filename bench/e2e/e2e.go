@@ -215,6 +215,9 @@ type Result struct {
 	OfferLatencyP50Ms float64 `json:"offer_latency_p50_ms"`
 	OfferLatencyP99Ms float64 `json:"offer_latency_p99_ms"`
 	OfferLatencyMaxMs float64 `json:"offer_latency_max_ms"` // of the orders offered
+	// SlowOffers counts the orders offered later than SlowOfferMs after
+	// placement, or never: a p99 under SlowOfferMs is fewer than 1% of them.
+	SlowOffers int `json:"slow_offers"`
 	// Windows follow the run in slices of placement time: the orders
 	// placed in each and their offer latencies.
 	Windows []Window `json:"windows,omitempty"`
@@ -707,6 +710,7 @@ func (r *run) fill(tr *tracker, st *statsPoller, rows map[string]int, pending ou
 	res.SustainedSec = 60
 	res.SustainedPerS = float64(mostWithin(offers, int64(res.SustainedSec*1e9))) / res.SustainedSec
 	res.OfferLatencyP50Ms, res.OfferLatencyP99Ms, res.OfferLatencyMaxMs = latencyStats(slices.Clone(lat))
+	res.SlowOffers = countOver(lat, SlowOfferMs)
 	res.Windows = windows(lat, tr.recorded(), sent, offers)
 	res.EventCopies = tr.copies()
 	s := st.last()
@@ -779,6 +783,22 @@ func percentile(sorted []float64, q float64) float64 {
 		return -1
 	}
 	return v
+}
+
+// SlowOfferMs is the offer latency Result.SlowOffers counts the orders
+// beyond: the goal's p99.
+const SlowOfferMs = 2000
+
+// countOver counts the latencies above ms, an order never offered (+Inf)
+// among them.
+func countOver(lat []float64, ms float64) int {
+	n := 0
+	for _, l := range lat {
+		if l > ms {
+			n++
+		}
+	}
+	return n
 }
 
 // latencyStats sorts lat and returns its p50, p99 (-1 where it falls on an

@@ -134,6 +134,9 @@ func TestLatencyFigures(t *testing.T) {
 	if p50 != 49 || p99 != -1 || maxMs != 97 {
 		t.Errorf("p50 %v, p99 %v, max %v; want 49, -1 (never offered), 97", p50, p99, maxMs)
 	}
+	if n := countOver(lat, 90); n != 9 {
+		t.Errorf("%d latencies over 90 ms, want 7 and the 2 never offered", n)
+	}
 	p50, p99, _ = latencyStats(slices.Clone(lat[:97]))
 	if p50 != 48 || p99 != 96 {
 		t.Errorf("p50 %v, p99 %v of 97 offered; want 48, 96", p50, p99)
