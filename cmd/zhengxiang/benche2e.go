@@ -161,8 +161,8 @@ func e2eReport(r e2e.Result) string {
 	p("orders offered       %d (%d not within the drain), %d rounds", r.Offered, r.NotOffered, r.Rounds)
 	p("orders_per_s         %.0f  placement to persisted offer, over %.1f s from the first offer to the last", r.OrdersPerS, r.OfferSpanSec)
 	p("sustained            %.0f orders/s  offered in the busiest %.0f s", r.SustainedPerS, r.SustainedSec)
-	p("offer latency        p50 %s, p99 %s, max %.0f ms  (over every order placed); %.2f%% later than %d ms or never",
-		ms(r.OfferLatencyP50Ms), ms(r.OfferLatencyP99Ms), r.OfferLatencyMaxMs, 100*float64(r.SlowOffers)/float64(max(r.Orders, 1)), e2e.SlowOfferMs)
+	p("offer latency        p50 %s, p99 %s, max %.0f ms  (over every order placed); %d orders (%.2f%%) later than %d ms or never",
+		ms(r.OfferLatencyP50Ms), ms(r.OfferLatencyP99Ms), r.OfferLatencyMaxMs, r.SlowOffers, 100*float64(r.SlowOffers)/float64(max(r.Orders, 1)), e2e.SlowOfferMs)
 	if len(r.Windows) > 0 {
 		p("by placement time    from   placed  offered  p50 ms  p99 ms  offers/s  recorded p50/p99 ms")
 		for _, w := range r.Windows {

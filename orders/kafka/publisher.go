@@ -259,11 +259,13 @@ func message(key string, value []byte) kafkago.Message {
 // PartitionOf returns the partition of a topic of n partitions that a message with the key goes
 // to, as the writers of this package (and Kafka's Java producer) choose it: murmur2 of the key.
 // With AreaKey it tells which partition of orders.placed, hence which dispatcher, owns an area.
-func PartitionOf(key string, n int) int {
+func PartitionOf(key string, n int) int { return partitionOf([]byte(key), n) }
+
+func partitionOf(key []byte, n int) int {
 	if n <= 0 {
 		return 0
 	}
-	return kafkago.Murmur2Balancer{}.Balance(kafkago.Message{Key: []byte(key)}, partitionList(n)...)
+	return kafkago.Murmur2Balancer{}.Balance(kafkago.Message{Key: key}, partitionList(n)...)
 }
 
 // partitionLists holds 0, 1, ..., n-1 for each n asked for, so that PartitionOf, called for every

@@ -80,7 +80,7 @@ func (w *writer) write(ctx context.Context, msgs []kafkago.Message) error {
 	}
 	byPart := make([][]*kafkago.Message, n)
 	for i := range msgs {
-		p := PartitionOf(string(msgs[i].Key), n)
+		p := partitionOf(msgs[i].Key, n)
 		byPart[p] = append(byPart[p], &msgs[i])
 	}
 	now := time.Now()
