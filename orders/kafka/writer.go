@@ -69,7 +69,8 @@ func newWriter(cfg Config, topic, component string) *writer {
 	}
 }
 
-// write writes msgs and returns once all are acknowledged, or the first error.
+// write writes msgs and returns once all are acknowledged, or the errors of the partitions whose
+// requests failed.
 func (w *writer) write(ctx context.Context, msgs []kafkago.Message) error {
 	if len(msgs) == 0 {
 		return nil
