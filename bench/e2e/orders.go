@@ -58,8 +58,7 @@ func drawOrders(seed int64, stores, n int, run string) *drawnOrders {
 		}
 		x.items = uint8(1 + r.IntN(3))
 		for j := range x.items {
-			x.item[j] = drawnItem{sku: uint8(r.IntN(40))}
-			x.item[j].qty = uint8(1 + r.IntN(2))
+			x.item[j] = drawnItem{sku: uint8(r.IntN(40)), qty: uint8(1 + r.IntN(2))} // sku drawn first
 		}
 	}
 	return d

@@ -174,11 +174,13 @@ func (w *writer) partitions(ctx context.Context) (int, error) {
 			return err
 		}
 		for _, t := range res.Topics {
-			if t.Name == w.topic && t.Error == nil && len(t.Partitions) > 0 {
+			switch {
+			case t.Name != w.topic:
+			case t.Error != nil:
+				return t.Error
+			case len(t.Partitions) > 0:
 				n = len(t.Partitions)
 				return nil
-			} else if t.Name == w.topic && t.Error != nil {
-				return t.Error
 			}
 		}
 		return kafkago.UnknownTopicOrPartition
