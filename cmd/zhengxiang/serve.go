@@ -134,9 +134,9 @@ func (c *serveCmd) setup(args []string) error {
 // keeps up only in large batches.
 const relayBatch = 2000
 
-// relays is how many relay loops serve runs; a round works only while it
-// holds the outbox's advisory lock (postgres.Relay), so they take turns, and
-// one goes on while the other waits out a failure.
+// relays is how many relay loops serve runs; a loop works only while it
+// holds the outbox's advisory lock (postgres.Relay): one works, and the other
+// stands by and takes over while the first waits out a failure.
 const relays = 2
 
 // defaultFreeQuota is serve's and demo's --free-delivery-quota.
@@ -218,12 +218,10 @@ func (c *serveCmd) run(ctx context.Context, m *Main) error {
 		keyStore = auth.NewPostgresStore(db.Pool())
 		// Read again every 30 s, for the campaigns other instances create.
 		campaigns = orders.NewCampaigns(db.Campaigns(), 30*time.Second)
-		relay, err := postgres.NewRelay(db.Pool(), pub, postgres.RelayConfig{Batch: relayBatch, Logger: log})
+		relay, err := db.Relay(pub, postgres.RelayConfig{Batch: relayBatch, Logger: log})
 		if err != nil {
 			return fmt.Errorf("serve: %w", err)
 		}
-		// Two rounds of the relay at work at once: while one publishes to
-		// Kafka, the other claims from the outbox.
 		for range relays {
 			g.Go(func() error { return relay.Run(ctx) })
 		}

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"zhengxiang/orders"
@@ -61,31 +60,34 @@ func (c RelayConfig) withDefaults() RelayConfig {
 
 // Relay publishes the events of the outbox, the transactional outbox pattern: an event is
 // written in the transaction of its change, with an outbox row that names it, and published
-// afterwards, by this relay, at least once. Each round is one transaction that takes the oldest
-// outbox rows, reads their events, publishes them in one Publish call and deletes the rows; if
-// Publish fails the transaction rolls back and the rows wait for the next round. An event is
-// published again only when a round published it but could not commit; consumers skip it by
-// its Seq.
+// afterwards, by this relay, at least once. A round takes the oldest outbox rows, finds their
+// events (a relay made by DB.Relay in the memory of the DB's repositories, which keep what they
+// committed; the others in order_events), publishes them in one Publish call and deletes the
+// rows; if Publish fails nothing is deleted and the rows wait for the next round. An event is published again only when a round
+// published it but could not delete its row; consumers skip it by its Seq.
 //
-// Several relays may run at once, on one process or many. A round works only while it holds
-// the outbox's advisory lock (one per schema); a relay that finds it taken waits as if the
-// outbox were empty, and takes over when the holder stops. The events of one order leave in
-// Seq order, because:
+// Several relays may run at once, on one process or many. A relay works only while its
+// database session holds the outbox's advisory lock (one per schema); a relay that finds it
+// taken waits as if the outbox were empty, and takes over when the holder stops: when it
+// returns the lock after a failure, or its session ends with its process. Holding the lock from
+// round to round, a round is two statements, with no transaction around them. The events of
+// one order leave in Seq order, because:
 //
 //   - within one order, outbox ids grow with Seq, and a row becomes visible only after the rows
 //     of the order's earlier events: every writer of an order holds the order's row lock from
 //     before it takes an id until it commits;
 //   - a round takes the oldest rows in id order, so it takes an order's later event only with
 //     its earlier ones (or after them), and publishes them in id order;
-//   - no other round runs meanwhile, and the rows a round published are gone, committed, before
-//     the next round takes the lock.
+//   - no other relay works meanwhile, and the rows a round published are gone, committed, before
+//     the next round, or another relay, claims again.
 //
 // Taking rows without locking them keeps the claim to one index scan and writes nothing but
 // the deletes.
 type Relay struct {
-	pool *pgxpool.Pool
-	pub  orders.Publisher
-	cfg  RelayConfig
+	pool   *pgxpool.Pool
+	pub    orders.Publisher
+	cfg    RelayConfig
+	events *eventCache // nil: every event is read from order_events (NewRelay)
 }
 
 // NewRelay returns a relay that publishes the outbox of the database behind pool to pub.
@@ -107,10 +109,15 @@ func (r *Relay) Run(ctx context.Context) error {
 	var deleted int
 	vacuumed := make(chan struct{}, 1)
 	vacuumed <- struct{}{}
+	var s relaySession
+	defer s.end()
 	for {
-		n, err := r.RelayOnce(ctx)
+		n, err := r.round(ctx, &s)
 		if ctx.Err() != nil {
 			return nil
+		}
+		if err != nil || !s.locked {
+			s.end() // let another relay take over, or wait for the holder's turn to end
 		}
 		if deleted += n; deleted >= vacuumEvery {
 			select {
@@ -147,20 +154,27 @@ func (r *Relay) Run(ctx context.Context) error {
 	}
 }
 
-// relayLock is the first key of the advisory lock a round holds; the second is a hash of the
-// schema (schemaKey), so that each schema's outbox has its own relay.
+// relayLock is the first key of the advisory lock a relay holds while it works; the second is
+// a hash of the schema (schemaKey), so that each schema's outbox has its own relay.
 const relayLock int32 = 0x7a78_726c // "zxrl"
 
-// lockOutbox takes the outbox's lock for the round's transaction, if no other round holds it,
-// and sets the round's settings: the claim's estimated cost, which grows with Batch, is past the
+// lockOutbox takes the outbox's lock for the relay's session, if no other relay holds it, and
+// sets the session's settings: the claim's estimated cost, which grows with Batch, is past the
 // point where the server would compile it (JIT), which costs more than running it.
-var lockOutbox = "SELECT pg_try_advisory_xact_lock($1, " + schemaKey + "), set_config('jit', 'off', true)"
+var lockOutbox = "SELECT pg_try_advisory_lock($1, " + schemaKey + "), set_config('jit', 'off', false)"
 
-// claimOutbox returns the ids and events of up to $1 of the oldest outbox rows, in id order.
-var claimOutbox = `SELECT x.id, ` + prefixed("e", eventCols) + `
-	FROM (SELECT id, order_id, seq FROM outbox ORDER BY id LIMIT $1) x
-	JOIN order_events e ON e.order_id = x.order_id AND e.seq = x.seq
-	ORDER BY x.id`
+// unlockOutbox gives the lock back and the session's settings before the connection returns to
+// the pool.
+var unlockOutbox = "SELECT pg_advisory_unlock($1, " + schemaKey + "), set_config('jit', reset_val, false) FROM pg_settings WHERE name = 'jit'"
+
+// claimOutbox returns the ids of up to $1 of the oldest outbox rows, in id order, with the
+// events they name.
+const claimOutbox = `SELECT id, order_id, seq FROM outbox ORDER BY id LIMIT $1`
+
+// selectNamed returns the events named by the order ids of $1 and the seqs of $2.
+var selectNamed = `SELECT ` + prefixed("e", eventCols) + `
+	FROM unnest($1::text[], $2::bigint[]) AS x(order_id, seq)
+	JOIN order_events e ON e.order_id = x.order_id AND e.seq = x.seq`
 
 // vacuumEvery is how many rows the relay deletes between two vacuums of the outbox. At a peak
 // the outbox sheds tens of thousands of rows a second, and until a vacuum clears them the claim
@@ -175,49 +189,111 @@ const vacuumOutbox = `VACUUM (SKIP_LOCKED, TRUNCATE false) outbox`
 const markPublished = `DELETE FROM outbox WHERE id = ANY($1)`
 
 // RelayOnce runs one round: it publishes up to Batch events and returns how many; none while
-// another relay's round holds the outbox. On a Publisher error nothing is marked and the error
-// is returned.
+// another relay holds the outbox. On a Publisher error nothing is marked and the error is
+// returned. It holds the outbox's lock only for the round; Run holds it from round to round.
 func (r *Relay) RelayOnce(ctx context.Context) (int, error) {
-	var n int
-	var pubErr error
-	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		var mine bool
-		if err := tx.QueryRow(ctx, lockOutbox, relayLock).Scan(&mine, nil); err != nil || !mine {
-			return err
+	var s relaySession
+	defer s.end()
+	return r.round(ctx, &s)
+}
+
+// relaySession is a relay's connection, and whether the session holds the outbox's lock.
+type relaySession struct {
+	conn   *pgxpool.Conn
+	locked bool
+}
+
+// round publishes up to Batch events on s, taking a connection and the lock first if s has
+// none. Once s holds the lock a round is two statements, the claim and the delete, each its own
+// transaction: no other relay can claim meanwhile, and the delete commits before the next claim.
+func (r *Relay) round(ctx context.Context, s *relaySession) (int, error) {
+	if s.conn == nil {
+		c, err := r.pool.Acquire(ctx)
+		if err != nil {
+			return 0, translate(err, "relay outbox")
 		}
-		rows, _ := tx.Query(ctx, claimOutbox, r.cfg.Batch)
-		var (
-			ids []int64
-			evs []orders.Event
-		)
-		for rows.Next() {
-			var id int64
-			ev, err := scanEventAfter(rows, &id)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			ev.At, ev.ExpiresAt = ev.At.UTC(), ev.ExpiresAt.UTC() // an unset time stays unset
-			ids, evs = append(ids, id), append(evs, ev)
-		}
-		if err := rows.Err(); err != nil || len(evs) == 0 {
-			return err
-		}
-		if err := r.pub.Publish(ctx, evs...); err != nil {
-			pubErr = fmt.Errorf("relay: publish %d events: %w", len(evs), err)
-			return pubErr
-		}
-		if _, err := tx.Exec(ctx, markPublished, ids); err != nil {
-			return err
-		}
-		n = len(evs)
-		return nil
-	})
-	if pubErr != nil {
-		return 0, pubErr
+		s.conn = c
 	}
-	if err != nil {
+	if !s.locked {
+		if err := s.conn.QueryRow(ctx, lockOutbox, relayLock).Scan(&s.locked, nil); err != nil || !s.locked {
+			return 0, translate(err, "relay outbox")
+		}
+	}
+	rows, _ := s.conn.Query(ctx, claimOutbox, r.cfg.Batch)
+	var (
+		ids  []int64
+		keys []eventKey
+	)
+	for rows.Next() {
+		var id int64
+		var k eventKey
+		if err := rows.Scan(&id, &k.orderID, &k.seq); err != nil {
+			rows.Close()
+			return 0, translate(err, "relay outbox")
+		}
+		ids, keys = append(ids, id), append(keys, k)
+	}
+	if err := rows.Err(); err != nil || len(keys) == 0 {
 		return 0, translate(err, "relay outbox")
 	}
-	return n, nil
+	evs := make([]orders.Event, len(keys))
+	if missing := r.events.get(keys, evs); len(missing) > 0 {
+		if err := readNamed(ctx, s.conn, keys, missing, evs); err != nil {
+			return 0, translate(err, "relay outbox")
+		}
+	}
+	if err := r.pub.Publish(ctx, evs...); err != nil {
+		return 0, fmt.Errorf("relay: publish %d events: %w", len(evs), err)
+	}
+	if _, err := s.conn.Exec(ctx, markPublished, ids); err != nil {
+		return 0, translate(err, "relay outbox")
+	}
+	r.events.forget(keys)
+	return len(evs), nil
+}
+
+// readNamed reads from order_events the events of keys[i] for each i of missing into evs[i].
+func readNamed(ctx context.Context, conn *pgxpool.Conn, keys []eventKey, missing []int, evs []orders.Event) error {
+	orderIDs, seqs := make([]string, len(missing)), make([]int64, len(missing))
+	at := make(map[eventKey]int, len(missing))
+	for j, i := range missing {
+		orderIDs[j], seqs[j] = keys[i].orderID, keys[i].seq
+		at[keys[i]] = i
+	}
+	rows, _ := conn.Query(ctx, selectNamed, orderIDs, seqs)
+	for rows.Next() {
+		ev, err := scanEventAfter(rows)
+		if err != nil {
+			rows.Close()
+			return err
+		}
+		ev.At, ev.ExpiresAt = ev.At.UTC(), ev.ExpiresAt.UTC() // an unset time stays unset
+		evs[at[eventKey{ev.OrderID, ev.Seq}]] = ev
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, i := range missing {
+		if evs[i].OrderID == "" {
+			return fmt.Errorf("the outbox names event %d of order %s, which order_events does not hold", keys[i].seq, keys[i].orderID)
+		}
+	}
+	return nil
+}
+
+// end gives back the lock, if s holds it, and the connection. A connection that cannot give
+// the lock back is closed, which ends its session and the lock with it.
+func (s *relaySession) end() {
+	if s.conn == nil {
+		return
+	}
+	if s.locked {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if _, err := s.conn.Exec(ctx, unlockOutbox, relayLock); err != nil {
+			s.conn.Conn().Close(ctx)
+		}
+		cancel()
+	}
+	s.conn.Release()
+	*s = relaySession{}
 }
