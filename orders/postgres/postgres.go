@@ -23,6 +23,8 @@ import (
 // DB is an open pool of connections to the Zhengxiang database.
 type DB struct {
 	pool *pgxpool.Pool
+	// events are the events that Repository's writers committed, for Relay.
+	events *eventCache
 }
 
 // DefaultMaxConns is the pool's size unless the url says otherwise. pgx's own default, four on
@@ -51,14 +53,26 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		pool.Close()
 		return nil, translate(err, "open database %s/%s", cfg.ConnConfig.Host, cfg.ConnConfig.Database)
 	}
-	return &DB{pool: pool}, nil
+	return &DB{pool: pool, events: newEventCache()}, nil
 }
 
 // Pool returns the connection pool, for New and NewRelay.
 func (db *DB) Pool() *pgxpool.Pool { return db.pool }
 
-// Repository returns the orders.Repository on db.
-func (db *DB) Repository() *Repository { return New(db.pool) }
+// Repository returns the orders.Repository on db. The events its writes commit wait in memory
+// for the relays that Relay makes, which publish them without reading them back.
+func (db *DB) Repository() *Repository { return &Repository{pool: db.pool, events: db.events} }
+
+// Relay returns a relay of db's outbox, as NewRelay does, that takes the events which db's
+// repositories committed from memory and reads from the database only the others.
+func (db *DB) Relay(pub orders.Publisher, cfg RelayConfig) (*Relay, error) {
+	r, err := NewRelay(db.pool, pub, cfg)
+	if err != nil {
+		return nil, err
+	}
+	r.events = db.events
+	return r, nil
+}
 
 // Ping reports whether the database answers, as a readiness check does.
 func (db *DB) Ping(ctx context.Context) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -104,10 +105,20 @@ func TestTwoRelays(t *testing.T) {
 	repo := db.Repository()
 	rec := &recorder{delay: time.Millisecond}
 	pubs := []*tee{{recorder: rec}, {recorder: rec}}
-	ctx, stop := context.WithCancel(t.Context())
+	var stops []context.CancelFunc
 	var relays sync.WaitGroup
-	for _, p := range pubs {
-		r := mustRelay(t, db, p, postgres.RelayConfig{Batch: 7, Idle: 5 * time.Millisecond})
+	for i, p := range pubs {
+		ctx, stop := context.WithCancel(t.Context())
+		stops = append(stops, stop)
+		// One relay takes the events from the repository's memory, the other reads them.
+		cfg := postgres.RelayConfig{Batch: 7, Idle: 5 * time.Millisecond}
+		r := mustRelay(t, db, p, cfg)
+		if i == 0 {
+			var err error
+			if r, err = db.Relay(p, cfg); err != nil {
+				t.Fatal(err)
+			}
+		}
 		relays.Go(func() {
 			if err := r.Run(ctx); err != nil {
 				t.Errorf("Run: %v", err)
@@ -150,13 +161,32 @@ func TestTwoRelays(t *testing.T) {
 			}
 		})
 	}
+	// The relay that holds the outbox stops after 100 events; the other takes over.
+	stopped, deadline := -1, time.Now().Add(time.Minute)
+	for stopped < 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the relays published %d and %d events in a minute", pubs[0].count(), pubs[1].count())
+		}
+		for i, p := range pubs {
+			if p.count() >= 100 {
+				stops[i]()
+				stopped = i
+			}
+		}
+		time.Sleep(time.Millisecond)
+	}
 	writers.Wait()
 	waitPublished(t, db)
-	stop()
+	for _, stop := range stops {
+		stop()
+	}
 	relays.Wait()
 
 	evs := rec.events()
 	checkPublished(t, db, evs)
+	if other := pubs[1-stopped]; other.count() == 0 {
+		t.Errorf("relay %d published nothing after relay %d stopped", 2-stopped, stopped+1)
+	}
 	t.Logf("%d events in %d Publish calls; relay 1 published %d, relay 2 %d", len(evs), rec.calls, pubs[0].count(), pubs[1].count())
 }
 
@@ -324,5 +354,91 @@ func TestRelayDeletesPublished(t *testing.T) {
 	evs, err := repo.Events(t.Context(), "o-1")
 	if err != nil || len(evs) != 2 {
 		t.Errorf("o-1 has %d events after publishing, %v; want its 2", len(evs), err)
+	}
+}
+
+// TestRelayFromMemory checks that a relay made by DB.Relay publishes the events that the DB's
+// repositories committed as they were committed, without reading them back, and reads the
+// others: after the commits every stored event's reason is changed behind the repositories'
+// backs, so the events a relay read come out changed.
+func TestRelayFromMemory(t *testing.T) {
+	db := pgtest.DB(t)
+	ctx := t.Context()
+	at := orderstest.FestivalStart.Add(time.Minute)
+	mine, others := db.Repository(), postgres.New(db.Pool()) // New's repository keeps nothing
+	for i := range 3 {
+		if err := lifecycle(ctx, mine, fmt.Sprintf("mine-%d", i), at); err != nil {
+			t.Fatal(err)
+		}
+		if err := lifecycle(ctx, others, fmt.Sprintf("other-%d", i), at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ps := []orders.Placement{{Order: orderstest.SampleOrder("batch-1")}, {Order: orderstest.SampleOrder("batch-2")}}
+	for i := range ps {
+		o, ev, err := orders.NewOrder(ps[i].Order)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps[i] = orders.Placement{Order: o, Events: []orders.Event{ev}}
+	}
+	if _, err := mine.CreateOrders(ctx, ps); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mine.UpdateOrders(ctx, []string{"batch-1", "batch-2"}, func(o *orders.Order) ([]orders.Event, error) {
+		ev, err := o.SendTicket(at)
+		return []orders.Event{ev}, err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	committed := map[string][]orders.Event{}
+	for _, id := range []string{"mine-0", "mine-1", "mine-2", "other-0", "other-1", "other-2", "batch-1", "batch-2"} {
+		evs, err := mine.Events(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		committed[id] = evs
+	}
+	const changed = "changed after the commit"
+	if _, err := db.Pool().Exec(ctx, "UPDATE order_events SET reason = $1", changed); err != nil {
+		t.Fatal(err)
+	}
+
+	rec := &recorder{}
+	r, err := db.Relay(rec, postgres.RelayConfig{Batch: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		n, err := r.RelayOnce(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	got := map[string][]orders.Event{}
+	for _, ev := range rec.events() {
+		got[ev.OrderID] = append(got[ev.OrderID], ev)
+	}
+	for id, want := range committed {
+		if len(got[id]) != len(want) {
+			t.Errorf("order %s: published %d events, want %d", id, len(got[id]), len(want))
+			continue
+		}
+		for i, ev := range got[id] {
+			w := want[i]
+			w.At, w.ExpiresAt = w.At.UTC(), w.ExpiresAt.UTC() // as the relay reads them
+			if strings.HasPrefix(id, "other-") {
+				w.Reason = changed // read from order_events
+			}
+			if ev != w {
+				t.Errorf("order %s: published\n%+v\nwant\n%+v", id, ev, w)
+			}
+		}
+	}
+	if n := count(t, db, unpublished); n != 0 {
+		t.Errorf("%d outbox rows left", n)
 	}
 }

@@ -28,7 +28,8 @@ var (
 // UpdateOrders write set-based: the rows of a whole batch of orders go to each table in one
 // statement, as arrays that it unnests.
 type Repository struct {
-	pool *pgxpool.Pool
+	pool   *pgxpool.Pool
+	events *eventCache // nil: none (New)
 }
 
 // New returns the repository on pool. The pool's connections must reach a migrated schema
@@ -161,6 +162,7 @@ func (r *Repository) CreateOrder(ctx context.Context, o orders.Order, ev orders.
 		return orders.Order{}, false, translate(err, "create order %s", o.ID)
 	}
 	if tag.RowsAffected() == 1 {
+		r.events.put(ev)
 		return o, true, nil
 	}
 	// The id or the key is taken. ON CONFLICT waited for the writer of the other row to
@@ -249,6 +251,11 @@ func (r *Repository) CreateOrders(ctx context.Context, ps []orders.Placement) ([
 	if err != nil {
 		return nil, translate(err, "create %d orders", len(sent))
 	}
+	for i := range out {
+		if out[i].New {
+			r.events.put(ps[i].Events...)
+		}
+	}
 	return out, nil
 }
 
@@ -329,8 +336,9 @@ func (r *Repository) GetOrder(ctx context.Context, id string) (orders.Order, err
 // transaction, so it must be quick.
 func (r *Repository) UpdateOrder(ctx context.Context, id string, fn func(o *orders.Order) ([]orders.Event, error)) (orders.Order, error) {
 	var (
-		out   orders.Order
-		fnErr error
+		out     orders.Order
+		written []orders.Event
+		fnErr   error
 	)
 	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
 		old, err := scanOrder(tx.QueryRow(ctx, selectOrderForUpdate, id))
@@ -367,7 +375,7 @@ func (r *Repository) UpdateOrder(ctx context.Context, id string, fn func(o *orde
 		if err := tx.SendBatch(ctx, set.batch()).Close(); err != nil {
 			return err
 		}
-		out = n
+		out, written = n, evs
 		return nil
 	})
 	if fnErr != nil {
@@ -376,6 +384,7 @@ func (r *Repository) UpdateOrder(ctx context.Context, id string, fn func(o *orde
 	if err != nil {
 		return orders.Order{}, translate(err, "update order %s", id)
 	}
+	r.events.put(written...)
 	return out, nil
 }
 
@@ -398,10 +407,12 @@ func (r *Repository) UpdateOrders(ctx context.Context, ids []string, fn func(o *
 	if len(ids) == 0 {
 		return errs, nil
 	}
+	var written []orders.Event
 	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
 		for i := range errs {
 			errs[i] = nil
 		}
+		written = written[:0]
 		rows, err := tx.Query(ctx, selectOrdersForUpdate, ids)
 		if err != nil {
 			return err
@@ -452,6 +463,7 @@ func (r *Repository) UpdateOrders(ctx context.Context, ids []string, fn func(o *
 				errs[i] = err
 				continue
 			}
+			written = append(written, evs...)
 			byID[id] = n // a later fn on the same id sees this change
 		}
 		if set.len() == 0 {
@@ -462,6 +474,7 @@ func (r *Repository) UpdateOrders(ctx context.Context, ids []string, fn func(o *
 	if err != nil {
 		return errs, translate(err, "update %d orders", len(ids))
 	}
+	r.events.put(written...)
 	return errs, nil
 }
 
