@@ -2,25 +2,31 @@ package kafka
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"sync"
 	"syscall"
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/protocol"
+	"github.com/segmentio/kafka-go/protocol/produce"
 )
 
 // writer writes messages to one topic, each to the partition that murmur2 of its key picks
 // (PartitionOf, as Kafka's Java producer does), and waits until every in-sync replica has them.
-// A call sends the messages of each partition in requests of at most Config.BatchSize messages
-// and maxRequestBytes, one after the other and in the order given, and the requests of the
-// different partitions at once. A request that fails is retried while the failure is transient;
-// a partition whose request fails for good sends none of its later ones, so a failed call never
-// leaves a later message of a key stored and an earlier one not. It is safe for concurrent use.
+// A call sends the messages of each partition in shares of at most Config.BatchSize messages and
+// maxRequestBytes, one after the other and in the order given; a request carries the next share
+// of every partition that one broker leads, so that a call costs the broker a request per share
+// rather than per share and partition. A share that fails is sent again while the failure is
+// transient; a partition whose share fails for good sends none of its later ones, so a failed
+// call never leaves a later message of a key stored and an earlier one not. It is safe for
+// concurrent use.
 //
 // kafka-go's Writer, which this replaces for the service's writes, fills batches across calls:
 // each batch waits for its BatchTimeout to pass unless it fills, and sets aside room for a full
@@ -35,9 +41,9 @@ type writer struct {
 	batch  int
 	log    *slog.Logger
 
-	mu     sync.Mutex
-	parts  int       // the topic's partitions, when last read
-	readAt time.Time // when they were read; zero after a failed request, to read them again
+	mu      sync.Mutex
+	leaders []int32   // the leader of each of the topic's partitions, when last read
+	readAt  time.Time // when they were read; zero after a failed request, to read them again
 }
 
 // maxRequestBytes bounds the bytes of keys and values in one produce request, below the
@@ -70,39 +76,56 @@ func newWriter(cfg Config, topic, component string) *writer {
 }
 
 // write writes msgs and returns once all are acknowledged, or the errors of the partitions whose
-// requests failed.
+// shares failed.
 func (w *writer) write(ctx context.Context, msgs []kafkago.Message) error {
 	if len(msgs) == 0 {
 		return nil
 	}
-	n, err := w.partitions(ctx)
+	leaders, err := w.partitions(ctx)
 	if err != nil {
 		return err
 	}
-	byPart := make([][]*kafkago.Message, n)
+	byPart := make([][]*kafkago.Message, len(leaders))
 	for i := range msgs {
-		p := partitionOf(msgs[i].Key, n)
+		p := partitionOf(msgs[i].Key, len(leaders))
 		byPart[p] = append(byPart[p], &msgs[i])
 	}
-	now := time.Now()
-	errs := make([]error, n)
-	var wg sync.WaitGroup
+	byLeader := map[int32][]int{}
 	for p, ms := range byPart {
-		if len(ms) == 0 {
-			continue
+		if len(ms) > 0 {
+			byLeader[leaders[p]] = append(byLeader[leaders[p]], p)
 		}
-		wg.Go(func() {
-			for len(ms) > 0 {
-				k := w.requestSize(ms)
-				if errs[p] = w.produce(ctx, p, ms[:k], now); errs[p] != nil {
-					return
-				}
-				ms = ms[k:]
-			}
-		})
+	}
+	now := time.Now()
+	errs := make([]error, len(leaders))
+	var wg sync.WaitGroup
+	for _, parts := range byLeader {
+		wg.Go(func() { w.writeLed(ctx, parts, byPart, errs, now) })
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// writeLed sends the messages of parts, partitions that one broker leads, share after share:
+// each request carries the next share of every partition that has one left and has not failed.
+// It sets errs[p] for a partition p that failed.
+func (w *writer) writeLed(ctx context.Context, parts []int, byPart [][]*kafkago.Message, errs []error, at time.Time) {
+	shares := make(map[int][]*kafkago.Message, len(parts))
+	for {
+		clear(shares)
+		for _, p := range parts {
+			if ms := byPart[p]; len(ms) > 0 && errs[p] == nil {
+				shares[p] = ms[:w.requestSize(ms)]
+			}
+		}
+		if len(shares) == 0 {
+			return
+		}
+		w.produce(ctx, shares, errs, at)
+		for p, ms := range shares {
+			byPart[p] = byPart[p][len(ms):]
+		}
+	}
 }
 
 // requestSize returns how many of ms, at least one, go in the next request.
@@ -116,20 +139,72 @@ func (w *writer) requestSize(ms []*kafkago.Message) int {
 	return len(ms)
 }
 
-// produce writes ms to partition p in one request.
-func (w *writer) produce(ctx context.Context, p int, ms []*kafkago.Message, at time.Time) error {
+// produce writes each share of shares to its partition in one request, and again, with the
+// shares that failed, while their failures are transient. It sets errs[p] for a partition p
+// whose share it could not write.
+func (w *writer) produce(ctx context.Context, shares map[int][]*kafkago.Message, errs []error, at time.Time) {
+	pending := maps.Clone(shares)
+	failed := make(map[int]error, len(shares))
+	fail := func(p int, err error) {
+		errs[p] = fmt.Errorf("write %d messages to %s/%d: %w", len(pending[p]), w.topic, p, err)
+		delete(pending, p)
+	}
 	err := w.retry(ctx, "write", func() error {
-		res, err := w.client.Produce(ctx, &kafkago.ProduceRequest{
-			Topic: w.topic, Partition: p, RequiredAcks: kafkago.RequireAll,
-			Records: &records{msgs: ms, at: at},
-		})
-		if err == nil && res.Error != nil {
-			err = res.Error
+		clear(failed)
+		if err := w.request(ctx, pending, failed, at); err != nil {
+			return err
 		}
-		return err
+		var again []error
+		for p := range pending {
+			switch err := failed[p]; {
+			case err == nil:
+				delete(pending, p)
+			case !transient(err):
+				fail(p, err)
+			default:
+				again = append(again, err)
+			}
+		}
+		return errors.Join(again...)
 	})
+	for p := range pending { // err is not nil
+		fail(p, cmp.Or(failed[p], err))
+	}
+}
+
+// request sends one produce request with shares, and sets failed[p] for a partition p that the
+// broker did not store; its error is the request's own.
+func (w *writer) request(ctx context.Context, shares map[int][]*kafkago.Message, failed map[int]error, at time.Time) error {
+	ctx, cancel := context.WithTimeout(ctx, w.client.Timeout)
+	defer cancel()
+	req := &produce.Request{Acks: int16(kafkago.RequireAll), Timeout: int32(w.client.Timeout / time.Millisecond),
+		Topics: []produce.RequestTopic{{Topic: w.topic, Partitions: make([]produce.RequestPartition, 0, len(shares))}}}
+	for p, ms := range shares {
+		req.Topics[0].Partitions = append(req.Topics[0].Partitions, produce.RequestPartition{
+			Partition: int32(p), RecordSet: protocol.RecordSet{Records: &records{msgs: ms, at: at}}})
+	}
+	m, err := w.client.Transport.RoundTrip(ctx, w.client.Addr, req)
 	if err != nil {
-		return fmt.Errorf("write %d messages to %s/%d: %w", len(ms), w.topic, p, err)
+		return err
+	}
+	res, ok := m.(*produce.Response)
+	if !ok {
+		return fmt.Errorf("produce: the broker answered with a %T", m)
+	}
+	answered := 0
+	for _, t := range res.Topics {
+		for _, rp := range t.Partitions {
+			if _, sent := shares[int(rp.Partition)]; !sent || t.Topic != w.topic {
+				continue
+			}
+			answered++
+			if rp.ErrorCode != 0 {
+				failed[int(rp.Partition)] = kafkago.Error(rp.ErrorCode)
+			}
+		}
+	}
+	if answered != len(shares) {
+		return fmt.Errorf("produce: the broker answered for %d of %d partitions", answered, len(shares))
 	}
 	return nil
 }
@@ -159,14 +234,14 @@ func (w *writer) retry(ctx context.Context, what string, fn func() error) error 
 	}
 }
 
-// partitions returns the topic's partition count, read again when partitionsTTL has passed or a
-// request failed since it was last read.
-func (w *writer) partitions(ctx context.Context) (int, error) {
+// partitions returns the leader of each of the topic's partitions, read again when
+// partitionsTTL has passed or a request failed since they were last read.
+func (w *writer) partitions(ctx context.Context) ([]int32, error) {
 	w.mu.Lock()
-	n, fresh := w.parts, time.Since(w.readAt) < partitionsTTL
+	leaders, fresh := w.leaders, time.Since(w.readAt) < partitionsTTL
 	w.mu.Unlock()
-	if n > 0 && fresh {
-		return n, nil
+	if len(leaders) > 0 && fresh {
+		return leaders, nil
 	}
 	err := w.retry(ctx, "reading the partitions", func() error {
 		res, err := w.client.Metadata(ctx, &kafkago.MetadataRequest{Topics: []string{w.topic}})
@@ -179,19 +254,25 @@ func (w *writer) partitions(ctx context.Context) (int, error) {
 			case t.Error != nil:
 				return t.Error
 			case len(t.Partitions) > 0:
-				n = len(t.Partitions)
+				leaders = make([]int32, len(t.Partitions))
+				for _, p := range t.Partitions {
+					if p.ID < 0 || p.ID >= len(leaders) {
+						return fmt.Errorf("metadata: partition %d of %d", p.ID, len(leaders))
+					}
+					leaders[p.ID] = int32(p.Leader.ID)
+				}
 				return nil
 			}
 		}
 		return kafkago.UnknownTopicOrPartition
 	})
 	if err != nil {
-		return 0, fmt.Errorf("read the partitions of %s: %w", w.topic, err)
+		return nil, fmt.Errorf("read the partitions of %s: %w", w.topic, err)
 	}
 	w.mu.Lock()
-	w.parts, w.readAt = n, time.Now()
+	w.leaders, w.readAt = leaders, time.Now()
 	w.mu.Unlock()
-	return n, nil
+	return leaders, nil
 }
 
 // forgetPartitions makes the next call read the partition count again.
