@@ -155,15 +155,15 @@ type tracker struct {
 	mu      sync.Mutex
 	offerAt []int64             // Unix ns of the first OFFERED event's arrival; 0 before
 	madeAt  []int64             // Unix ns of the first ORDER_CREATED event's arrival; 0 before
-	ids     [][]string          // the order ids of its ORDER_CREATED events
-	seen    []map[string]uint64 // per order id, bit s-1: event seq s read
+	ids     [][]string        // the order ids of its ORDER_CREATED events
+	seen    map[string]uint64 // per order id, bit s-1: event seq s read
 	nCopies int
 	foreign int // events of other orders, or undecodable
 }
 
 func newTracker(run string, n int) *tracker {
 	return &tracker{run: run, sentAt: make([]atomic.Int64, n), offerAt: make([]int64, n), madeAt: make([]int64, n),
-		ids: make([][]string, n), seen: make([]map[string]uint64, n)}
+		ids: make([][]string, n), seen: make(map[string]uint64, n)}
 }
 
 func (t *tracker) sent(i int, at time.Time) {
@@ -201,15 +201,12 @@ func (t *tracker) event(value []byte, at time.Time) {
 		return
 	}
 	if ev.Seq <= 64 {
-		if t.seen[i] == nil {
-			t.seen[i] = map[string]uint64{}
-		}
 		bit := uint64(1) << (ev.Seq - 1)
-		if t.seen[i][ev.OrderID]&bit != 0 {
+		if t.seen[ev.OrderID]&bit != 0 {
 			t.nCopies++
 			return
 		}
-		t.seen[i][ev.OrderID] |= bit
+		t.seen[ev.OrderID] |= bit
 	}
 	switch ev.Type {
 	case orders.EventOrderCreated:

@@ -18,9 +18,10 @@ func (s *Sim) scheduleCards(r Rider) {
 	if !s.eng.Config().RequireHealthCard {
 		return
 	}
+	id := r.ID
 	record := func() {
-		s.call(s.riderPool, r.ID, func() error {
-			_, err := s.eng.RecordHealthCard(context.Background(), r.ID, healthyTemperatureC, orders.HealthGreen)
+		s.call(s.riderPool, id, func() error {
+			_, err := s.eng.RecordHealthCard(context.Background(), id, healthyTemperatureC, orders.HealthGreen)
 			return err
 		}, s.fail)
 	}

@@ -298,10 +298,15 @@ func (s *Sim) AddRider(r Rider) {
 			}
 		})
 	})
-	s.schedule(s.min(r.Off), evShiftEnd, func() {
-		sr.onShift = false
-		s.call(s.riderPool, r.ID, func() error { return s.eng.EndShift(context.Background(), r.ID) }, s.fail)
-	})
+	// The shift's end waits in the queue for the whole shift, with every
+	// rider's: it holds the rider alone, not a copy of its spec.
+	s.schedule(s.min(r.Off), evShiftEnd, func() { s.endShift(sr) })
+}
+
+func (s *Sim) endShift(sr *simRider) {
+	sr.onShift = false
+	id := sr.spec.ID
+	s.call(s.riderPool, id, func() error { return s.eng.EndShift(context.Background(), id) }, s.fail)
 }
 
 // adopt takes over trips, those the engine says a rider already has, as a
