@@ -153,8 +153,8 @@ type tracker struct {
 	made    atomic.Int64
 
 	mu      sync.Mutex
-	offerAt []int64             // Unix ns of the first OFFERED event's arrival; 0 before
-	madeAt  []int64             // Unix ns of the first ORDER_CREATED event's arrival; 0 before
+	offerAt []int64           // Unix ns of the first OFFERED event's arrival; 0 before
+	madeAt  []int64           // Unix ns of the first ORDER_CREATED event's arrival; 0 before
 	ids     [][]string        // the order ids of its ORDER_CREATED events
 	seen    map[string]uint64 // per order id, bit s-1: event seq s read
 	nCopies int
