@@ -21,7 +21,7 @@ import (
 // writer writes messages to one topic, each to the partition that murmur2 of its key picks
 // (PartitionOf, as Kafka's Java producer does), and waits until every in-sync replica has them.
 // A call sends the messages of each partition in shares of at most Config.BatchSize messages and
-// maxRequestBytes, one after the other and in the order given; a request carries the next share
+// maxShareBytes, one after the other and in the order given; a request carries the next share
 // of every partition that one broker leads, so that a call costs the broker a request per share
 // rather than per share and partition. A share that fails is sent again while the failure is
 // transient; a partition whose share fails for good sends none of its later ones, so a failed
@@ -46,11 +46,11 @@ type writer struct {
 	readAt  time.Time // when they were read; zero after a failed request, to read them again
 }
 
-// maxRequestBytes bounds the bytes of keys and values in one produce request, below the
-// broker's default limit of a record batch (message.max.bytes, about 1 MB).
-const maxRequestBytes = 900 << 10
+// maxShareBytes bounds the bytes of keys and values in one share, a partition's record batch in a
+// request, below the broker's default limit of a record batch (message.max.bytes, about 1 MB).
+const maxShareBytes = 900 << 10
 
-// partitionsTTL is how long a writer trusts the partition count it read.
+// partitionsTTL is how long a writer trusts the partitions and leaders it read.
 const partitionsTTL = 30 * time.Second
 
 // Retries of a request: up to writeAttempts attempts, waiting from writeBackoffMin, twice as
@@ -115,7 +115,7 @@ func (w *writer) writeLed(ctx context.Context, parts []int, byPart [][]*kafkago.
 		clear(shares)
 		for _, p := range parts {
 			if ms := byPart[p]; len(ms) > 0 && errs[p] == nil {
-				shares[p] = ms[:w.requestSize(ms)]
+				shares[p] = ms[:w.shareSize(ms)]
 			}
 		}
 		if len(shares) == 0 {
@@ -128,11 +128,11 @@ func (w *writer) writeLed(ctx context.Context, parts []int, byPart [][]*kafkago.
 	}
 }
 
-// requestSize returns how many of ms, at least one, go in the next request.
-func (w *writer) requestSize(ms []*kafkago.Message) int {
+// shareSize returns how many of ms, at least one, go in the next share.
+func (w *writer) shareSize(ms []*kafkago.Message) int {
 	size := 0
 	for k, m := range ms {
-		if size += len(m.Key) + len(m.Value); k == w.batch || (k > 0 && size > maxRequestBytes) {
+		if size += len(m.Key) + len(m.Value); k == w.batch || (k > 0 && size > maxShareBytes) {
 			return k
 		}
 	}
