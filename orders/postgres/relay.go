@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"zhengxiang/orders"
@@ -109,15 +110,15 @@ func (r *Relay) Run(ctx context.Context) error {
 	var deleted int
 	vacuumed := make(chan struct{}, 1)
 	vacuumed <- struct{}{}
-	var s relaySession
+	s := relaySession{own: true}
 	defer s.end()
 	for {
 		n, err := r.round(ctx, &s)
 		if ctx.Err() != nil {
 			return nil
 		}
-		if err != nil || !s.locked {
-			s.end() // let another relay take over, or wait for the holder's turn to end
+		if err != nil {
+			s.end() // let another relay take over
 		}
 		if deleted += n; deleted >= vacuumEvery {
 			select {
@@ -197,9 +198,13 @@ func (r *Relay) RelayOnce(ctx context.Context) (int, error) {
 	return r.round(ctx, &s)
 }
 
-// relaySession is a relay's connection, and whether the session holds the outbox's lock.
+// relaySession is a relay's connection, and whether the session holds the outbox's lock. Run's
+// session owns its connection, taken out of the pool, so that closing the pool never waits for
+// a relay that is still running; RelayOnce's borrows one from the pool for the round.
 type relaySession struct {
-	conn   *pgxpool.Conn
+	own    bool
+	conn   *pgx.Conn
+	pooled *pgxpool.Conn // the borrowed connection, when not own
 	locked bool
 }
 
@@ -212,7 +217,11 @@ func (r *Relay) round(ctx context.Context, s *relaySession) (int, error) {
 		if err != nil {
 			return 0, translate(err, "relay outbox")
 		}
-		s.conn = c
+		if s.own {
+			s.conn = c.Hijack()
+		} else {
+			s.pooled, s.conn = c, c.Conn()
+		}
 	}
 	if !s.locked {
 		if err := s.conn.QueryRow(ctx, lockOutbox, relayLock).Scan(&s.locked, nil); err != nil || !s.locked {
@@ -253,7 +262,7 @@ func (r *Relay) round(ctx context.Context, s *relaySession) (int, error) {
 }
 
 // readNamed reads from order_events the events of keys[i] for each i of missing into evs[i].
-func readNamed(ctx context.Context, conn *pgxpool.Conn, keys []eventKey, missing []int, evs []orders.Event) error {
+func readNamed(ctx context.Context, conn *pgx.Conn, keys []eventKey, missing []int, evs []orders.Event) error {
 	orderIDs, seqs := make([]string, len(missing)), make([]int64, len(missing))
 	at := make(map[eventKey]int, len(missing))
 	for j, i := range missing {
@@ -281,19 +290,24 @@ func readNamed(ctx context.Context, conn *pgxpool.Conn, keys []eventKey, missing
 	return nil
 }
 
-// end gives back the lock, if s holds it, and the connection. A connection that cannot give
-// the lock back is closed, which ends its session and the lock with it.
+// end ends s: an owned connection is closed, which ends its session and the lock with it; a
+// borrowed one gives the lock back, if it holds it, and returns to the pool (closed if it
+// cannot give the lock back).
 func (s *relaySession) end() {
 	if s.conn == nil {
 		return
 	}
-	if s.locked {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		if _, err := s.conn.Exec(ctx, unlockOutbox, relayLock); err != nil {
-			s.conn.Conn().Close(ctx)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if s.own {
+		s.conn.Close(ctx)
+	} else {
+		if s.locked {
+			if _, err := s.conn.Exec(ctx, unlockOutbox, relayLock); err != nil {
+				s.conn.Close(ctx)
+			}
 		}
-		cancel()
+		s.pooled.Release()
 	}
-	s.conn.Release()
-	*s = relaySession{}
+	*s = relaySession{own: s.own}
 }
