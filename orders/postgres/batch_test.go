@@ -419,15 +419,7 @@ func TestCreateOrdersAsOneByOne(t *testing.T) {
 
 	rec := &recorder{}
 	r := mustRelay(t, db, rec, postgres.RelayConfig{})
-	for {
-		n, err := r.RelayOnce(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n == 0 {
-			break
-		}
-	}
+	relayAll(t, r)
 	checkPublished(t, db, rec.events())
 }
 

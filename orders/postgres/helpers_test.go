@@ -81,3 +81,17 @@ func count(tb testing.TB, db *postgres.DB, q string, args ...any) int {
 	}
 	return n
 }
+
+// relayAll runs rounds of r until one publishes nothing.
+func relayAll(t *testing.T, r *postgres.Relay) {
+	t.Helper()
+	for {
+		n, err := r.RelayOnce(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+	}
+}

@@ -409,15 +409,7 @@ func TestRelayFromMemory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for {
-		n, err := r.RelayOnce(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n == 0 {
-			break
-		}
-	}
+	relayAll(t, r)
 	got := map[string][]orders.Event{}
 	for _, ev := range rec.events() {
 		got[ev.OrderID] = append(got[ev.OrderID], ev)
