@@ -64,8 +64,9 @@ func (c RelayConfig) withDefaults() RelayConfig {
 // afterwards, by this relay, at least once. A round takes the oldest outbox rows, finds their
 // events (a relay made by DB.Relay in the memory of the DB's repositories, which keep what they
 // committed; the others in order_events), publishes them in one Publish call and deletes the
-// rows; if Publish fails nothing is deleted and the rows wait for the next round. An event is published again only when a round
-// published it but could not delete its row; consumers skip it by its Seq.
+// rows; if Publish fails nothing is deleted and the rows wait for the next round. An event is
+// published again only when a round published it but could not delete its row; consumers skip
+// it by its Seq.
 //
 // Several relays may run at once, on one process or many. A relay works only while its
 // database session holds the outbox's advisory lock (one per schema); a relay that finds it

@@ -94,7 +94,7 @@ func New(t testing.TB, opt Options) *Env {
 		quota = q
 	case "postgres":
 		db := pgtest.DB(t)
-		relay, err := postgres.NewRelay(db.Pool(), hub, postgres.RelayConfig{Idle: 5 * time.Millisecond})
+		relay, err := db.Relay(hub, postgres.RelayConfig{Idle: 5 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
 		}
