@@ -151,7 +151,9 @@ cmd_wait() {
 	t0=$(zx_now)
 	deadline=$((t0 + KAFKA_START_TIMEOUT))
 	until probe; do
-		if [[ -f $KPID ]] && ! kafka_running; then
+		# The process, not its command line: right after the start the pid may
+		# still be the shell that is about to exec java.
+		if [[ -f $KPID ]] && ! zx_running "$(kafka_pid)"; then
 			zx_tail "$KLOG" 60
 			zx_die "kafka exited during startup (log: $KLOG)"
 		fi
