@@ -61,13 +61,9 @@ func (c *eventCache) put(evs ...orders.Event) {
 	c.expire(now)
 }
 
-// asStored is t as a timestamptz column gives it back.
-func asStored(t time.Time) time.Time {
-	if t.IsZero() {
-		return time.Time{}
-	}
-	return micro(t).UTC()
-}
+// asStored is t as the relay gets it back from order_events: written with ts, read with timeOf,
+// in UTC.
+func asStored(t time.Time) time.Time { return timeOf(ts(t)).UTC() }
 
 // expire forgets the entries older than cacheTTL and the oldest beyond cacheMax.
 func (c *eventCache) expire(now time.Time) {
