@@ -190,6 +190,10 @@ const vacuumOutbox = `VACUUM (SKIP_LOCKED, TRUNCATE false) outbox`
 // markPublished takes the published rows out of the outbox; the events stay in order_events.
 const markPublished = `DELETE FROM outbox WHERE id = ANY($1)`
 
+// markTimeout bounds the delete of a round's rows once they are published, which a relay's
+// stop does not cut short.
+const markTimeout = 10 * time.Second
+
 // RelayOnce runs one round: it publishes up to Batch events and returns how many; none while
 // another relay holds the outbox. On a Publisher error nothing is marked and the error is
 // returned. It holds the outbox's lock only for the round; Run holds it from round to round.
@@ -255,7 +259,11 @@ func (r *Relay) round(ctx context.Context, s *relaySession) (int, error) {
 	if err := r.pub.Publish(ctx, evs...); err != nil {
 		return 0, fmt.Errorf("relay: publish %d events: %w", len(evs), err)
 	}
-	if _, err := s.conn.Exec(ctx, markPublished, ids); err != nil {
+	// A relay told to stop once the events are out still deletes their rows, so that whoever
+	// relays next does not publish them again.
+	del, cancel := context.WithTimeout(context.WithoutCancel(ctx), markTimeout)
+	defer cancel()
+	if _, err := s.conn.Exec(del, markPublished, ids); err != nil {
 		return 0, translate(err, "relay outbox")
 	}
 	r.events.forget(keys)
