@@ -3,6 +3,7 @@ package dispatch
 import (
 	"context"
 	"math"
+	"slices"
 	"sort"
 	"time"
 
@@ -381,6 +382,8 @@ func (e *Engine) match(ctx context.Context, now float64, live []*orderState, fre
 	wait := make([]float64, len(bs))
 	e.candidates(bs, free, chained, now, func(i int, cs []candidate) {
 		b := bs[i]
+		rows[i] = slices.Grow(rows[i], len(cs))
+		b.prices = slices.Grow(b.prices, len(cs))
 		best := math.Inf(1)
 		for _, c := range cs {
 			j, seen := col[c.r]

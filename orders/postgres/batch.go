@@ -103,6 +103,25 @@ func (r *orderRows) add(o *orders.Order) {
 	r.active = append(r.active, o.Active())
 }
 
+// grow makes room for n more orders, so that add does not grow the columns one by one.
+func (r *orderRows) grow(n int) {
+	for _, c := range [...]*[]string{&r.id, &r.platform, &r.platformOrderID, &r.trackingSecret, &r.pickupCode,
+		&r.storeID, &r.section, &r.items, &r.address, &r.district, &r.status, &r.delivery, &r.riderID,
+		&r.handover, &r.dropoffCode, &r.photoRef, &r.handoverCode, &r.dropoffMethod, &r.instructions,
+		&r.campaignID, &r.dropoffSiteID, &r.reason, &r.actor} {
+		*c = slices.Grow(*c, n)
+	}
+	for _, c := range [...]*[]pgtype.Timestamptz{&r.placed, &r.ready, &r.promise, &r.offerExpires, &r.accepted,
+		&r.readyMarked, &r.assigned, &r.pickedUp, &r.delivered, &r.ended, &r.receiptConfirmed} {
+		*c = slices.Grow(*c, n)
+	}
+	for _, c := range [...]*[]int64{&r.subtotal, &r.fee, &r.wrongCodes, &r.wrongPickupCodes, &r.seq} {
+		*c = slices.Grow(*c, n)
+	}
+	r.lat, r.lng = slices.Grow(r.lat, n), slices.Grow(r.lng, n)
+	r.active = slices.Grow(r.active, n)
+}
+
 // args are the arrays in the order of orderColumns.
 func (r *orderRows) args() []any {
 	return []any{r.id, r.platform, r.platformOrderID, r.trackingSecret, r.pickupCode, r.storeID, r.section,
@@ -533,9 +552,9 @@ func checkStorable(o *orders.Order, evs []orders.Event) error {
 
 // changeSet gathers the changes of orders that UpdateOrder and UpdateOrders write at once.
 type changeSet struct {
-	ids  []string           // the orders changed, in the order of their first change
-	byID map[string]*change // each order's change so far
-	rows rowSet
+	changes []change       // each order's change so far, in the order of their first change
+	at      map[string]int // the index in changes of each order's change
+	rows    rowSet
 	// frees are the orders whose change gives back a locker slot (orders.FreesSlot).
 	frees []string
 }
@@ -551,7 +570,7 @@ type change struct {
 }
 
 // len returns the number of orders changed.
-func (c *changeSet) len() int { return len(c.ids) }
+func (c *changeSet) len() int { return len(c.changes) }
 
 // add adds the change of an order from old to n by evs, which orders.CheckEvents accepted; n's
 // times are truncated. A second change of an order must start where its first ended. A change
@@ -560,23 +579,26 @@ func (c *changeSet) add(old, n orders.Order, evs []orders.Event) error {
 	if err := checkStorable(&n, evs); err != nil {
 		return fmt.Errorf("update order %s: %w", n.ID, err)
 	}
-	ch, ok := c.byID[n.ID]
-	if !ok {
-		if c.byID == nil {
-			c.byID = make(map[string]*change)
+	i, ok := c.at[n.ID]
+	open := -1
+	if ok {
+		if ch := &c.changes[i]; ch.n.Seq != old.Seq {
+			return fmt.Errorf("update order %s: changed from seq %d, its last change in the batch left it at seq %d", n.ID, old.Seq, ch.n.Seq)
 		}
-		ch = &change{oldSeq: old.Seq, open: -1, same: true}
-	} else if ch.n.Seq != old.Seq {
-		return fmt.Errorf("update order %s: changed from seq %d, its last change in the batch left it at seq %d", n.ID, old.Seq, ch.n.Seq)
+		open = c.changes[i].open
 	}
-	open := ch.open
 	if err := c.rows.addChange(0, old.Delivery, &n, evs, &open); err != nil {
 		return fmt.Errorf("update order %s: %w", n.ID, err)
 	}
 	if !ok {
-		c.byID[n.ID] = ch
-		c.ids = append(c.ids, n.ID)
+		if c.at == nil {
+			c.at = make(map[string]int)
+		}
+		i = len(c.changes)
+		c.at[n.ID] = i
+		c.changes = append(c.changes, change{oldSeq: old.Seq, same: true})
 	}
+	ch := &c.changes[i]
 	ch.n, ch.open = n, open
 	ch.same = ch.same && sameContent(&old, &n)
 	if orders.FreesSlot(&n, evs) {
@@ -595,19 +617,20 @@ func (c *changeSet) add(old, n orders.Order, evs []orders.Event) error {
 // change of a single order (UpdateOrder) is written row by row instead, a few statements
 // that cost the server less than unnesting arrays of one element.
 func (c *changeSet) batch() *pgx.Batch {
-	if len(c.ids) == 1 {
+	if len(c.changes) == 1 {
 		return c.rowBatch()
 	}
 	// The changes of an order's life leave its content as it was: then only the columns that
 	// follow its life are written, not the items and the rest of what it was placed with.
 	same := true
-	for _, id := range c.ids {
-		same = same && c.byID[id].same
+	for i := range c.changes {
+		same = same && c.changes[i].same
 	}
 	var rows orderRows
-	oldSeq := make([]int64, 0, len(c.ids))
-	for _, id := range c.ids {
-		ch := c.byID[id]
+	rows.grow(len(c.changes))
+	oldSeq := make([]int64, 0, len(c.changes))
+	for i := range c.changes {
+		ch := &c.changes[i]
 		n := ch.n
 		if same {
 			n.Items = nil // not written: no need to encode them
@@ -622,7 +645,7 @@ func (c *changeSet) batch() *pgx.Batch {
 	args := pick(rows.args(), cols)
 	b := &pgx.Batch{}
 	b.Queue(stmt, append(args, oldSeq)...).Query(func(res pgx.Rows) error {
-		written := make(map[string]bool, len(c.ids))
+		written := make(map[string]bool, len(c.changes))
 		for res.Next() {
 			var id string
 			if err := res.Scan(&id); err != nil {
@@ -633,10 +656,10 @@ func (c *changeSet) batch() *pgx.Batch {
 		if err := res.Err(); err != nil {
 			return err
 		}
-		for _, id := range c.ids {
-			if !written[id] {
+		for i := range c.changes {
+			if ch := &c.changes[i]; !written[ch.n.ID] {
 				return orders.Conflict("order %s changed since it was read at seq %d (%d of the %d orders of the batch did)",
-					id, c.byID[id].oldSeq, len(c.ids)-len(written), len(c.ids))
+					ch.n.ID, ch.oldSeq, len(c.changes)-len(written), len(c.changes))
 			}
 		}
 		return nil
@@ -667,8 +690,9 @@ func (c *changeSet) queueFrees(b *pgx.Batch) {
 // rowBatch returns the statements of batch one row at a time.
 func (c *changeSet) rowBatch() *pgx.Batch {
 	b := &pgx.Batch{}
-	for _, id := range c.ids {
-		ch := c.byID[id]
+	for i := range c.changes {
+		ch := &c.changes[i]
+		id := ch.n.ID
 		b.Queue(updateOrder, append(pick(orderArgs(&ch.n), updatedColumns), ch.oldSeq)...).Exec(func(tag pgconn.CommandTag) error {
 			if tag.RowsAffected() != 1 {
 				return orders.Conflict("order %s changed since it was read at seq %d", id, ch.oldSeq)

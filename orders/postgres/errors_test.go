@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"syscall"
 	"testing"
@@ -95,5 +96,16 @@ func TestRedact(t *testing.T) {
 	}
 	if got := redact(err); strings.Contains(got, "s3cret") {
 		t.Errorf("redact(%v) = %q, still holds the password", err, got)
+	}
+}
+
+// TestOrderRowsGrow checks that grow makes room in every column that args sends.
+func TestOrderRowsGrow(t *testing.T) {
+	var r orderRows
+	r.grow(7)
+	for i, a := range r.args() {
+		if c := reflect.ValueOf(a).Cap(); c < 7 {
+			t.Errorf("column %d (%s): capacity %d after grow(7)", i, columns(orderColumns)[i], c)
+		}
 	}
 }

@@ -205,6 +205,7 @@ func (r *Repository) CreateOrders(ctx context.Context, ps []orders.Placement) ([
 		set  rowSet
 		sent []int // sent[k] is the index in ps of the order at position k+1 of rows
 	)
+	rows.grow(len(ps))
 	given := make([]orders.Order, len(ps)) // the orders sent, truncated as stored
 	for i := range ps {
 		p := &ps[i]
@@ -358,13 +359,7 @@ func (r *Repository) UpdateOrder(ctx context.Context, id string, fn func(o *orde
 			out = old
 			return nil
 		}
-		if n.ID != old.ID || n.Key() != old.Key() {
-			return orders.Invalid("order.id", "update of order %s changed its identity to %s (%s)", id, n.ID, n.Key())
-		}
-		if n.TrackingSecret != old.TrackingSecret || n.PickupCode != old.PickupCode || n.HandoverCode != old.HandoverCode {
-			return orders.Invalid("order.tracking_secret", "update of order %s changed its tracking secret or pickup code", id)
-		}
-		if err := orders.CheckEvents(old.Seq, n, evs); err != nil {
+		if err := checkChange(&old, &n, evs); err != nil {
 			return err
 		}
 		truncateOrder(&n)
@@ -386,6 +381,18 @@ func (r *Repository) UpdateOrder(ctx context.Context, id string, fn func(o *orde
 	}
 	r.events.put(written...)
 	return out, nil
+}
+
+// checkChange checks the change of an order from old to n by evs: the events must follow old's
+// seq (orders.CheckEvents), and the identity and the secrets must be as they were.
+func checkChange(old, n *orders.Order, evs []orders.Event) error {
+	if n.ID != old.ID || n.Key() != old.Key() {
+		return orders.Invalid("order.id", "update of order %s changed its identity to %s (%s)", old.ID, n.ID, n.Key())
+	}
+	if n.TrackingSecret != old.TrackingSecret || n.PickupCode != old.PickupCode || n.HandoverCode != old.HandoverCode {
+		return orders.Invalid("order.tracking_secret", "update of order %s changed its tracking secret or pickup code", old.ID)
+	}
+	return orders.CheckEvents(old.Seq, *n, evs)
 }
 
 // UpdateOrders changes many orders in one transaction: it locks their rows (in id order, so
@@ -417,54 +424,45 @@ func (r *Repository) UpdateOrders(ctx context.Context, ids []string, fn func(o *
 		if err != nil {
 			return err
 		}
-		byID := make(map[string]orders.Order, len(ids))
+		// The orders as read, then as changed so far: fn works on them in place, so that a
+		// later fn on the same id sees the change, and a change that fails is undone.
+		got := make([]orders.Order, 0, len(ids))
+		at := make(map[string]int, len(ids))
 		for rows.Next() {
 			o, err := scanOrder(rows)
 			if err != nil {
 				rows.Close()
 				return err
 			}
-			byID[o.ID] = o
+			at[o.ID] = len(got)
+			got = append(got, o)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		var set changeSet
+		set := changeSet{changes: make([]change, 0, len(got)), at: make(map[string]int, len(got))}
 		for i, id := range ids {
-			old, ok := byID[id]
+			k, ok := at[id]
 			if !ok {
 				errs[i] = orders.NotFound("order", id)
 				continue
 			}
-			n := old
-			evs, err := fn(&n)
-			if err != nil {
-				errs[i] = err
-				continue
+			n := &got[k]
+			old := *n
+			evs, err := fn(n)
+			if err == nil && len(evs) > 0 {
+				if err = checkChange(&old, n, evs); err == nil {
+					truncateOrder(n)
+					err = set.add(old, *n, evs)
+				}
 			}
-			if len(evs) == 0 {
-				continue
-			}
-			if n.ID != old.ID || n.Key() != old.Key() {
-				errs[i] = orders.Invalid("order.id", "update of order %s changed its identity to %s (%s)", id, n.ID, n.Key())
-				continue
-			}
-			if n.TrackingSecret != old.TrackingSecret || n.PickupCode != old.PickupCode || n.HandoverCode != old.HandoverCode {
-				errs[i] = orders.Invalid("order.tracking_secret", "update of order %s changed its tracking secret or pickup code", id)
-				continue
-			}
-			if err := orders.CheckEvents(old.Seq, n, evs); err != nil {
-				errs[i] = err
-				continue
-			}
-			truncateOrder(&n)
-			if err := set.add(old, n, evs); err != nil {
+			if err != nil || len(evs) == 0 {
+				*n = old
 				errs[i] = err
 				continue
 			}
 			written = append(written, evs...)
-			byID[id] = n // a later fn on the same id sees this change
 		}
 		if set.len() == 0 {
 			return nil
