@@ -299,8 +299,7 @@ func checkLocation(id string, position *pb.LatLng, at *timestamppb.Timestamp, ac
 // EncodeRiderLocation encodes l as a RiderLocation message in the given content type (empty for
 // protobuf), for riders' apps, simulators and tests.
 func EncodeRiderLocation(l Location, contentType string) ([]byte, error) {
-	at, err := timeToProto("at", l.At)
-	if err != nil {
+	if err := sendable("at", l.At); err != nil {
 		return nil, err
 	}
 	if f, err := format(contentType); err != nil {
@@ -308,6 +307,7 @@ func EncodeRiderLocation(l Location, contentType string) ([]byte, error) {
 	} else if f == ContentTypeProtobuf {
 		return appendRiderLocation(make([]byte, 0, len(l.RiderID)+riderLocationSize), l), nil
 	}
+	at, _ := timeToProto("at", l.At) // sendable
 	return marshal(&pb.RiderLocation{
 		RiderId:   l.RiderID,
 		Position:  &pb.LatLng{Lat: l.Point.Lat, Lng: l.Point.Lng},
@@ -599,14 +599,35 @@ func checkTime(field string, ts *timestamppb.Timestamp, required bool) (time.Tim
 		}
 		return time.Time{}, nil
 	}
-	if err := ts.CheckValid(); err != nil {
-		return time.Time{}, orders.Invalid(field, "not a time: %v", err)
+	return timeOfUnix(field, ts.GetSeconds(), ts.GetNanos())
+}
+
+// timeOfUnix is checkTime of a Timestamp's seconds and nanos, for decoders that read them
+// without building one.
+func timeOfUnix(field string, secs int64, nanos int32) (time.Time, error) {
+	if nanos < 0 || nanos >= 1e9 || secs < minTimestamp || secs > maxTimestamp {
+		return time.Time{}, orders.Invalid(field, "not a time: %d s and %d ns from 1970", secs, nanos)
 	}
-	t := ts.AsTime()
+	t := time.Unix(secs, int64(nanos)).UTC()
 	if t.Before(minTime) || !t.Before(maxTime) {
 		return time.Time{}, orders.Invalid(field, "%s is not between %d and %d", t.Format(time.RFC3339Nano), minTime.Year(), maxTime.Year())
 	}
 	return t, nil
+}
+
+// The seconds from 1970 of the first and the last second that a Timestamp holds: the years 1
+// to 9999.
+const (
+	minTimestamp = -62135596800
+	maxTimestamp = 253402300799
+)
+
+// sendable reports a time that a Timestamp cannot hold.
+func sendable(field string, t time.Time) error {
+	if s := t.Unix(); s < minTimestamp || s > maxTimestamp {
+		return orders.Invalid(field, "%v cannot be sent: a Timestamp holds the years 1 to 9999", t)
+	}
+	return nil
 }
 
 // timeToProto converts t, the zero time to nil.
@@ -614,11 +635,10 @@ func timeToProto(field string, t time.Time) (*timestamppb.Timestamp, error) {
 	if t.IsZero() {
 		return nil, nil
 	}
-	ts := timestamppb.New(t)
-	if err := ts.CheckValid(); err != nil {
-		return nil, orders.Invalid(field, "%v cannot be sent: %v", t, err)
+	if err := sendable(field, t); err != nil {
+		return nil, err
 	}
-	return ts, nil
+	return timestamppb.New(t), nil
 }
 
 // toEnum returns the value of the enum constant prefix+name, and false for an unknown name or

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pb "zhengxiang/api/gen/zhengxiang/v1"
 	"zhengxiang/geo"
@@ -333,6 +334,48 @@ func TestRiderLocation(t *testing.T) {
 				t.Fatalf("decoded %+v, %v (field %q); want an error on %q", l, err, got, tc.field)
 			}
 		})
+	}
+}
+
+// TestRiderLocationTimes checks the ping times that the protobuf decoder takes and refuses, and
+// that the encoder refuses a time that a Timestamp cannot hold.
+func TestRiderLocationTimes(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		seconds int64
+		nanos   int32
+		want    time.Time // zero: refused, on "at"
+	}{
+		{"in range", 1584237600, 5, time.Unix(1584237600, 5)},
+		{"last nanosecond of 2099", 4102444799, 999999999, time.Unix(4102444799, 999999999)},
+		{"2100", 4102444800, 0, time.Time{}},
+		{"1999", 946684799, 0, time.Time{}},
+		{"nanos of a whole second", 1584237600, 1e9, time.Time{}},
+		{"negative nanos", 1584237600, -1, time.Time{}},
+		{"beyond a Timestamp", math.MaxInt64, 0, time.Time{}},
+		{"before a Timestamp", math.MinInt64, 0, time.Time{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := proto.Marshal(&pb.RiderLocation{RiderId: "r", Position: &pb.LatLng{Lat: 34.7, Lng: 113.6},
+				At: &timestamppb.Timestamp{Seconds: tc.seconds, Nanos: tc.nanos}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			l, err := kafka.DecodeRiderLocation(b, "")
+			switch {
+			case tc.want.IsZero() && fieldOf(err) != "at":
+				t.Errorf("decoded %+v, %v; want an error on at", l, err)
+			case !tc.want.IsZero() && (err != nil || !l.At.Equal(tc.want)):
+				t.Errorf("decoded %+v, %v; want at %v", l, err, tc.want)
+			}
+		})
+	}
+	for _, at := range []time.Time{time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(0, 12, 31, 0, 0, 0, 0, time.UTC)} {
+		for _, ct := range []string{"", kafka.ContentTypeJSON} {
+			if _, err := kafka.EncodeRiderLocation(kafka.Location{RiderID: "r", Point: orderstest.Erqi, At: at}, ct); fieldOf(err) != "at" {
+				t.Errorf("EncodeRiderLocation at %v, %q: %v; want an error on at", at, ct, err)
+			}
+		}
 	}
 }
 
