@@ -5,7 +5,6 @@
 package sim
 
 import (
-	"container/heap"
 	"context"
 	"fmt"
 	"hash/fnv"
@@ -119,12 +118,18 @@ type event struct {
 	kind kind
 	seq  int
 	fn   func()
+	// rider, when set, is whose shift ends (evShiftEnd) or who pings (evPing), in place of fn:
+	// every rider has one of each waiting, and a closure for each would be an object more.
+	rider *simRider
 }
 
-type queue []*event
+// queue is a binary heap of events by (at, kind, seq), held by value: the events waiting in it
+// (a shift's end waits for the whole shift) are no objects of their own for the collector.
+type queue []event
 
 func (q queue) Len() int { return len(q) }
-func (q queue) Less(i, j int) bool {
+
+func (q queue) less(i, j int) bool {
 	if q[i].at != q[j].at {
 		return q[i].at < q[j].at
 	}
@@ -133,10 +138,45 @@ func (q queue) Less(i, j int) bool {
 	}
 	return q[i].seq < q[j].seq
 }
-func (q queue) Swap(i, j int)  { q[i], q[j] = q[j], q[i] }
-func (q *queue) Push(x any)    { *q = append(*q, x.(*event)) }
-func (q *queue) Pop() any      { old := *q; e := old[len(old)-1]; *q = old[:len(old)-1]; return e }
-func (q *queue) push(e *event) { heap.Push(q, e) }
+
+// push adds e.
+func (q *queue) push(e event) {
+	*q = append(*q, e)
+	h := *q
+	for i := len(h) - 1; i > 0; {
+		p := (i - 1) / 2
+		if !h.less(i, p) {
+			break
+		}
+		h[i], h[p] = h[p], h[i]
+		i = p
+	}
+}
+
+// pop removes and returns the first event; the queue must not be empty.
+func (q *queue) pop() event {
+	h := *q
+	e, n := h[0], len(h)-1
+	h[0] = h[n]
+	h[n] = event{} // the closure goes with the event
+	h = h[:n]
+	for i := 0; ; {
+		m := 2*i + 1
+		if m >= n {
+			break
+		}
+		if r := m + 1; r < n && h.less(r, m) {
+			m = r
+		}
+		if !h.less(m, i) {
+			break
+		}
+		h[i], h[m] = h[m], h[i]
+		i = m
+	}
+	*q = h
+	return e
+}
 
 type simTrip struct {
 	offer     dispatch.Offer
@@ -261,7 +301,25 @@ func (s *Sim) at(m float64) time.Time {
 
 func (s *Sim) schedule(at float64, k kind, fn func()) {
 	s.seq++
-	s.q.push(&event{at: at, kind: k, seq: s.seq, fn: fn})
+	s.q.push(event{at: at, kind: k, seq: s.seq, fn: fn})
+}
+
+// scheduleRider schedules rider sr's evShiftEnd or evPing.
+func (s *Sim) scheduleRider(at float64, k kind, sr *simRider) {
+	s.seq++
+	s.q.push(event{at: at, kind: k, seq: s.seq, rider: sr})
+}
+
+// fire makes e happen.
+func (s *Sim) fire(e event) {
+	switch {
+	case e.rider == nil:
+		e.fn()
+	case e.kind == evShiftEnd:
+		s.endShift(e.rider)
+	case e.kind == evPing:
+		s.ping(e.rider)
+	}
 }
 
 func (s *Sim) fail(err error) {
@@ -299,8 +357,8 @@ func (s *Sim) AddRider(r Rider) {
 		})
 	})
 	// The shift's end waits in the queue for the whole shift, with every
-	// rider's: it holds the rider alone, not a copy of its spec.
-	s.schedule(s.min(r.Off), evShiftEnd, func() { s.endShift(sr) })
+	// rider's.
+	s.scheduleRider(s.min(r.Off), evShiftEnd, sr)
 }
 
 func (s *Sim) endShift(sr *simRider) {
@@ -333,17 +391,18 @@ func (s *Sim) adopt(sr *simRider, trips []dispatch.Offer) {
 	}
 }
 
-func (s *Sim) schedulePing(sr *simRider, at float64) {
-	s.schedule(at, evPing, func() {
-		if !sr.onShift && !sr.busy {
-			return
-		}
-		now := s.now()
-		if err := s.eng.Ping(sr.spec.ID, sr.position(now)); err != nil {
-			s.fail(err)
-		}
-		s.schedulePing(sr, now+s.beh.PingEvery.Minutes())
-	})
+func (s *Sim) schedulePing(sr *simRider, at float64) { s.scheduleRider(at, evPing, sr) }
+
+// ping reports sr's position, while it is on shift or riding, and schedules its next ping.
+func (s *Sim) ping(sr *simRider) {
+	if !sr.onShift && !sr.busy {
+		return
+	}
+	now := s.now()
+	if err := s.eng.Ping(sr.spec.ID, sr.position(now)); err != nil {
+		s.fail(err)
+	}
+	s.schedulePing(sr, now+s.beh.PingEvery.Minutes())
 }
 
 // AddOrder schedules an order's placement and its store's handling.
@@ -746,7 +805,7 @@ func (s *Sim) RunLive(ctx context.Context) error {
 	for {
 		now := s.now()
 		for s.q.Len() > 0 && s.q[0].at <= now {
-			heap.Pop(&s.q).(*event).fn()
+			s.fire(s.q.pop())
 		}
 		wait := time.Hour
 		if s.q.Len() > 0 {
@@ -800,12 +859,12 @@ func (s *Sim) Run(ctx context.Context, until time.Time, progress func(now time.T
 		if n%4096 == 0 && ctx.Err() != nil {
 			return Result{}, ctx.Err()
 		}
-		ev := heap.Pop(&s.q).(*event)
+		ev := s.q.pop()
 		if ev.at > end {
 			break
 		}
 		s.manual.Set(s.at(ev.at))
-		ev.fn()
+		s.fire(ev)
 		if s.err != nil {
 			return Result{}, fmt.Errorf("simulation at %s: %w", s.at(ev.at).Format(time.RFC3339), s.err)
 		}
