@@ -5,6 +5,7 @@
 package sim
 
 import (
+	"container/heap"
 	"context"
 	"fmt"
 	"hash/fnv"
@@ -123,13 +124,13 @@ type event struct {
 	rider *simRider
 }
 
-// queue is a binary heap of events by (at, kind, seq), held by value: the events waiting in it
-// (a shift's end waits for the whole shift) are no objects of their own for the collector.
+// queue is the heap (container/heap) of events by (at, kind, seq), held by value, as
+// dispatch's dueItems are: the events waiting in it (a shift's end waits for the whole shift)
+// are no objects of their own for the collector.
 type queue []event
 
 func (q queue) Len() int { return len(q) }
-
-func (q queue) less(i, j int) bool {
+func (q queue) Less(i, j int) bool {
 	if q[i].at != q[j].at {
 		return q[i].at < q[j].at
 	}
@@ -138,45 +139,20 @@ func (q queue) less(i, j int) bool {
 	}
 	return q[i].seq < q[j].seq
 }
-
-// push adds e.
-func (q *queue) push(e event) {
-	*q = append(*q, e)
-	h := *q
-	for i := len(h) - 1; i > 0; {
-		p := (i - 1) / 2
-		if !h.less(i, p) {
-			break
-		}
-		h[i], h[p] = h[p], h[i]
-		i = p
-	}
-}
-
-// pop removes and returns the first event; the queue must not be empty.
-func (q *queue) pop() event {
-	h := *q
-	e, n := h[0], len(h)-1
-	h[0] = h[n]
-	h[n] = event{} // the closure goes with the event
-	h = h[:n]
-	for i := 0; ; {
-		m := 2*i + 1
-		if m >= n {
-			break
-		}
-		if r := m + 1; r < n && h.less(r, m) {
-			m = r
-		}
-		if !h.less(m, i) {
-			break
-		}
-		h[i], h[m] = h[m], h[i]
-		i = m
-	}
-	*q = h
+func (q queue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
+func (q *queue) Push(x any)   { *q = append(*q, x.(event)) }
+func (q *queue) Pop() any {
+	old := *q
+	e := old[len(old)-1]
+	old[len(old)-1] = event{} // the closure goes with the event
+	*q = old[:len(old)-1]
 	return e
 }
+
+func (q *queue) push(e event) { heap.Push(q, e) }
+
+// pop removes and returns the first event; the queue must not be empty.
+func (q *queue) pop() event { return heap.Pop(q).(event) }
 
 type simTrip struct {
 	offer     dispatch.Offer

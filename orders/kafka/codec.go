@@ -599,13 +599,9 @@ func checkTime(field string, ts *timestamppb.Timestamp, required bool) (time.Tim
 		}
 		return time.Time{}, nil
 	}
-	return timeOfUnix(field, ts.GetSeconds(), ts.GetNanos())
-}
-
-// timeOfUnix is checkTime of a Timestamp's seconds and nanos. It does not use the Timestamp's
-// CheckValid, whose errors hold the message, so that a decoder's Timestamp on the stack (see
-// wireLocation.check) stays there instead of moving to the heap for every ping.
-func timeOfUnix(field string, secs int64, nanos int32) (time.Time, error) {
+	// Not the Timestamp's CheckValid: its errors hold the message, which would move a decoder's
+	// Timestamp on the stack (wireLocation.check) to the heap for every ping.
+	secs, nanos := ts.GetSeconds(), ts.GetNanos()
 	if nanos < 0 || nanos >= 1e9 || secs < minTimestamp || secs > maxTimestamp {
 		return time.Time{}, orders.Invalid(field, "not a time: %d s and %d ns from 1970", secs, nanos)
 	}
