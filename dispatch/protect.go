@@ -100,6 +100,14 @@ func (e *Engine) giveCard(r *riderState, c orders.HealthCard) {
 	if r.prot.hasCard && c.RecordedAt.Before(r.prot.card.RecordedAt) {
 		return
 	}
+	// The card kept shares the rider's id and the code's constant: a city's
+	// riders hold no strings of their own for their cards.
+	c.RiderID = r.id
+	for _, k := range [...]orders.HealthCode{orders.HealthGreen, orders.HealthYellow, orders.HealthRed} {
+		if c.Code == k {
+			c.Code = k
+		}
+	}
 	r.prot.card, r.prot.hasCard = c, true
 	r.cardFor = orders.Day{}
 	if c.ValidOn(c.Day) {
