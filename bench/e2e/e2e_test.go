@@ -95,6 +95,7 @@ func TestTracker(t *testing.T) {
 	tr.event(ev(k0, "O1", 9, orders.EventOffered), t0.Add(time.Second)) // offered again later
 	tr.event(ev(k1, "O2", 1, orders.EventOrderCreated), t0)
 	tr.event(ev(k1, "O3", 1, orders.EventOrderCreated), t0)                      // a second order for one key
+	tr.event(ev(k1, "O3", 1, orders.EventOrderCreated), t0)                      // and a copy of it
 	tr.event(ev("run2-0000000", "O4", 1, orders.EventOrderCreated), t0)          // another run's
 	tr.event([]byte("not protobuf at all, not even close \xff\xff\xff\xff"), t0) // garbage
 
@@ -104,8 +105,8 @@ func TestTracker(t *testing.T) {
 	if tr.createdIDs(1) != 2 || tr.createdIDs(0) != 1 {
 		t.Errorf("order ids: %d and %d", tr.createdIDs(0), tr.createdIDs(1))
 	}
-	if tr.copies() != 1 {
-		t.Errorf("copies %d, want 1", tr.copies())
+	if tr.copies() != 2 {
+		t.Errorf("copies %d, want 2", tr.copies())
 	}
 	lat, sent, offers := tr.latencies()
 	at := t0.Add(300 * time.Millisecond).UnixNano()

@@ -153,17 +153,24 @@ type tracker struct {
 	made    atomic.Int64
 
 	mu      sync.Mutex
-	offerAt []int64           // Unix ns of the first OFFERED event's arrival; 0 before
-	madeAt  []int64           // Unix ns of the first ORDER_CREATED event's arrival; 0 before
-	ids     [][]string        // the order ids of its ORDER_CREATED events
-	seen    map[string]uint64 // per order id, bit s-1: event seq s read
+	offerAt []int64 // Unix ns of the first OFFERED event's arrival; 0 before
+	madeAt  []int64 // Unix ns of the first ORDER_CREATED event's arrival; 0 before
+	// id is the order id named by the first event read of each order, and
+	// seen has bit s-1 set once that order id's event of seq s is read.
+	// Any other order id for the same order (a duplicate) keeps its bits in
+	// others. extra counts the order ids created beyond the first. A run
+	// holds one string an order here.
+	id      []string
+	seen    []uint64
+	others  map[string]uint64
+	extra   map[int]int
 	nCopies int
 	foreign int // events of other orders, or undecodable
 }
 
 func newTracker(run string, n int) *tracker {
 	return &tracker{run: run, sentAt: make([]atomic.Int64, n), offerAt: make([]int64, n), madeAt: make([]int64, n),
-		ids: make([][]string, n), seen: make(map[string]uint64, n)}
+		id: make([]string, n), seen: make([]uint64, n), others: map[string]uint64{}, extra: map[int]int{}}
 }
 
 func (t *tracker) sent(i int, at time.Time) {
@@ -200,26 +207,34 @@ func (t *tracker) event(value []byte, at time.Time) {
 		t.foreign++
 		return
 	}
+	if t.id[i] == "" {
+		t.id[i] = ev.OrderID
+	}
 	if ev.Seq <= 64 {
-		bit := uint64(1) << (ev.Seq - 1)
-		if t.seen[ev.OrderID]&bit != 0 {
+		bit, own := uint64(1)<<(ev.Seq-1), ev.OrderID == t.id[i]
+		seen := t.seen[i]
+		if !own {
+			seen = t.others[ev.OrderID]
+		}
+		if seen&bit != 0 {
 			t.nCopies++
 			return
 		}
-		t.seen[ev.OrderID] |= bit
+		if own {
+			t.seen[i] = seen | bit
+		} else {
+			t.others[ev.OrderID] = seen | bit
+		}
 	}
 	switch ev.Type {
 	case orders.EventOrderCreated:
-		for _, id := range t.ids[i] {
-			if id == ev.OrderID {
-				return
-			}
+		// Not a copy, so an order id not created before.
+		if t.madeAt[i] != 0 {
+			t.extra[i]++
+			break
 		}
-		if len(t.ids[i]) == 0 {
-			t.made.Add(1)
-			t.madeAt[i] = at.UnixNano()
-		}
-		t.ids[i] = append(t.ids[i], ev.OrderID)
+		t.made.Add(1)
+		t.madeAt[i] = at.UnixNano()
 	case orders.EventOffered:
 		if t.offerAt[i] == 0 {
 			t.offerAt[i] = at.UnixNano()
@@ -270,13 +285,16 @@ func since(sent, at int64) float64 {
 func (t *tracker) created(i int) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return len(t.ids[i]) > 0
+	return t.madeAt[i] != 0
 }
 
 func (t *tracker) createdIDs(i int) int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return len(t.ids[i])
+	if t.madeAt[i] == 0 {
+		return 0
+	}
+	return 1 + t.extra[i]
 }
 
 func (t *tracker) copies() int {
