@@ -6,6 +6,7 @@ import (
 	"math"
 	"mime"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -111,6 +112,7 @@ func OrderFromProto(m *pb.OrderPlaced) (orders.Order, error) {
 	if o.StoreID, err = checkID("store_id", m.GetStoreId()); err != nil {
 		return orders.Order{}, err
 	}
+	o.Platform, o.StoreID = intern(o.Platform), intern(o.StoreID)
 	if m.GetSection() != pb.Section_SECTION_UNSPECIFIED {
 		s, ok := SectionFromProto(m.GetSection())
 		if !ok {
@@ -144,7 +146,7 @@ func OrderFromProto(m *pb.OrderPlaced) (orders.Order, error) {
 		if p := it.GetPriceCents(); p < 0 || p > maxPriceCents {
 			return orders.Order{}, orders.Invalid(field("price_cents"), "%d is not a price between 0 and %d cents", p, int64(maxPriceCents))
 		}
-		o.Items[i] = orders.Item{SKU: sku, Name: name, Qty: int(it.GetQty()), PriceCents: it.GetPriceCents()}
+		o.Items[i] = orders.Item{SKU: intern(sku), Name: intern(name), Qty: int(it.GetQty()), PriceCents: it.GetPriceCents()}
 		sum += int64(it.GetQty()) * it.GetPriceCents()
 	}
 	o.SubtotalCents = sum
@@ -533,6 +535,32 @@ func marshal(m proto.Message, contentType string) ([]byte, error) {
 
 // checkID trims s and checks it as an id: not empty, at most maxIDLen bytes, no control
 // characters.
+// intern returns the copy of s that the orders decoded before share, for the fields that many
+// orders have in common: platform, store, product. The service keeps an order's references while
+// the order is in flight, and the collector then marks one string per store or product instead of
+// one per order. The copies are forgotten all at once when there are maxInterned of them, so that
+// messages with ever new values cannot grow them without bound.
+func intern(s string) string {
+	interned.mu.Lock()
+	defer interned.mu.Unlock()
+	if c, ok := interned.m[s]; ok {
+		return c
+	}
+	if len(interned.m) >= maxInterned {
+		clear(interned.m)
+	}
+	interned.m[s] = s
+	return s
+}
+
+// maxInterned bounds intern's copies: a city's stores and their products, many times over.
+const maxInterned = 1 << 16
+
+var interned = struct {
+	mu sync.Mutex
+	m  map[string]string
+}{m: map[string]string{}}
+
 func checkID(field, s string) (string, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {

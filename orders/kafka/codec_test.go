@@ -2,11 +2,13 @@ package kafka_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -161,6 +163,37 @@ func TestDecodeOrderPlacedJSON(t *testing.T) {
 		PlacedAt: placed, ReadyAt: placed.Add(10 * time.Minute), PromiseAt: placed.Add(45 * time.Minute),
 	}
 	sameOrder(t, o, want)
+}
+
+// TestDecodedOrdersShareStrings: two orders decoded from separate messages hold one copy of
+// what they share (platform, store, products), and each its own platform order id.
+func TestDecodedOrdersShareStrings(t *testing.T) {
+	var got [2]orders.Order
+	for i := range got {
+		b := withJSON(t, map[string]any{"platformOrderId": fmt.Sprintf("mt-%d", i)})
+		o, err := kafka.DecodeOrderPlaced(b, kafka.ContentTypeJSON)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[i] = o
+	}
+	a, b := got[0], got[1]
+	for _, f := range []struct {
+		name string
+		a, b string
+	}{
+		{"platform", a.Platform, b.Platform},
+		{"store_id", a.StoreID, b.StoreID},
+		{"items[1].sku", a.Items[1].SKU, b.Items[1].SKU},
+		{"items[1].name", a.Items[1].Name, b.Items[1].Name},
+	} {
+		if f.a != f.b || unsafe.StringData(f.a) != unsafe.StringData(f.b) {
+			t.Errorf("%s: %q and %q are two copies", f.name, f.a, f.b)
+		}
+	}
+	if a.PlatformOrderID == b.PlatformOrderID {
+		t.Errorf("platform order ids %q and %q", a.PlatformOrderID, b.PlatformOrderID)
+	}
 }
 
 func TestDecodeOrderPlacedDefaults(t *testing.T) {

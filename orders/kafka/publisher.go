@@ -44,6 +44,7 @@ type Publisher struct {
 	w           *writer
 	lookup      OrderLookup
 	contentType string
+	headers     []kafkago.Header // of contentType, shared by every message
 
 	refs *refCache
 }
@@ -64,6 +65,7 @@ func NewPublisher(cfg Config, lookup OrderLookup) (*Publisher, error) {
 		w:           newWriter(cfg, cfg.Topics.Events, "publisher"),
 		lookup:      lookup,
 		contentType: contentType,
+		headers:     []kafkago.Header{{Key: HeaderContentType, Value: []byte(contentType)}},
 		refs:        newRefCache(maxRefs),
 	}, nil
 }
@@ -90,7 +92,7 @@ func (p *Publisher) Publish(ctx context.Context, evs ...orders.Event) error {
 		msgs[i] = kafkago.Message{
 			Key:     []byte(ev.OrderID),
 			Value:   b,
-			Headers: []kafkago.Header{{Key: HeaderContentType, Value: []byte(p.contentType)}},
+			Headers: p.headers,
 		}
 	}
 	// The writer never stores a later event of an order when it failed to store an earlier one.
@@ -249,12 +251,12 @@ func (p *Producer) Close() error {
 
 // message returns a binary protobuf message with its content-type header.
 func message(key string, value []byte) kafkago.Message {
-	return kafkago.Message{
-		Key:     []byte(key),
-		Value:   value,
-		Headers: []kafkago.Header{{Key: HeaderContentType, Value: []byte(ContentTypeProtobuf)}},
-	}
+	return kafkago.Message{Key: []byte(key), Value: value, Headers: protobufHeaders}
 }
+
+// protobufHeaders are the headers of every protobuf message the producers write. The messages
+// share them: the writers only read a message's headers.
+var protobufHeaders = []kafkago.Header{{Key: HeaderContentType, Value: []byte(ContentTypeProtobuf)}}
 
 // PartitionOf returns the partition of a topic of n partitions that a message with the key goes
 // to, as the writers of this package (and Kafka's Java producer) choose it: murmur2 of the key.
