@@ -119,8 +119,9 @@ type event struct {
 	kind kind
 	seq  int
 	fn   func()
-	// rider, when set, is whose shift ends (evShiftEnd) or who pings (evPing), in place of fn:
-	// every rider has one of each waiting, and a closure for each would be an object more.
+	// rider, when set, is whose health card is due (evShiftStart), whose shift ends (evShiftEnd)
+	// or who pings (evPing), in place of fn: every rider has one of each waiting, and a closure
+	// for each would be an object more.
 	rider *simRider
 }
 
@@ -156,7 +157,7 @@ func (q *queue) pop() event { return heap.Pop(q).(event) }
 
 type simTrip struct {
 	offer     dispatch.Offer
-	record    *TripRecord
+	record    TripRecord // Sim.trips points here: one object a trip, not two
 	withdrawn bool
 }
 
@@ -280,7 +281,7 @@ func (s *Sim) schedule(at float64, k kind, fn func()) {
 	s.q.push(event{at: at, kind: k, seq: s.seq, fn: fn})
 }
 
-// scheduleRider schedules rider sr's evShiftEnd or evPing.
+// scheduleRider schedules rider sr's health card (evShiftStart), evShiftEnd or evPing.
 func (s *Sim) scheduleRider(at float64, k kind, sr *simRider) {
 	s.seq++
 	s.q.push(event{at: at, kind: k, seq: s.seq, rider: sr})
@@ -291,6 +292,8 @@ func (s *Sim) fire(e event) {
 	switch {
 	case e.rider == nil:
 		e.fn()
+	case e.kind == evShiftStart:
+		s.recordCard(e.rider)
 	case e.kind == evShiftEnd:
 		s.endShift(e.rider)
 	case e.kind == evPing:
@@ -315,7 +318,7 @@ func (s *Sim) fail(err error) {
 func (s *Sim) AddRider(r Rider) {
 	sr := &simRider{spec: r, pos: r.Start}
 	s.riders[r.ID] = sr
-	s.scheduleCards(r)
+	s.scheduleCards(sr)
 	s.schedule(s.min(r.On), evShiftStart, func() {
 		sr.onShift = true
 		rider := orders.Rider{ID: r.ID, Capacity: r.Capacity, ShiftStart: r.On, ShiftEnd: r.Off, Point: sr.pos}
@@ -349,8 +352,8 @@ func (s *Sim) endShift(sr *simRider) {
 func (s *Sim) adopt(sr *simRider, trips []dispatch.Offer) {
 	now := s.now()
 	for _, off := range trips {
-		t := &simTrip{offer: off, record: &TripRecord{ID: off.TripID, RiderID: off.RiderID, StoreID: off.StoreID, OrderIDs: off.OrderIDs, Offered: off.Depart}}
-		s.trips = append(s.trips, t.record)
+		t := &simTrip{offer: off, record: TripRecord{ID: off.TripID, RiderID: off.RiderID, StoreID: off.StoreID, OrderIDs: off.OrderIDs, Offered: off.Depart}}
+		s.trips = append(s.trips, &t.record)
 		if off.PickedUp {
 			if sr.busy {
 				continue // one trip under way at a time
@@ -586,15 +589,13 @@ func (s *Sim) accepted(sr *simRider, off dispatch.Offer, offered time.Time, err 
 	if gone {
 		return // taken back by a round that came before this answer did
 	}
-	t := &simTrip{offer: off}
+	t := &simTrip{offer: off, record: TripRecord{ID: off.TripID, RiderID: off.RiderID, StoreID: off.StoreID, OrderIDs: off.OrderIDs, Offered: offered}}
 	s.live[off.TripID] = t
-	rec := &TripRecord{ID: off.TripID, RiderID: off.RiderID, StoreID: off.StoreID, OrderIDs: off.OrderIDs, Offered: offered}
-	s.trips = append(s.trips, rec)
+	s.trips = append(s.trips, &t.record)
 	for _, id := range off.OrderIDs {
 		rec := s.record(id)
 		rec.RiderID, rec.TripID = off.RiderID, off.TripID
 	}
-	t.record = rec
 	sr.queue = append(sr.queue, t)
 	if !sr.busy {
 		s.start(sr, s.now())
