@@ -12,27 +12,25 @@ import (
 // that a round does not find here (another process wrote them, or this one before a restart)
 // it reads from order_events. An event is kept as the database holds it, its times to the
 // microsecond and in UTC. An entry that no round takes, because another process's relay
-// published its event, leaves after cacheTTL, or sooner once the cache holds cacheMax.
+// published its event, leaves after between cacheTTL/2 and cacheTTL, or sooner once the cache
+// holds cacheMax.
+//
+// The entries are kept in two generations, as the Kafka publisher's order references are: new
+// ones go into cur, which becomes prev once it is cacheTTL/2 old or holds cacheMax/2, and the
+// old prev is dropped whole. A published event leaves at once, with its strings: the cache
+// keeps no list of what it held.
 //
 // A nil *eventCache keeps nothing.
 type eventCache struct {
-	mu    sync.Mutex
-	byKey map[eventKey]orders.Event
-	// queue holds the keys in the order they came, with when, for expiry; queue[head:] are
-	// those not expired yet.
-	queue []queued
-	head  int
+	mu        sync.Mutex
+	cur, prev map[eventKey]orders.Event
+	since     time.Time // when cur was started
 }
 
 // eventKey names an event, as an outbox row does.
 type eventKey struct {
 	orderID string
 	seq     int64
-}
-
-type queued struct {
-	key eventKey
-	at  time.Time
 }
 
 // Bounds of the event cache: at a peak the relay takes an event within a second or two of its
@@ -42,41 +40,32 @@ const (
 	cacheMax = 200_000
 )
 
-func newEventCache() *eventCache { return &eventCache{byKey: map[eventKey]orders.Event{}} }
+func newEventCache() *eventCache {
+	return &eventCache{cur: map[eventKey]orders.Event{}, prev: map[eventKey]orders.Event{}}
+}
 
 // put keeps events that have just been committed.
-func (c *eventCache) put(evs ...orders.Event) {
+func (c *eventCache) put(evs ...orders.Event) { c.putAt(time.Now(), evs...) }
+
+// putAt is put at the time now.
+func (c *eventCache) putAt(now time.Time, evs ...orders.Event) {
 	if c == nil || len(evs) == 0 {
 		return
 	}
-	now := time.Now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, ev := range evs {
+		if now.Sub(c.since) >= cacheTTL/2 || len(c.cur) >= cacheMax/2 {
+			c.prev, c.cur, c.since = c.cur, make(map[eventKey]orders.Event, len(c.cur)), now
+		}
 		ev.At, ev.ExpiresAt = asStored(ev.At), asStored(ev.ExpiresAt)
-		k := eventKey{ev.OrderID, ev.Seq}
-		c.byKey[k] = ev
-		c.queue = append(c.queue, queued{k, now})
+		c.cur[eventKey{ev.OrderID, ev.Seq}] = ev
 	}
-	c.expire(now)
 }
 
 // asStored is t as the relay gets it back from order_events: written with ts, read with timeOf,
 // in UTC.
 func asStored(t time.Time) time.Time { return timeOf(ts(t)).UTC() }
-
-// expire forgets the entries older than cacheTTL and the oldest beyond cacheMax.
-func (c *eventCache) expire(now time.Time) {
-	for c.head < len(c.queue) && (len(c.queue)-c.head > cacheMax || now.Sub(c.queue[c.head].at) > cacheTTL) {
-		delete(c.byKey, c.queue[c.head].key)
-		c.queue[c.head] = queued{}
-		c.head++
-	}
-	if c.head > len(c.queue)/2 {
-		c.queue = c.queue[:copy(c.queue, c.queue[c.head:])]
-		c.head = 0
-	}
-}
 
 // get returns the events of keys that the cache holds, in found, and the indexes of keys of
 // the others, in missing.
@@ -90,7 +79,10 @@ func (c *eventCache) get(keys []eventKey, found []orders.Event) (missing []int) 
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for i, k := range keys {
-		ev, ok := c.byKey[k]
+		ev, ok := c.cur[k]
+		if !ok {
+			ev, ok = c.prev[k]
+		}
 		if !ok {
 			missing = append(missing, i)
 			continue
@@ -108,6 +100,7 @@ func (c *eventCache) forget(keys []eventKey) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, k := range keys {
-		delete(c.byKey, k)
+		delete(c.cur, k)
+		delete(c.prev, k)
 	}
 }
