@@ -119,10 +119,15 @@ type event struct {
 	kind kind
 	seq  int
 	fn   func()
-	// rider, when set, is whose health card is due (evShiftStart), whose shift ends (evShiftEnd)
-	// or who pings (evPing), in place of fn: every rider has one of each waiting, and a closure
-	// for each would be an object more.
+	// The events that wait in great numbers name what they concern instead of a closure (fn),
+	// which would be an object more each: every rider has a health card (evShiftStart), a shift
+	// end (evShiftEnd) and a ping (evPing) waiting, or reaches the store of trip (evArriveStore);
+	// every order waits for its store to take it (evMerchant, saying at once that the goods are
+	// ready when ready is set) and to have it ready (evReady).
 	rider *simRider
+	trip  *simTrip
+	order string
+	ready bool
 }
 
 // queue is the heap (container/heap) of events by (at, kind, seq), held by value, as
@@ -277,20 +282,25 @@ func (s *Sim) at(m float64) time.Time {
 }
 
 func (s *Sim) schedule(at float64, k kind, fn func()) {
-	s.seq++
-	s.q.push(event{at: at, kind: k, seq: s.seq, fn: fn})
+	s.push(event{at: at, kind: k, fn: fn})
 }
 
 // scheduleRider schedules rider sr's health card (evShiftStart), evShiftEnd or evPing.
 func (s *Sim) scheduleRider(at float64, k kind, sr *simRider) {
+	s.push(event{at: at, kind: k, rider: sr})
+}
+
+// push schedules e, a closure or one of the events that name what they concern.
+func (s *Sim) push(e event) {
 	s.seq++
-	s.q.push(event{at: at, kind: k, seq: s.seq, rider: sr})
+	e.seq = s.seq
+	s.q.push(e)
 }
 
 // fire makes e happen.
 func (s *Sim) fire(e event) {
 	switch {
-	case e.rider == nil:
+	case e.fn != nil:
 		e.fn()
 	case e.kind == evShiftStart:
 		s.recordCard(e.rider)
@@ -298,6 +308,12 @@ func (s *Sim) fire(e event) {
 		s.endShift(e.rider)
 	case e.kind == evPing:
 		s.ping(e.rider)
+	case e.kind == evArriveStore:
+		s.arriveStore(e.rider, e.trip, e.at)
+	case e.kind == evMerchant:
+		s.merchant(e.order, e.ready, e.at)
+	case e.kind == evReady:
+		s.markReady(e.order, e.at)
 	}
 }
 
@@ -426,20 +442,13 @@ func (s *Sim) track(stored orders.Order, ready time.Time) {
 	switch stored.Status {
 	case orders.StatusCreated, orders.StatusTicketSent:
 		accept := placed + s.beh.MerchantDelay.Minutes()
-		if accept >= s.min(ready) {
-			// The goods are ready by the time the store takes the order: one
-			// answer says both.
-			s.schedule(accept, evMerchant, func() {
-				s.call(s.storePool, id, func() error { return s.eng.MerchantAcceptReady(context.Background(), id) }, func(err error) {
-					s.ready[id] = accept
-					s.fail(err)
-				})
-			})
+		// When the goods are ready by the time the store takes the order, one
+		// answer says both.
+		both := accept >= s.min(ready)
+		s.push(event{at: accept, kind: evMerchant, order: id, ready: both})
+		if both {
 			return
 		}
-		s.schedule(accept, evMerchant, func() {
-			s.call(s.storePool, id, func() error { return s.eng.MerchantAccept(context.Background(), id) }, s.fail)
-		})
 	case orders.StatusReadyForPickup:
 		s.ready[id] = s.min(stored.ReadyMarkedAt)
 		return
@@ -447,14 +456,30 @@ func (s *Sim) track(stored orders.Order, ready time.Time) {
 	default:
 		return // ended
 	}
-	s.schedule(s.min(ready), evReady, func() {
-		// The rider picks up once the engine knows that the order is ready.
-		s.call(s.storePool, id, func() error { return s.eng.MarkReady(context.Background(), id) }, func(err error) {
-			s.ready[id] = s.min(ready)
-			if !orders.IsKind(err, orders.KindConflict) {
-				s.fail(err)
-			}
-		})
+	s.push(event{at: s.min(ready), kind: evReady, order: id})
+}
+
+// merchant has the store of order id take it at minute at, and say that
+// the goods are ready when ready is set.
+func (s *Sim) merchant(id string, ready bool, at float64) {
+	if !ready {
+		s.call(s.storePool, id, func() error { return s.eng.MerchantAccept(context.Background(), id) }, s.fail)
+		return
+	}
+	s.call(s.storePool, id, func() error { return s.eng.MerchantAcceptReady(context.Background(), id) }, func(err error) {
+		s.ready[id] = at
+		s.fail(err)
+	})
+}
+
+// markReady has the store of order id say that the goods are ready, at
+// minute at: the rider picks up once the engine knows.
+func (s *Sim) markReady(id string, at float64) {
+	s.call(s.storePool, id, func() error { return s.eng.MarkReady(context.Background(), id) }, func(err error) {
+		s.ready[id] = at
+		if !orders.IsKind(err, orders.KindConflict) {
+			s.fail(err)
+		}
 	})
 }
 
@@ -589,6 +614,7 @@ func (s *Sim) accepted(sr *simRider, off dispatch.Offer, offered time.Time, err 
 	if gone {
 		return // taken back by a round that came before this answer did
 	}
+	off.Dropoffs = nil // the rider rides to the doors; the planned times are not kept
 	t := &simTrip{offer: off, record: TripRecord{ID: off.TripID, RiderID: off.RiderID, StoreID: off.StoreID, OrderIDs: off.OrderIDs, Offered: offered}}
 	s.live[off.TripID] = t
 	s.trips = append(s.trips, &t.record)
@@ -659,17 +685,20 @@ func (s *Sim) start(sr *simRider, now float64) {
 	store := t.offer.Store
 	arrive := now + s.travel.TravelMinutes(sr.pos, store)
 	sr.legFrom, sr.legTo, sr.legStart, sr.legEnd = sr.pos, store, now, arrive
-	s.schedule(arrive, evArriveStore, func() {
-		if t.withdrawn {
-			return
-		}
-		sr.pos = store
-		s.call(s.riderPool, sr.spec.ID, func() error { return s.eng.ArriveAtPickup(context.Background(), sr.spec.ID, t.offer.TripID) },
-			func(err error) {
-				s.fail(err)
-				s.tryPickup(sr, t, arrive+s.travel.PickupMinutes()/2)
-			})
-	})
+	s.push(event{at: arrive, kind: evArriveStore, rider: sr, trip: t})
+}
+
+// arriveStore has rider sr reach the store of trip t at minute arrive.
+func (s *Sim) arriveStore(sr *simRider, t *simTrip, arrive float64) {
+	if t.withdrawn {
+		return
+	}
+	sr.pos = t.offer.Store
+	s.call(s.riderPool, sr.spec.ID, func() error { return s.eng.ArriveAtPickup(context.Background(), sr.spec.ID, t.offer.TripID) },
+		func(err error) {
+			s.fail(err)
+			s.tryPickup(sr, t, arrive+s.travel.PickupMinutes()/2)
+		})
 }
 
 // tryPickup picks the trip up at minute at, or when its last order is ready.
