@@ -975,10 +975,10 @@ func (e *Engine) describe(t *trip) Offer {
 		TripID: t.id, RiderID: t.rider.id, StoreID: t.store.id, Store: t.store.point, OrderIDs: t.orderIDs(),
 		ExpiresAt: e.at(t.expires), Depart: e.at(t.depart), Pickup: e.at(t.pickup),
 		PickedUp: t.state == tripPickedUp, Next: t.nextDrop,
+		Dropoffs: make([]time.Time, len(t.drops)), Doors: make([]geo.Point, len(t.drops)),
 	}
 	for i, d := range t.drops {
-		off.Dropoffs = append(off.Dropoffs, e.at(d))
-		off.Doors = append(off.Doors, t.orders[i].drop)
+		off.Dropoffs[i], off.Doors[i] = e.at(d), t.orders[i].drop
 	}
 	return off
 }
