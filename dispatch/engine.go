@@ -142,6 +142,26 @@ type trip struct {
 	drops      []float64
 	nextDrop   int  // index of the next order to drop
 	busy       bool // a rider's step on it is being recorded: it stays as it is
+	// inOrders and inDrops hold orders and drops when there are no more
+	// than tripInline (newTrip): a city's trips in flight are then one
+	// object each for the collector, not three.
+	inOrders [tripInline]*orderState
+	inDrops  [tripInline]float64
+}
+
+// tripInline is the most orders a trip holds in itself.
+const tripInline = 3
+
+// newTrip returns a trip of the orders os, in drop-off order, with room for
+// their drop-off times; it holds both itself when they fit.
+func newTrip(os []*orderState) *trip {
+	t := &trip{}
+	if len(os) <= tripInline {
+		t.orders, t.drops = append(t.inOrders[:0], os...), t.inDrops[:len(os)]
+		return t
+	}
+	t.orders, t.drops = os, make([]float64, len(os))
+	return t
 }
 
 // end is the planned time the rider is free again, after the last drop-off.

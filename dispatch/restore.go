@@ -152,11 +152,9 @@ func (e *Engine) Restore(ctx context.Context) error {
 			continue
 		}
 		os := held[k]
-		t := &trip{
-			id: e.newTripID(), rider: r, store: os[0].store, orders: os, state: tripAssigned,
-			acceptedAt: e.min(now), origin: r.pos, depart: e.min(now), arrived: math.NaN(),
-			drops: make([]float64, len(os)),
-		}
+		t := newTrip(os)
+		t.id, t.rider, t.store, t.state = e.newTripID(), r, os[0].store, tripAssigned
+		t.acceptedAt, t.origin, t.depart, t.arrived = e.min(now), r.pos, e.min(now), math.NaN()
 		if k.picked {
 			t.state, t.pickup = tripPickedUp, e.min(now)-e.travel.PickupMinutes()/2
 		}

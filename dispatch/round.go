@@ -697,18 +697,9 @@ func (e *Engine) greedy(ctx context.Context, now float64, live []*orderState, fr
 // offers of a round are recorded together by commitOffers, which also sets
 // when they expire.
 func (e *Engine) offer(r *riderState, b *bundle, pr price, now float64) *trip {
-	t := &trip{
-		id:        e.newTripID(),
-		rider:     r,
-		store:     b.store,
-		orders:    b.orders,
-		state:     tripOffered,
-		offeredAt: now,
-		depart:    pr.depart,
-		arrived:   math.NaN(),
-		pickup:    pr.pickup,
-		drops:     make([]float64, len(b.orders)),
-	}
+	t := newTrip(b.orders)
+	t.id, t.rider, t.store, t.state = e.newTripID(), r, b.store, tripOffered
+	t.offeredAt, t.depart, t.arrived, t.pickup = now, pr.depart, math.NaN(), pr.pickup
 	for i := range b.orders {
 		t.drops[i] = pr.pickup + b.offs[i]
 		b.orders[i].trip = t
