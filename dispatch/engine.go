@@ -120,8 +120,9 @@ type orderState struct {
 	moved     bool // already taken from a rider for a better one
 	made      bool // 郑享制造: held until its wave (made.go)
 	skus      []string
-	locker    string // the locker it takes a slot of at acceptance (locker.go)
-	waitSlot  bool   // waiting for a slot of its full locker (Engine.waiting)
+	inSKUs    [3]string // skus, when they fit (setSKUs): most orders need no slice of their own
+	locker    string    // the locker it takes a slot of at acceptance (locker.go)
+	waitSlot  bool      // waiting for a slot of its full locker (Engine.waiting)
 }
 
 func (o *orderState) pending() bool { return !o.ended && o.trip == nil && !o.waitSlot }
@@ -770,7 +771,7 @@ func (e *Engine) SubmitBatch(ctx context.Context, list []orders.Order) (out []or
 		e.storesMu.RLock()
 		st := e.stores[out[i].StoreID]
 		e.storesMu.RUnlock()
-		admit = append(admit, &orderState{
+		os := &orderState{
 			id:      out[i].ID,
 			store:   st,
 			drop:    out[i].Dropoff,
@@ -778,10 +779,11 @@ func (e *Engine) SubmitBatch(ctx context.Context, list []orders.Order) (out []or
 			ready:   e.min(out[i].ReadyAt),
 			readyAt: math.NaN(),
 			promise: e.min(out[i].PromiseAt),
-			skus:    skusOf(out[i]),
 			made:    out[i].Section == orders.SectionMade,
 			locker:  lockerOf(out[i]),
-		})
+		}
+		os.setSKUs(out[i])
+		admit = append(admit, os)
 	}
 	e.inMu.Lock()
 	e.inbox = append(e.inbox, admit...)

@@ -37,15 +37,15 @@ func stopReason(sku, reason string) string {
 	return "product " + sku + " suspended: " + reason
 }
 
-// skusOf returns the products of an order, for suspensions of one of them.
-func skusOf(o orders.Order) []string {
-	out := make([]string, 0, len(o.Items))
+// setSKUs keeps the products of order o, each once, for suspensions of one
+// of them: in the order's state itself when they fit.
+func (s *orderState) setSKUs(o orders.Order) {
+	s.skus = s.inSKUs[:0]
 	for _, it := range o.Items {
-		if !slices.Contains(out, it.SKU) {
-			out = append(out, it.SKU)
+		if !slices.Contains(s.skus, it.SKU) {
+			s.skus = append(s.skus, it.SKU)
 		}
 	}
-	return out
 }
 
 // admits tells whether the engine takes a new order: its store takes orders
@@ -348,7 +348,7 @@ func (e *Engine) admitted(o *orderState) bool {
 // engine's state: its products, and its wait for its store's
 // acknowledgement.
 func (e *Engine) restored(os *orderState, o orders.Order) {
-	os.skus = skusOf(o)
+	os.setSKUs(o)
 	if o.Status == orders.StatusCreated || o.Status == orders.StatusTicketSent {
 		e.watchAck(os)
 	}

@@ -1,8 +1,11 @@
 package dispatch
 
 import (
+	"slices"
 	"testing"
 	"unsafe"
+
+	"zhengxiang/orders"
 )
 
 // TestNewTripHoldsItsOrders: a trip of up to tripInline orders holds them
@@ -37,6 +40,34 @@ func TestNewTripHoldsItsOrders(t *testing.T) {
 			if tr.orders[0] != os[0] {
 				t.Errorf("%d orders: the trip shares the slice it was made from", n)
 			}
+		}
+	}
+}
+
+// TestSetSKUs: an order keeps each of its products once, in its state
+// itself when there are no more than it holds.
+func TestSetSKUs(t *testing.T) {
+	for _, c := range []struct {
+		items []string
+		want  []string
+	}{
+		{[]string{"a"}, []string{"a"}},
+		{[]string{"a", "b", "a"}, []string{"a", "b"}},
+		{[]string{"a", "b", "c", "b"}, []string{"a", "b", "c"}},
+		{[]string{"a", "b", "c", "d"}, []string{"a", "b", "c", "d"}},
+	} {
+		var o orders.Order
+		for _, sku := range c.items {
+			o.Items = append(o.Items, orders.Item{SKU: sku, Qty: 1})
+		}
+		s := &orderState{}
+		s.setSKUs(o)
+		if !slices.Equal(s.skus, c.want) {
+			t.Errorf("%v: skus %v, want %v", c.items, s.skus, c.want)
+		}
+		held := unsafe.SliceData(s.skus) == &s.inSKUs[0]
+		if held != (len(c.want) <= len(s.inSKUs)) {
+			t.Errorf("%v: held in the order's state %v, want %v", c.items, held, len(c.want) <= len(s.inSKUs))
 		}
 	}
 }
