@@ -155,12 +155,16 @@ type tracker struct {
 	mu      sync.Mutex
 	offerAt []int64 // Unix ns of the first OFFERED event's arrival; 0 before
 	madeAt  []int64 // Unix ns of the first ORDER_CREATED event's arrival; 0 before
-	// id is the order id named by the first event read of each order, and
-	// seen has bit s-1 set once that order id's event of seq s is read.
-	// Any other order id for the same order (a duplicate) keeps its bits in
-	// others. extra counts the order ids created beyond the first. A run
-	// holds one string an order here.
-	id      []string
+	// ids holds, end to end, the order id named by the first event read of
+	// each order: order i's is ids[idAt[i]:idAt[i]+idLen[i]]. seen has bit
+	// s-1 set once that order id's event of seq s is read. Any other order
+	// id for the same order (a duplicate) keeps its bits in others. extra
+	// counts the order ids created beyond the first. So a run holds no
+	// object an order here: the service's collector, in the same process,
+	// would mark them all.
+	ids     []byte
+	idAt    []int32
+	idLen   []uint8
 	seen    []uint64
 	others  map[string]uint64
 	extra   map[int]int
@@ -170,7 +174,19 @@ type tracker struct {
 
 func newTracker(run string, n int) *tracker {
 	return &tracker{run: run, sentAt: make([]atomic.Int64, n), offerAt: make([]int64, n), madeAt: make([]int64, n),
-		id: make([]string, n), seen: make([]uint64, n), others: map[string]uint64{}, extra: map[int]int{}}
+		ids: make([]byte, 0, 24*n), idAt: make([]int32, n), idLen: make([]uint8, n), seen: make([]uint64, n),
+		others: map[string]uint64{}, extra: map[int]int{}}
+}
+
+// isID reports whether id is the order id of the first event read of order
+// i, taking it as that when no event of order i was read before.
+func (t *tracker) isID(i int, id string) bool {
+	if t.idLen[i] == 0 && len(id) > 0 && len(id) <= math.MaxUint8 && len(t.ids)+len(id) <= math.MaxInt32 {
+		t.idAt[i], t.idLen[i] = int32(len(t.ids)), uint8(len(id))
+		t.ids = append(t.ids, id...)
+	}
+	at := int(t.idAt[i])
+	return t.idLen[i] > 0 && string(t.ids[at:at+int(t.idLen[i])]) == id
 }
 
 func (t *tracker) sent(i int, at time.Time) {
@@ -207,11 +223,8 @@ func (t *tracker) event(value []byte, at time.Time) {
 		t.foreign++
 		return
 	}
-	if t.id[i] == "" {
-		t.id[i] = ev.OrderID
-	}
 	if ev.Seq <= 64 {
-		bit, own := uint64(1)<<(ev.Seq-1), ev.OrderID == t.id[i]
+		bit, own := uint64(1)<<(ev.Seq-1), t.isID(i, ev.OrderID)
 		seen := t.seen[i]
 		if !own {
 			seen = t.others[ev.OrderID]
