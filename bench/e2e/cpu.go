@@ -3,6 +3,8 @@ package e2e
 import (
 	"bufio"
 	"os"
+	"runtime"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"syscall"
@@ -69,4 +71,29 @@ func cpuUse(from, to cpuMark, cpus int) (processSec, hostCores float64) {
 		hostCores = float64(to.hostBusy-from.hostBusy) / float64(to.hostAll-from.hostAll) * float64(cpus)
 	}
 	return processSec, hostCores
+}
+
+// heapMark is what the process holds after a full collection: its objects
+// and their bytes, with how long the collection took. Every mark phase of
+// the collector while the orders flow has at least this to mark.
+type heapMark struct {
+	objects uint64
+	live    uint64 // bytes
+	took    time.Duration
+}
+
+// collect runs a full collection (runtime.GC) and reads what stays live.
+func collect() heapMark {
+	t := time.Now()
+	runtime.GC()
+	h := heapMark{took: time.Since(t)}
+	s := []metrics.Sample{{Name: "/gc/heap/objects:objects"}, {Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() == metrics.KindUint64 {
+		h.objects = s[0].Value.Uint64()
+	}
+	if s[1].Value.Kind() == metrics.KindUint64 {
+		h.live = s[1].Value.Uint64()
+	}
+	return h
 }

@@ -279,6 +279,15 @@ type Result struct {
 	ProcessCPUSec float64 `json:"process_cpu_seconds"`
 	HostCores     float64 `json:"host_cores_busy"`
 	CPUSpanSec    float64 `json:"cpu_span_seconds"`
+	// HeapObjects and HeapLiveMB are what this process holds once every
+	// order is offered, after a full collection: the service's state (a
+	// city's riders, the orders in flight) with the benchmark's. Every mark
+	// phase of the collector while the orders flow marks at least that.
+	// HeapGCMs is how long the full collection took, the rest of the
+	// process idle.
+	HeapObjects uint64  `json:"heap_objects"`
+	HeapLiveMB  float64 `json:"heap_live_mb"`
+	HeapGCMs    float64 `json:"heap_gc_ms"`
 
 	// The baselines, on the same broker and database (zero when skipped).
 	KafkaRecords      int     `json:"kafka_records,omitempty"`
@@ -634,6 +643,8 @@ func (r *run) measure(ctx context.Context) error {
 			return fmt.Errorf("e2e: alloc profile: %w", err)
 		}
 	}
+	h := collect()
+	r.res.HeapObjects, r.res.HeapLiveMB, r.res.HeapGCMs = h.objects, float64(h.live)/(1<<20), float64(h.took.Microseconds())/1000
 	stopPoll()
 
 	// The record: one row per order key.

@@ -182,6 +182,10 @@ func e2eReport(r e2e.Result) string {
 		p("cpu                  this process %.2f cores (%.0f µs an order), host %.2f cores busy, over %.1f s from the first order to the last offer",
 			r.ProcessCPUSec/r.CPUSpanSec, r.ProcessCPUSec/float64(max(r.Orders, 1))*1e6, r.HostCores, r.CPUSpanSec)
 	}
+	if r.HeapObjects > 0 {
+		p("heap at the end      %.2f million objects, %.0f MB live; a full collection took %.0f ms",
+			float64(r.HeapObjects)/1e6, r.HeapLiveMB, r.HeapGCMs)
+	}
 	if r.KafkaRecordsPerS > 0 {
 		p("kafka baseline       %.0f records/s (%.1f MB/s) of %d bytes, avg %.0f ms, max %.0f ms  (ProducerPerformance, %d records, acks=all)",
 			r.KafkaRecordsPerS, r.KafkaMBPerS, r.KafkaRecordSize, r.KafkaAvgLatencyMs, r.KafkaMaxLatencyMs, r.KafkaRecords)

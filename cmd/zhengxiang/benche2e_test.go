@@ -53,6 +53,10 @@ func TestBenchE2E(t *testing.T) {
 	if r.Pings != 400*e2e.DefaultPingsPerOrder || r.PingsHandled != int64(r.Pings) || r.PingsDeadLettered != 0 || r.PingsPerS <= 0 {
 		t.Errorf("pings: %d sent, %d handled, %d dead-lettered, %.0f/s", r.Pings, r.PingsHandled, r.PingsDeadLettered, r.PingsPerS)
 	}
+	// The heap at the end holds at least the 400 riders and orders, an object each.
+	if r.HeapObjects < 800 || r.HeapLiveMB <= 0 || r.HeapGCMs <= 0 {
+		t.Errorf("heap at the end: %d objects, %.1f MB live, a full collection %.1f ms", r.HeapObjects, r.HeapLiveMB, r.HeapGCMs)
+	}
 }
 
 func TestBenchE2EUsage(t *testing.T) {
