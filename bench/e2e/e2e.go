@@ -283,8 +283,8 @@ type Result struct {
 	// order is offered, after a full collection: the service's state (a
 	// city's riders, the orders in flight) with the benchmark's. Every mark
 	// phase of the collector while the orders flow marks at least that.
-	// HeapGCMs is how long the full collection took, the rest of the
-	// process idle.
+	// HeapGCMs is how long a full collection of that heap took, with the
+	// rest of the process nearly idle.
 	HeapObjects uint64  `json:"heap_objects"`
 	HeapLiveMB  float64 `json:"heap_live_mb"`
 	HeapGCMs    float64 `json:"heap_gc_ms"`
