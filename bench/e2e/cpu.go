@@ -73,30 +73,18 @@ func cpuUse(from, to cpuMark, cpus int) (processSec, hostCores float64) {
 	return processSec, hostCores
 }
 
-// heapMark is what the process holds after a full collection: its objects
-// and their bytes, with how long the collection took. Every mark phase of
-// the collector while the orders flow has at least this to mark.
-type heapMark struct {
-	objects uint64
-	live    uint64 // bytes
-	took    time.Duration
-}
-
-// collect runs two full collections (runtime.GC) and reads what stays
-// live. The first sweeps away the garbage of the run, up to GOGC times the
-// live heap; the second, timed, has only the live heap to mark and sweep.
-func collect() heapMark {
+// heapAfterGC runs a full collection (runtime.GC) and returns what stays
+// live: the objects and their bytes. Every mark phase of the collector
+// while the orders flow has at least this to mark.
+func heapAfterGC() (objects, live uint64) {
 	runtime.GC()
-	t := time.Now()
-	runtime.GC()
-	h := heapMark{took: time.Since(t)}
 	s := []metrics.Sample{{Name: "/gc/heap/objects:objects"}, {Name: "/gc/heap/live:bytes"}}
 	metrics.Read(s)
 	if s[0].Value.Kind() == metrics.KindUint64 {
-		h.objects = s[0].Value.Uint64()
+		objects = s[0].Value.Uint64()
 	}
 	if s[1].Value.Kind() == metrics.KindUint64 {
-		h.live = s[1].Value.Uint64()
+		live = s[1].Value.Uint64()
 	}
-	return h
+	return objects, live
 }

@@ -283,11 +283,8 @@ type Result struct {
 	// order is offered, after a full collection: the service's state (a
 	// city's riders, the orders in flight) with the benchmark's. Every mark
 	// phase of the collector while the orders flow marks at least that.
-	// HeapGCMs is how long a full collection of that heap took, with the
-	// rest of the process nearly idle.
 	HeapObjects uint64  `json:"heap_objects"`
 	HeapLiveMB  float64 `json:"heap_live_mb"`
-	HeapGCMs    float64 `json:"heap_gc_ms"`
 
 	// The baselines, on the same broker and database (zero when skipped).
 	KafkaRecords      int     `json:"kafka_records,omitempty"`
@@ -643,8 +640,8 @@ func (r *run) measure(ctx context.Context) error {
 			return fmt.Errorf("e2e: alloc profile: %w", err)
 		}
 	}
-	h := collect()
-	r.res.HeapObjects, r.res.HeapLiveMB, r.res.HeapGCMs = h.objects, float64(h.live)/(1<<20), float64(h.took.Microseconds())/1000
+	objects, live := heapAfterGC()
+	r.res.HeapObjects, r.res.HeapLiveMB = objects, float64(live)/(1<<20)
 	stopPoll()
 
 	// The record: one row per order key.

@@ -54,8 +54,8 @@ func TestBenchE2E(t *testing.T) {
 		t.Errorf("pings: %d sent, %d handled, %d dead-lettered, %.0f/s", r.Pings, r.PingsHandled, r.PingsDeadLettered, r.PingsPerS)
 	}
 	// The heap at the end holds at least the 400 riders and orders, an object each.
-	if r.HeapObjects < 800 || r.HeapLiveMB <= 0 || r.HeapGCMs <= 0 {
-		t.Errorf("heap at the end: %d objects, %.1f MB live, a full collection %.1f ms", r.HeapObjects, r.HeapLiveMB, r.HeapGCMs)
+	if r.HeapObjects < 800 || r.HeapLiveMB <= 0 {
+		t.Errorf("heap at the end: %d objects, %.1f MB live", r.HeapObjects, r.HeapLiveMB)
 	}
 }
 
