@@ -533,8 +533,6 @@ func marshal(m proto.Message, contentType string) ([]byte, error) {
 	return proto.MarshalOptions{Deterministic: true}.Marshal(m)
 }
 
-// checkID trims s and checks it as an id: not empty, at most maxIDLen bytes, no control
-// characters.
 // intern returns the copy of s that the orders decoded before share, for the fields that many
 // orders have in common: platform, store, product. The service keeps an order's references while
 // the order is in flight, and the collector then marks one string per store or product instead of
@@ -561,6 +559,8 @@ var interned = struct {
 	m  map[string]string
 }{m: map[string]string{}}
 
+// checkID trims s and checks it as an id: not empty, at most maxIDLen bytes, no control
+// characters.
 func checkID(field, s string) (string, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
