@@ -150,7 +150,7 @@ func (q *queue) Push(x any)   { *q = append(*q, x.(event)) }
 func (q *queue) Pop() any {
 	old := *q
 	e := old[len(old)-1]
-	old[len(old)-1] = event{} // the closure goes with the event
+	old[len(old)-1] = event{} // its closure, rider, trip and order go with it
 	*q = old[:len(old)-1]
 	return e
 }
